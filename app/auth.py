@@ -1,0 +1,114 @@
+"""Bearer tokens and store scope, checked in the contract's order: token, x-store-id, grant."""
+
+from datetime import timedelta
+from functools import wraps
+from uuid import uuid4
+
+from flask import current_app, g, request
+from flask_jwt_extended import create_access_token, get_jwt, verify_jwt_in_request
+from sqlalchemy import select
+
+from .errors import ApiError, error_response
+from .extensions import db, jwt
+from .models import ApiToken, Store, utcnow
+
+STORES_CLAIM = "stores"
+
+
+def issue_token(store_ids: list[str], name: str, days: int | None) -> str:
+    """Record a new token and return it signed; refuses store ids that do not exist."""
+    found = set(db.session.scalars(select(Store.id).where(Store.id.in_(store_ids))))
+    missing = [s for s in store_ids if s not in found]
+    if missing:
+        raise ValueError(f"unknown store: {', '.join(missing)}")
+    jti = str(uuid4())
+    expires = timedelta(days=days) if days else False
+    db.session.add(
+        ApiToken(
+            jti=jti,
+            name=name,
+            stores=" ".join(store_ids),
+            expires_at=utcnow() + expires if expires else None,
+        )
+    )
+    db.session.commit()
+    return create_access_token(
+        identity=name,
+        additional_claims={STORES_CLAIM: list(store_ids), "jti": jti},
+        expires_delta=expires,
+    )
+
+
+def store_scoped(view):
+    """Authenticate, then bind ``g.store_id`` to a store this token may act on."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        verify_jwt_in_request()
+        store_id = request.headers.get("x-store-id", "").strip()
+        if not store_id:
+            raise ApiError(400, "Store ID is required")
+        claims = get_jwt()
+        granted = claims.get(STORES_CLAIM)
+        if not isinstance(granted, list) or store_id not in granted or not _store_exists(store_id):
+            raise ApiError(403, "Access to this store is denied")
+        g.store_id = store_id
+        g.actor = claims["sub"]
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _store_exists(store_id: str) -> bool:
+    # Stores are never deleted, so a store seen once is cached for the life of the worker.
+    known = current_app.extensions.setdefault("pos_known_stores", set())
+    if store_id not in known and db.session.get(Store, store_id) is not None:
+        known.add(store_id)
+    return store_id in known
+
+
+def _unauthorized(message: str):
+    return error_response(401, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+@jwt.token_in_blocklist_loader
+def _is_revoked(_header, payload) -> bool:
+    revoked_at = db.session.execute(
+        select(ApiToken.revoked_at).where(ApiToken.jti == payload.get("jti", ""))
+    ).first()
+    return revoked_at is None or revoked_at[0] is not None
+
+
+@jwt.unauthorized_loader
+def _missing(reason: str):
+    return _unauthorized("Missing or malformed Authorization header")
+
+
+@jwt.invalid_token_loader
+def _invalid(reason: str):
+    return _unauthorized("Invalid token")
+
+
+@jwt.expired_token_loader
+def _expired(_header, _payload):
+    return _unauthorized("Token has expired")
+
+
+@jwt.revoked_token_loader
+def _revoked(_header, _payload):
+    return _unauthorized("Token has been revoked")
+
+
+@jwt.token_verification_failed_loader
+def _failed(_header, _payload):
+    return _unauthorized("Invalid token")
+
+
+@jwt.user_lookup_error_loader
+def _no_user(_header, _payload):
+    return _unauthorized("Invalid token")
+
+
+@jwt.needs_fresh_token_loader
+def _not_fresh(_header, _payload):
+    return _unauthorized("Invalid token")

@@ -1,0 +1,70 @@
+"""Administration: each command prints only the new id or token on stdout, for scripts."""
+
+import click
+from flask import current_app
+from flask_migrate import upgrade
+from sqlalchemy.exc import IntegrityError
+
+from .auth import issue_token
+from .extensions import db
+from .models import PosProfile, Store
+from .pos_session.schemas import BCRYPT_MAX_BYTES
+from .pos_session.service import hash_password
+
+
+def register_cli(app) -> None:
+    @app.cli.command("init-db")
+    def init_db():
+        """Create or upgrade the schema; safe to run again."""
+        upgrade(directory=current_app.extensions["migrate"].directory)
+        click.echo("database is at the latest schema", err=True)
+
+    store = click.Group("store", help="Stores.")
+    profile = click.Group("profile", help="POS profiles (cashiers).")
+    token = click.Group("token", help="API tokens for terminals.")
+    for group in (store, profile, token):
+        app.cli.add_command(group)
+
+    @store.command("create")
+    @click.argument("name")
+    def store_create(name):
+        new = Store(name=name)
+        db.session.add(new)
+        db.session.commit()
+        click.echo(new.id)
+
+    @profile.command("create")
+    @click.option("--store", "store_id", required=True, help="Store id.")
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+    @click.argument("name")
+    def profile_create(store_id, password, name):
+        if db.session.get(Store, store_id) is None:
+            raise click.BadParameter(f"no store {store_id}", param_hint="--store")
+        if not password or len(password.encode()) > BCRYPT_MAX_BYTES:
+            raise click.BadParameter(
+                f"must be 1 to {BCRYPT_MAX_BYTES} bytes", param_hint="--password"
+            )
+        rounds = current_app.config["BCRYPT_ROUNDS"]
+        new = PosProfile(
+            store_id=store_id, name=name, password_hash=hash_password(password, rounds)
+        )
+        db.session.add(new)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            raise click.ClickException(f"store {store_id} already has a profile named {name!r}")
+        click.echo(new.id)
+
+    @token.command("issue")
+    @click.option(
+        "--store", "store_ids", multiple=True, required=True, help="Store id (repeatable)."
+    )
+    @click.option(
+        "--name", default="terminal", show_default=True, help="Label, the token's subject."
+    )
+    @click.option("--days", type=click.IntRange(min=1), default=365, show_default=True)
+    def token_issue(store_ids, name, days):
+        try:
+            click.echo(issue_token(list(store_ids), name, days))
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--store")

@@ -1,0 +1,42 @@
+"""Defaults, overridden by ``POS_*`` environment variables (see the README table)."""
+
+import os
+import secrets
+from pathlib import Path
+
+MIN_SECRET_BYTES = 32
+
+
+class Config:
+    # Set from POS_DATABASE_URL; empty means the SQLite file in the instance folder.
+    DATABASE_URL = ""
+    SECRET_KEY = ""
+    BCRYPT_ROUNDS = 12
+    SQLITE_BUSY_TIMEOUT_MS = 5000
+    MAX_CONTENT_LENGTH = 16 * 1024
+
+    JWT_ALGORITHM = "HS256"
+    JWT_DECODE_ALGORITHMS = ["HS256"]
+    JWT_TOKEN_LOCATION = ["headers"]
+    JWT_ACCESS_TOKEN_EXPIRES = False  # each token gets its own lifetime when issued
+
+
+def load_secret(instance_path: str) -> str:
+    """Read the signing secret from the instance folder, creating it once.
+
+    Every gunicorn worker calls this at start; the file is linked into place atomically so
+    all of them end up with the same secret, whoever wins the race.
+    """
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        tmp = path.with_name(f".secret_key.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()

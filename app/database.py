@@ -1,0 +1,48 @@
+"""SQLite done properly: per-connection pragmas and write transactions that BEGIN IMMEDIATE.
+
+pysqlite emits no BEGIN of its own, so SQLAlchemy's recipe is used: the driver is put in
+autocommit mode and the ``begin`` event emits the BEGIN. Reads get a plain (deferred) BEGIN,
+so they never wait for the write lock; ``write_transaction`` asks for IMMEDIATE, so a
+check-then-insert holds the write lock from its first read and cannot be raced.
+"""
+
+from contextlib import contextmanager
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .extensions import db
+
+IMMEDIATE = "pos_begin_immediate"
+
+
+def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        immediate = connection.get_execution_options().get(IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def write_transaction():
+    """One unit of work that writes: commits on success, rolls back on any error."""
+    session = db.session
+    # End any read transaction first (auth checks run one), so the next BEGIN is IMMEDIATE.
+    session.rollback()
+    session.connection(execution_options={IMMEDIATE: True})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

@@ -1,0 +1,15 @@
+"""Extension objects, created unbound and bound to the app in ``create_app``."""
+
+from flask_jwt_extended import JWTManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+jwt = JWTManager()
+migrate = Migrate()

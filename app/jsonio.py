@@ -1,0 +1,37 @@
+"""JSON in and out through simplejson, so money stays exact both ways.
+
+Numbers with a fraction are parsed as Decimal (0.1 stays 0.1) and Decimals are written as JSON
+numbers, not strings. NaN and Infinity are refused, and so are duplicate keys, which would
+otherwise let two values of one field pass with only the last one seen.
+"""
+
+import simplejson
+from flask import Request
+from flask.json.provider import JSONProvider
+from werkzeug.wrappers import Request as WerkzeugRequest
+
+
+def _reject_duplicate_keys(pairs):
+    obj = {}
+    for key, value in pairs:
+        if key in obj:
+            raise ValueError(f"duplicate key {key!r}")
+        obj[key] = value
+    return obj
+
+
+class ExactJSONProvider(JSONProvider):
+    def dumps(self, obj, **kwargs) -> str:
+        kwargs.setdefault("separators", (",", ":"))
+        return simplejson.dumps(obj, use_decimal=True, allow_nan=False, **kwargs)
+
+    def loads(self, s, **kwargs):
+        return simplejson.loads(
+            s, use_decimal=True, allow_nan=False, object_pairs_hook=_reject_duplicate_keys, **kwargs
+        )
+
+
+class ApiRequest(Request):
+    # Flask hides why a body failed to parse unless in debug mode; a terminal developer needs
+    # to know, and the parser's message reveals nothing about the server.
+    on_json_loading_failed = WerkzeugRequest.on_json_loading_failed
