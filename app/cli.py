@@ -52,7 +52,7 @@ def register_cli(app) -> None:
         try:
             db.session.commit()
         except IntegrityError:
-            raise click.ClickException(f"store {store_id} already has a profile named {name!r}")
+            raise click.ClickException(f"store {store_id} already has a profile {name!r}") from None
         click.echo(new.id)
 
     @token.command("issue")
@@ -67,4 +67,4 @@ def register_cli(app) -> None:
         try:
             click.echo(issue_token(list(store_ids), name, days))
         except ValueError as err:
-            raise click.BadParameter(str(err), param_hint="--store")
+            raise click.BadParameter(str(err), param_hint="--store") from None

@@ -1,4 +1,4 @@
-"""The one error envelope, ``{"message": ..., "statusCode": N}``, for every failure of every layer."""
+"""The one error envelope, ``{"message": ..., "statusCode": N}``, for every failure."""
 
 import logging
 
@@ -8,7 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
-# Marshmallow's message for a required field that is absent; mapped to the reference's "Missing data".
+# The reference's answer when a required field is absent or empty.
 MISSING = "Missing data"
 
 
@@ -40,7 +40,7 @@ def _flatten(messages) -> list[str]:
 
 
 def validation_message(messages: dict) -> str:
-    """ "Missing data" when a required field is absent (as the reference says), else name the fields."""
+    """The reference's "Missing data" when a field is absent, else name the invalid fields."""
     if MISSING in _flatten(messages):
         return MISSING
     if list(messages) == ["_schema"]:

@@ -85,7 +85,7 @@ def password_field() -> fields.String:
 
 class CreateSessionSchema(StrictSchema):
     profile_id = text(64, data_key="profileId")
-    # "openningCash" is the reference's spelling, which terminals send; the correct one is accepted too.
+    # "openningCash" is the reference's spelling, which terminals send; "openingCash" works too.
     openning_cash = Money(data_key="openningCash")
     opening_cash = Money(data_key="openingCash")
     password = password_field()
