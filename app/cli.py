@@ -2,6 +2,7 @@
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 from flask_migrate import upgrade
 from sqlalchemy.exc import IntegrityError
 
@@ -19,9 +20,9 @@ def register_cli(app) -> None:
         upgrade(directory=current_app.extensions["migrate"].directory)
         click.echo("database is at the latest schema", err=True)
 
-    store = click.Group("store", help="Stores.")
-    profile = click.Group("profile", help="POS profiles (cashiers).")
-    token = click.Group("token", help="API tokens for terminals.")
+    store = AppGroup("store", help="Stores.")
+    profile = AppGroup("profile", help="POS profiles (cashiers).")
+    token = AppGroup("token", help="API tokens for terminals.")
     for group in (store, profile, token):
         app.cli.add_command(group)
 
@@ -35,11 +36,14 @@ def register_cli(app) -> None:
 
     @profile.command("create")
     @click.option("--store", "store_id", required=True, help="Store id.")
-    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+    @click.option("--password", help="Prompted for (hidden, confirmed) when not given.")
     @click.argument("name")
     def profile_create(store_id, password, name):
         if db.session.get(Store, store_id) is None:
             raise click.BadParameter(f"no store {store_id}", param_hint="--store")
+        if password is None:
+            # On stderr, so `ID=$(flask ... profile create ...)` still shows the prompt.
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
         if not password or len(password.encode()) > BCRYPT_MAX_BYTES:
             raise click.BadParameter(
                 f"must be 1 to {BCRYPT_MAX_BYTES} bytes", param_hint="--password"

@@ -1,0 +1,121 @@
+"""SQLite is set up properly, and the database itself refuses a second open session."""
+
+import sqlite3
+import threading
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import PosSession
+from app.pos_session import service
+
+CREATE = "/pos-session/create-session"
+
+
+@pytest.fixture
+def statements(app):
+    """Every SQL statement the app's engine sends, in order."""
+    sent = []
+
+    def record(conn, cursor, statement, *args):
+        sent.append(statement.strip().upper())
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+        yield sent
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_every_connection_gets_the_pragmas(app):
+    with app.app_context(), db.engine.connect() as conn:
+        pragma = {
+            name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+        }
+    assert pragma == {
+        "journal_mode": "wal",
+        "foreign_keys": 1,
+        "busy_timeout": 5000,
+        "synchronous": 2,
+    }
+
+
+def test_create_session_begins_immediate(client, headers, open_body, statements):
+    assert client.post(CREATE, json=open_body, headers=headers).status_code == 200
+
+    assert "BEGIN IMMEDIATE" in statements
+    immediate = statements.index("BEGIN IMMEDIATE")
+    # The exclusivity check and the insert both run inside the IMMEDIATE transaction.
+    assert statements[immediate + 1].startswith("SELECT")
+    assert statements[immediate + 2].startswith("INSERT INTO POS_SESSION")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/pos-session/profiles", "/pos-session/session-status/x", "/pos-session/current-session/x"],
+)
+def test_reads_never_take_the_write_lock(client, headers, statements, path):
+    assert client.get(path, headers=headers).status_code == 200
+    assert "BEGIN" in statements
+    assert "BEGIN IMMEDIATE" not in statements
+    assert not any(s.startswith(("INSERT", "UPDATE", "DELETE")) for s in statements)
+
+
+def test_database_refuses_a_second_open_session_even_bypassing_the_service(
+    app, client, headers, open_body, profile, store
+):
+    assert client.post(CREATE, json=open_body, headers=headers).status_code == 200
+    with app.app_context():
+        db.session.add(
+            PosSession(pos_profile_id=profile, store_id=store, opening_cash=1, opened_by="rogue")
+        )
+        with pytest.raises(IntegrityError, match="UNIQUE constraint failed"):
+            db.session.commit()
+        db.session.rollback()
+        # A closed session does not count: history may hold any number of them.
+        db.session.execute(
+            text("UPDATE pos_session SET pos_closing_id = 'closed0000000000000000000'")
+        )
+        db.session.add(
+            PosSession(pos_profile_id=profile, store_id=store, opening_cash=1, opened_by="next")
+        )
+        db.session.commit()
+
+
+def test_index_violation_is_answered_400_not_500(client, headers, open_body, monkeypatch):
+    assert client.post(CREATE, json=open_body, headers=headers).status_code == 200
+    # Break the service's own check, as a bug would: the index still says no.
+    monkeypatch.setattr(service, "_open_session_query", lambda *a: text("SELECT NULL"))
+
+    response = client.post(CREATE, json=open_body, headers=headers)
+
+    assert response.status_code == 400
+    assert response.get_json() == {"message": "Session already open", "statusCode": 400}
+
+
+def test_reads_answer_while_another_connection_holds_the_write_lock(
+    app, client, headers, profile, open_body
+):
+    assert client.post(CREATE, json=open_body, headers=headers).status_code == 200
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE store SET name = 'renamed'")
+    answers = {}
+
+    def read_all():
+        for route in ("profiles", f"session-status/{profile}", f"current-session/{profile}"):
+            answers[route] = client.get(f"/pos-session/{route}", headers=headers).status_code
+
+    try:
+        # A read that asked for the write lock would wait out busy_timeout (5 s) and fail
+        # "database is locked"; the writer holds the lock until every read has answered.
+        reader = threading.Thread(target=read_all)
+        reader.start()
+        reader.join(timeout=60)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert set(answers.values()) == {200}
