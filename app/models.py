@@ -23,6 +23,11 @@ def utcnow() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
+def _created_at(context) -> datetime:
+    # A new row's updatedAt equals its createdAt to the millisecond, as in the reference.
+    return context.get_current_parameters()["created_at"]
+
+
 class Money(TypeDecorator):
     """An exact amount with at most two decimals, kept as an integer count of cents."""
 
@@ -45,7 +50,7 @@ class Store(db.Model):
     id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=_created_at, onupdate=utcnow)
 
 
 class PosProfile(db.Model):
@@ -57,7 +62,7 @@ class PosProfile(db.Model):
     name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[bytes]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=_created_at, onupdate=utcnow)
 
 
 class PosSession(db.Model):
@@ -81,7 +86,7 @@ class PosSession(db.Model):
     pos_closing_id: Mapped[str | None] = mapped_column(String(24))
     opened_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=_created_at, onupdate=utcnow)
 
 
 class ApiToken(db.Model):
