@@ -128,7 +128,11 @@ class LiveServer:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        self._wait_until_up()
+        try:
+            self._wait_until_up()
+        except BaseException:
+            self.stop()
+            raise
 
     def _wait_until_up(self, timeout: float = 20):
         deadline = time.monotonic() + timeout
