@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 FLASK = $(BIN)/flask --app wsgi
 
-.PHONY: install run test lint clean
+.PHONY: install run test test-postgres lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -26,6 +26,10 @@ run: install
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+# The whole suite again against a throwaway PostgreSQL on 127.0.0.1 (installed from Debian if missing).
+test-postgres: $(VENV)/.installed-test
+	POS_TEST_DATABASE_URL="$$(bash .ci/postgres)" $(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check app tests

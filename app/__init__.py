@@ -14,6 +14,14 @@ from .jsonio import ApiRequest, ExactJSONProvider
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def database_uri(app: Flask) -> str:
+    url = app.config["DATABASE_URL"] or f"sqlite:///{Path(app.instance_path) / 'pos.sqlite3'}"
+    # A plain postgresql:// URL means psycopg 3 here, not SQLAlchemy's default psycopg2.
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.request_class = ApiRequest
@@ -23,9 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     os.makedirs(app.instance_path, exist_ok=True)
 
-    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"] or (
-        f"sqlite:///{Path(app.instance_path) / 'pos.sqlite3'}"
-    )
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
     secret = app.config["SECRET_KEY"] or load_secret(app.instance_path)
     if len(secret.encode()) < MIN_SECRET_BYTES:
         raise RuntimeError(f"POS_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes long")

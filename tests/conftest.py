@@ -4,10 +4,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 import requests
 from flask_migrate import upgrade
+from sqlalchemy import make_url
 
 from app import create_app
 from app.auth import issue_token
@@ -15,18 +17,38 @@ from app.extensions import db
 from app.models import PosProfile, Store
 from app.pos_session.service import hash_password
 
+# Set (by `make test-postgres`) to run the whole suite against PostgreSQL instead of SQLite.
+POSTGRES_URL = os.environ.get("POS_TEST_DATABASE_URL", "")
+sqlite_only = pytest.mark.skipif(bool(POSTGRES_URL), reason="checks SQLite's own machinery")
+
 SECRET = "test-secret-that-is-long-enough-for-hs256!"
 PASSWORD = "s3cret-pin"
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def app(tmp_path):
-    # A real file, not :memory:, so WAL and locking behave as in production.
+def database_url(tmp_path):
+    """A new empty database for each test."""
+    if not POSTGRES_URL:
+        # A real file, not :memory:, so WAL and locking behave as in production.
+        yield f"sqlite:///{tmp_path / 'pos.sqlite3'}"
+        return
+    import psycopg
+
+    name = f"pos_test_{uuid4().hex[:16]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def app(database_url):
     app = create_app(
         {
             "TESTING": True,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'pos.sqlite3'}",
+            "DATABASE_URL": database_url,
             "SECRET_KEY": SECRET,
             "BCRYPT_ROUNDS": 4,
         }

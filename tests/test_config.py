@@ -42,3 +42,9 @@ def test_generated_secret_is_private_and_shared(tmp_path, monkeypatch):
 def test_a_short_secret_is_refused(tmp_path):
     with pytest.raises(RuntimeError, match="at least 32 bytes"):
         create_app({"SECRET_KEY": "short", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_a_postgresql_url_uses_psycopg_3(scheme):
+    app = create_app({"SECRET_KEY": "k" * 32, "DATABASE_URL": f"{scheme}://pos@db.example/pos"})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://pos@db.example/pos"

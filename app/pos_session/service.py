@@ -28,6 +28,12 @@ def _profile_in_store(store_id: str, profile_id: str) -> PosProfile | None:
     )
 
 
+def _lock_profile(session, profile_id: str) -> None:
+    """Serialise writers per profile on PostgreSQL (a row lock); on SQLite, BEGIN IMMEDIATE
+    already serialises every writer and FOR UPDATE is not rendered."""
+    session.execute(select(PosProfile.id).where(PosProfile.id == profile_id).with_for_update())
+
+
 def _open_session_query(store_id: str, profile_id: str):
     return select(PosSession).where(
         PosSession.pos_profile_id == profile_id,
@@ -46,6 +52,7 @@ def open_session(store_id: str, profile_id: str, password: str, opening_cash: De
 
     try:
         with write_transaction() as session:
+            _lock_profile(session, profile_id)
             if session.scalar(_open_session_query(store_id, profile_id)) is not None:
                 raise ApiError(400, "Session already open")
             opened = PosSession(
