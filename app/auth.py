@@ -67,10 +67,6 @@ def _store_exists(store_id: str) -> bool:
     return store_id in known
 
 
-def _unauthorized(message: str):
-    return error_response(401, message, headers={"WWW-Authenticate": "Bearer"})
-
-
 @jwt.token_in_blocklist_loader
 def _is_revoked(_header, payload) -> bool:
     revoked_at = db.session.execute(
@@ -79,36 +75,18 @@ def _is_revoked(_header, payload) -> bool:
     return revoked_at is None or revoked_at[0] is not None
 
 
-@jwt.unauthorized_loader
-def _missing(reason: str):
-    return _unauthorized("Missing or malformed Authorization header")
+def _refuse(message: str):
+    """A flask-jwt-extended loader answering 401 in our format, not its 422 ``{"msg": ...}``."""
+    return lambda *_: error_response(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-@jwt.invalid_token_loader
-def _invalid(reason: str):
-    return _unauthorized("Invalid token")
-
-
-@jwt.expired_token_loader
-def _expired(_header, _payload):
-    return _unauthorized("Token has expired")
-
-
-@jwt.revoked_token_loader
-def _revoked(_header, _payload):
-    return _unauthorized("Token has been revoked")
-
-
-@jwt.token_verification_failed_loader
-def _failed(_header, _payload):
-    return _unauthorized("Invalid token")
-
-
-@jwt.user_lookup_error_loader
-def _no_user(_header, _payload):
-    return _unauthorized("Invalid token")
-
-
-@jwt.needs_fresh_token_loader
-def _not_fresh(_header, _payload):
-    return _unauthorized("Invalid token")
+jwt.unauthorized_loader(_refuse("Missing or malformed Authorization header"))
+jwt.expired_token_loader(_refuse("Token has expired"))
+jwt.revoked_token_loader(_refuse("Token has been revoked"))
+for loader in (
+    jwt.invalid_token_loader,
+    jwt.token_verification_failed_loader,
+    jwt.user_lookup_error_loader,
+    jwt.needs_fresh_token_loader,
+):
+    loader(_refuse("Invalid token"))

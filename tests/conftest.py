@@ -70,28 +70,23 @@ def runner(app):
     return app.test_cli_runner()
 
 
+def insert(app, row) -> str:
+    with app.app_context():
+        db.session.add(row)
+        db.session.commit()
+        return row.id
+
+
 @pytest.fixture
 def make_store(app):
-    def make(name="Main Street"):
-        with app.app_context():
-            store = Store(name=name)
-            db.session.add(store)
-            db.session.commit()
-            return store.id
-
-    return make
+    return lambda name="Main Street": insert(app, Store(name=name))
 
 
 @pytest.fixture
 def make_profile(app):
     def make(store_id, name="alice", password=PASSWORD):
-        with app.app_context():
-            profile = PosProfile(
-                store_id=store_id, name=name, password_hash=hash_password(password, 4)
-            )
-            db.session.add(profile)
-            db.session.commit()
-            return profile.id
+        hashed = hash_password(password, 4)
+        return insert(app, PosProfile(store_id=store_id, name=name, password_hash=hashed))
 
     return make
 
