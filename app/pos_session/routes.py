@@ -6,6 +6,7 @@ The docstrings of the views beyond the reference end in an OpenAPI operation (af
 from flask import g, request
 
 from ..auth import store_scoped
+from ..idempotency import idempotent
 from . import bp, service
 from .schemas import (
     CashMovementResponse,
@@ -29,6 +30,7 @@ def json_body() -> dict:
 
 @bp.post("/create-session")
 @store_scoped
+@idempotent
 def create_session():
     body = CreateSessionSchema().load(json_body())
     opened = service.open_session(
@@ -46,6 +48,7 @@ def create_session():
 
 @bp.post("/close-session")
 @store_scoped
+@idempotent
 def close_session():
     """Close the profile's open session with the counted cash.
     ---
@@ -90,6 +93,7 @@ def close_session():
 
 @bp.post("/sessions/<session_id>/cash-movements")
 @store_scoped
+@idempotent
 def record_cash_movement(session_id):
     """Record cash in or out of an open session's drawer.
     ---
