@@ -104,7 +104,9 @@ def close_session(
     try:
         with write_transaction() as tx:
             # Under the write lock: of concurrent closes, the first wins and the rest find none.
-            session = tx.scalar(_open_session_query(store_id, profile_id))
+            # FOR UPDATE is for PostgreSQL (SQLite omits it): there it orders a close and a
+            # movement of the same session as IMMEDIATE does here.
+            session = tx.scalar(_open_session_query(store_id, profile_id).with_for_update())
             if session is None:
                 raise ApiError(400, "No open session")
             expected = tx.execute(_summary_query(session.id)).one().expected_cash
@@ -140,9 +142,12 @@ def record_movement(
     """Cash in or out of an open session's drawer, addressed by session so that a terminal
     that missed a close can never write into the next shift."""
     with write_transaction() as tx:
-        # Under the write lock, so a close either sees this movement or refuses it.
+        # Under the write lock (and the row lock on PostgreSQL), so a close either counts this
+        # movement or refuses it.
         session = tx.scalar(
-            select(PosSession).where(PosSession.id == session_id, PosSession.store_id == store_id)
+            select(PosSession)
+            .where(PosSession.id == session_id, PosSession.store_id == store_id)
+            .with_for_update()
         )
         if session is None:
             raise ApiError(404, "Session not found")
