@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .extensions import db
+from .idempotency import current_claim
 
 IMMEDIATE = "pos_begin_immediate"
 
@@ -35,14 +36,25 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 @contextmanager
 def write_transaction():
-    """One unit of work that writes: commits on success, rolls back on any error."""
+    """One unit of work that writes: commits on success, rolls back on any error.
+
+    Under a request sent with an ``Idempotency-Key`` the key is looked up first, under the
+    write lock, and the commit is left to the key's handler, which stores the answer with the
+    effect (see ``app.idempotency``).
+    """
     session = db.session
+    claim = current_claim()
     # End any read transaction first (auth checks run one), so the next BEGIN is IMMEDIATE.
     session.rollback()
     session.connection(execution_options={IMMEDIATE: True})
     try:
+        if claim:
+            claim.check(session)
         yield session
-        session.commit()
+        if claim:
+            claim.hold(session)
+        else:
+            session.commit()
     except BaseException:
         session.rollback()
         raise

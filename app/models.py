@@ -4,8 +4,18 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from cuid2 import Cuid
-from sqlalchemy import BigInteger, ForeignKey, Index, String, TypeDecorator, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
 
@@ -76,17 +86,104 @@ class PosSession(db.Model):
             sqlite_where=db.text("pos_closing_id IS NULL"),
             postgresql_where=db.text("pos_closing_id IS NULL"),
         ),
-        Index("ix_pos_session_store_created", "store_id", "created_at"),
+        # History pages walk (created_at, id) newest first, per store or per profile.
+        Index("ix_pos_session_store_created_id", "store_id", "created_at", "id"),
+        Index("ix_pos_session_profile_created_id", "pos_profile_id", "created_at", "id"),
+        # Small (open sessions only): ?status=open stays fast however long the history grows.
+        Index(
+            "ix_pos_session_store_open_created_id",
+            "store_id",
+            "created_at",
+            "id",
+            sqlite_where=db.text("pos_closing_id IS NULL"),
+            postgresql_where=db.text("pos_closing_id IS NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
     pos_profile_id: Mapped[str] = mapped_column(ForeignKey("pos_profile.id"))
     store_id: Mapped[str] = mapped_column(ForeignKey("store.id"))
     opening_cash: Mapped[Decimal] = mapped_column(Money)
+    # A plain column, not a foreign key: the first schema let it hold any string, so a key here
+    # could fail the upgrade of an existing database (or a downgrade-then-upgrade). The closing
+    # points back with a unique foreign key, and both are written in one transaction.
     pos_closing_id: Mapped[str | None] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(String(500))
     opened_by: Mapped[str] = mapped_column(String(120))
+    closed_by: Mapped[str | None] = mapped_column(String(120))
+    # Set at flush, under the write lock: creation order is commit order, which history relies on.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=_created_at, onupdate=utcnow)
+
+    # Read-only, and never loaded lazily: a query that wants it says so (no N+1 by accident).
+    closing: Mapped["PosClosing | None"] = relationship(viewonly=True, lazy="raise")
+
+
+class PosClosing(db.Model):
+    """The count at the end of a shift, with the figure the drawer should have held."""
+
+    __tablename__ = "pos_closing"
+    # A session is closed once, whatever the code does.
+    __table_args__ = (UniqueConstraint("pos_session_id", name="uq_pos_closing_session"),)
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
+    pos_session_id: Mapped[str] = mapped_column(ForeignKey("pos_session.id"))
+    pos_profile_id: Mapped[str] = mapped_column(ForeignKey("pos_profile.id"))
+    store_id: Mapped[str] = mapped_column(ForeignKey("store.id"))
+    closing_cash: Mapped[Decimal] = mapped_column(Money)
+    expected_cash: Mapped[Decimal] = mapped_column(Money)
+    difference: Mapped[Decimal] = mapped_column(Money)
+    note: Mapped[str | None] = mapped_column(String(500))
+    closed_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+MOVEMENT_TYPES = ("sale", "refund", "pay_in", "pay_out")
+
+
+class CashMovement(db.Model):
+    """Cash in or out of the drawer during a session; the type gives the sign, the amount is > 0."""
+
+    __tablename__ = "cash_movement"
+    __table_args__ = (
+        CheckConstraint(
+            "type IN ('sale', 'refund', 'pay_in', 'pay_out')", name="ck_cash_movement_type"
+        ),
+        CheckConstraint("amount > 0", name="ck_cash_movement_amount_positive"),
+        Index("ix_cash_movement_session_created", "pos_session_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
+    pos_session_id: Mapped[str] = mapped_column(ForeignKey("pos_session.id"))
+    store_id: Mapped[str] = mapped_column(ForeignKey("store.id"))
+    type: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdempotencyKey(db.Model):
+    """The first answer to a POST sent with an ``Idempotency-Key``, replayed to retries.
+
+    Keys belong to the token that sent them (its ``jti``), so two terminals can never collide.
+    ``fingerprint`` is an HMAC of the request, keyed by the app secret: the body holds the
+    profile password, and a plain hash of a short PIN would be easy to reverse.
+    """
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (
+        PrimaryKeyConstraint("token_jti", "key", name="pk_idempotency_key"),
+        Index("ix_idempotency_key_created", "created_at"),
+    )
+
+    token_jti: Mapped[str] = mapped_column(String(36))
+    key: Mapped[str] = mapped_column(String(255))
+    route: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int]
+    response: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ApiToken(db.Model):

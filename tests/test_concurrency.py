@@ -11,16 +11,23 @@ from tests.conftest import PASSWORD
 REQUESTS = 50
 
 
-def fire_together(url: str, headers: dict, bodies: list[dict]) -> list[requests.Response]:
-    """POST every body at once: each thread waits at a barrier, then all send."""
-    barrier = threading.Barrier(len(bodies))
+def fire_together(
+    url: str, headers: dict | list[dict], bodies: list[dict]
+) -> list[requests.Response]:
+    """POST every body at once: each thread waits at a barrier, then all send.
 
-    def post(body):
+    ``headers`` is one dict for all, or a list with each request's own.
+    """
+    barrier = threading.Barrier(len(bodies))
+    each = headers if isinstance(headers, list) else [headers] * len(bodies)
+
+    def post(body_and_headers):
+        body, request_headers = body_and_headers
         barrier.wait()
-        return requests.post(url, json=body, headers=headers, timeout=60)
+        return requests.post(url, json=body, headers=request_headers, timeout=60)
 
     with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
-        return list(pool.map(post, bodies))
+        return list(pool.map(post, zip(bodies, each, strict=True)))
 
 
 def test_one_profile_fifty_terminals_exactly_one_session(live_server, headers, profile):

@@ -1,14 +1,25 @@
-"""Thin views: parse with a schema, call the service, shape the answer with a schema."""
+"""Thin views: parse with a schema, call the service, shape the answer with a schema.
+
+The docstrings of the views beyond the reference end in an OpenAPI operation (after ``---``).
+"""
 
 from flask import g, request
 
 from ..auth import store_scoped
+from ..idempotency import idempotent
 from . import bp, service
 from .schemas import (
+    CashMovementResponse,
+    CashMovementSchema,
+    CloseSessionResponse,
+    CloseSessionSchema,
     CreateSessionResponse,
     CreateSessionSchema,
     CurrentSessionResponse,
+    HistoryQuerySchema,
     ProfileSchema,
+    SessionHistoryResponse,
+    SessionReportResponse,
     SessionStatusResponse,
 )
 
@@ -19,14 +30,161 @@ def json_body() -> dict:
 
 @bp.post("/create-session")
 @store_scoped
+@idempotent
 def create_session():
     body = CreateSessionSchema().load(json_body())
     opened = service.open_session(
-        g.store_id, body["profile_id"], body["password"], body["opening_cash"], g.actor
+        g.store_id,
+        body["profile_id"],
+        body["password"],
+        body["opening_cash"],
+        g.actor,
+        note=body["note"],
     )
     return CreateSessionResponse().dump(
         {"message": "session has been started", "success": True, "data": [opened]}
     )
+
+
+@bp.post("/close-session")
+@store_scoped
+@idempotent
+def close_session():
+    """Close the profile's open session with the counted cash.
+    ---
+    post:
+      summary: Close the open session with the counted cash (a blind count)
+      description: >
+        The answer reveals the expected cash (opening + sales - refunds + pay-ins - pay-outs)
+        and the difference (counted - expected). A retry with the same Idempotency-Key and body
+        replays the first answer.
+      parameters:
+        - in: header
+          name: Idempotency-Key
+          schema: {type: string, minLength: 1, maxLength: 255}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: CloseSessionSchema
+      responses:
+        200:
+          description: Session closed
+          content:
+            application/json:
+              schema: CloseSessionResponse
+        400: {description: Missing data / Invalid value / Profile not found / No open session}
+        401: {description: Invalid password}
+        422: {description: Idempotency-Key already used for a different request}
+    """
+    body = CloseSessionSchema().load(json_body())
+    closed = service.close_session(
+        g.store_id,
+        body["profile_id"],
+        body["password"],
+        body["closing_cash"],
+        g.actor,
+        note=body["note"],
+    )
+    return CloseSessionResponse().dump(
+        {"message": "session has been closed", "success": True, "data": closed}
+    )
+
+
+@bp.post("/sessions/<session_id>/cash-movements")
+@store_scoped
+@idempotent
+def record_cash_movement(session_id):
+    """Record cash in or out of an open session's drawer.
+    ---
+    post:
+      summary: Record a sale, refund, pay-in or pay-out in cash
+      description: The amount is positive; the type gives the sign in the expected cash.
+      parameters:
+        - {in: path, name: session_id, required: true, schema: {type: string}}
+        - in: header
+          name: Idempotency-Key
+          schema: {type: string, minLength: 1, maxLength: 255}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: CashMovementSchema
+      responses:
+        201:
+          description: Movement recorded
+          content:
+            application/json:
+              schema: CashMovementResponse
+        400: {description: Missing data / Invalid value}
+        404: {description: Session not found}
+        409: {description: Session is closed}
+        422: {description: Idempotency-Key already used for a different request}
+    """
+    body = CashMovementSchema().load(json_body())
+    movement = service.record_movement(
+        g.store_id, session_id, body["type"], body["amount"], g.actor, body["note"]
+    )
+    answer = {"message": "cash movement recorded", "success": True, "data": movement}
+    return CashMovementResponse().dump(answer), 201
+
+
+@bp.get("/sessions")
+@store_scoped
+def session_history():
+    """The store's sessions, newest first, a page at a time.
+    ---
+    get:
+      summary: Session history with filters and cursor pagination
+      description: >
+        Pass the answer's nextCursor as cursor to get the next page; null means the last page.
+        Sessions created while paging never shift or repeat a page.
+      parameters:
+        - {in: query, schema: HistoryQuerySchema}
+      responses:
+        200:
+          description: One page of sessions, each with its closing (null while open)
+          content:
+            application/json:
+              schema: SessionHistoryResponse
+        400: {description: "Invalid value: a malformed cursor, an unknown status, a bad date"}
+    """
+    query = HistoryQuerySchema().load(request.args.to_dict())
+    page, next_cursor = service.session_history(
+        g.store_id,
+        query["limit"],
+        profile_id=query.get("profile_id"),
+        status=query.get("status"),
+        since=query.get("since"),
+        until=query.get("until"),
+        cursor=query.get("cursor"),
+    )
+    return SessionHistoryResponse().dump(
+        {"success": True, "data": page, "next_cursor": next_cursor}
+    )
+
+
+@bp.get("/sessions/<session_id>")
+@store_scoped
+def session_report(session_id):
+    """One session with its closing, its movements and its cash summary.
+    ---
+    get:
+      summary: A session's X-report (while open) or Z-report (once closed)
+      parameters:
+        - {in: path, name: session_id, required: true, schema: {type: string}}
+      responses:
+        200:
+          description: >
+            The session, its movements oldest first, and the summary; closingCash and
+            difference are null while the session is open
+          content:
+            application/json:
+              schema: SessionReportResponse
+        404: {description: Session not found}
+    """
+    report = service.session_report(g.store_id, session_id)
+    return SessionReportResponse().dump({"success": True, "data": report})
 
 
 @bp.get("/session-status/<profile_id>")

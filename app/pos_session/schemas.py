@@ -1,14 +1,20 @@
 """Marshmallow schemas: they validate every request body and shape every response."""
 
-from datetime import UTC
+import base64
+import binascii
+import re
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ..errors import MISSING
+from ..models import MOVEMENT_TYPES
 
 MAX_MONEY = Decimal(1_000_000_000_000)
 BCRYPT_MAX_BYTES = 72
+NOTE_MAX = 500
+PAGE_MAX = 200
 
 
 class Money(fields.Field):
@@ -48,7 +54,10 @@ class Money(fields.Field):
 
 
 class Timestamp(fields.DateTime):
-    """UTC, ISO 8601 with milliseconds and a Z, as the reference writes them."""
+    """UTC, ISO 8601 with milliseconds and a Z, as the reference writes them.
+
+    Read back as naive UTC, the way the database keeps it; a time without an offset is UTC.
+    """
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
@@ -56,6 +65,37 @@ class Timestamp(fields.DateTime):
         if value.tzinfo is not None:
             value = value.astimezone(UTC).replace(tzinfo=None)
         return value.isoformat(timespec="milliseconds") + "Z"
+
+    def _deserialize(self, value, attr, data, **kwargs) -> datetime:
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+
+class Cursor(fields.Field):
+    """An opaque page position: the (createdAt, id) of the last row seen, base64url-encoded."""
+
+    default_error_messages = {"invalid": "Not a cursor this service gave out."}
+    _id = re.compile(r"^[a-z0-9]{1,24}$")
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        created_at, row_id = value
+        raw = f"{created_at.isoformat(timespec='microseconds')}|{row_id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def _deserialize(self, value, attr, data, **kwargs) -> tuple[datetime, str]:
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+            stamp, row_id = raw.split("|")
+            created_at = datetime.fromisoformat(stamp)
+        except (TypeError, ValueError, binascii.Error) as err:
+            raise self.make_error("invalid") from err
+        if created_at.tzinfo is not None or not self._id.match(row_id):
+            raise self.make_error("invalid")
+        return created_at, row_id
 
 
 def text(max_length: int, **kwargs) -> fields.String:
@@ -75,6 +115,10 @@ class StrictSchema(Schema):
         unknown = "raise"
 
 
+def note_field() -> fields.String:
+    return fields.String(load_default=None, allow_none=True, validate=validate.Length(max=NOTE_MAX))
+
+
 def password_field() -> fields.String:
     def fits_bcrypt(value: str):
         if len(value.encode()) > BCRYPT_MAX_BYTES:
@@ -89,6 +133,7 @@ class CreateSessionSchema(StrictSchema):
     openning_cash = Money(data_key="openningCash")
     opening_cash = Money(data_key="openingCash")
     password = password_field()
+    note = note_field()
 
     @validates_schema
     def one_opening_cash(self, data, **kwargs):
@@ -139,3 +184,118 @@ class SessionStatusResponse(Schema):
 class CurrentSessionResponse(Schema):
     success = fields.Boolean()
     data = fields.Nested(SessionSchema, allow_none=True)
+
+
+class CloseSessionSchema(StrictSchema):
+    profile_id = text(64, data_key="profileId")
+    # The counted cash. The terminal never sends the expected figure: the count is blind.
+    closing_cash = Money(
+        data_key="closingCash", required=True, error_messages={"required": MISSING}
+    )
+    password = password_field()
+    note = note_field()
+
+
+class CashMovementSchema(StrictSchema):
+    type = text(16, validate=[validate.OneOf(MOVEMENT_TYPES)])
+    # Always positive: the type gives the sign.
+    amount = Money(
+        required=True,
+        validate=validate.Range(min=0, min_inclusive=False, error="Must be greater than 0."),
+        error_messages={"required": MISSING},
+    )
+    note = note_field()
+
+
+class HistoryQuerySchema(StrictSchema):
+    profile_id = fields.String(data_key="profileId", validate=validate.Length(min=1, max=64))
+    status = fields.String(validate=validate.OneOf(["open", "closed"]))
+    since = Timestamp(data_key="from", metadata={"description": "createdAt >= from"})
+    until = Timestamp(data_key="to", metadata={"description": "createdAt < to"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=PAGE_MAX))
+    cursor = Cursor(metadata={"description": "nextCursor of the previous page"})
+
+    @validates_schema
+    def from_before_to(self, data, **kwargs):
+        if "since" in data and "until" in data and data["since"] > data["until"]:
+            raise ValidationError("Must not be before from.", "to")
+
+
+class ClosingSchema(Schema):
+    id = fields.String()
+    pos_session_id = fields.String(data_key="posSessionId")
+    pos_profile_id = fields.String(data_key="posProfileId")
+    store_id = fields.String(data_key="storeId")
+    closing_cash = Money(data_key="closingCash")
+    expected_cash = Money(data_key="expectedCash")
+    difference = Money()
+    note = fields.String(allow_none=True)
+    closed_by = fields.String(data_key="closedBy")
+    created_at = Timestamp(data_key="createdAt")
+
+
+class SessionRecordSchema(SessionSchema):
+    """A session beyond the reference's shape: its note, who opened and closed it, its closing."""
+
+    note = fields.String(allow_none=True)
+    opened_by = fields.String(data_key="openedBy")
+    closed_by = fields.String(data_key="closedBy", allow_none=True)
+    closing = fields.Nested(ClosingSchema, allow_none=True)
+
+
+class MovementSchema(Schema):
+    id = fields.String()
+    pos_session_id = fields.String(data_key="posSessionId")
+    store_id = fields.String(data_key="storeId")
+    type = fields.String()
+    amount = Money()
+    note = fields.String(allow_none=True)
+    created_by = fields.String(data_key="createdBy")
+    created_at = Timestamp(data_key="createdAt")
+
+
+class SummarySchema(Schema):
+    """The X-report while the session is open (nothing counted yet), the Z-report once closed."""
+
+    opening_cash = Money(data_key="openingCash")
+    sales = Money()
+    refunds = Money()
+    pay_ins = Money(data_key="payIns")
+    pay_outs = Money(data_key="payOuts")
+    expected_cash = Money(data_key="expectedCash")
+    closing_cash = Money(data_key="closingCash", allow_none=True)
+    difference = Money(allow_none=True)
+
+
+class SessionReportSchema(SessionRecordSchema):
+    """The session's own fields, then its movements and summary, from a ``SessionReport``."""
+
+    movements = fields.List(fields.Nested(MovementSchema))
+    summary = fields.Nested(SummarySchema)
+
+    def get_attribute(self, obj, attr, default):
+        source = obj if attr in ("movements", "summary") else obj.session
+        return super().get_attribute(source, attr, default)
+
+
+class CloseSessionResponse(Schema):
+    message = fields.String()
+    success = fields.Boolean()
+    data = fields.Nested(SessionRecordSchema)
+
+
+class CashMovementResponse(Schema):
+    message = fields.String()
+    success = fields.Boolean()
+    data = fields.Nested(MovementSchema)
+
+
+class SessionHistoryResponse(Schema):
+    success = fields.Boolean()
+    data = fields.List(fields.Nested(SessionRecordSchema))
+    next_cursor = Cursor(data_key="nextCursor", allow_none=True)
+
+
+class SessionReportResponse(Schema):
+    success = fields.Boolean()
+    data = fields.Nested(SessionReportSchema)

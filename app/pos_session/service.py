@@ -1,21 +1,26 @@
-"""The session rules: who may open a session, and that a profile never has two open at once.
+"""The session rules: who may open and close a session, that a profile never has two open at
+once, and what the drawer should hold.
 
 Views call these functions; they own the transactions. Everything is filtered by store, so a
-profile of another store behaves exactly like one that does not exist.
+profile or session of another store behaves exactly like one that does not exist.
 """
 
+from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 import bcrypt
-from sqlalchemy import and_, select
+from sqlalchemy import BigInteger, and_, case, func, select, tuple_, type_coerce
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..database import write_transaction
 from ..errors import ApiError
 from ..extensions import db
-from ..models import PosProfile, PosSession
+from ..models import CashMovement, Money, PosClosing, PosProfile, PosSession, new_id, utcnow
 
 OPEN_SESSION_INDEX = "uq_pos_session_one_open_per_profile"
+CLOSED_ONCE = "uq_pos_closing_session"
 
 
 def hash_password(password: str, rounds: int) -> bytes:
@@ -42,14 +47,30 @@ def _open_session_query(store_id: str, profile_id: str):
     )
 
 
-def open_session(store_id: str, profile_id: str, password: str, opening_cash: Decimal, actor: str):
-    profile = _profile_in_store(store_id, profile_id)
-    if profile is None:
-        raise ApiError(400, "Profile not found")
-    # bcrypt is slow on purpose; check it before taking the write lock, not while holding it.
+def verify_password(profile: PosProfile, password: str) -> None:
+    """401 unless ``password`` is the profile's. bcrypt is slow on purpose: callers check it
+    before taking the write lock, never while holding it."""
     if not bcrypt.checkpw(password.encode(), profile.password_hash):
         raise ApiError(401, "Invalid password")
 
+
+def _authorised_profile(store_id: str, profile_id: str, password: str) -> PosProfile:
+    profile = _profile_in_store(store_id, profile_id)
+    if profile is None:
+        raise ApiError(400, "Profile not found")
+    verify_password(profile, password)
+    return profile
+
+
+def open_session(
+    store_id: str,
+    profile_id: str,
+    password: str,
+    opening_cash: Decimal,
+    actor: str,
+    note: str | None = None,
+):
+    _authorised_profile(store_id, profile_id, password)
     try:
         with write_transaction() as session:
             _lock_profile(session, profile_id)
@@ -59,20 +80,194 @@ def open_session(store_id: str, profile_id: str, password: str, opening_cash: De
                 pos_profile_id=profile_id,
                 store_id=store_id,
                 opening_cash=opening_cash,
+                note=note,
                 opened_by=actor,
             )
             session.add(opened)
     except IntegrityError as err:
         # The partial unique index caught what the check above should have: still a 400.
-        if _is_open_session_conflict(err):
+        if _violates(err, OPEN_SESSION_INDEX, "pos_session.pos_profile_id"):
             raise ApiError(400, "Session already open") from err
         raise
     return opened
 
 
-def _is_open_session_conflict(err: IntegrityError) -> bool:
+def _violates(err: IntegrityError, constraint: str, column: str) -> bool:
+    # PostgreSQL names the constraint, SQLite the column.
     text = str(err.orig)
-    return OPEN_SESSION_INDEX in text or "pos_session.pos_profile_id" in text
+    return constraint in text or column in text
+
+
+def close_session(
+    store_id: str,
+    profile_id: str,
+    password: str,
+    closing_cash: Decimal,
+    actor: str,
+    note: str | None = None,
+) -> PosSession:
+    """Close the profile's open session with the counted cash; returns it with its closing."""
+    _authorised_profile(store_id, profile_id, password)
+    try:
+        with write_transaction() as tx:
+            # Under the write lock: of concurrent closes, the first wins and the rest find none.
+            # FOR UPDATE is for PostgreSQL (SQLite omits it): there it orders a close and a
+            # movement of the same session as IMMEDIATE does here.
+            session = tx.scalar(_open_session_query(store_id, profile_id).with_for_update())
+            if session is None:
+                raise ApiError(400, "No open session")
+            expected = tx.execute(_summary_query(session.id)).one().expected_cash
+            now = utcnow()
+            closing = PosClosing(
+                id=new_id(),
+                pos_session_id=session.id,
+                pos_profile_id=profile_id,
+                store_id=store_id,
+                closing_cash=closing_cash,
+                expected_cash=expected,
+                difference=closing_cash - expected,  # exact: Decimals with two places at most
+                note=note,
+                closed_by=actor,
+                created_at=now,
+            )
+            tx.add(closing)
+            session.pos_closing_id = closing.id
+            session.closed_by = actor
+            session.updated_at = now
+            session_id = session.id
+    except IntegrityError as err:
+        # The one closing per session caught what the check above should have: still a 400.
+        if _violates(err, CLOSED_ONCE, "pos_closing.pos_session_id"):
+            raise ApiError(400, "No open session") from err
+        raise
+    return session_record(store_id, session_id)
+
+
+def record_movement(
+    store_id: str, session_id: str, kind: str, amount: Decimal, actor: str, note: str | None
+) -> CashMovement:
+    """Cash in or out of an open session's drawer, addressed by session so that a terminal
+    that missed a close can never write into the next shift."""
+    with write_transaction() as tx:
+        # Under the write lock (and the row lock on PostgreSQL), so a close either counts this
+        # movement or refuses it.
+        session = tx.scalar(
+            select(PosSession)
+            .where(PosSession.id == session_id, PosSession.store_id == store_id)
+            .with_for_update()
+        )
+        if session is None:
+            raise ApiError(404, "Session not found")
+        if session.pos_closing_id is not None:
+            raise ApiError(409, "Session is closed")
+        movement = CashMovement(
+            pos_session_id=session_id,
+            store_id=store_id,
+            type=kind,
+            amount=amount,
+            note=note,
+            created_by=actor,
+        )
+        tx.add(movement)
+    return movement
+
+
+def _summary_query(session_id: str):
+    """Sales, refunds, pay-ins, pay-outs and the expected cash, summed by the database in
+    integer cents (exact, whatever the number of movements) and read back as Decimals."""
+    cents = type_coerce(CashMovement.amount, BigInteger)
+
+    def total(kind: str):
+        return func.sum(case((CashMovement.type == kind, cents), else_=0))
+
+    sales, refunds, pay_ins, pay_outs = (total(k) for k in ("sale", "refund", "pay_in", "pay_out"))
+    opening = type_coerce(PosSession.opening_cash, BigInteger)
+    expected = opening + sales - refunds + pay_ins - pay_outs
+    return (
+        select(
+            PosSession.opening_cash,
+            type_coerce(sales, Money).label("sales"),
+            type_coerce(refunds, Money).label("refunds"),
+            type_coerce(pay_ins, Money).label("pay_ins"),
+            type_coerce(pay_outs, Money).label("pay_outs"),
+            type_coerce(expected, Money).label("expected_cash"),
+        )
+        # The outer join leaves one row even with no movement, so every SUM is 0, not NULL.
+        .outerjoin(CashMovement, CashMovement.pos_session_id == PosSession.id)
+        .where(PosSession.id == session_id)
+        .group_by(PosSession.id)
+    )
+
+
+def _with_closing():
+    return select(PosSession).options(joinedload(PosSession.closing))
+
+
+def session_record(store_id: str, session_id: str) -> PosSession | None:
+    return db.session.scalar(
+        _with_closing()
+        .where(PosSession.id == session_id, PosSession.store_id == store_id)
+        .execution_options(populate_existing=True)
+    )
+
+
+class SessionReport(NamedTuple):
+    session: PosSession
+    movements: list[CashMovement]
+    summary: dict
+
+
+def session_report(store_id: str, session_id: str) -> SessionReport:
+    """The session, its movements oldest first, and its summary: a live X-report while open,
+    the Z-report once closed."""
+    session = session_record(store_id, session_id)
+    if session is None:
+        raise ApiError(404, "Session not found")
+    movements = db.session.scalars(
+        select(CashMovement)
+        .where(CashMovement.pos_session_id == session_id)
+        .order_by(CashMovement.created_at, CashMovement.id)
+    ).all()
+    summary = db.session.execute(_summary_query(session_id)).one()._asdict()
+    closing = session.closing
+    summary["closing_cash"] = closing.closing_cash if closing else None
+    summary["difference"] = closing.difference if closing else None
+    return SessionReport(session, movements, summary)
+
+
+def session_history(
+    store_id: str,
+    limit: int,
+    profile_id: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: tuple[datetime, str] | None = None,
+) -> tuple[list[PosSession], tuple[datetime, str] | None]:
+    """One page of the store's sessions, newest first, and the cursor of the next page.
+
+    Keyset pagination on (created_at, id): a page starts strictly after the last row of the
+    previous one, so rows inserted meanwhile (always newer) neither shift nor repeat it.
+    """
+    query = _with_closing().where(PosSession.store_id == store_id)
+    if profile_id is not None:
+        query = query.where(PosSession.pos_profile_id == profile_id)
+    if status == "open":
+        query = query.where(PosSession.pos_closing_id.is_(None))
+    elif status == "closed":
+        query = query.where(PosSession.pos_closing_id.is_not(None))
+    if since is not None:
+        query = query.where(PosSession.created_at >= since)
+    if until is not None:
+        query = query.where(PosSession.created_at < until)
+    if cursor is not None:
+        query = query.where(tuple_(PosSession.created_at, PosSession.id) < tuple_(*cursor))
+    rows = db.session.scalars(
+        query.order_by(PosSession.created_at.desc(), PosSession.id.desc()).limit(limit + 1)
+    ).all()
+    page = rows[:limit]
+    more = len(rows) > limit
+    return page, (page[-1].created_at, page[-1].id) if more else None
 
 
 def current_session(store_id: str, profile_id: str) -> PosSession | None:
