@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 import requests
 from flask_migrate import upgrade
-from sqlalchemy import make_url
+from sqlalchemy import event, make_url
 
 from app import create_app
 from app.auth import issue_token
@@ -58,6 +58,27 @@ def app(database_url):
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def sql_log(app):
+    """What the app sends to the database: each statement (one line, upper case) and a
+    "COMMIT" per commit. Clear it before the request under test."""
+    seen = []
+
+    def statement(conn, cursor, text, *args):
+        seen.append(" ".join(text.split()).upper())
+
+    def commit(conn):
+        seen.append("COMMIT")
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    yield seen
+    event.remove(engine, "before_cursor_execute", statement)
+    event.remove(engine, "commit", commit)
 
 
 @pytest.fixture

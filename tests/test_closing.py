@@ -3,12 +3,11 @@
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import PosClosing, PosSession
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, sqlite_only
 from tests.shift import (
     CLOSE,
     ID,
@@ -269,52 +268,34 @@ class TestOrderOfChecks:
         assert response.status_code == 401
 
 
-def _statements(app, send):
-    """What the request sent to the database: the first words of each statement, and COMMITs."""
-    seen = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split()[:3]).upper())
-
-    def commit(conn):
-        seen.append("COMMIT")
-
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", record)
-        event.listen(db.engine, "commit", commit)
-        try:
-            response = send()
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
-            event.remove(db.engine, "commit", commit)
-    return response, seen
+def first_words(statements, start="BEGIN IMMEDIATE", end="COMMIT"):
+    """The first three words of each statement from ``start`` to the next ``end``."""
+    first = statements.index(start)
+    return [" ".join(s.split()[:3]) for s in statements[first : statements.index(end, first)]]
 
 
-def test_the_close_is_one_immediate_transaction(app, client, headers, profile):
+@sqlite_only
+def test_the_close_is_one_immediate_transaction(client, headers, profile, sql_log):
     open_shift(client, headers, profile)
+    sql_log.clear()
 
-    response, seen = _statements(
-        app, lambda: client.post(CLOSE, json=close_body(profile), headers=headers)
-    )
+    response = client.post(CLOSE, json=close_body(profile), headers=headers)
 
     assert response.status_code == 200
-    transaction = seen[seen.index("BEGIN IMMEDIATE") :]
-    transaction = transaction[: transaction.index("COMMIT")]
-    writes = [s for s in transaction if s.startswith(("INSERT", "UPDATE"))]
+    writes = [s for s in first_words(sql_log) if s.startswith(("INSERT", "UPDATE"))]
     assert writes == ["INSERT INTO POS_CLOSING", "UPDATE POS_SESSION SET"]
-    assert seen.count("BEGIN IMMEDIATE") == 1
+    assert sql_log.count("BEGIN IMMEDIATE") == 1
 
 
-def test_a_wrong_password_never_takes_the_write_lock(app, client, headers, profile):
+@sqlite_only
+def test_a_wrong_password_never_takes_the_write_lock(client, headers, profile, sql_log):
     open_shift(client, headers, profile)
+    sql_log.clear()
 
-    response, seen = _statements(
-        app,
-        lambda: client.post(CLOSE, json=close_body(profile, password="wrong"), headers=headers),
-    )
+    response = client.post(CLOSE, json=close_body(profile, password="wrong"), headers=headers)
 
     assert response.status_code == 401
-    assert not any(s.startswith("BEGIN IMMEDIATE") for s in seen)
+    assert "BEGIN IMMEDIATE" not in sql_log
 
 
 def test_the_database_refuses_a_second_closing_for_one_session(app, client, headers, profile):

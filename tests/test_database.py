@@ -4,7 +4,7 @@ import sqlite3
 import threading
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -13,20 +13,6 @@ from app.pos_session import service
 from tests.conftest import sqlite_only
 
 CREATE = "/pos-session/create-session"
-
-
-@pytest.fixture
-def statements(app):
-    """Every SQL statement the app's engine sends, in order."""
-    sent = []
-
-    def record(conn, cursor, statement, *args):
-        sent.append(statement.strip().upper())
-
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", record)
-        yield sent
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 @sqlite_only
@@ -45,13 +31,12 @@ def test_every_connection_gets_the_pragmas(app):
 
 
 @sqlite_only
-def test_create_session_begins_immediate(client, headers, open_body, statements):
+def test_create_session_begins_immediate(client, headers, open_body, sql_log):
     assert client.post(CREATE, json=open_body, headers=headers).status_code == 200
 
-    assert "BEGIN IMMEDIATE" in statements
-    start = statements.index("BEGIN IMMEDIATE")
-    following = statements[start + 1 :]
-    transaction = following[: following.index("BEGIN")] if "BEGIN" in following else following
+    assert "BEGIN IMMEDIATE" in sql_log
+    start = sql_log.index("BEGIN IMMEDIATE")
+    transaction = sql_log[start : sql_log.index("COMMIT", start)]
     # The exclusivity check and the insert both run inside the IMMEDIATE transaction.
     assert any(s.startswith("SELECT") and "FROM POS_SESSION" in s for s in transaction)
     assert any(s.startswith("INSERT INTO POS_SESSION") for s in transaction)
@@ -62,11 +47,11 @@ def test_create_session_begins_immediate(client, headers, open_body, statements)
     "path",
     ["/pos-session/profiles", "/pos-session/session-status/x", "/pos-session/current-session/x"],
 )
-def test_reads_never_take_the_write_lock(client, headers, statements, path):
+def test_reads_never_take_the_write_lock(client, headers, sql_log, path):
     assert client.get(path, headers=headers).status_code == 200
-    assert "BEGIN" in statements
-    assert "BEGIN IMMEDIATE" not in statements
-    assert not any(s.startswith(("INSERT", "UPDATE", "DELETE")) for s in statements)
+    assert "BEGIN" in sql_log
+    assert "BEGIN IMMEDIATE" not in sql_log
+    assert not any(s.startswith(("INSERT", "UPDATE", "DELETE")) for s in sql_log)
 
 
 def test_database_refuses_a_second_open_session_even_bypassing_the_service(

@@ -9,9 +9,9 @@ from sqlalchemy import func, select, update
 from app import idempotency
 from app.extensions import db
 from app.models import CashMovement, IdempotencyKey, PosClosing, PosSession, utcnow
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, sqlite_only
 from tests.shift import CLOSE, CREATE, close_body, movements_url, open_shift, report
-from tests.test_closing import _statements
+from tests.test_closing import first_words
 
 KEY = "6c1f1c2e-4a4e-4b8e-9d3a-2f9f1f4b7a10"
 
@@ -211,18 +211,18 @@ def test_the_password_is_not_readable_from_the_stored_key(app, client, headers, 
     assert stored.route == "POST /pos-session/create-session"
 
 
-def test_the_answer_commits_in_the_same_transaction_as_the_effect(app, client, headers, session_id):
-    response, seen = _statements(
-        app,
-        lambda: post(client, movements_url(session_id), {"type": "sale", "amount": 1}, headers),
-    )
+@sqlite_only
+def test_the_answer_commits_in_the_same_transaction_as_the_effect(
+    client, headers, session_id, sql_log
+):
+    sql_log.clear()
+
+    response = post(client, movements_url(session_id), {"type": "sale", "amount": 1}, headers)
 
     assert response.status_code == 201
-    transaction = seen[seen.index("BEGIN IMMEDIATE") :]
-    transaction = transaction[: transaction.index("COMMIT")]
-    inserts = [s for s in transaction if s.startswith("INSERT")]
+    inserts = [s for s in first_words(sql_log) if s.startswith("INSERT")]
     assert inserts == ["INSERT INTO CASH_MOVEMENT", "INSERT INTO IDEMPOTENCY_KEY"]
-    assert seen.count("COMMIT") == 1
+    assert sql_log.count("COMMIT") == 1
 
 
 def test_if_the_answer_cannot_be_made_the_effect_is_undone(
