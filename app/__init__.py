@@ -38,11 +38,12 @@ def create_app(config: dict | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
-    from . import auth, health  # noqa: F401  (auth registers the JWT loaders)
+    from . import auth, health, openapi  # noqa: F401  (auth registers the JWT loaders)
     from .pos_session import bp
 
     app.register_blueprint(bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(openapi.bp)
     register_error_handlers(app)
     init_request_logging(app)
 
