@@ -31,6 +31,7 @@ ERROR_RESPONSES = {
     415: "The request body is not application/json.",
     500: "Unexpected server error; the details are in the server's log under the request id.",
 }
+ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 
 
 class ErrorSchema(Schema):
@@ -71,9 +72,13 @@ def build_spec(app: Flask) -> dict:
         version=version("pos-session"),
         openapi_version="3.0.3",
         plugins=[FlaskPlugin(), marshmallow],
-        info={"description": "Cash sessions of POS profiles, per store."},
+        info={
+            "description": "Cash sessions of POS profiles, per store. Every response carries "
+            "an `X-Request-ID` header, the one the request sent if it is 1 to 128 characters "
+            "of `A-Za-z0-9._:@+=/-`, else a new one; the server's log lines carry it too."
+        },
     )
-    # Money is a custom field: without these apispec would document it as "any type".
+    # Money is a custom field, which apispec would otherwise document as "any type".
     marshmallow.map_to_openapi_type(Money, "number", None)
     marshmallow.converter.add_attribute_function(_money_properties)
     marshmallow.converter.add_attribute_function(_null_is_only_null)
@@ -105,7 +110,7 @@ def build_spec(app: Flask) -> dict:
             {
                 "description": description,
                 "headers": {REQUEST_ID_HEADER: request_id},
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                "content": ERROR_BODY,
             },
         )
 
@@ -171,22 +176,20 @@ def _require_every_response_field(document: dict) -> None:
 
 def _add_shared_parts(operation: dict, path: str, scoped: bool) -> None:
     """Auth and the error responses that apply to this operation, unless it names its own."""
-    statuses = [500]
+    statuses = {500}
     if scoped:
         operation["security"] = [{"bearerAuth": []}]
-        statuses += [400, 401, 403]
+        statuses |= {400, 401, 403}
     if "{" in path:
-        statuses.append(404)  # a path segment that routing cannot match, e.g. one with a slash
+        statuses.add(404)  # a path segment that routing cannot match, e.g. one with a slash
     if "requestBody" in operation:
-        statuses += [400, 413, 415]
+        statuses |= {400, 413, 415}
     responses = operation.setdefault("responses", {})
     for status in sorted(statuses):
         responses.setdefault(str(status), {"$ref": f"#/components/responses/{status}"})
     for status, response in responses.items():
-        if int(status) >= 400 and "$ref" not in response:
-            response.setdefault(
-                "content", {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-            )
+        if status.startswith(("4", "5")) and "$ref" not in response:
+            response.setdefault("content", ERROR_BODY)
 
 
 @bp.get("/openapi.json")
