@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 from flask_migrate import upgrade
+from sqlalchemy.engine import make_url
 
 from app import create_app, revisions
 from app.backup import BackupError, sqlite_file
@@ -17,6 +18,12 @@ from tests.conftest import PASSWORD, SECRET
 
 CREATE = "/pos-session/create-session"
 PROFILES = 400
+
+
+@pytest.fixture(autouse=True)
+def sqlite_only(app):
+    if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "sqlite":
+        pytest.skip("backup and restore are for SQLite; PostgreSQL has pg_dump and pg_restore")
 
 
 def rows(path: Path, table: str) -> list[tuple]:
