@@ -49,7 +49,8 @@ def _money_properties(self, field, **kwargs) -> dict:
     if not isinstance(field, Money):
         return {}
     properties = {
-        "description": "An exact amount in the store's currency units, at most 2 decimal places."
+        "description": "An exact amount in the store's currency units, at most 2 decimal places.",
+        "example": 15000,
     }
     if not field.signed:
         properties.update(minimum=0, maximum=MAX_MONEY)

@@ -34,6 +34,10 @@ def create_session():
         content:
           application/json:
             schema: CreateSessionSchema
+            example:
+              profileId: zty59yo3tsz0uv5tacg1i5my
+              openningCash: 15000
+              password: profile-password
       responses:
         200:
           description: The session was opened.
