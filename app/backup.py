@@ -10,6 +10,7 @@ write transaction that readers see all at once or not at all.
 import os
 import shutil
 import sqlite3
+import time
 from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, datetime
@@ -45,7 +46,7 @@ def backup(database: Path, target: Path, busy_timeout_s: float) -> Path:
             closing(sqlite3.connect(database, timeout=busy_timeout_s)) as source,
             closing(sqlite3.connect(partial)) as copy,
         ):
-            source.backup(copy)  # all pages in one step: one snapshot
+            _copy(source, copy, busy_timeout_s)  # all pages in one step: one snapshot
             copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal
             _check_integrity(copy, target)
         _fsync(partial)
@@ -82,11 +83,23 @@ def restore(
             closing(sqlite3.connect(scratch)) as source,
             closing(sqlite3.connect(database, timeout=busy_timeout_s)) as live,
         ):
-            source.backup(live)
+            _copy(source, live, busy_timeout_s)
     finally:
         for leftover in (scratch, Path(f"{scratch}-wal"), Path(f"{scratch}-shm")):
             leftover.unlink(missing_ok=True)
     return revisions.head()
+
+
+def _copy(source: sqlite3.Connection, target: sqlite3.Connection, timeout_s: float) -> None:
+    """``source.backup(target)``, giving up once a lock has kept it waiting ``timeout_s``:
+    on a busy database Python's backup would otherwise retry forever."""
+    deadline = time.monotonic() + timeout_s
+
+    def give_up_when_stuck(status, _remaining, _total):
+        if status in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) and time.monotonic() > deadline:
+            raise BackupError("the database stayed locked by another connection; try again")
+
+    source.backup(target, progress=give_up_when_stuck)
 
 
 def _check_integrity(connection: sqlite3.Connection, name: Path) -> None:

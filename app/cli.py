@@ -1,5 +1,6 @@
 """Administration: each command prints only the new id or token on stdout, for scripts."""
 
+import sqlite3
 from pathlib import Path
 
 import click
@@ -33,7 +34,7 @@ def register_cli(app) -> None:
         try:
             database = backups.sqlite_file(db.engine.url)
             click.echo(backups.backup(database, path, _busy_timeout_s()))
-        except (backups.BackupError, OSError) as err:
+        except (backups.BackupError, OSError, sqlite3.Error) as err:
             raise click.ClickException(str(err)) from None
 
     @app.cli.command("restore")
@@ -47,7 +48,7 @@ def register_cli(app) -> None:
         try:
             database = backups.sqlite_file(db.engine.url)
             revision = backups.restore(path, database, _busy_timeout_s(), _upgrade_copy)
-        except (backups.BackupError, OSError) as err:
+        except (backups.BackupError, OSError, sqlite3.Error) as err:
             raise click.ClickException(str(err)) from None
         click.echo(f"restored {path} (schema {revision}); restart the server", err=True)
 

@@ -217,3 +217,13 @@ def _backup(runner, tmp_path) -> Path:
 def test_backup_and_restore_are_for_a_sqlite_file_only(url):
     with pytest.raises(BackupError, match="SQLite database file"):
         sqlite_file(url)
+
+
+def test_a_database_that_stays_locked_is_a_clear_error(app, runner, tmp_path):
+    app.config["SQLITE_BUSY_TIMEOUT_MS"] = 50
+    with closing(sqlite3.connect(database_of(app), isolation_level=None)) as other:
+        other.execute("BEGIN EXCLUSIVE")  # holds the lock a restore needs
+        result = runner.invoke(args=["restore", str(_backup(runner, tmp_path))])
+
+    assert result.exit_code == 1
+    assert "Error: the database stayed locked" in result.output
