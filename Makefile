@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 FLASK = $(BIN)/flask --app wsgi
 
-.PHONY: install run test test-postgres lint clean
+.PHONY: install run test test-postgres fuzz docs-check lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ test: $(VENV)/.installed-test
 # The whole suite again against a throwaway PostgreSQL on 127.0.0.1 (installed from Debian if missing).
 test-postgres: $(VENV)/.installed-test
 	POS_TEST_DATABASE_URL="$$(bash .ci/postgres)" $(BIN)/python -m pytest
+
+# Schemathesis against a live gunicorn; FUZZ_SEED=N replays a run.
+fuzz: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m fuzz tests/test_fuzz.py
+
+# /docs in headless Chromium (Debian: apt-get install chromium), fetching nothing from outside.
+docs-check: $(VENV)/.installed-test
+	REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest tests/test_docs_page.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check app tests

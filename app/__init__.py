@@ -10,8 +10,8 @@ from .database import configure_sqlite
 from .errors import register_error_handlers
 from .extensions import db, jwt, migrate
 from .jsonio import ApiRequest, ExactJSONProvider
-
-MIGRATIONS = Path(__file__).parent / "migrations"
+from .logs import init_request_logging
+from .revisions import MIGRATIONS
 
 
 def database_uri(app: Flask) -> str:
@@ -44,11 +44,14 @@ def create_app(config: dict | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
-    from . import auth  # noqa: F401  (registers the JWT loaders)
+    from . import auth, health, openapi  # noqa: F401  (auth registers the JWT loaders)
     from .pos_session import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(openapi.bp)
     register_error_handlers(app)
+    init_request_logging(app)
 
     @app.after_request
     def no_caching(response):

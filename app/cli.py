@@ -1,11 +1,15 @@
 """Administration: each command prints only the new id or token on stdout, for scripts."""
 
+import sqlite3
+from pathlib import Path
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 from sqlalchemy.exc import IntegrityError
 
+from . import backup as backups
 from .auth import issue_token
 from .extensions import db
 from .models import PosProfile, Store
@@ -19,6 +23,35 @@ def register_cli(app) -> None:
         """Create or upgrade the schema; safe to run again."""
         upgrade(directory=current_app.extensions["migrate"].directory)
         click.echo("database is at the latest schema", err=True)
+
+    @app.cli.command("backup")
+    @click.argument("path", type=click.Path(path_type=Path))
+    def backup(path):
+        """Copy the SQLite database to PATH, consistent even while the server writes.
+
+        PATH is a file (replaced if it exists) or a folder, where a dated file is made.
+        Prints the file written.
+        """
+        try:
+            database = backups.sqlite_file(db.engine.url)
+            click.echo(backups.backup(database, path, _busy_timeout_s()))
+        except (backups.BackupError, OSError, sqlite3.Error) as err:
+            raise click.ClickException(str(err)) from None
+
+    @app.cli.command("restore")
+    @click.argument("path", type=click.Path(path_type=Path))
+    def restore(path):
+        """Replace the SQLite database with the backup at PATH.
+
+        Refuses a file that fails PRAGMA integrity_check or is not this service's database;
+        an older backup is upgraded to this release's schema. Restart the server afterwards.
+        """
+        try:
+            database = backups.sqlite_file(db.engine.url)
+            revision = backups.restore(path, database, _busy_timeout_s(), _upgrade_copy)
+        except (backups.BackupError, OSError, sqlite3.Error) as err:
+            raise click.ClickException(str(err)) from None
+        click.echo(f"restored {path} (schema {revision}); restart the server", err=True)
 
     store = AppGroup("store", help="Stores.")
     profile = AppGroup("profile", help="POS profiles (cashiers).")
@@ -72,3 +105,19 @@ def register_cli(app) -> None:
             click.echo(issue_token(list(store_ids), name, days))
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--store") from None
+
+
+def _busy_timeout_s() -> float:
+    return current_app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000
+
+
+def _upgrade_copy(path: Path) -> None:
+    """Run this release's migrations on the database file at ``path`` (not the live one)."""
+    from . import create_app
+
+    scratch = create_app(
+        {"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": current_app.config["SECRET_KEY"]}
+    )
+    with scratch.app_context():
+        upgrade(directory=scratch.extensions["migrate"].directory)
+        db.engine.dispose()

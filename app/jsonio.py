@@ -2,7 +2,8 @@
 
 Numbers with a fraction are parsed as Decimal (0.1 stays 0.1) and Decimals are written as JSON
 numbers, not strings. NaN and Infinity are refused, and so are duplicate keys, which would
-otherwise let two values of one field pass with only the last one seen.
+otherwise let two values of one field pass with only the last one seen. Whatever else a parse
+trips on is turned into the ValueError that makes a 400, never a 500.
 """
 
 import simplejson
@@ -26,9 +27,33 @@ class ExactJSONProvider(JSONProvider):
         return simplejson.dumps(obj, use_decimal=True, allow_nan=False, **kwargs)
 
     def loads(self, s, **kwargs):
-        return simplejson.loads(
-            s, use_decimal=True, allow_nan=False, object_pairs_hook=_reject_duplicate_keys, **kwargs
-        )
+        try:
+            value = simplejson.loads(
+                s,
+                use_decimal=True,
+                allow_nan=False,
+                object_pairs_hook=_reject_duplicate_keys,
+                **kwargs,
+            )
+            _reject_lone_surrogates(value)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+        except ArithmeticError:  # decimal cannot hold an exponent like 1e-99999999999999999999
+            raise ValueError("JSON number out of range") from None
+        return value
+
+
+def _reject_lone_surrogates(value) -> None:
+    """``"\\ud800"`` is valid JSON but not text: it cannot be encoded to be stored or hashed."""
+    if isinstance(value, str):
+        value.encode()  # UnicodeEncodeError is a ValueError
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            key.encode()
+            _reject_lone_surrogates(item)
+    elif isinstance(value, list):
+        for item in value:
+            _reject_lone_surrogates(item)
 
 
 class ApiRequest(Request):

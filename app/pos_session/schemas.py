@@ -50,6 +50,7 @@ class Money(fields.Field):
         # Same number out as came in: 15000 -> 15000, 12.50 -> 12.5.
         if value is None:
             return None
+        value = Decimal(value)  # apispec also hands in the int bounds of a Range validator
         return int(value) if value == value.to_integral_value() else value.normalize()
 
 

@@ -1,0 +1,70 @@
+"""One JSON line per request on stderr, tied together by a request id.
+
+The app only emits log records; the process decides where they go. Gunicorn does it with
+``logconfig_dict`` in gunicorn.conf.py, which routes every record through ``JsonFormatter``.
+"""
+
+import json
+import logging
+import re
+import time
+import uuid
+from datetime import UTC, datetime
+
+from flask import Flask, g, has_request_context, request
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# What a caller may choose as its own request id: short and harmless in a log line or a header.
+_CALLER_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@+=/-]{1,128}")
+_RECORD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+request_log = logging.getLogger("app.requests")
+
+
+class JsonFormatter(logging.Formatter):
+    """A record as one JSON object: time, level, logger, message, the extra fields, traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        line.update((k, v) for k, v in vars(record).items() if k not in _RECORD_ATTRIBUTES)
+        if "request_id" not in line and has_request_context() and "request_id" in g:
+            line["request_id"] = g.request_id
+        if record.exc_info:
+            line["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def init_request_logging(app: Flask) -> None:
+    @app.before_request
+    def start():
+        g.request_started = time.perf_counter()
+        sent = request.headers.get(REQUEST_ID_HEADER, "")
+        g.request_id = sent if _CALLER_REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+
+    @app.after_request
+    def finish(response):
+        # Registered before the app's other after_request hooks, so it runs last: it logs the
+        # final answer.
+        response.headers[REQUEST_ID_HEADER] = g.request_id
+        request_log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - g.request_started) * 1000, 1),
+                "store_id": g.get("store_id"),
+                "request_id": g.request_id,
+            },
+        )
+        return response

@@ -1,0 +1,228 @@
+"""The OpenAPI document, built from the views' docstrings and the marshmallow schemas they name.
+
+Each documented view carries its operation in YAML after a ``---`` line in its docstring. Every
+view of the pos_session blueprint is documented, found by walking the URL map, so a new route
+appears here by itself; what all of them share (bearer auth, the ``x-store-id`` header, the
+error responses) is added here rather than repeated in each docstring.
+"""
+
+from importlib.metadata import version
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec_webframeworks.flask import FlaskPlugin
+from flask import Blueprint, Flask, current_app, jsonify, render_template, send_from_directory
+from marshmallow import Schema, fields
+from swagger_ui_bundle import swagger_ui_path
+
+from .logs import REQUEST_ID_HEADER
+from .pos_session.schemas import MAX_MONEY, Money
+
+bp = Blueprint("docs", __name__)
+
+STORE_SCOPED_BLUEPRINTS = {"pos_session"}
+ERROR_RESPONSES = {
+    400: "The x-store-id header is missing, or the request is invalid (see the message).",
+    401: "Missing, malformed, invalid, expired or revoked bearer token.",
+    403: "The token does not grant this store, or the store does not exist.",
+    404: "No such resource.",
+    405: "The route exists but not with this method.",
+    413: "The request body is too large.",
+    415: "The request body is not application/json.",
+    500: "Unexpected server error; the details are in the server's log under the request id.",
+}
+ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
+class ErrorSchema(Schema):
+    """The one envelope of every error, whatever its layer."""
+
+    message = fields.String(required=True)
+    statusCode = fields.Integer(required=True)
+    errors = fields.Dict(
+        keys=fields.String(),
+        metadata={"description": "Per-field details of a validation error"},
+    )
+
+
+def _money_properties(self, field, **kwargs) -> dict:
+    if not isinstance(field, Money):
+        return {}
+    properties = {
+        "description": "An exact amount in the store's currency units, at most 2 decimal places.",
+        "example": 15000,
+    }
+    if not field.signed:
+        properties.update(minimum=0, maximum=MAX_MONEY)
+    return properties
+
+
+def _null_is_only_null(self, field, ret, **kwargs) -> dict:
+    # For OpenAPI 3.0 apispec writes "null or a Session" as anyOf [any nullable object, Session],
+    # which any object matches; pinning the first branch to null keeps the Session checked.
+    for branch in ret.get("anyOf", []):
+        if branch == {"type": "object", "nullable": True}:
+            branch["enum"] = [None]
+    return {}
+
+
+def build_spec(app: Flask) -> dict:
+    marshmallow = MarshmallowPlugin()
+    spec = APISpec(
+        title="POS Session API",
+        version=version("pos-session"),
+        openapi_version="3.0.3",
+        plugins=[FlaskPlugin(), marshmallow],
+        info={
+            "description": "Cash sessions of POS profiles, per store. Every response carries "
+            "an `X-Request-ID` header, the one the request sent if it is 1 to 128 characters "
+            "of `A-Za-z0-9._:@+=/-`, else a new one; the server's log lines carry it too."
+        },
+    )
+    # Money is a custom field, which apispec would otherwise document as "any type".
+    marshmallow.map_to_openapi_type(Money, "number", None)
+    marshmallow.converter.add_attribute_function(_money_properties)
+    marshmallow.converter.add_attribute_function(_null_is_only_null)
+    spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    spec.components.schema("Error", schema=ErrorSchema)
+    spec.components.parameter(
+        "StoreId",
+        "header",
+        {
+            "name": "x-store-id",
+            "required": True,
+            "description": "The store this request acts on; the token must grant it.",
+            "schema": {"type": "string", "minLength": 1},
+        },
+    )
+    spec.components.header(
+        "RequestId",
+        {
+            "description": "The caller's X-Request-ID if it was usable, else a new one.",
+            "schema": {"type": "string"},
+        },
+    )
+    request_id = {"$ref": "#/components/headers/RequestId"}
+    for status, description in ERROR_RESPONSES.items():
+        spec.components.response(
+            str(status),
+            {
+                "description": description,
+                "headers": {REQUEST_ID_HEADER: request_id},
+                "content": ERROR_BODY,
+            },
+        )
+
+    scoped_paths = set()
+    for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
+        view = app.view_functions[rule.endpoint]
+        scoped = rule.endpoint.partition(".")[0] in STORE_SCOPED_BLUEPRINTS
+        if not scoped and "---" not in (view.__doc__ or ""):
+            continue
+        parameters = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in sorted(rule.arguments)
+        ]
+        if scoped:
+            parameters.append("StoreId")
+            scoped_paths.add(FlaskPlugin.flaskpath2openapi(rule.rule))
+        spec.path(view=view, app=app, parameters=parameters)
+
+    document = spec.to_dict()
+    for path, operation in _operations(document):
+        _add_shared_parts(operation, path, scoped=path in scoped_paths)
+        for response in operation["responses"].values():
+            if "$ref" not in response:
+                response.setdefault("headers", {})[REQUEST_ID_HEADER] = request_id
+    _require_every_response_field(document)
+    return document
+
+
+def _operations(document: dict):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method != "parameters":
+                yield path, operation
+
+
+def _schema_refs(node, schemas: dict, found: set) -> set:
+    """The names of the component schemas ``node`` uses, directly or through other schemas."""
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        name = ref.removeprefix("#/components/schemas/")
+        if ref.startswith("#/components/schemas/") and name not in found:
+            found.add(name)
+            _schema_refs(schemas[name], schemas, found)
+        for value in node.values():
+            _schema_refs(value, schemas, found)
+    elif isinstance(node, list):
+        for value in node:
+            _schema_refs(value, schemas, found)
+    return found
+
+
+def _require_every_response_field(document: dict) -> None:
+    # A dump writes every field of its schema (None as null), so a schema used only to answer
+    # has all its fields required, unless it says otherwise; a missing field is then a bug the
+    # document catches.
+    schemas = document["components"]["schemas"]
+    operations = [operation for _path, operation in _operations(document)]
+    in_requests = _schema_refs([op.get("requestBody") for op in operations], schemas, set())
+    in_responses = _schema_refs([op.get("responses") for op in operations], schemas, set())
+    for name in in_responses - in_requests:
+        schemas[name].setdefault("required", sorted(schemas[name].get("properties", {})))
+
+
+def _add_shared_parts(operation: dict, path: str, scoped: bool) -> None:
+    """Auth and the error responses that apply to this operation, unless it names its own."""
+    statuses = {500}
+    if scoped:
+        operation["security"] = [{"bearerAuth": []}]
+        statuses |= {400, 401, 403}
+    if "{" in path:
+        statuses.add(404)  # a path segment that routing cannot match, e.g. one with a slash
+    if "requestBody" in operation:
+        statuses |= {400, 413, 415}
+    responses = operation.setdefault("responses", {})
+    for status in sorted(statuses):
+        responses.setdefault(str(status), {"$ref": f"#/components/responses/{status}"})
+    for status, response in responses.items():
+        if status.startswith(("4", "5")) and "$ref" not in response:
+            response.setdefault("content", ERROR_BODY)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """This document.
+    ---
+    get:
+      summary: The OpenAPI document
+      tags: [operations]
+      responses:
+        200:
+          description: The OpenAPI 3 document of this API.
+          content:
+            application/json:
+              schema:
+                type: object
+    """
+    if "pos_openapi" not in current_app.extensions:
+        current_app.extensions["pos_openapi"] = build_spec(current_app)
+    return jsonify(current_app.extensions["pos_openapi"])
+
+
+@bp.get("/docs")
+def docs():
+    response = current_app.make_response(render_template("docs.html"))
+    # The page may load nothing from outside this box: shops are often offline.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'"
+    )
+    return response
+
+
+@bp.get("/docs/assets/<path:filename>")
+def docs_asset(filename):
+    return send_from_directory(swagger_ui_path, filename)

@@ -1,0 +1,139 @@
+"""The OpenAPI document: complete, and what the service really answers conforms to it."""
+
+import pytest
+import schemathesis
+
+from app.openapi import ERROR_RESPONSES
+from tests.conftest import PASSWORD
+
+CREATE = "/pos-session/create-session"
+STATUS = "/pos-session/session-status/{profile_id}"
+CURRENT = "/pos-session/current-session/{profile_id}"
+PROFILES = "/pos-session/profiles"
+
+
+@pytest.fixture
+def document(client):
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+@pytest.fixture
+def conforms(document):
+    """Check one real response against the document's operation for it."""
+    schema = schemathesis.openapi.from_dict(document)
+
+    def check(path: str, method: str, response):
+        assert str(response.status_code) in document["paths"][path][method.lower()]["responses"]
+        schema[path][method].validate_response(response)  # raises on any violation
+
+    return check
+
+
+def store_scoped_rules(app):
+    return [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("pos_session.")]
+
+
+def test_every_pos_session_route_is_documented_with_a_success_response(app, document):
+    rules = store_scoped_rules(app)
+    assert len(rules) >= 4
+    for rule in rules:
+        path = rule.rule.replace("<", "{").replace(">", "}")
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            operation = document["paths"][path][method.lower()]
+            assert any(code.startswith("2") for code in operation["responses"]), (method, path)
+            assert operation["summary"]
+
+
+def test_auth_store_header_and_errors_on_every_pos_session_operation(document):
+    assert document["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    store_header = document["components"]["parameters"]["StoreId"]
+    assert (store_header["name"], store_header["in"], store_header["required"]) == (
+        "x-store-id",
+        "header",
+        True,
+    )
+    for path, item in document["paths"].items():
+        if not path.startswith("/pos-session/"):
+            continue
+        assert {"$ref": "#/components/parameters/StoreId"} in item["parameters"]
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            assert operation["security"] == [{"bearerAuth": []}]
+            assert {"400", "401", "403", "500"} <= set(operation["responses"]), path
+            if "requestBody" in operation:
+                assert {"413", "415"} <= set(operation["responses"]), path
+
+
+def test_error_responses_share_the_envelope(document):
+    error = document["components"]["schemas"]["Error"]
+    assert set(error["properties"]) == {"message", "statusCode", "errors"}
+    assert error["required"] == ["message", "statusCode"]
+    assert set(document["components"]["responses"]) == {str(s) for s in ERROR_RESPONSES}
+    for response in document["components"]["responses"].values():
+        assert response["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/Error"
+        }
+
+
+def test_money_is_a_number_and_timestamps_are_date_times(document):
+    schemas = document["components"]["schemas"]
+    for field in ("openningCash", "openingCash"):
+        assert schemas["CreateSession"]["properties"][field]["type"] == "number"
+        assert schemas["CreateSession"]["properties"][field]["minimum"] == 0
+    session = schemas["Session"]["properties"]
+    assert session["openingCash"]["type"] == "number"
+    assert session["createdAt"] == {"type": "string", "format": "date-time"}
+    assert "password" not in str(schemas["Session"]) + str(schemas["Profile"])
+
+
+def test_no_auth_needed_for_the_document_and_health(document):
+    assert "security" not in document["paths"]["/openapi.json"]["get"]
+    assert "security" not in document["paths"]["/healthz"]["get"]
+
+
+def test_real_success_responses_conform(client, headers, profile, conforms):
+    body = {"profileId": profile, "openningCash": 12.5, "password": PASSWORD}
+    status_path = STATUS.replace("{profile_id}", profile)
+    current_path = CURRENT.replace("{profile_id}", profile)
+    # Before opening: the null answers.
+    conforms(STATUS, "GET", client.get(status_path, headers=headers))
+    conforms(CURRENT, "GET", client.get(current_path, headers=headers))
+
+    conforms(CREATE, "POST", client.post(CREATE, json=body, headers=headers))
+
+    conforms(STATUS, "GET", client.get(status_path, headers=headers))
+    conforms(CURRENT, "GET", client.get(current_path, headers=headers))
+    conforms(PROFILES, "GET", client.get(PROFILES, headers=headers))
+    conforms("/healthz", "GET", client.get("/healthz"))
+
+
+def test_real_error_responses_conform(app, client, headers, open_body, conforms):
+    bad_token = {**headers, "Authorization": "Bearer nope"}
+    other_store = {**headers, "x-store-id": "nosuchstore"}
+    cases = [
+        (CREATE, client.post(CREATE, json={}, headers=headers)),  # 400 with field errors
+        (CREATE, client.post(CREATE, json=open_body, headers=bad_token)),  # 401
+        (CREATE, client.post(CREATE, json=open_body, headers=other_store)),  # 403
+        (CREATE, client.post(CREATE, json="x" * 20000, headers=headers)),  # 413
+        (CREATE, client.post(CREATE, data="{}", headers=headers)),  # 415
+        (STATUS, client.get("/pos-session/session-status/a%2Fb", headers=headers)),  # 404
+    ]
+    for path, response in cases:
+        conforms(path, "POST" if path == CREATE else "GET", response)
+    assert [r.status_code for _, r in cases] == [400, 401, 403, 413, 415, 404]
+
+
+def test_a_document_that_lies_is_caught(client, document, headers):
+    # The check above can fail: a Session without its id does not conform.
+    schema = schemathesis.openapi.from_dict(document)
+    response = client.get(PROFILES, headers=headers)
+    response.set_data(b'[{"name": "x"}]')
+    with pytest.raises(Exception, match="required"):
+        schema[PROFILES]["GET"].validate_response(response)
