@@ -14,6 +14,10 @@ class Config:
     BCRYPT_ROUNDS = 12
     SQLITE_BUSY_TIMEOUT_MS = 5000
     MAX_CONTENT_LENGTH = 16 * 1024
+    # Password guessing: this many wrong passwords for one profile within the window lock it
+    # until the window (counted from the first of them) has passed.
+    LOCKOUT_ATTEMPTS = 5
+    LOCKOUT_WINDOW_SECONDS = 900
 
     JWT_ALGORITHM = "HS256"
     JWT_DECODE_ALGORITHMS = ["HS256"]

@@ -4,22 +4,59 @@ Views call these functions; they own the transactions. Everything is filtered by
 profile of another store behaves exactly like one that does not exist.
 """
 
+from datetime import timedelta
 from decimal import Decimal
+from math import ceil
 
 import bcrypt
-from sqlalchemy import and_, select
+from flask import current_app
+from sqlalchemy import and_, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from ..database import write_transaction
 from ..errors import ApiError
 from ..extensions import db
-from ..models import PosProfile, PosSession
+from ..models import PasswordAttempts, PosProfile, PosSession, utcnow
 
 OPEN_SESSION_INDEX = "uq_pos_session_one_open_per_profile"
 
 
 def hash_password(password: str, rounds: int) -> bytes:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds))
+
+
+def verify_password(profile: PosProfile, password: str) -> None:
+    """The cashier's password check, with a lockout against guessing: 401 or 429 if refused.
+
+    The attempt is counted before bcrypt runs, so guesses sent at once to every worker cannot
+    slip past the limit, and a locked profile is refused before bcrypt: not even the right
+    password gets through until the window has passed. A success clears the count.
+    """
+    # Read before the write transactions, whose rollback-first would expire (and reload) them.
+    profile_id, password_hash = profile.id, profile.password_hash
+    _count_attempt(profile_id)
+    # bcrypt is slow on purpose; it runs between the two write transactions, never inside one.
+    if not bcrypt.checkpw(password.encode(), password_hash):
+        raise ApiError(401, "Invalid password")
+    with write_transaction() as session:
+        session.execute(delete(PasswordAttempts).where(PasswordAttempts.profile_id == profile_id))
+
+
+def _count_attempt(profile_id: str) -> None:
+    limit = current_app.config["LOCKOUT_ATTEMPTS"]
+    window = timedelta(seconds=current_app.config["LOCKOUT_WINDOW_SECONDS"])
+    now = utcnow()
+    with write_transaction() as session:
+        row = session.get(PasswordAttempts, profile_id)
+        if row is None:
+            row = PasswordAttempts(profile_id=profile_id, attempts=0, window_started_at=now)
+            session.add(row)
+        elif now >= row.window_started_at + window:
+            row.attempts, row.window_started_at = 0, now
+        if row.attempts >= limit:
+            wait = ceil((row.window_started_at + window - now).total_seconds())
+            raise ApiError(429, "Too many attempts", headers={"Retry-After": str(max(wait, 1))})
+        row.attempts += 1
 
 
 def _profile_in_store(store_id: str, profile_id: str) -> PosProfile | None:
@@ -40,9 +77,7 @@ def open_session(store_id: str, profile_id: str, password: str, opening_cash: De
     profile = _profile_in_store(store_id, profile_id)
     if profile is None:
         raise ApiError(400, "Profile not found")
-    # bcrypt is slow on purpose; check it before taking the write lock, not while holding it.
-    if not bcrypt.checkpw(password.encode(), profile.password_hash):
-        raise ApiError(401, "Invalid password")
+    verify_password(profile, password)
 
     try:
         with write_transaction() as session:
