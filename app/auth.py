@@ -8,6 +8,7 @@ from flask import current_app, g, request
 from flask_jwt_extended import create_access_token, get_jwt, verify_jwt_in_request
 from sqlalchemy import select
 
+from .database import write_transaction
 from .errors import ApiError, error_response
 from .extensions import db, jwt
 from .models import ApiToken, Store, utcnow
@@ -37,6 +38,22 @@ def issue_token(store_ids: list[str], name: str, days: int | None) -> str:
         additional_claims={STORES_CLAIM: list(store_ids), "jti": jti},
         expires_delta=expires,
     )
+
+
+def revoke_tokens(jti: str | None = None, store_id: str | None = None) -> list[str]:
+    """Revoke one token by its jti, or every token granting a store; returns the jtis revoked.
+
+    A token already revoked keeps its first revocation time and is not returned again.
+    """
+    query = select(ApiToken).where(ApiToken.revoked_at.is_(None))
+    if jti is not None:
+        query = query.where(ApiToken.jti == jti)
+    with write_transaction() as session:
+        tokens = [t for t in session.scalars(query) if jti or store_id in t.stores.split()]
+        now = utcnow()
+        for token in tokens:
+            token.revoked_at = now
+        return [token.jti for token in tokens]
 
 
 def store_scoped(view):
