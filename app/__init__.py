@@ -8,7 +8,7 @@ from flask import Flask
 from .config import MIN_SECRET_BYTES, Config, load_secret
 from .database import configure_sqlite
 from .errors import register_error_handlers
-from .extensions import db, jwt, migrate
+from .extensions import db, migrate
 from .jsonio import ApiRequest, ExactJSONProvider
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -29,16 +29,14 @@ def create_app(config: dict | None = None) -> Flask:
     secret = app.config["SECRET_KEY"] or load_secret(app.instance_path)
     if len(secret.encode()) < MIN_SECRET_BYTES:
         raise RuntimeError(f"POS_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes long")
-    app.config["SECRET_KEY"] = app.config["JWT_SECRET_KEY"] = secret
+    app.config["SECRET_KEY"] = secret
 
     db.init_app(app)
-    jwt.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
-    from . import auth  # noqa: F401  (registers the JWT loaders)
     from .pos_session import bp
 
     app.register_blueprint(bp)

@@ -1,43 +1,41 @@
-"""Bearer tokens and store scope, checked in the contract's order: token, x-store-id, grant."""
+"""Bearer tokens and store scope, checked in the contract's order: token, x-store-id, grant.
+
+Tokens are HS256 JWTs signed with the app's secret, made and checked with PyJWT directly: on
+every request that is one decode and one indexed lookup of the ``jti`` (revocation).
+"""
 
 from datetime import timedelta
 from functools import wraps
 from uuid import uuid4
 
+import jwt
 from flask import current_app, g, request
-from flask_jwt_extended import create_access_token, get_jwt, verify_jwt_in_request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .database import write_transaction
-from .errors import ApiError, error_response
-from .extensions import db, jwt
+from .errors import ApiError
+from .extensions import db
 from .models import ApiToken, Store, utcnow
 
+ALGORITHM = "HS256"
 STORES_CLAIM = "stores"
+REQUIRED_CLAIMS = ["exp", "sub", "jti", STORES_CLAIM]
 
 
-def issue_token(store_ids: list[str], name: str, days: int | None) -> str:
+def issue_token(store_ids: list[str], name: str, days: int) -> str:
     """Record a new token and return it signed; refuses store ids that do not exist."""
     found = set(db.session.scalars(select(Store.id).where(Store.id.in_(store_ids))))
     missing = [s for s in store_ids if s not in found]
     if missing:
         raise ValueError(f"unknown store: {', '.join(missing)}")
-    jti = str(uuid4())
-    expires = timedelta(days=days) if days else False
+    now, jti = utcnow(), str(uuid4())
+    expires = now + timedelta(days=days)
     db.session.add(
-        ApiToken(
-            jti=jti,
-            name=name,
-            stores=" ".join(store_ids),
-            expires_at=utcnow() + expires if expires else None,
-        )
+        ApiToken(jti=jti, name=name, stores=" ".join(store_ids), created_at=now, expires_at=expires)
     )
     db.session.commit()
-    return create_access_token(
-        identity=name,
-        additional_claims={STORES_CLAIM: list(store_ids), "jti": jti},
-        expires_delta=expires,
-    )
+    claims = {"sub": name, STORES_CLAIM: list(store_ids), "jti": jti, "iat": now, "exp": expires}
+    return jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm=ALGORITHM)
 
 
 def revoke_tokens(jti: str | None = None, store_id: str | None = None) -> list[str]:
@@ -61,12 +59,11 @@ def store_scoped(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        verify_jwt_in_request()
+        claims = _verified_claims()
         store_id = request.headers.get("x-store-id", "").strip()
         if not store_id:
             raise ApiError(400, "Store ID is required")
-        claims = get_jwt()
-        granted = claims.get(STORES_CLAIM)
+        granted = claims[STORES_CLAIM]
         if not isinstance(granted, list) or store_id not in granted or not _store_exists(store_id):
             raise ApiError(403, "Access to this store is denied")
         g.store_id = store_id
@@ -76,56 +73,46 @@ def store_scoped(view):
     return wrapper
 
 
+def _verified_claims() -> dict:
+    """The bearer token's claims once its signature, lifetime and revocation pass; else 401."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme != "Bearer" or not token:
+        raise _unauthorized("Missing or malformed Authorization header")
+    try:
+        claims = jwt.decode(
+            token,
+            current_app.config["SECRET_KEY"],
+            algorithms=[ALGORITHM],  # never the token's own say: no "none", no key confusion
+            options={"require": REQUIRED_CLAIMS},
+        )
+    except jwt.ExpiredSignatureError:
+        raise _unauthorized("Token has expired") from None
+    except jwt.InvalidTokenError:
+        raise _unauthorized("Invalid token") from None
+    if _is_revoked(claims["jti"]):
+        raise _unauthorized("Token has been revoked")
+    return claims
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+# Built once and run as Core on the session's connection: it is on every request.
+REVOKED_AT = select(ApiToken.__table__.c.revoked_at).where(
+    ApiToken.__table__.c.jti == bindparam("jti")
+)
+
+
+def _is_revoked(jti: str) -> bool:
+    """A token not in the table (never issued here) counts as revoked, as does a revoked one."""
+    row = db.session.connection().execute(REVOKED_AT, {"jti": jti}).first()
+    return row is None or row.revoked_at is not None
+
+
 def _store_exists(store_id: str) -> bool:
     # Stores are never deleted, so a store seen once is cached for the life of the worker.
     known = current_app.extensions.setdefault("pos_known_stores", set())
     if store_id not in known and db.session.get(Store, store_id) is not None:
         known.add(store_id)
     return store_id in known
-
-
-def _unauthorized(message: str):
-    return error_response(401, message, headers={"WWW-Authenticate": "Bearer"})
-
-
-@jwt.token_in_blocklist_loader
-def _is_revoked(_header, payload) -> bool:
-    revoked_at = db.session.execute(
-        select(ApiToken.revoked_at).where(ApiToken.jti == payload.get("jti", ""))
-    ).first()
-    return revoked_at is None or revoked_at[0] is not None
-
-
-@jwt.unauthorized_loader
-def _missing(reason: str):
-    return _unauthorized("Missing or malformed Authorization header")
-
-
-@jwt.invalid_token_loader
-def _invalid(reason: str):
-    return _unauthorized("Invalid token")
-
-
-@jwt.expired_token_loader
-def _expired(_header, _payload):
-    return _unauthorized("Token has expired")
-
-
-@jwt.revoked_token_loader
-def _revoked(_header, _payload):
-    return _unauthorized("Token has been revoked")
-
-
-@jwt.token_verification_failed_loader
-def _failed(_header, _payload):
-    return _unauthorized("Invalid token")
-
-
-@jwt.user_lookup_error_loader
-def _no_user(_header, _payload):
-    return _unauthorized("Invalid token")
-
-
-@jwt.needs_fresh_token_loader
-def _not_fresh(_header, _payload):
-    return _unauthorized("Invalid token")

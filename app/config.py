@@ -19,11 +19,6 @@ class Config:
     LOCKOUT_ATTEMPTS = 5
     LOCKOUT_WINDOW_SECONDS = 900
 
-    JWT_ALGORITHM = "HS256"
-    JWT_DECODE_ALGORITHMS = ["HS256"]
-    JWT_TOKEN_LOCATION = ["headers"]
-    JWT_ACCESS_TOKEN_EXPIRES = False  # each token gets its own lifetime when issued
-
 
 def load_secret(instance_path: str) -> str:
     """Read the signing secret from the instance folder, creating it once.

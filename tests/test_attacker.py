@@ -113,7 +113,6 @@ def bad_tokens(app, world):
         "never-issued": pyjwt.encode(claims(a, str(uuid4())), SECRET),
         "no-jti": pyjwt.encode(claims(a, None), SECRET),
         "no-subject": pyjwt.encode(claims(a, jti, sub=None), SECRET),
-        "refresh-type": pyjwt.encode(claims(a, jti, type="refresh"), SECRET),
         "expired": pyjwt.encode(claims(a, jti, exp=int(time.time()) - 10), SECRET),
         "not-yet-valid": pyjwt.encode(claims(a, jti, nbf=int(time.time()) + 3600), SECRET),
     }

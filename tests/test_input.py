@@ -134,7 +134,7 @@ class TestSecret:
 
     @pytest.mark.parametrize("secret", ["s" * 32, "é" * 16])
     def test_32_bytes_is_enough(self, tmp_path, secret):
-        assert create_app(self.config(tmp_path, secret)).config["JWT_SECRET_KEY"] == secret
+        assert create_app(self.config(tmp_path, secret)).config["SECRET_KEY"] == secret
 
     def test_gunicorn_will_not_start_with_a_short_secret(self, tmp_path):
         env = {
