@@ -4,6 +4,8 @@ import pytest
 from sqlalchemy import event
 
 from app.extensions import db
+from app.pos_session import service
+from app.pos_session.schemas import ProfileSchema, dump_profiles
 from tests.conftest import PASSWORD
 
 CREATE = "/pos-session/create-session"
@@ -126,3 +128,15 @@ def test_reads_never_show_another_stores_data(client, make_store, make_profile, 
 
     assert their_profile not in response.get_data(as_text=True)
     assert theirs not in response.get_data(as_text=True)
+
+
+def test_the_written_out_profile_list_is_what_the_schema_would_give(
+    app, client, headers, store, make_profile
+):
+    ids = [make_profile(store, name) for name in ("ana", "bob")]
+    open_session(client, headers, ids[1])
+
+    with app.app_context():
+        rows = service.profiles_with_status(store)
+        assert [p["isOpened"] for p in dump_profiles(rows)] == [False, True]
+        assert dump_profiles(rows) == ProfileSchema(many=True).dump(rows)

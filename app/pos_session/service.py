@@ -10,7 +10,7 @@ from math import ceil
 
 import bcrypt
 from flask import current_app
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from ..database import write_transaction
@@ -103,34 +103,47 @@ def _is_open_session_conflict(err: IntegrityError) -> bool:
     return OPEN_SESSION_INDEX in text or "pos_session.pos_profile_id" in text
 
 
-def current_session(store_id: str, profile_id: str) -> PosSession | None:
-    return db.session.scalar(_open_session_query(store_id, profile_id))
+# The read paths are Core statements built once and run on the session's connection: for a
+# row or two, the ORM's per-statement and per-row work costs more than SQLite's (measured in
+# docs/README-bench.md). They return plain rows, shaped by the schemas like any object.
+_session = PosSession.__table__
+_profile = PosProfile.__table__
+_open = _session.alias("open_session")
+
+CURRENT_SESSION = select(_session).where(
+    _session.c.pos_profile_id == bindparam("profile_id"),
+    _session.c.store_id == bindparam("store_id"),
+    _session.c.pos_closing_id.is_(None),
+)
+PROFILES_WITH_STATUS = (
+    select(
+        _profile.c.id,
+        _profile.c.store_id,
+        _profile.c.name,
+        _profile.c.created_at,
+        _profile.c.updated_at,
+        _open.c.id.label("open_session_id"),
+        _open.c.id.is_not(None).label("is_opened"),
+    )
+    .outerjoin_from(
+        _profile,
+        _open,
+        and_(_open.c.pos_profile_id == _profile.c.id, _open.c.pos_closing_id.is_(None)),
+    )
+    .where(_profile.c.store_id == bindparam("store_id"))
+    .order_by(_profile.c.created_at, _profile.c.id)
+)
+
+
+def current_session(store_id: str, profile_id: str):
+    """The profile's open session as a row, or None."""
+    return _read(CURRENT_SESSION, store_id=store_id, profile_id=profile_id).mappings().first()
 
 
 def profiles_with_status(store_id: str):
     """Every profile of the store with its open session id, oldest first, in one query."""
-    open_session = PosSession.__table__.alias("open_session")
-    rows = db.session.execute(
-        select(PosProfile, open_session.c.id)
-        .outerjoin(
-            open_session,
-            and_(
-                open_session.c.pos_profile_id == PosProfile.id,
-                open_session.c.pos_closing_id.is_(None),
-            ),
-        )
-        .where(PosProfile.store_id == store_id)
-        .order_by(PosProfile.created_at, PosProfile.id)
-    )
-    return [
-        {
-            "id": profile.id,
-            "store_id": profile.store_id,
-            "name": profile.name,
-            "created_at": profile.created_at,
-            "updated_at": profile.updated_at,
-            "open_session_id": session_id,
-            "is_opened": session_id is not None,
-        }
-        for profile, session_id in rows
-    ]
+    return _read(PROFILES_WITH_STATUS, store_id=store_id).mappings().all()
+
+
+def _read(statement, **params):
+    return db.session.connection().execute(statement, params)
