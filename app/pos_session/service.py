@@ -10,7 +10,7 @@ from math import ceil
 
 import bcrypt
 from flask import current_app
-from sqlalchemy import and_, bindparam, delete, select
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..database import write_transaction
@@ -39,7 +39,12 @@ def verify_password(profile: PosProfile, password: str) -> None:
     if not bcrypt.checkpw(password.encode(), password_hash):
         raise ApiError(401, "Invalid password")
     with write_transaction() as session:
-        session.execute(delete(PasswordAttempts).where(PasswordAttempts.profile_id == profile_id))
+        session.execute(delete(_attempts).where(_attempts.c.profile_id == profile_id))
+
+
+# The lockout's statements are plain Core on the table: the ORM's unit of work cost more than
+# the writes themselves, on every create-session.
+_attempts = PasswordAttempts.__table__
 
 
 def _count_attempt(profile_id: str) -> None:
@@ -47,16 +52,25 @@ def _count_attempt(profile_id: str) -> None:
     window = timedelta(seconds=current_app.config["LOCKOUT_WINDOW_SECONDS"])
     now = utcnow()
     with write_transaction() as session:
-        row = session.get(PasswordAttempts, profile_id)
-        if row is None:
-            row = PasswordAttempts(profile_id=profile_id, attempts=0, window_started_at=now)
-            session.add(row)
-        elif now >= row.window_started_at + window:
-            row.attempts, row.window_started_at = 0, now
-        if row.attempts >= limit:
-            wait = ceil((row.window_started_at + window - now).total_seconds())
+        row = session.execute(
+            select(_attempts.c.attempts, _attempts.c.window_started_at).where(
+                _attempts.c.profile_id == profile_id
+            )
+        ).first()
+        if row is None or now >= row.window_started_at + window:
+            attempts, started = 0, now  # a new window
+        else:
+            attempts, started = row.attempts, row.window_started_at
+        if attempts >= limit:
+            wait = ceil((started + window - now).total_seconds())
             raise ApiError(429, "Too many attempts", headers={"Retry-After": str(max(wait, 1))})
-        row.attempts += 1
+        counted = {"attempts": attempts + 1, "window_started_at": started}
+        if row is None:
+            session.execute(insert(_attempts).values(profile_id=profile_id, **counted))
+        else:
+            session.execute(
+                update(_attempts).where(_attempts.c.profile_id == profile_id).values(**counted)
+            )
 
 
 def _profile_in_store(store_id: str, profile_id: str) -> PosProfile | None:
