@@ -131,13 +131,13 @@ def dump_profiles(rows) -> list[dict]:
     work per field was 60% of the request (docs/README-bench.md). A test holds them equal."""
     return [
         {
-            "id": row["id"],
-            "storeId": row["store_id"],
-            "name": row["name"],
-            "createdAt": timestamp(row["created_at"]),
-            "updatedAt": timestamp(row["updated_at"]),
-            "openSessionId": row["open_session_id"],
-            "isOpened": row["is_opened"],
+            "id": row.id,
+            "storeId": row.store_id,
+            "name": row.name,
+            "createdAt": timestamp(row.created_at),
+            "updatedAt": timestamp(row.updated_at),
+            "openSessionId": row.open_session_id,
+            "isOpened": row.is_opened,
         }
         for row in rows
     ]

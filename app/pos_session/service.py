@@ -156,7 +156,7 @@ def current_session(store_id: str, profile_id: str):
 
 def profiles_with_status(store_id: str):
     """Every profile of the store with its open session id, oldest first, in one query."""
-    return _read(PROFILES_WITH_STATUS, store_id=store_id).mappings().all()
+    return _read(PROFILES_WITH_STATUS, store_id=store_id).all()
 
 
 def _read(statement, **params):
