@@ -18,6 +18,8 @@ class Config:
     # until the window (counted from the first of them) has passed.
     LOCKOUT_ATTEMPTS = 5
     LOCKOUT_WINDOW_SECONDS = 900
+    # `make bench` only: adds GET /pos-session/ping, a no-op route to compare the API with.
+    BENCH_BASELINE = False
 
 
 def load_secret(instance_path: str) -> str:
