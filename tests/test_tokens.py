@@ -1,5 +1,6 @@
 """Token administration: list, revoke one, revoke a store's; lifetimes from --days."""
 
+import time
 from datetime import datetime, timedelta
 
 import jwt as pyjwt
@@ -110,3 +111,15 @@ def test_a_revoked_token_is_refused_by_every_gunicorn_worker(
     cli(runner, "token", "revoke", jti_of(token))
 
     assert statuses() == {401}
+
+
+def test_a_token_that_expires_after_first_use_is_refused(client, monkeypatch, store, make_token):
+    token = make_token(store, days=1)
+    assert client.get(PROFILES, headers=bearer(token, store)).status_code == 200
+
+    later = time.time() + 2 * 24 * 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    response = client.get(PROFILES, headers=bearer(token, store))
+
+    assert response.status_code == 401
+    assert response.get_json()["message"] == "Token has expired"
