@@ -140,3 +140,20 @@ def test_the_written_out_profile_list_is_what_the_schema_would_give(
         rows = service.profiles_with_status(store)
         assert [p["isOpened"] for p in dump_profiles(rows)] == [False, True]
         assert dump_profiles(rows) == ProfileSchema(many=True).dump(rows)
+
+
+@pytest.mark.parametrize(
+    "statement", [service.CURRENT_SESSION, service.PROFILES_WITH_STATUS], ids=["current", "list"]
+)
+def test_open_sessions_are_found_through_the_partial_index(app, statement):
+    """What keeps the reads flat however many closed sessions pile up (see make bench)."""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+        sql = str(statement.compile(db.engine))
+        plan = db.session.connection().exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + sql, ("x",) * sql.count("?")
+        )
+        details = " ".join(row[3] for row in plan)
+    assert "USING INDEX uq_pos_session_one_open_per_profile" in details
+    assert "SCAN pos_session" not in details and "SCAN open_session" not in details
