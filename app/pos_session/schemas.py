@@ -1,4 +1,7 @@
-"""Marshmallow schemas: they validate every request body and shape every response."""
+"""Marshmallow schemas: they validate every request body and shape every response.
+
+One shape is also written out by hand, for speed: the profile list (``dump_profiles``).
+"""
 
 from datetime import UTC, datetime
 from decimal import Decimal

@@ -25,6 +25,11 @@ def hash_password(password: str, rounds: int) -> bytes:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds))
 
 
+# The lockout's statements are plain Core on the table: the ORM's unit of work cost more than
+# the writes themselves, on every create-session.
+_attempts = PasswordAttempts.__table__
+
+
 def verify_password(profile: PosProfile, password: str) -> None:
     """The cashier's password check, with a lockout against guessing: 401 or 429 if refused.
 
@@ -40,11 +45,6 @@ def verify_password(profile: PosProfile, password: str) -> None:
         raise ApiError(401, "Invalid password")
     with write_transaction() as session:
         session.execute(delete(_attempts).where(_attempts.c.profile_id == profile_id))
-
-
-# The lockout's statements are plain Core on the table: the ORM's unit of work cost more than
-# the writes themselves, on every create-session.
-_attempts = PasswordAttempts.__table__
 
 
 def _count_attempt(profile_id: str) -> None:
