@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 FLASK = $(BIN)/flask --app wsgi
 
-.PHONY: install run test test-postgres fuzz docs-check lint clean
+.PHONY: install run test test-postgres fuzz docs-check bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,13 @@ docs-check: $(VENV)/.installed-test
 	REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest tests/test_docs_page.py
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check app tests
-	$(BIN)/ruff format --check app tests
+	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff format --check app tests bench
+
+# Load test of a real gunicorn with wrk (Debian's package); writes docs/README-bench.md.
+bench: install
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

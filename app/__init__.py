@@ -52,6 +52,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(openapi.bp)
     register_error_handlers(app)
     init_request_logging(app)
+    if app.config["BENCH_BASELINE"]:
+        # Same app, same error handlers and headers; no auth, no SQL. Off in production so it
+        # exposes nothing unauthenticated.
+        app.add_url_rule("/pos-session/ping", "bench_ping", lambda: {"ok": True})
 
     @app.after_request
     def no_caching(response):

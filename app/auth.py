@@ -6,8 +6,9 @@ from uuid import uuid4
 
 from flask import current_app, g, request
 from flask_jwt_extended import create_access_token, get_jwt, verify_jwt_in_request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
+from .database import write_transaction
 from .errors import ApiError, error_response
 from .extensions import db, jwt
 from .models import ApiToken, Store, utcnow
@@ -39,6 +40,22 @@ def issue_token(store_ids: list[str], name: str, days: int | None) -> str:
     )
 
 
+def revoke_tokens(jti: str | None = None, store_id: str | None = None) -> list[str]:
+    """Revoke one token by its jti, or every token granting a store; returns the jtis revoked.
+
+    A token already revoked keeps its first revocation time and is not returned again.
+    """
+    query = select(ApiToken).where(ApiToken.revoked_at.is_(None))
+    if jti is not None:
+        query = query.where(ApiToken.jti == jti)
+    with write_transaction() as session:
+        tokens = [t for t in session.scalars(query) if jti or store_id in t.stores.split()]
+        now = utcnow()
+        for token in tokens:
+            token.revoked_at = now
+        return [token.jti for token in tokens]
+
+
 def store_scoped(view):
     """Authenticate, then bind ``g.store_id`` to a store this token may act on."""
 
@@ -67,12 +84,15 @@ def _store_exists(store_id: str) -> bool:
     return store_id in known
 
 
+# Built once: it runs on every request.
+REVOKED_AT = select(ApiToken.revoked_at).where(ApiToken.jti == bindparam("jti"))
+
+
 @jwt.token_in_blocklist_loader
 def _is_revoked(_header, payload) -> bool:
-    revoked_at = db.session.execute(
-        select(ApiToken.revoked_at).where(ApiToken.jti == payload.get("jti", ""))
-    ).first()
-    return revoked_at is None or revoked_at[0] is not None
+    """A token not in the table (never issued here) counts as revoked, as does a revoked one."""
+    row = db.session.execute(REVOKED_AT, {"jti": payload.get("jti", "")}).first()
+    return row is None or row.revoked_at is not None
 
 
 def _refuse(message: str):

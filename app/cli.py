@@ -7,12 +7,13 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from . import backup as backups
-from .auth import issue_token
+from .auth import issue_token, revoke_tokens
 from .extensions import db
-from .models import PosProfile, Store
+from .models import ApiToken, PosProfile, Store
 from .pos_session.schemas import BCRYPT_MAX_BYTES
 from .pos_session.service import hash_password
 
@@ -53,6 +54,7 @@ def register_cli(app) -> None:
             raise click.ClickException(str(err)) from None
         click.echo(f"restored {path} (schema {revision}); restart the server", err=True)
 
+    # AppGroup, not click.Group: its commands get an app context under any runner.
     store = AppGroup("store", help="Stores.")
     profile = AppGroup("profile", help="POS profiles (cashiers).")
     token = AppGroup("token", help="API tokens for terminals.")
@@ -106,6 +108,35 @@ def register_cli(app) -> None:
         except ValueError as err:
             raise click.BadParameter(str(err), param_hint="--store") from None
 
+    @token.command("list")
+    def token_list():
+        """Every token, oldest first: jti, name, stores, created, expires, revoked (UTC)."""
+        rows = [("JTI", "NAME", "STORES", "CREATED", "EXPIRES", "REVOKED")]
+        for t in db.session.scalars(select(ApiToken).order_by(ApiToken.created_at)):
+            stores = ",".join(t.stores.split())
+            rows.append(
+                (t.jti, t.name, stores, *map(_when, (t.created_at, t.expires_at, t.revoked_at)))
+            )
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        for row in rows:
+            click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+    @token.command("revoke")
+    @click.argument("jti", required=False)
+    @click.option("--store", "store_id", help="Revoke every token that grants this store.")
+    def token_revoke(jti, store_id):
+        """Revoke the token JTI, or every token granting --store; prints the jtis revoked."""
+        if (jti is None) == (store_id is None):
+            raise click.UsageError("give exactly one of JTI or --store STORE_ID")
+        if jti is not None and db.session.get(ApiToken, jti) is None:
+            raise click.BadParameter(f"no token {jti}", param_hint="JTI")
+        if store_id is not None and db.session.get(Store, store_id) is None:
+            raise click.BadParameter(f"no store {store_id}", param_hint="--store")
+        revoked = revoke_tokens(jti=jti, store_id=store_id)
+        for revoked_jti in revoked:
+            click.echo(revoked_jti)
+        click.echo(f"{len(revoked)} token(s) revoked", err=True)
+
 
 def _busy_timeout_s() -> float:
     return current_app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000
@@ -121,3 +152,7 @@ def _upgrade_copy(path: Path) -> None:
     with scratch.app_context():
         upgrade(directory=scratch.extensions["migrate"].directory)
         db.engine.dispose()
+
+
+def _when(moment) -> str:
+    return "-" if moment is None else moment.isoformat(timespec="seconds") + "Z"

@@ -19,6 +19,12 @@ class Config:
     JWT_DECODE_ALGORITHMS = ["HS256"]
     JWT_TOKEN_LOCATION = ["headers"]
     JWT_ACCESS_TOKEN_EXPIRES = False  # each token gets its own lifetime when issued
+    # Password guessing: this many wrong passwords for one profile within the window lock it
+    # until the window (counted from the first of them) has passed.
+    LOCKOUT_ATTEMPTS = 5
+    LOCKOUT_WINDOW_SECONDS = 900
+    # `make bench` only: adds GET /pos-session/ping, a no-op route to compare the API with.
+    BENCH_BASELINE = False
 
 
 def load_secret(instance_path: str) -> str:

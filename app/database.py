@@ -35,15 +35,16 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 
 @contextmanager
-def write_transaction():
+def write_transaction(bookkeeping: bool = False):
     """One unit of work that writes: commits on success, rolls back on any error.
 
     Under a request sent with an ``Idempotency-Key`` the key is looked up first, under the
     write lock, and the commit is left to the key's handler, which stores the answer with the
-    effect (see ``app.idempotency``).
+    effect (see ``app.idempotency``). ``bookkeeping`` transactions (the password lockout's
+    count) are not the request's effect: they commit on their own, key or no key.
     """
     session = db.session
-    claim = current_claim()
+    claim = None if bookkeeping else current_claim()
     # End any read transaction first (auth checks run one), so the next BEGIN is IMMEDIATE.
     session.rollback()
     session.connection(execution_options={IMMEDIATE: True})

@@ -9,6 +9,7 @@ trips on is turned into the ValueError that makes a 400, never a 500.
 import simplejson
 from flask import Request
 from flask.json.provider import JSONProvider
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request as WerkzeugRequest
 
 
@@ -60,3 +61,13 @@ class ApiRequest(Request):
     # Flask hides why a body failed to parse unless in debug mode; a terminal developer needs
     # to know, and the parser's message reveals nothing about the server.
     on_json_loading_failed = WerkzeugRequest.on_json_loading_failed
+
+    def get_data(self, cache=True, as_text=False, parse_form_data=False):
+        data = super().get_data(cache, False, parse_form_data)
+        # A chunked body has no Content-Length to refuse up front, and Werkzeug silently
+        # stops reading it at the limit; one more byte from the server says it was cut short.
+        limit = self.max_content_length
+        if self.content_length is None and limit is not None and len(data) >= limit:
+            if self.environ["wsgi.input"].read(1):
+                raise RequestEntityTooLarge()
+        return data.decode(errors="replace") if as_text else data

@@ -75,6 +75,21 @@ class PosProfile(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=_created_at, onupdate=utcnow)
 
 
+class PasswordAttempts(db.Model):
+    """Password attempts on one profile since its last success, in the current window.
+
+    Kept in the database, not in a worker's memory, so the lockout holds across workers and
+    restarts. An attempt is counted before its password is checked and the row is deleted by
+    a success, so only wrong (or still running) attempts remain.
+    """
+
+    __tablename__ = "password_attempt"
+
+    profile_id: Mapped[str] = mapped_column(ForeignKey("pos_profile.id"), primary_key=True)
+    attempts: Mapped[int]
+    window_started_at: Mapped[datetime]
+
+
 class PosSession(db.Model):
     __tablename__ = "pos_session"
     __table_args__ = (

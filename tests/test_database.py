@@ -35,11 +35,12 @@ def test_create_session_begins_immediate(client, headers, open_body, sql_log):
     assert client.post(CREATE, json=open_body, headers=headers).status_code == 200
 
     assert "BEGIN IMMEDIATE" in sql_log
-    start = sql_log.index("BEGIN IMMEDIATE")
-    transaction = sql_log[start : sql_log.index("COMMIT", start)]
-    # The exclusivity check and the insert both run inside the IMMEDIATE transaction.
+    insert = next(i for i, s in enumerate(sql_log) if s.startswith("INSERT INTO POS_SESSION"))
+    start = max(i for i, s in enumerate(sql_log[:insert]) if s.startswith("BEGIN"))
+    transaction = sql_log[start:insert]
+    # The exclusivity check and the insert both run inside one IMMEDIATE transaction.
+    assert transaction[0] == "BEGIN IMMEDIATE"
     assert any(s.startswith("SELECT") and "FROM POS_SESSION" in s for s in transaction)
-    assert any(s.startswith("INSERT INTO POS_SESSION") for s in transaction)
 
 
 @sqlite_only

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import CashMovement, IdempotencyKey, PosClosing, PosSession, utcnow
 from tests.conftest import PASSWORD, sqlite_only
 from tests.shift import CLOSE, CREATE, close_body, movements_url, open_shift, report
-from tests.test_closing import first_words
+from tests.test_closing import write_transactions
 
 KEY = "6c1f1c2e-4a4e-4b8e-9d3a-2f9f1f4b7a10"
 
@@ -220,8 +220,9 @@ def test_the_answer_commits_in_the_same_transaction_as_the_effect(
     response = post(client, movements_url(session_id), {"type": "sale", "amount": 1}, headers)
 
     assert response.status_code == 201
-    inserts = [s for s in first_words(sql_log) if s.startswith("INSERT")]
-    assert inserts == ["INSERT INTO CASH_MOVEMENT", "INSERT INTO IDEMPOTENCY_KEY"]
+    assert write_transactions(sql_log) == [
+        ["INSERT INTO CASH_MOVEMENT", "INSERT INTO IDEMPOTENCY_KEY"]
+    ]
     assert sql_log.count("COMMIT") == 1
 
 

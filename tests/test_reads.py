@@ -2,6 +2,8 @@ from decimal import Decimal
 
 import pytest
 
+from app.extensions import db
+from app.pos_session import service
 from tests.conftest import PASSWORD
 
 CREATE = "/pos-session/create-session"
@@ -118,3 +120,20 @@ def test_reads_never_show_another_stores_data(client, make_store, make_profile, 
 
     assert their_profile not in response.get_data(as_text=True)
     assert theirs not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "statement", [service.CURRENT_SESSION, service.PROFILES_WITH_STATUS], ids=["current", "list"]
+)
+def test_open_sessions_are_found_through_the_partial_index(app, statement):
+    """What keeps the reads flat however many closed sessions pile up (see make bench)."""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+        sql = str(statement.compile(db.engine))
+        plan = db.session.connection().exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + sql, ("x",) * sql.count("?")
+        )
+        details = " ".join(row[3] for row in plan)
+    assert "USING INDEX uq_pos_session_one_open_per_profile" in details
+    assert "SCAN pos_session" not in details and "SCAN open_session" not in details

@@ -5,19 +5,42 @@ Views call these functions; they own the transactions. Everything is filtered by
 profile or session of another store behaves exactly like one that does not exist.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
+from math import ceil
 from typing import NamedTuple
 
 import bcrypt
-from sqlalchemy import BigInteger, and_, case, func, select, tuple_, type_coerce
+from flask import current_app
+from sqlalchemy import (
+    BigInteger,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+    type_coerce,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ..database import write_transaction
 from ..errors import ApiError
 from ..extensions import db
-from ..models import CashMovement, Money, PosClosing, PosProfile, PosSession, new_id, utcnow
+from ..models import (
+    CashMovement,
+    Money,
+    PasswordAttempts,
+    PosClosing,
+    PosProfile,
+    PosSession,
+    new_id,
+    utcnow,
+)
 
 OPEN_SESSION_INDEX = "uq_pos_session_one_open_per_profile"
 CLOSED_ONCE = "uq_pos_closing_session"
@@ -47,11 +70,52 @@ def _open_session_query(store_id: str, profile_id: str):
     )
 
 
+# The lockout's statements are plain Core on the table: the ORM's unit of work cost more than
+# the writes themselves, on every create-session.
+_attempts = PasswordAttempts.__table__
+
+
 def verify_password(profile: PosProfile, password: str) -> None:
-    """401 unless ``password`` is the profile's. bcrypt is slow on purpose: callers check it
-    before taking the write lock, never while holding it."""
-    if not bcrypt.checkpw(password.encode(), profile.password_hash):
+    """The cashier's password check, with a lockout against guessing: 401 or 429 if refused.
+
+    The attempt is counted before bcrypt runs, so guesses sent at once to every worker cannot
+    slip past the limit, and a locked profile is refused before bcrypt: not even the right
+    password gets through until the window has passed. A success clears the count. bcrypt is
+    slow on purpose, so it runs between the two write transactions, never inside one.
+    """
+    # Read before the write transactions, whose rollback-first would expire (and reload) them.
+    profile_id, password_hash = profile.id, profile.password_hash
+    _count_attempt(profile_id)
+    if not bcrypt.checkpw(password.encode(), password_hash):
         raise ApiError(401, "Invalid password")
+    with write_transaction(bookkeeping=True) as session:
+        session.execute(delete(_attempts).where(_attempts.c.profile_id == profile_id))
+
+
+def _count_attempt(profile_id: str) -> None:
+    limit = current_app.config["LOCKOUT_ATTEMPTS"]
+    window = timedelta(seconds=current_app.config["LOCKOUT_WINDOW_SECONDS"])
+    now = utcnow()
+    with write_transaction(bookkeeping=True) as session:
+        row = session.execute(
+            select(_attempts.c.attempts, _attempts.c.window_started_at).where(
+                _attempts.c.profile_id == profile_id
+            )
+        ).first()
+        if row is None or now >= row.window_started_at + window:
+            attempts, started = 0, now  # a new window
+        else:
+            attempts, started = row.attempts, row.window_started_at
+        if attempts >= limit:
+            wait = ceil((started + window - now).total_seconds())
+            raise ApiError(429, "Too many attempts", headers={"Retry-After": str(max(wait, 1))})
+        counted = {"attempts": attempts + 1, "window_started_at": started}
+        if row is None:
+            session.execute(insert(_attempts).values(profile_id=profile_id, **counted))
+        else:
+            session.execute(
+                update(_attempts).where(_attempts.c.profile_id == profile_id).values(**counted)
+            )
 
 
 def _authorised_profile(store_id: str, profile_id: str, password: str) -> PosProfile:
@@ -270,34 +334,47 @@ def session_history(
     return page, (page[-1].created_at, page[-1].id) if more else None
 
 
-def current_session(store_id: str, profile_id: str) -> PosSession | None:
-    return db.session.scalar(_open_session_query(store_id, profile_id))
+# The reference's reads are Core statements built once and run on the session's connection:
+# for a row or two, the ORM's per-statement and per-row work costs more than SQLite's (see the
+# benchmark in the README). They return plain rows, shaped by the schemas like any object.
+_session = PosSession.__table__
+_profile = PosProfile.__table__
+_open = _session.alias("open_session")
+
+CURRENT_SESSION = select(_session).where(
+    _session.c.pos_profile_id == bindparam("profile_id"),
+    _session.c.store_id == bindparam("store_id"),
+    _session.c.pos_closing_id.is_(None),
+)
+PROFILES_WITH_STATUS = (
+    select(
+        _profile.c.id,
+        _profile.c.store_id,
+        _profile.c.name,
+        _profile.c.created_at,
+        _profile.c.updated_at,
+        _open.c.id.label("open_session_id"),
+        _open.c.id.is_not(None).label("is_opened"),
+    )
+    .outerjoin_from(
+        _profile,
+        _open,
+        and_(_open.c.pos_profile_id == _profile.c.id, _open.c.pos_closing_id.is_(None)),
+    )
+    .where(_profile.c.store_id == bindparam("store_id"))
+    .order_by(_profile.c.created_at, _profile.c.id)
+)
+
+
+def current_session(store_id: str, profile_id: str):
+    """The profile's open session as a row, or None."""
+    return _read(CURRENT_SESSION, store_id=store_id, profile_id=profile_id).mappings().first()
 
 
 def profiles_with_status(store_id: str):
     """Every profile of the store with its open session id, oldest first, in one query."""
-    open_session = PosSession.__table__.alias("open_session")
-    rows = db.session.execute(
-        select(PosProfile, open_session.c.id)
-        .outerjoin(
-            open_session,
-            and_(
-                open_session.c.pos_profile_id == PosProfile.id,
-                open_session.c.pos_closing_id.is_(None),
-            ),
-        )
-        .where(PosProfile.store_id == store_id)
-        .order_by(PosProfile.created_at, PosProfile.id)
-    )
-    return [
-        {
-            "id": profile.id,
-            "store_id": profile.store_id,
-            "name": profile.name,
-            "created_at": profile.created_at,
-            "updated_at": profile.updated_at,
-            "open_session_id": session_id,
-            "is_opened": session_id is not None,
-        }
-        for profile, session_id in rows
-    ]
+    return _read(PROFILES_WITH_STATUS, store_id=store_id).all()
+
+
+def _read(statement, **params):
+    return db.session.connection().execute(statement, params)

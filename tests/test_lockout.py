@@ -1,0 +1,127 @@
+"""Password guessing: a profile locks after too many wrong passwords, in the database."""
+
+from collections import Counter
+from datetime import timedelta
+
+import requests
+
+from app.extensions import db
+from app.models import PasswordAttempts
+from tests.conftest import PASSWORD, LiveServer
+from tests.test_concurrency import fire_together
+
+CREATE = "/pos-session/create-session"
+LIMIT = 5  # the default, POS_LOCKOUT_ATTEMPTS
+
+
+def attempt(client, headers, profile_id, password):
+    body = {"profileId": profile_id, "openningCash": 1, "password": password}
+    return client.post(CREATE, json=body, headers=headers)
+
+
+def move_window_back(app, profile_id, seconds):
+    """As if the first counted attempt had been that much earlier."""
+    with app.app_context():
+        row = db.session.get(PasswordAttempts, profile_id)
+        row.window_started_at -= timedelta(seconds=seconds)
+        db.session.commit()
+
+
+def guess_wrong(client, headers, profile_id, times):
+    for _ in range(times):
+        assert attempt(client, headers, profile_id, "wrong").status_code == 401
+
+
+def test_locked_after_five_wrong_even_with_the_right_password(client, headers, profile):
+    guess_wrong(client, headers, profile, LIMIT)
+
+    response = attempt(client, headers, profile, PASSWORD)
+
+    assert response.status_code == 429
+    assert response.get_json() == {"message": "Too many attempts", "statusCode": 429}
+    assert 1 <= int(response.headers["Retry-After"]) <= 900
+    status = client.get(f"/pos-session/session-status/{profile}", headers=headers).get_json()
+    assert status["hasOpenSession"] is False
+
+
+def test_four_wrong_still_let_the_right_password_in(client, headers, profile):
+    guess_wrong(client, headers, profile, LIMIT - 1)
+    assert attempt(client, headers, profile, PASSWORD).status_code == 200
+
+
+def test_a_success_clears_the_count(client, headers, profile):
+    guess_wrong(client, headers, profile, LIMIT - 1)
+    assert attempt(client, headers, profile, PASSWORD).status_code == 200
+
+    # Without the reset the fifth of these would be refused with 429.
+    guess_wrong(client, headers, profile, LIMIT)
+
+
+def test_only_that_profile_is_locked(client, headers, store, profile, make_profile):
+    other = make_profile(store, "bob")
+    guess_wrong(client, headers, profile, LIMIT)
+
+    assert attempt(client, headers, other, PASSWORD).status_code == 200
+
+
+def test_unlocked_once_the_window_has_passed(app, client, headers, profile):
+    guess_wrong(client, headers, profile, LIMIT)
+    assert attempt(client, headers, profile, PASSWORD).status_code == 429
+
+    move_window_back(app, profile, seconds=900)
+
+    assert attempt(client, headers, profile, PASSWORD).status_code == 200
+
+
+def test_retry_after_counts_down_to_the_end_of_the_window(app, client, headers, profile):
+    guess_wrong(client, headers, profile, LIMIT)
+    move_window_back(app, profile, seconds=600)
+
+    retry_after = int(attempt(client, headers, profile, "wrong").headers["Retry-After"])
+
+    assert 290 <= retry_after <= 300
+
+
+def test_thresholds_come_from_the_config(app, client, headers, profile):
+    app.config.update(LOCKOUT_ATTEMPTS=2, LOCKOUT_WINDOW_SECONDS=60)
+    guess_wrong(client, headers, profile, 2)
+
+    response = attempt(client, headers, profile, "wrong")
+
+    assert response.status_code == 429
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+
+
+def test_lockout_comes_after_the_profile_lookup(client, headers, profile):
+    guess_wrong(client, headers, profile, LIMIT)
+    response = attempt(client, headers, "zzzzzzzzzzzzzzzzzzzzzzzz", PASSWORD)
+    assert response.get_json()["message"] == "Profile not found"
+
+
+def test_guesses_sent_at_once_to_every_worker_get_no_more_than_the_limit(
+    live_server, headers, profile
+):
+    body = {"profileId": profile, "openningCash": 1, "password": "wrong"}
+
+    responses = fire_together(live_server.url + CREATE, headers, [body] * 20)
+
+    assert Counter(r.status_code for r in responses) == {401: LIMIT, 429: 20 - LIMIT}
+
+
+def test_the_lockout_holds_across_workers_and_a_restart(
+    app, live_server, tmp_path, headers, profile
+):
+    def post(server, password):
+        body = {"profileId": profile, "openningCash": 1, "password": password}
+        return requests.post(server.url + CREATE, json=body, headers=headers, timeout=10)
+
+    # Sequential requests are spread over the 4 workers; the count is shared all the same.
+    assert [post(live_server, "wrong").status_code for _ in range(LIMIT)] == [401] * LIMIT
+    assert post(live_server, PASSWORD).status_code == 429
+
+    live_server.stop()
+    restarted = LiveServer(app, tmp_path / "restarted.log")
+    try:
+        assert post(restarted, PASSWORD).status_code == 429
+    finally:
+        restarted.stop()
