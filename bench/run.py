@@ -6,7 +6,7 @@ drives them in turn, in rounds, each endpoint right after the no-op route, so th
 elsewhere on the machine (it is shared) falls alike on what is compared; every figure is the
 median over the rounds. Then, in-process, the SQL statements of one request per endpoint are
 counted, and create-session is timed less its own bcrypt check.
-The table is printed and written into docs/README-bench.md.
+The table is printed and written into README.md, between its bench markers.
 
 Environment: BENCH_SECONDS (per wrk run, 3), BENCH_ROUNDS (5), BENCH_HISTORY (1000000).
 """
@@ -40,7 +40,7 @@ from app.models import PosProfile, PosSession, Store, utcnow
 from app.pos_session.service import hash_password
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "docs" / "README-bench.md"
+README = ROOT / "README.md"
 LUA = Path(__file__).with_name("wrk.lua")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "3"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
