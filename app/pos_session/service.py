@@ -373,7 +373,9 @@ def current_session(store_id: str, profile_id: str):
 
 def profiles_with_status(store_id: str):
     """Every profile of the store with its open session id, oldest first, in one query."""
-    return _read(PROFILES_WITH_STATUS, store_id=store_id).all()
+    # Mappings, not Rows: marshmallow looks each field up by key first, which a Row refuses
+    # with an exception per field (a third of the dump of 200 profiles).
+    return _read(PROFILES_WITH_STATUS, store_id=store_id).mappings().all()
 
 
 def _read(statement, **params):
