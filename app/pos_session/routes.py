@@ -78,15 +78,7 @@ def create_session():
         401:
           description: "`Invalid password`, or a missing, invalid, expired or revoked token."
     """
-    body = create_session_schema.load(json_body())
-    opened = service.open_session(
-        g.store_id,
-        body["profile_id"],
-        body["password"],
-        body["opening_cash"],
-        g.actor,
-        note=body["note"],
-    )
+    opened = service.open_session(g.store_id, g.actor, **create_session_schema.load(json_body()))
     return create_session_response.dump(
         {"message": "session has been started", "success": True, "data": [opened]}
     )
@@ -123,15 +115,7 @@ def close_session():
         401: {description: Invalid password}
         422: {description: Idempotency-Key already used for a different request}
     """
-    body = close_session_schema.load(json_body())
-    closed = service.close_session(
-        g.store_id,
-        body["profile_id"],
-        body["password"],
-        body["closing_cash"],
-        g.actor,
-        note=body["note"],
-    )
+    closed = service.close_session(g.store_id, g.actor, **close_session_schema.load(json_body()))
     return close_session_response.dump(
         {"message": "session has been closed", "success": True, "data": closed}
     )
@@ -168,9 +152,7 @@ def record_cash_movement(session_id):
         422: {description: Idempotency-Key already used for a different request}
     """
     body = cash_movement_schema.load(json_body())
-    movement = service.record_movement(
-        g.store_id, session_id, body["type"], body["amount"], g.actor, body["note"]
-    )
+    movement = service.record_movement(g.store_id, g.actor, session_id, **body)
     answer = {"message": "cash movement recorded", "success": True, "data": movement}
     return cash_movement_response.dump(answer), 201
 
@@ -196,15 +178,7 @@ def session_history():
         400: {description: "Invalid value: a malformed cursor, an unknown status, a bad date"}
     """
     query = history_query_schema.load(request.args.to_dict())
-    page, next_cursor = service.session_history(
-        g.store_id,
-        query["limit"],
-        profile_id=query.get("profile_id"),
-        status=query.get("status"),
-        since=query.get("since"),
-        until=query.get("until"),
-        cursor=query.get("cursor"),
-    )
+    page, next_cursor = service.session_history(g.store_id, **query)
     return session_history_response.dump(
         {"success": True, "data": page, "next_cursor": next_cursor}
     )

@@ -198,7 +198,7 @@ class CloseSessionSchema(StrictSchema):
 
 
 class CashMovementSchema(StrictSchema):
-    type = text(16, validate=[validate.OneOf(MOVEMENT_TYPES)])
+    kind = text(16, data_key="type", validate=[validate.OneOf(MOVEMENT_TYPES)])
     # Always positive: the type gives the sign.
     amount = Money(
         required=True,

@@ -5,6 +5,7 @@ Views call these functions; they own the transactions. Everything is filtered by
 profile or session of another store behaves exactly like one that does not exist.
 """
 
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from math import ceil
@@ -128,14 +129,16 @@ def _authorised_profile(store_id: str, profile_id: str, password: str) -> PosPro
 
 def open_session(
     store_id: str,
+    actor: str,
+    *,
     profile_id: str,
     password: str,
     opening_cash: Decimal,
-    actor: str,
     note: str | None = None,
 ):
     _authorised_profile(store_id, profile_id, password)
-    try:
+    # The partial unique index catches what the check below should have: still a 400.
+    with _refused_as(400, "Session already open", OPEN_SESSION_INDEX, "pos_session.pos_profile_id"):
         with write_transaction() as session:
             _lock_profile(session, profile_id)
             if session.scalar(_open_session_query(store_id, profile_id)) is not None:
@@ -148,31 +151,35 @@ def open_session(
                 opened_by=actor,
             )
             session.add(opened)
-    except IntegrityError as err:
-        # The partial unique index caught what the check above should have: still a 400.
-        if _violates(err, OPEN_SESSION_INDEX, "pos_session.pos_profile_id"):
-            raise ApiError(400, "Session already open") from err
-        raise
     return opened
 
 
-def _violates(err: IntegrityError, constraint: str, column: str) -> bool:
-    # PostgreSQL names the constraint, SQLite the column.
-    text = str(err.orig)
-    return constraint in text or column in text
+@contextmanager
+def _refused_as(status: int, message: str, constraint: str, column: str):
+    """Answer a violation of ``constraint`` (named by PostgreSQL; SQLite names the ``column``)
+    as the API error the service's own check gives for it."""
+    try:
+        yield
+    except IntegrityError as err:
+        text = str(err.orig)
+        if constraint in text or column in text:
+            raise ApiError(status, message) from err
+        raise
 
 
 def close_session(
     store_id: str,
+    actor: str,
+    *,
     profile_id: str,
     password: str,
     closing_cash: Decimal,
-    actor: str,
     note: str | None = None,
 ) -> PosSession:
     """Close the profile's open session with the counted cash; returns it with its closing."""
     _authorised_profile(store_id, profile_id, password)
-    try:
+    # The one closing per session catches what the check below should have: still a 400.
+    with _refused_as(400, "No open session", CLOSED_ONCE, "pos_closing.pos_session_id"):
         with write_transaction() as tx:
             # Under the write lock: of concurrent closes, the first wins and the rest find none.
             # FOR UPDATE is for PostgreSQL (SQLite omits it): there it orders a close and a
@@ -199,16 +206,11 @@ def close_session(
             session.closed_by = actor
             session.updated_at = now
             session_id = session.id
-    except IntegrityError as err:
-        # The one closing per session caught what the check above should have: still a 400.
-        if _violates(err, CLOSED_ONCE, "pos_closing.pos_session_id"):
-            raise ApiError(400, "No open session") from err
-        raise
     return session_record(store_id, session_id)
 
 
 def record_movement(
-    store_id: str, session_id: str, kind: str, amount: Decimal, actor: str, note: str | None
+    store_id: str, actor: str, session_id: str, *, kind: str, amount: Decimal, note: str | None
 ) -> CashMovement:
     """Cash in or out of an open session's drawer, addressed by session so that a terminal
     that missed a close can never write into the next shift."""
@@ -301,6 +303,7 @@ def session_report(store_id: str, session_id: str) -> SessionReport:
 
 def session_history(
     store_id: str,
+    *,
     limit: int,
     profile_id: str | None = None,
     status: str | None = None,
