@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import UnicodeConverter, ValidationError
 
 from .config import MIN_SECRET_BYTES, Config, load_secret
 from .database import configure_sqlite
@@ -12,6 +13,15 @@ from .extensions import db, jwt, migrate
 from .jsonio import ApiRequest, ExactJSONProvider
 from .logs import init_request_logging
 from .revisions import MIGRATIONS
+
+
+class PathSegment(UnicodeConverter):
+    """A URL segment without NUL, which PostgreSQL refuses in text: such a path matches no route."""
+
+    def to_python(self, value: str) -> str:
+        if "\x00" in value:
+            raise ValidationError()
+        return value
 
 
 def database_uri(app: Flask) -> str:
@@ -25,6 +35,7 @@ def database_uri(app: Flask) -> str:
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.request_class = ApiRequest
+    app.url_map.converters["default"] = PathSegment
     app.json = ExactJSONProvider(app)
     app.config.from_object(Config)
     app.config.from_prefixed_env("POS")

@@ -99,10 +99,22 @@ class Cursor(fields.Field):
         return created_at, row_id
 
 
-def text(max_length: int, **kwargs) -> fields.String:
+class Text(fields.String):
+    """A string the database can store: PostgreSQL refuses NUL characters in text."""
+
+    default_error_messages = {"nul": "Must not contain NUL characters."}
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in value:
+            raise self.make_error("nul")
+        return value
+
+
+def text(max_length: int, **kwargs) -> Text:
     """A required, non-empty string field; an empty one counts as missing, as in the reference."""
     validators = [validate.Length(min=1, error=MISSING), validate.Length(max=max_length)]
-    return fields.String(
+    return Text(
         required=True,
         validate=validators + kwargs.pop("validate", []),
         error_messages={"required": MISSING},
@@ -116,11 +128,11 @@ class StrictSchema(Schema):
         unknown = "raise"
 
 
-def note_field() -> fields.String:
-    return fields.String(load_default=None, allow_none=True, validate=validate.Length(max=NOTE_MAX))
+def note_field() -> Text:
+    return Text(load_default=None, allow_none=True, validate=validate.Length(max=NOTE_MAX))
 
 
-def password_field() -> fields.String:
+def password_field() -> Text:
     def fits_bcrypt(value: str):
         if len(value.encode()) > BCRYPT_MAX_BYTES:
             raise ValidationError(f"Must be at most {BCRYPT_MAX_BYTES} bytes.")
@@ -209,7 +221,7 @@ class CashMovementSchema(StrictSchema):
 
 
 class HistoryQuerySchema(StrictSchema):
-    profile_id = fields.String(data_key="profileId", validate=validate.Length(min=1, max=64))
+    profile_id = Text(data_key="profileId", validate=validate.Length(min=1, max=64))
     status = fields.String(validate=validate.OneOf(["open", "closed"]))
     since = Timestamp(data_key="from", metadata={"description": "createdAt >= from"})
     until = Timestamp(data_key="to", metadata={"description": "createdAt < to"})

@@ -98,6 +98,8 @@ def _count_attempt(profile_id: str) -> None:
     window = timedelta(seconds=current_app.config["LOCKOUT_WINDOW_SECONDS"])
     now = utcnow()
     with write_transaction(bookkeeping=True) as session:
+        # On PostgreSQL, concurrent guesses would both find no row and both insert one.
+        _lock_profile(session, profile_id)
         row = session.execute(
             select(_attempts.c.attempts, _attempts.c.window_started_at).where(
                 _attempts.c.profile_id == profile_id
