@@ -114,6 +114,19 @@ def test_real_success_responses_conform(client, headers, profile, conforms):
     conforms("/healthz", "GET", client.get("/healthz"))
 
 
+def test_a_short_drawer_conforms(client, headers, profile, conforms):
+    """Computed figures may be negative: a close 5 cents short, and its Z-report."""
+    opened = {"profileId": profile, "openningCash": 10, "password": PASSWORD}
+    session_id = client.post(CREATE, json=opened, headers=headers).get_json()["data"][0]["id"]
+    closed = {"profileId": profile, "closingCash": 9.95, "password": PASSWORD}
+    close = client.post("/pos-session/close-session", json=closed, headers=headers)
+    assert close.get_json()["data"]["closing"]["difference"] < 0
+
+    conforms("/pos-session/close-session", "POST", close)
+    report = client.get(f"/pos-session/sessions/{session_id}", headers=headers)
+    conforms("/pos-session/sessions/{session_id}", "GET", report)
+
+
 def test_real_error_responses_conform(app, client, headers, open_body, conforms):
     bad_token = {**headers, "Authorization": "Bearer nope"}
     other_store = {**headers, "x-store-id": "nosuchstore"}

@@ -31,6 +31,8 @@ class Money(fields.Field):
     }
 
     def __init__(self, *, signed: bool = False, **kwargs):
+        # signed: a computed figure (expected cash, a difference) that may be negative; it is
+        # only ever written out, and the OpenAPI document gives it no minimum.
         super().__init__(**kwargs)
         self.signed = signed
 
@@ -240,8 +242,8 @@ class ClosingSchema(Schema):
     pos_profile_id = fields.String(data_key="posProfileId")
     store_id = fields.String(data_key="storeId")
     closing_cash = Money(data_key="closingCash")
-    expected_cash = Money(data_key="expectedCash")
-    difference = Money()
+    expected_cash = Money(data_key="expectedCash", signed=True)
+    difference = Money(signed=True)
     note = fields.String(allow_none=True)
     closed_by = fields.String(data_key="closedBy")
     created_at = Timestamp(data_key="createdAt")
@@ -275,9 +277,9 @@ class SummarySchema(Schema):
     refunds = Money()
     pay_ins = Money(data_key="payIns")
     pay_outs = Money(data_key="payOuts")
-    expected_cash = Money(data_key="expectedCash")
+    expected_cash = Money(data_key="expectedCash", signed=True)
     closing_cash = Money(data_key="closingCash", allow_none=True)
-    difference = Money(allow_none=True)
+    difference = Money(allow_none=True, signed=True)
 
 
 class SessionReportSchema(SessionRecordSchema):
