@@ -6,6 +6,7 @@ from decimal import Decimal
 from cuid2 import Cuid
 from sqlalchemy import (
     BigInteger,
+    Column,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -59,6 +61,11 @@ class Money(TypeDecorator):
 class Store(db.Model):
     id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(120))
+    # Settings for the back office (app.management validates them); the API ignores them.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    day_start_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
+    stale_after_hours: Mapped[int] = mapped_column(default=16, server_default="16")
+    currency: Mapped[str] = mapped_column(String(3), default="EUR", server_default="EUR")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=_created_at, onupdate=utcnow)
 
@@ -71,21 +78,24 @@ class PosProfile(db.Model):
     store_id: Mapped[str] = mapped_column(ForeignKey("store.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[bytes]
+    # A disabled cashier keeps its history but cannot open a session; nothing is deleted.
+    enabled: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=_created_at, onupdate=utcnow)
 
 
 class PasswordAttempts(db.Model):
-    """Password attempts on one profile since its last success, in the current window.
+    """Password attempts on one profile (or manager) since its last success, in the window.
 
     Kept in the database, not in a worker's memory, so the lockout holds across workers and
     restarts. An attempt is counted before its password is checked and the row is deleted by
-    a success, so only wrong (or still running) attempts remain.
+    a success, so only wrong (or still running) attempts remain. ``profile_id`` holds a
+    profile's or a manager's id (both cuids), hence no foreign key.
     """
 
     __tablename__ = "password_attempt"
 
-    profile_id: Mapped[str] = mapped_column(ForeignKey("pos_profile.id"), primary_key=True)
+    profile_id: Mapped[str] = mapped_column(String(24), primary_key=True)
     attempts: Mapped[int]
     window_started_at: Mapped[datetime]
 
@@ -212,3 +222,35 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+# The back office: managers and the stores granted to them (app.management holds the rules).
+manager_store = db.Table(
+    "manager_store",
+    Column("manager_id", ForeignKey("manager.id"), primary_key=True),
+    Column("store_id", ForeignKey("store.id"), primary_key=True),
+)
+
+
+class Manager(db.Model):
+    """A person who runs stores of the box from the back-office page."""
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(120))
+    # The name casefolded: unique on the box, so "Ana" and "ana" cannot both sign in.
+    name_key: Mapped[str] = mapped_column(String(120), unique=True)
+    password_hash: Mapped[bytes]
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=_created_at, onupdate=utcnow)
+
+    stores: Mapped[list[Store]] = relationship(secondary=manager_store, order_by=Store.name)
+
+
+class FormSubmission(db.Model):
+    """The one-time token of each back-office form sent: a second send of it does nothing."""
+
+    __tablename__ = "form_submission"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
