@@ -1,6 +1,7 @@
 """Administration: each command prints only the new id or token on stdout, for scripts."""
 
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -8,14 +9,12 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from . import backup as backups
+from . import management
 from .auth import issue_token, revoke_tokens
 from .extensions import db
-from .models import ApiToken, PosProfile, Store
-from .pos_session.schemas import BCRYPT_MAX_BYTES
-from .pos_session.service import hash_password
+from .models import ApiToken, Store
 
 
 def register_cli(app) -> None:
@@ -58,41 +57,193 @@ def register_cli(app) -> None:
     store = AppGroup("store", help="Stores.")
     profile = AppGroup("profile", help="POS profiles (cashiers).")
     token = AppGroup("token", help="API tokens for terminals.")
-    for group in (store, profile, token):
+    manager = AppGroup("manager", help="Managers, who use the back-office page.")
+    for group in (store, profile, token, manager):
         app.cli.add_command(group)
+
+    def password_or_prompt(password: str | None) -> str:
+        # On stderr, so `ID=$(flask ... create ...)` still shows the prompt.
+        if password is None:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+        return password
+
+    store_settings = [
+        click.option("--timezone", help="IANA time zone, e.g. Europe/Paris (default UTC)."),
+        click.option("--day-start", help="When the business day starts, HH:MM (default 00:00)."),
+        click.option(
+            "--stale-hours", type=int, help="Hours after which an open session is stale (16)."
+        ),
+        click.option("--currency", help="Currency code shown with amounts (default EUR)."),
+    ]
+
+    def with_store_settings(command):
+        for option in reversed(store_settings):
+            command = option(command)
+        return command
 
     @store.command("create")
     @click.argument("name")
-    def store_create(name):
-        new = Store(name=name)
-        db.session.add(new)
-        db.session.commit()
-        click.echo(new.id)
+    @with_store_settings
+    def store_create(name, timezone, day_start, stale_hours, currency):
+        settings = _given(
+            name=name,
+            timezone=timezone,
+            day_start=day_start,
+            stale_after_hours=stale_hours,
+            currency=currency,
+        )
+        with _refusals():
+            click.echo(management.create_store(**settings))
+
+    @store.command("set")
+    @click.argument("store_id")
+    @click.option("--name", help="Display name.")
+    @with_store_settings
+    def store_set(store_id, name, timezone, day_start, stale_hours, currency):
+        """Change the settings given; the others keep their value."""
+        with _refusals():
+            management.update_store(
+                store_id,
+                name=name,
+                timezone=timezone,
+                day_start=day_start,
+                stale_after_hours=stale_hours,
+                currency=currency,
+            )
+        click.echo(f"store {store_id} updated", err=True)
 
     @profile.command("create")
     @click.option("--store", "store_id", required=True, help="Store id.")
     @click.option("--password", help="Prompted for (hidden, confirmed) when not given.")
     @click.argument("name")
     def profile_create(store_id, password, name):
-        if db.session.get(Store, store_id) is None:
-            raise click.BadParameter(f"no store {store_id}", param_hint="--store")
-        if password is None:
-            # On stderr, so `ID=$(flask ... profile create ...)` still shows the prompt.
-            password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
-        if not password or len(password.encode()) > BCRYPT_MAX_BYTES:
-            raise click.BadParameter(
-                f"must be 1 to {BCRYPT_MAX_BYTES} bytes", param_hint="--password"
+        with _refusals():
+            management.get_store(store_id)
+            click.echo(management.create_profile(store_id, name, password_or_prompt(password)))
+
+    @profile.command("list")
+    @click.option("--store", "store_id", required=True, help="Store id.")
+    def profile_list(store_id):
+        """Every profile of the store, by name: id, name, enabled, open session (UTC)."""
+        with _refusals():
+            listed = management.list_profiles(store_id)
+        rows = [("ID", "NAME", "ENABLED", "LOCKED", "OPEN SESSION", "OPEN SINCE")]
+        for row in listed:
+            open_ = row.open_session
+            rows.append(
+                (
+                    row.profile.id,
+                    row.profile.name,
+                    _yes(row.profile.enabled),
+                    _yes(row.locked),
+                    open_.id if open_ else "-",
+                    _when(open_.created_at if open_ else None),
+                )
             )
-        rounds = current_app.config["BCRYPT_ROUNDS"]
-        new = PosProfile(
-            store_id=store_id, name=name, password_hash=hash_password(password, rounds)
-        )
-        db.session.add(new)
-        try:
-            db.session.commit()
-        except IntegrityError:
-            raise click.ClickException(f"store {store_id} already has a profile {name!r}") from None
-        click.echo(new.id)
+        _table(rows)
+
+    @profile.command("rename")
+    @click.argument("profile_id")
+    @click.argument("name")
+    def profile_rename(profile_id, name):
+        with _refusals():
+            management.rename_profile(profile_id, name)
+        click.echo(f"profile {profile_id} renamed", err=True)
+
+    @profile.command("password")
+    @click.argument("profile_id")
+    @click.option("--password", help="Prompted for (hidden, confirmed) when not given.")
+    def profile_password(profile_id, password):
+        """Set a new password: the old one stops working at once."""
+        with _refusals():
+            management.get_profile(profile_id)
+            management.set_profile_password(profile_id, password_or_prompt(password))
+        click.echo(f"profile {profile_id}: password changed", err=True)
+
+    @profile.command("disable")
+    @click.argument("profile_id")
+    def profile_disable(profile_id):
+        """It can no longer open a session (it can still close one); its history stays."""
+        with _refusals():
+            management.set_profile_enabled(profile_id, False)
+        click.echo(f"profile {profile_id} disabled", err=True)
+
+    @profile.command("enable")
+    @click.argument("profile_id")
+    def profile_enable(profile_id):
+        with _refusals():
+            management.set_profile_enabled(profile_id, True)
+        click.echo(f"profile {profile_id} enabled", err=True)
+
+    @profile.command("unlock")
+    @click.argument("profile_id")
+    def profile_unlock(profile_id):
+        """Clear the count of wrong passwords, so the cashier may try again at once."""
+        with _refusals():
+            management.unlock_profile(profile_id)
+        click.echo(f"profile {profile_id} unlocked", err=True)
+
+    @manager.command("create")
+    @click.option(
+        "--store", "store_ids", multiple=True, required=True, help="Store id (repeatable)."
+    )
+    @click.option("--password", help="Prompted for (hidden, confirmed) when not given.")
+    @click.argument("name")
+    def manager_create(store_ids, password, name):
+        """A person who runs the stores given from the back-office page (/backoffice/)."""
+        with _refusals():
+            for store_id in store_ids:
+                management.get_store(store_id)
+            click.echo(management.create_manager(name, password_or_prompt(password), store_ids))
+
+    @manager.command("list")
+    def manager_list():
+        """Every manager by name: id, name, enabled, stores."""
+        rows = [("ID", "NAME", "ENABLED", "STORES")]
+        for m in management.list_managers():
+            rows.append((m.id, m.name, _yes(m.enabled), ",".join(s.id for s in m.stores)))
+        _table(rows)
+
+    @manager.command("rename")
+    @click.argument("name")
+    @click.argument("new_name")
+    def manager_rename(name, new_name):
+        with _refusals():
+            management.rename_manager(name, new_name)
+        click.echo(f"manager {name!r} renamed", err=True)
+
+    @manager.command("password")
+    @click.argument("name")
+    @click.option("--password", help="Prompted for (hidden, confirmed) when not given.")
+    def manager_password(name, password):
+        """Set a new password; signs the manager out of every browser."""
+        with _refusals():
+            management.get_manager_by_name(name)
+            management.set_manager_password(name, password_or_prompt(password))
+        click.echo(f"manager {name!r}: password changed", err=True)
+
+    @manager.command("disable")
+    @click.argument("name")
+    def manager_disable(name):
+        """Refuse the manager's sign-in, and sign them out of every browser."""
+        with _refusals():
+            management.set_manager_enabled(name, False)
+        click.echo(f"manager {name!r} disabled", err=True)
+
+    @manager.command("enable")
+    @click.argument("name")
+    def manager_enable(name):
+        with _refusals():
+            management.set_manager_enabled(name, True)
+        click.echo(f"manager {name!r} enabled", err=True)
+
+    @manager.command("unlock")
+    @click.argument("name")
+    def manager_unlock(name):
+        """Clear the count of wrong passwords."""
+        with _refusals():
+            management.unlock_manager(name)
+        click.echo(f"manager {name!r} unlocked", err=True)
 
     @token.command("issue")
     @click.option(
@@ -117,9 +268,7 @@ def register_cli(app) -> None:
             rows.append(
                 (t.jti, t.name, stores, *map(_when, (t.created_at, t.expires_at, t.revoked_at)))
             )
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        for row in rows:
-            click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+        _table(rows)
 
     @token.command("revoke")
     @click.argument("jti", required=False)
@@ -152,6 +301,30 @@ def _upgrade_copy(path: Path) -> None:
     with scratch.app_context():
         upgrade(directory=scratch.extensions["migrate"].directory)
         db.engine.dispose()
+
+
+@contextmanager
+def _refusals():
+    """A refusal of the rules: its message on stderr, exit status 1, nothing on stdout."""
+    try:
+        yield
+    except management.ManagementError as err:
+        details = [f"{f}: {m}" for f, ms in err.errors.items() for m in ms if m != err.message]
+        raise click.ClickException(" ".join([err.message, *details])) from None
+
+
+def _given(**values) -> dict:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _table(rows) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
 
 
 def _when(moment) -> str:

@@ -6,8 +6,8 @@ from decimal import Decimal
 from cuid2 import Cuid
 from sqlalchemy import (
     BigInteger,
-    Column,
     CheckConstraint,
+    Column,
     ForeignKey,
     Index,
     PrimaryKeyConstraint,

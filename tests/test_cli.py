@@ -78,7 +78,7 @@ def test_profile_create_refuses_unknown_store_duplicate_name_and_long_password(r
     assert ok.exit_code == 0
     for result in (unknown, duplicate, too_long):
         assert result.exit_code != 0 and result.stdout == ""
-    assert "already has a profile" in duplicate.output
+    assert "already taken in this store" in duplicate.output
 
 
 def test_token_issue_grants_the_stores_and_is_recorded(app, runner, make_store):

@@ -1,0 +1,278 @@
+"""The owner's rules (app.management) and the CLI commands on them."""
+
+import re
+
+import bcrypt
+import pytest
+
+from app import create_app, management
+from app.extensions import db
+from app.models import PosProfile, Store
+from tests.conftest import PASSWORD, SECRET
+
+ID = re.compile(r"^[a-z][a-z0-9]{23}$")
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield app
+
+
+# Stores
+
+
+def test_store_create_has_the_defaults_and_store_set_changes_only_what_is_given(ctx):
+    store_id = management.create_store(name="  Bar du Port ")
+    store = db.session.get(Store, store_id)
+    assert (store.name, store.timezone, store.day_start_minutes) == ("Bar du Port", "UTC", 0)
+    assert (store.stale_after_hours, store.currency) == (16, "EUR")
+
+    management.update_store(store_id, timezone="Europe/Paris", day_start="04:00", name=None)
+
+    store = db.session.get(Store, store_id)
+    assert (store.name, store.timezone, store.day_start_minutes) == (
+        "Bar du Port",
+        "Europe/Paris",
+        240,
+    )
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("timezone", "Mars/Olympus"),
+        ("timezone", "../etc/passwd"),
+        ("day_start", "24:00"),
+        ("day_start", "4h"),
+        ("stale_after_hours", 0),
+        ("currency", "euro"),
+        ("name", "   "),
+    ],
+)
+def test_store_settings_refuse_bad_values_and_change_nothing(ctx, store, field, value):
+    with pytest.raises(management.Invalid) as refused:
+        management.update_store(store, **{field: value})
+    assert list(refused.value.errors) == [field]
+    assert db.session.get(Store, store).timezone == "UTC"
+
+
+def test_store_cli_create_with_options_and_set(app, runner):
+    created = runner.invoke(
+        args=["store", "create", "Bar", "--timezone", "America/New_York", "--day-start", "04:30"]
+    )
+    assert created.exit_code == 0, created.output
+    store_id = created.stdout.strip()
+    assert ID.match(store_id)
+
+    changed = runner.invoke(args=["store", "set", store_id, "--currency", "USD"])
+    refused = runner.invoke(args=["store", "set", store_id, "--timezone", "Nowhere"])
+    missing = runner.invoke(args=["store", "set", "nope", "--currency", "USD"])
+
+    assert changed.exit_code == 0 and changed.stdout == ""
+    assert refused.exit_code == 1 and refused.stdout == "" and "time zone" in refused.stderr
+    assert missing.exit_code == 1 and "no store" in missing.stderr
+    with app.app_context():
+        store = db.session.get(Store, store_id)
+        assert (store.timezone, store.day_start_minutes, store.currency) == (
+            "America/New_York",
+            270,
+            "USD",
+        )
+
+
+# Cashiers
+
+
+def test_profile_names_are_trimmed_and_unique_per_store_whatever_the_case(ctx, store, make_store):
+    first = management.create_profile(store, " Ana ", "1234")
+    with pytest.raises(management.NameTaken):
+        management.create_profile(store, "ANA", "1234")
+    other = management.create_profile(make_store("Other"), "ana", "1234")
+    second = management.create_profile(store, "Bob", "1234")
+    with pytest.raises(management.NameTaken):
+        management.rename_profile(second, "aNa")
+    management.rename_profile(first, "ana")  # its own name, other case: allowed
+
+    assert db.session.get(PosProfile, first).name == "ana"
+    assert ID.match(other)
+    with pytest.raises(management.Invalid) as refused:
+        management.create_profile(store, "", "")
+    assert set(refused.value.errors) == {"name", "password"}
+
+
+def test_a_profile_of_another_store_is_not_found(ctx, store, make_store, make_profile):
+    profile = make_profile(store)
+    other = make_store("Other")
+    for action in (
+        lambda: management.rename_profile(profile, "x", store_id=other),
+        lambda: management.set_profile_enabled(profile, False, store_id=other),
+        lambda: management.unlock_profile(profile, store_id=other),
+        lambda: management.set_profile_password(profile, "x", store_id=other),
+    ):
+        with pytest.raises(management.NotFound):
+            action()
+    assert db.session.get(PosProfile, profile).enabled
+
+
+def test_new_password_works_at_once_and_the_old_stops_in_every_worker(
+    app, database_url, profile, headers, open_body
+):
+    # A second app on the same database stands for another gunicorn worker.
+    other_worker = create_app(
+        {"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": SECRET, "BCRYPT_ROUNDS": 4}
+    )
+    client = other_worker.test_client()
+    assert client.get("/pos-session/profiles", headers=headers).status_code == 200
+
+    with app.app_context():
+        management.set_profile_password(profile, "new-pin")
+
+    old = client.post("/pos-session/create-session", json=open_body, headers=headers)
+    new = client.post(
+        "/pos-session/create-session", json={**open_body, "password": "new-pin"}, headers=headers
+    )
+    assert (old.status_code, new.status_code) == (401, 200)
+
+
+def test_unlock_clears_the_lockout(app, client, profile, headers, open_body):
+    wrong = {**open_body, "password": "wrong"}
+    for _ in range(app.config["LOCKOUT_ATTEMPTS"]):
+        assert (
+            client.post("/pos-session/create-session", json=wrong, headers=headers).status_code
+            == 401
+        )
+    assert (
+        client.post("/pos-session/create-session", json=open_body, headers=headers).status_code
+        == 429
+    )
+    with app.app_context():
+        [row] = management.list_profiles(db.session.get(PosProfile, profile).store_id)
+        assert row.locked
+
+        management.unlock_profile(profile)
+
+        [row] = management.list_profiles(row.profile.store_id)
+        assert not row.locked
+    assert (
+        client.post("/pos-session/create-session", json=open_body, headers=headers).status_code
+        == 200
+    )
+
+
+def test_list_profiles_shows_disabled_ones_and_the_open_session(
+    app, client, store, make_profile, headers
+):
+    ana, bob = make_profile(store, "ana"), make_profile(store, "Bob")
+    body = {"profileId": bob, "openningCash": 100, "password": PASSWORD}
+    opened = client.post("/pos-session/create-session", json=body, headers=headers).get_json()[
+        "data"
+    ][0]
+    with app.app_context():
+        management.set_profile_enabled(ana, False)
+        rows = management.list_profiles(store)
+    assert [(r.profile.name, r.profile.enabled) for r in rows] == [("ana", False), ("Bob", True)]
+    assert rows[0].open_session is None and rows[1].open_session.id == opened["id"]
+
+
+def test_profile_cli_whole_life(app, runner, store):
+    created = runner.invoke(args=["profile", "create", "--store", store, "--password", "1", "ana"])
+    profile = created.stdout.strip()
+    steps = [
+        ["profile", "rename", profile, "Ana Maria"],
+        ["profile", "password", profile, "--password", "2"],
+        ["profile", "disable", profile],
+        ["profile", "unlock", profile],
+    ]
+    for args in steps:
+        result = runner.invoke(args=args)
+        assert (result.exit_code, result.stdout) == (0, ""), (args, result.output)
+    listed = runner.invoke(args=["profile", "list", "--store", store])
+    prompted = runner.invoke(args=["profile", "password", profile], input="pin9\npin9\n")
+
+    assert listed.exit_code == 0
+    assert re.search(rf"^{profile}\s+Ana Maria\s+no\s+no\s+-\s+-$", listed.stdout, re.M)
+    assert prompted.exit_code == 0 and "pin9" not in prompted.output
+    with app.app_context():
+        row = db.session.get(PosProfile, profile)
+        assert bcrypt.checkpw(b"pin9", row.password_hash) and not row.enabled
+    assert runner.invoke(args=["profile", "enable", profile]).exit_code == 0
+    for args in (["profile", "rename", "nope", "x"], ["profile", "list", "--store", "nope"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1 and result.stdout == "" and "no" in result.stderr
+
+
+# Managers
+
+
+def test_manager_sign_in_names_are_case_insensitive_and_unique(ctx, store):
+    manager = management.create_manager("Olga", "pw-1", [store])
+    with pytest.raises(management.NameTaken):
+        management.create_manager(" olga ", "pw-2", [store])
+    with pytest.raises(management.NotFound):
+        management.create_manager("Ivan", "pw", ["no-such-store"])
+
+    assert management.authenticate_manager("OLGA", "pw-1").id == manager
+    with pytest.raises(management.SignInRefused):
+        management.authenticate_manager("olga", "wrong")
+    with pytest.raises(management.SignInRefused):
+        management.authenticate_manager("nobody", "pw-1")
+
+
+def test_manager_sign_in_has_the_cashiers_lockout_and_unlock(app, ctx, store):
+    management.create_manager("olga", "pw-1", [store])
+    for _ in range(app.config["LOCKOUT_ATTEMPTS"]):
+        with pytest.raises(management.SignInRefused):
+            management.authenticate_manager("olga", "wrong")
+    with pytest.raises(management.SignInLocked) as locked:
+        management.authenticate_manager("olga", "pw-1")
+    assert 0 < locked.value.retry_after <= app.config["LOCKOUT_WINDOW_SECONDS"]
+
+    management.unlock_manager("olga")
+
+    assert management.authenticate_manager("olga", "pw-1")
+
+
+def test_disabled_manager_cannot_sign_in(ctx, store):
+    management.create_manager("olga", "pw-1", [store])
+    management.set_manager_enabled("olga", False)
+    with pytest.raises(management.SignInRefused):
+        management.authenticate_manager("olga", "pw-1")
+    management.set_manager_enabled("olga", True)
+    assert management.authenticate_manager("olga", "pw-1")
+
+
+def test_manager_cli(app, runner, store, make_store):
+    other = make_store("Other")
+    created = runner.invoke(
+        args=["manager", "create", "--store", store, "--store", other, "olga"],
+        input="pw-1\npw-1\n",
+    )
+    assert created.exit_code == 0, created.output
+    manager = created.stdout.strip()
+    assert ID.match(manager) and "pw-1" not in created.output
+
+    for args in (
+        ["manager", "password", "OLGA", "--password", "pw-2"],
+        ["manager", "disable", "olga"],
+        ["manager", "enable", "olga"],
+        ["manager", "rename", "olga", "Olga K"],
+        ["manager", "unlock", "olga k"],
+    ):
+        result = runner.invoke(args=args)
+        assert (result.exit_code, result.stdout) == (0, ""), (args, result.output)
+    listed = runner.invoke(args=["manager", "list"])
+
+    assert re.search(
+        rf"^{manager}\s+Olga K\s+yes\s+({store},{other}|{other},{store})$", listed.stdout, re.M
+    )
+    with app.app_context():
+        assert management.authenticate_manager("olga k", "pw-2").id == manager
+    for args in (
+        ["manager", "create", "--store", "nope", "--password", "x", "ivan"],
+        ["manager", "create", "--store", store, "--password", "x", "OLGA K"],
+        ["manager", "disable", "nobody"],
+        ["manager", "password", "nobody", "--password", "x"],
+    ):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1 and result.stdout == "", args
