@@ -61,6 +61,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
+    from . import backoffice
+
+    backoffice.init_app(app)
     register_error_handlers(app)
     init_request_logging(app)
     if app.config["BENCH_BASELINE"]:

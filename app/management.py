@@ -122,7 +122,7 @@ class PasswordSchema(Schema):
 
 
 class SignInSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(1, NAME_MAX))
+    name = fields.String(required=True, validate=validate.Length(1, error="Enter your name."))
     password = Password(required=True)
 
 

@@ -1,0 +1,62 @@
+"""The back-office page at /backoffice/: managers run their stores from a browser.
+
+Server-rendered HTML on the same rules as the CLI (``app.management``). It signs in with a
+cookie of its own, never with a terminal's bearer token, and the terminal API never reads that
+cookie: the two doors stay apart.
+"""
+
+from datetime import timedelta
+
+from flask import Blueprint, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+bp = Blueprint(
+    "backoffice",
+    __name__,
+    url_prefix="/backoffice",
+    template_folder="templates",
+    static_folder="static",
+)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+# Only what the box serves: no inline script or style, no other origin, no framing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+class SessionCookie(SecureCookieSessionInterface):
+    """Flask's signed cookie, marked Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app) -> bool:
+        return request.is_secure or super().get_cookie_secure(app)
+
+
+def init_app(app) -> None:
+    app.config.setdefault("BACKOFFICE_IDLE_MINUTES", 30)  # POS_BACKOFFICE_IDLE_MINUTES
+    app.config.update(
+        SESSION_COOKIE_NAME="pos_backoffice",
+        SESSION_COOKIE_PATH=bp.url_prefix,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        # The signed cookie is refused once older than this, and re-signed on every request:
+        # the manager is signed out after this long without a click.
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=int(app.config["BACKOFFICE_IDLE_MINUTES"])),
+        # CSRF is checked by the page's own views only (see routes.py), not the terminal API.
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the signed-in session
+    )
+    app.session_interface = SessionCookie()
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "backoffice.login"
+    login_manager.login_message = "Please sign in."
+    login_manager.login_message_category = "info"
+
+    from . import filters, forms, routes  # noqa: F401  (they register on bp)
+
+    app.register_blueprint(bp)

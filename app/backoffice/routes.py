@@ -1,0 +1,268 @@
+"""The page's views: thin, they call app.management and turn its errors into page messages."""
+
+import hashlib
+from functools import wraps
+
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask_login import UserMixin, current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .. import management
+from ..models import Manager
+from . import CONTENT_SECURITY_POLICY, bp, csrf, login_manager
+from .forms import once
+
+# Form fields kept when a form comes back with errors: never a password.
+KEPT_FIELDS = ("name", "timezone", "day_start", "stale_after_hours", "currency")
+
+
+class SignedIn(UserMixin):
+    """The signed-in manager. The id in the cookie carries a digest of the password hash, so a
+    new password (or a disabled account) signs the manager out of every browser at once."""
+
+    def __init__(self, manager: Manager):
+        self.manager = manager
+
+    def get_id(self) -> str:
+        return f"{self.manager.id}:{_digest(self.manager)}"
+
+
+def _digest(manager: Manager) -> str:
+    return hashlib.sha256(manager.password_hash).hexdigest()[:16]
+
+
+@login_manager.user_loader
+def load_manager(user_id: str) -> SignedIn | None:
+    manager_id, _, digest = user_id.partition(":")
+    manager = management.get_manager(manager_id)
+    if manager is None or not manager.enabled or digest != _digest(manager):
+        return None
+    return SignedIn(manager)
+
+
+@bp.before_request
+def check_csrf():
+    csrf.protect()  # POST only; the page's GETs change nothing
+
+
+@bp.after_request
+def security_headers(response):
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+@bp.errorhandler(CSRFError)
+def csrf_refused(err):
+    message = "This page had expired, so nothing was changed. Reload it and try again."
+    return render_template("backoffice/error.html", status=400, message=message), 400
+
+
+@bp.errorhandler(HTTPException)
+def http_error(err):
+    return render_template("backoffice/error.html", status=err.code, message=err.name), err.code
+
+
+@bp.errorhandler(management.NotFound)
+def not_found(err):
+    return render_template("backoffice/error.html", status=404, message=err.message), 404
+
+
+def store_view(view):
+    """Signed in, and the store in the URL is one granted to this manager (else 404)."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(store_id, **kwargs):
+        g.store = management.granted_store(current_user.manager, store_id)
+        session["store_id"] = store_id
+        return view(store_id=store_id, **kwargs)
+
+    return wrapper
+
+
+def _typed() -> dict:
+    return {k: request.form[k] for k in KEPT_FIELDS if k in request.form}
+
+
+# Sign-in
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for(".index"))
+    if request.method == "GET":
+        return render_template("backoffice/login.html", errors={}, values={})
+    name, password = request.form.get("name", ""), request.form.get("password", "")
+    try:
+        manager = management.authenticate_manager(name, password)
+    except management.ManagementError as err:
+        errors = err.errors or {"form": [err.message]}
+        headers = {"Retry-After": str(err.retry_after)} if err.status == 429 else {}
+        page = render_template("backoffice/login.html", errors=errors, values={"name": name})
+        return page, err.status, headers
+    session.clear()  # nothing from before the sign-in carries over
+    login_user(SignedIn(manager))
+    session.permanent = True
+    return redirect(url_for(".index"))
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "done")
+    return redirect(url_for(".login"))
+
+
+@bp.get("/")
+@login_required
+def index():
+    """The store chosen in the switcher, else the last one used, else the first granted."""
+    stores = current_user.manager.stores
+    wanted = request.args.get("store") or session.get("store_id")
+    if request.args.get("store"):
+        store = management.granted_store(current_user.manager, wanted)
+    else:
+        store = next((s for s in stores if s.id == wanted), stores[0] if stores else None)
+    if store is None:
+        abort(404)
+    return redirect(url_for(".cashiers", store_id=store.id))
+
+
+# Cashiers
+
+
+def _cashiers_page(status=200, errors=None, values=None):
+    rows = management.list_profiles(g.store.id)
+    page = render_template(
+        "backoffice/cashiers.html", rows=rows, errors=errors or {}, values=values or {}
+    )
+    return page, status
+
+
+@bp.get("/stores/<store_id>/cashiers")
+@store_view
+def cashiers(store_id):
+    return _cashiers_page()
+
+
+@bp.post("/stores/<store_id>/cashiers")
+@store_view
+@once(".cashiers")
+def add_cashier(store_id):
+    name = request.form.get("name", "")
+    try:
+        management.create_profile(store_id, name, request.form.get("password", ""))
+    except (management.Invalid, management.NameTaken) as err:
+        return _cashiers_page(err.status, err.errors, _typed())
+    flash(f"{name.strip()} was added and can open a session on a terminal now.", "done")
+    return redirect(url_for(".cashiers", store_id=store_id))
+
+
+def _cashier_page(profile, status=200, errors=None, values=None):
+    page = render_template(
+        "backoffice/cashier.html", profile=profile, errors=errors or {}, values=values or {}
+    )
+    return page, status
+
+
+@bp.get("/stores/<store_id>/cashiers/<profile_id>")
+@store_view
+def cashier(store_id, profile_id):
+    return _cashier_page(management.get_profile(profile_id, store_id))
+
+
+@bp.post("/stores/<store_id>/cashiers/<profile_id>/rename")
+@store_view
+@once(".cashiers")
+def rename_cashier(store_id, profile_id):
+    old = management.get_profile(profile_id, store_id).name
+    try:
+        new = management.rename_profile(profile_id, request.form.get("name", ""), store_id).name
+    except (management.Invalid, management.NameTaken) as err:
+        profile = management.get_profile(profile_id, store_id)
+        return _cashier_page(profile, err.status, {"rename": err.errors}, _typed())
+    flash(f"{old} is now called {new}.", "done")
+    return redirect(url_for(".cashiers", store_id=store_id))
+
+
+@bp.post("/stores/<store_id>/cashiers/<profile_id>/password")
+@store_view
+@once(".cashiers")
+def reset_password(store_id, profile_id):
+    profile = management.get_profile(profile_id, store_id)
+    try:
+        management.set_profile_password(profile_id, request.form.get("password", ""), store_id)
+    except management.Invalid as err:
+        return _cashier_page(profile, err.status, {"password": err.errors})
+    flash(f"{profile.name}'s password was changed; the old one no longer works.", "done")
+    return redirect(url_for(".cashiers", store_id=store_id))
+
+
+@bp.post("/stores/<store_id>/cashiers/<profile_id>/disable")
+@store_view
+@once(".cashiers")
+def disable_cashier(store_id, profile_id):
+    name = management.set_profile_enabled(profile_id, False, store_id).name
+    flash(
+        f"{name} is disabled: no new session, but an open one can still be closed. "
+        "Enable them again at any time.",
+        "done",
+    )
+    return redirect(url_for(".cashiers", store_id=store_id))
+
+
+@bp.post("/stores/<store_id>/cashiers/<profile_id>/enable")
+@store_view
+@once(".cashiers")
+def enable_cashier(store_id, profile_id):
+    name = management.set_profile_enabled(profile_id, True, store_id).name
+    flash(f"{name} is enabled and can open a session again.", "done")
+    return redirect(url_for(".cashiers", store_id=store_id))
+
+
+@bp.post("/stores/<store_id>/cashiers/<profile_id>/unlock")
+@store_view
+@once(".cashiers")
+def unlock_cashier(store_id, profile_id):
+    management.unlock_profile(profile_id, store_id)
+    name = management.get_profile(profile_id, store_id).name
+    flash(f"{name} is unlocked and may try the password again now.", "done")
+    return redirect(url_for(".cashiers", store_id=store_id))
+
+
+# Store settings
+
+
+@bp.route("/stores/<store_id>/settings", methods=["GET", "POST"])
+@store_view
+def settings(store_id):
+    if request.method == "GET":
+        return _settings_page()
+    return _save_settings(store_id=store_id)
+
+
+def _settings_page(status=200, errors=None):
+    store = g.store
+    values = {
+        "name": store.name,
+        "timezone": store.timezone,
+        "day_start": "{:02d}:{:02d}".format(*divmod(store.day_start_minutes, 60)),
+        "stale_after_hours": store.stale_after_hours,
+        "currency": store.currency,
+        **_typed(),
+    }
+    return render_template("backoffice/settings.html", errors=errors or {}, values=values), status
+
+
+@once(".settings")
+def _save_settings(store_id):
+    try:
+        management.update_store(store_id, **_typed())
+    except management.Invalid as err:
+        return _settings_page(400, err.errors)
+    flash("The store's settings were saved.", "done")
+    return redirect(url_for(".settings", store_id=store_id))
