@@ -108,7 +108,8 @@ class DayStart(fields.Field):
         raise ValidationError("Enter a time of day such as 04:00.")
 
 
-class ProfileSchema(Schema):
+# Names unlike the API's schemas: marshmallow (and so /openapi.json) knows schemas by class name.
+class NewCashierSchema(Schema):
     name = Name(required=True)
     password = Password(required=True)
 
@@ -132,7 +133,7 @@ class ManagerSchema(Schema):
     stores = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
 
 
-class StoreSchema(Schema):
+class StoreSettingsSchema(Schema):
     """A store's settings; every field has its default when a store is created."""
 
     name = Name(required=True)
@@ -180,7 +181,7 @@ def _hash(password: str) -> bytes:
 
 
 def create_store(**settings) -> str:
-    values = _load(StoreSchema(), settings)
+    values = _load(StoreSettingsSchema(), settings)
     with write_transaction() as tx:
         store = Store(**values)
         tx.add(store)
@@ -191,7 +192,7 @@ def create_store(**settings) -> str:
 def update_store(store_id: str, **settings) -> Store:
     """Change the settings given; the others keep their value."""
     given = {k: v for k, v in settings.items() if v is not None}
-    values = _load(StoreSchema(), given, partial=True)
+    values = _load(StoreSettingsSchema(), given, partial=True)
     with write_transaction() as tx:
         store = _store(tx, store_id)
         for key, value in values.items():
@@ -270,7 +271,7 @@ def _check_name_free(tx, store_id: str, name: str, profile_id: str | None = None
 
 
 def create_profile(store_id: str, name: str, password: str) -> str:
-    values = _load(ProfileSchema(), {"name": name, "password": password})
+    values = _load(NewCashierSchema(), {"name": name, "password": password})
     hashed = _hash(values["password"])
     with write_transaction() as tx:
         _store(tx, store_id)

@@ -1,4 +1,5 @@
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -198,3 +199,14 @@ def live_server(app, tmp_path):
     server = LiveServer(app, tmp_path / "gunicorn.log")
     yield server
     server.stop()
+
+
+def chromium() -> str:
+    """Debian's chromium; a test needing it skips where it is missing, unless REQUIRE_CHROMIUM
+    is set (.ci/run sets it), where it fails."""
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("REQUIRE_CHROMIUM"):
+            pytest.fail("REQUIRE_CHROMIUM is set but chromium is not installed")
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
+    return path

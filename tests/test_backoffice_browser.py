@@ -5,26 +5,15 @@ where chromium is missing and REQUIRE_CHROMIUM is not set (.ci/run sets it). The
 it takes are the ones docs/ shows.
 """
 
-import os
-import shutil
 from urllib.parse import urlsplit
 
 import pytest
 
 from app import management
-from tests.conftest import ROOT, LiveServer
+from tests.conftest import ROOT, LiveServer, chromium
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 SIZES = {"1024": {"width": 1024, "height": 768}, "phone": {"width": 390, "height": 844}}
-
-
-def chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        if os.environ.get("REQUIRE_CHROMIUM"):
-            pytest.fail("REQUIRE_CHROMIUM is set but chromium is not installed")
-        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
-    return path
 
 
 @pytest.fixture

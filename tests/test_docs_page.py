@@ -6,22 +6,12 @@ where Chromium is not installed and REQUIRE_CHROMIUM is not set (.ci/run sets it
 """
 
 import json
-import os
-import shutil
 import subprocess
 from urllib.parse import urlsplit
 
-import pytest
 import requests
 
-
-def chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        if os.environ.get("REQUIRE_CHROMIUM"):
-            pytest.fail("REQUIRE_CHROMIUM is set but chromium is not installed")
-        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
-    return path
+from tests.conftest import chromium
 
 
 def render(url: str, workdir) -> tuple[str, list[str], str]:

@@ -202,25 +202,19 @@ def reset_password(store_id, profile_id):
     return redirect(url_for(".cashiers", store_id=store_id))
 
 
-@bp.post("/stores/<store_id>/cashiers/<profile_id>/disable")
+@bp.post("/stores/<store_id>/cashiers/<profile_id>/<any(disable, enable):action>")
 @store_view
 @once(".cashiers")
-def disable_cashier(store_id, profile_id):
-    name = management.set_profile_enabled(profile_id, False, store_id).name
-    flash(
-        f"{name} is disabled: no new session, but an open one can still be closed. "
-        "Enable them again at any time.",
-        "done",
-    )
-    return redirect(url_for(".cashiers", store_id=store_id))
-
-
-@bp.post("/stores/<store_id>/cashiers/<profile_id>/enable")
-@store_view
-@once(".cashiers")
-def enable_cashier(store_id, profile_id):
-    name = management.set_profile_enabled(profile_id, True, store_id).name
-    flash(f"{name} is enabled and can open a session again.", "done")
+def disable_or_enable_cashier(store_id, profile_id, action):
+    name = management.set_profile_enabled(profile_id, action == "enable", store_id).name
+    if action == "enable":
+        flash(f"{name} is enabled and can open a session again.", "done")
+    else:
+        flash(
+            f"{name} is disabled: no new session, but an open one can still be closed. "
+            "Enable them again at any time.",
+            "done",
+        )
     return redirect(url_for(".cashiers", store_id=store_id))
 
 
