@@ -8,7 +8,7 @@ from flask import current_app, g, request
 from flask_jwt_extended import create_access_token, get_jwt, verify_jwt_in_request
 from sqlalchemy import bindparam, select
 
-from .database import write_transaction
+from .database import UnitOfWork
 from .errors import ApiError, error_response
 from .extensions import db, jwt
 from .models import ApiToken, Store, utcnow
@@ -18,21 +18,22 @@ STORES_CLAIM = "stores"
 
 def issue_token(store_ids: list[str], name: str, days: int | None) -> str:
     """Record a new token and return it signed; refuses store ids that do not exist."""
-    found = set(db.session.scalars(select(Store.id).where(Store.id.in_(store_ids))))
-    missing = [s for s in store_ids if s not in found]
-    if missing:
-        raise ValueError(f"unknown store: {', '.join(missing)}")
     jti = str(uuid4())
     expires = timedelta(days=days) if days else False
-    db.session.add(
-        ApiToken(
-            jti=jti,
-            name=name,
-            stores=" ".join(store_ids),
-            expires_at=utcnow() + expires if expires else None,
+    with UnitOfWork() as uow:
+        found = set(uow.session.scalars(select(Store.id).where(Store.id.in_(store_ids))))
+        missing = [s for s in store_ids if s not in found]
+        if missing:
+            raise ValueError(f"unknown store: {', '.join(missing)}")
+        uow.session.add(
+            ApiToken(
+                jti=jti,
+                name=name,
+                stores=" ".join(store_ids),
+                expires_at=utcnow() + expires if expires else None,
+            )
         )
-    )
-    db.session.commit()
+        uow.commit()
     return create_access_token(
         identity=name,
         additional_claims={STORES_CLAIM: list(store_ids), "jti": jti},
@@ -48,12 +49,13 @@ def revoke_tokens(jti: str | None = None, store_id: str | None = None) -> list[s
     query = select(ApiToken).where(ApiToken.revoked_at.is_(None))
     if jti is not None:
         query = query.where(ApiToken.jti == jti)
-    with write_transaction() as session:
-        tokens = [t for t in session.scalars(query) if jti or store_id in t.stores.split()]
+    with UnitOfWork() as uow:
+        tokens = [t for t in uow.session.scalars(query) if jti or store_id in t.stores.split()]
         now = utcnow()
         for token in tokens:
             token.revoked_at = now
-        return [token.jti for token in tokens]
+        uow.commit()
+    return [token.jti for token in tokens]
 
 
 def store_scoped(view):

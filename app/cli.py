@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import backup as backups
 from .auth import issue_token, revoke_tokens
+from .database import UnitOfWork
 from .extensions import db
 from .models import ApiToken, PosProfile, Store
 from .pos_session.schemas import BCRYPT_MAX_BYTES
@@ -64,9 +65,10 @@ def register_cli(app) -> None:
     @store.command("create")
     @click.argument("name")
     def store_create(name):
-        new = Store(name=name)
-        db.session.add(new)
-        db.session.commit()
+        with UnitOfWork() as uow:
+            new = Store(name=name)
+            uow.session.add(new)
+            uow.commit()
         click.echo(new.id)
 
     @profile.command("create")
@@ -87,9 +89,10 @@ def register_cli(app) -> None:
         new = PosProfile(
             store_id=store_id, name=name, password_hash=hash_password(password, rounds)
         )
-        db.session.add(new)
         try:
-            db.session.commit()
+            with UnitOfWork() as uow:
+                uow.session.add(new)
+                uow.commit()
         except IntegrityError:
             raise click.ClickException(f"store {store_id} already has a profile {name!r}") from None
         click.echo(new.id)

@@ -46,7 +46,7 @@ def json_body() -> dict:
 @bp.post("/create-session")
 @store_scoped
 @idempotent
-def create_session():
+def create_session(uow):
     """Open a cash session for a profile, checked by the profile's password.
     ---
     post:
@@ -78,7 +78,8 @@ def create_session():
         401:
           description: "`Invalid password`, or a missing, invalid, expired or revoked token."
     """
-    opened = service.open_session(g.store_id, g.actor, **create_session_schema.load(json_body()))
+    body = create_session_schema.load(json_body())
+    opened = service.open_session(uow, g.store_id, g.actor, **body)
     return create_session_response.dump(
         {"message": "session has been started", "success": True, "data": [opened]}
     )
@@ -87,7 +88,7 @@ def create_session():
 @bp.post("/close-session")
 @store_scoped
 @idempotent
-def close_session():
+def close_session(uow):
     """Close the profile's open session with the counted cash.
     ---
     post:
@@ -115,7 +116,8 @@ def close_session():
         401: {description: Invalid password}
         422: {description: Idempotency-Key already used for a different request}
     """
-    closed = service.close_session(g.store_id, g.actor, **close_session_schema.load(json_body()))
+    body = close_session_schema.load(json_body())
+    closed = service.close_session(uow, g.store_id, g.actor, **body)
     return close_session_response.dump(
         {"message": "session has been closed", "success": True, "data": closed}
     )
@@ -124,7 +126,7 @@ def close_session():
 @bp.post("/sessions/<session_id>/cash-movements")
 @store_scoped
 @idempotent
-def record_cash_movement(session_id):
+def record_cash_movement(session_id, uow):
     """Record cash in or out of an open session's drawer.
     ---
     post:
@@ -152,7 +154,7 @@ def record_cash_movement(session_id):
         422: {description: Idempotency-Key already used for a different request}
     """
     body = cash_movement_schema.load(json_body())
-    movement = service.record_movement(g.store_id, g.actor, session_id, **body)
+    movement = service.record_movement(uow, g.store_id, g.actor, session_id, **body)
     answer = {"message": "cash movement recorded", "success": True, "data": movement}
     return cash_movement_response.dump(answer), 201
 

@@ -1,7 +1,8 @@
 """The session rules: who may open and close a session, that a profile never has two open at
 once, and what the drawer should hold.
 
-Views call these functions; they own the transactions. Everything is filtered by store, so a
+Views call these functions and hand each write the unit of work it goes through; the
+functions own the transaction, commit included. Everything is filtered by store, so a
 profile or session of another store behaves exactly like one that does not exist.
 """
 
@@ -28,8 +29,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from ..database import write_transaction
+from ..database import UnitOfWork
 from ..errors import ApiError
 from ..extensions import db
 from ..models import (
@@ -84,20 +86,21 @@ def verify_password(profile: PosProfile, password: str) -> None:
     password gets through until the window has passed. A success clears the count. bcrypt is
     slow on purpose, so it runs between the two write transactions, never inside one.
     """
-    # Read before the write transactions, whose rollback-first would expire (and reload) them.
-    profile_id, password_hash = profile.id, profile.password_hash
-    _count_attempt(profile_id)
-    if not bcrypt.checkpw(password.encode(), password_hash):
+    _count_attempt(profile.id)
+    if not bcrypt.checkpw(password.encode(), profile.password_hash):
         raise ApiError(401, "Invalid password")
-    with write_transaction(bookkeeping=True) as session:
-        session.execute(delete(_attempts).where(_attempts.c.profile_id == profile_id))
+    with UnitOfWork() as uow:
+        uow.session.execute(delete(_attempts).where(_attempts.c.profile_id == profile.id))
+        uow.commit()
 
 
 def _count_attempt(profile_id: str) -> None:
     limit = current_app.config["LOCKOUT_ATTEMPTS"]
     window = timedelta(seconds=current_app.config["LOCKOUT_WINDOW_SECONDS"])
     now = utcnow()
-    with write_transaction(bookkeeping=True) as session:
+    # Its own units of work: the count stands whatever becomes of the request.
+    with UnitOfWork() as uow:
+        session = uow.session
         # On PostgreSQL, concurrent guesses would both find no row and both insert one.
         _lock_profile(session, profile_id)
         row = session.execute(
@@ -119,6 +122,7 @@ def _count_attempt(profile_id: str) -> None:
             session.execute(
                 update(_attempts).where(_attempts.c.profile_id == profile_id).values(**counted)
             )
+        uow.commit()
 
 
 def _authorised_profile(store_id: str, profile_id: str, password: str) -> PosProfile:
@@ -130,6 +134,7 @@ def _authorised_profile(store_id: str, profile_id: str, password: str) -> PosPro
 
 
 def open_session(
+    uow: UnitOfWork,
     store_id: str,
     actor: str,
     *,
@@ -141,7 +146,8 @@ def open_session(
     _authorised_profile(store_id, profile_id, password)
     # The partial unique index catches what the check below should have: still a 400.
     with _refused_as(400, "Session already open", OPEN_SESSION_INDEX, "pos_session.pos_profile_id"):
-        with write_transaction() as session:
+        with uow:
+            session = uow.session
             _lock_profile(session, profile_id)
             if session.scalar(_open_session_query(store_id, profile_id)) is not None:
                 raise ApiError(400, "Session already open")
@@ -153,6 +159,7 @@ def open_session(
                 opened_by=actor,
             )
             session.add(opened)
+            uow.commit()
     return opened
 
 
@@ -170,6 +177,7 @@ def _refused_as(status: int, message: str, constraint: str, column: str):
 
 
 def close_session(
+    uow: UnitOfWork,
     store_id: str,
     actor: str,
     *,
@@ -182,7 +190,8 @@ def close_session(
     _authorised_profile(store_id, profile_id, password)
     # The one closing per session catches what the check below should have: still a 400.
     with _refused_as(400, "No open session", CLOSED_ONCE, "pos_closing.pos_session_id"):
-        with write_transaction() as tx:
+        with uow:
+            tx = uow.session
             # Under the write lock: of concurrent closes, the first wins and the rest find none.
             # FOR UPDATE is for PostgreSQL (SQLite omits it): there it orders a close and a
             # movement of the same session as IMMEDIATE does here.
@@ -207,16 +216,26 @@ def close_session(
             session.pos_closing_id = closing.id
             session.closed_by = actor
             session.updated_at = now
-            session_id = session.id
-    return session_record(store_id, session_id)
+            uow.commit()
+    # The answer shows the closing: attached as loaded, as a query with it would have.
+    set_committed_value(session, "closing", closing)
+    return session
 
 
 def record_movement(
-    store_id: str, actor: str, session_id: str, *, kind: str, amount: Decimal, note: str | None
+    uow: UnitOfWork,
+    store_id: str,
+    actor: str,
+    session_id: str,
+    *,
+    kind: str,
+    amount: Decimal,
+    note: str | None,
 ) -> CashMovement:
     """Cash in or out of an open session's drawer, addressed by session so that a terminal
     that missed a close can never write into the next shift."""
-    with write_transaction() as tx:
+    with uow:
+        tx = uow.session
         # Under the write lock (and the row lock on PostgreSQL), so a close either counts this
         # movement or refuses it.
         session = tx.scalar(
@@ -237,6 +256,7 @@ def record_movement(
             created_by=actor,
         )
         tx.add(movement)
+        uow.commit()
     return movement
 
 
@@ -273,9 +293,7 @@ def _with_closing():
 
 def session_record(store_id: str, session_id: str) -> PosSession | None:
     return db.session.scalar(
-        _with_closing()
-        .where(PosSession.id == session_id, PosSession.store_id == store_id)
-        .execution_options(populate_existing=True)
+        _with_closing().where(PosSession.id == session_id, PosSession.store_id == store_id)
     )
 
 
