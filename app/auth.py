@@ -9,7 +9,8 @@ from flask_jwt_extended import create_access_token, get_jwt, verify_jwt_in_reque
 from sqlalchemy import bindparam, select
 
 from .database import UnitOfWork
-from .errors import ApiError, error_response
+from .errors import error_response
+from .exceptions import StoreAccessDenied, StoreIdRequired
 from .extensions import db, jwt
 from .models import ApiToken, Store, utcnow
 
@@ -66,11 +67,11 @@ def store_scoped(view):
         verify_jwt_in_request()
         store_id = request.headers.get("x-store-id", "").strip()
         if not store_id:
-            raise ApiError(400, "Store ID is required")
+            raise StoreIdRequired()
         claims = get_jwt()
         granted = claims.get(STORES_CLAIM)
         if not isinstance(granted, list) or store_id not in granted or not _store_exists(store_id):
-            raise ApiError(403, "Access to this store is denied")
+            raise StoreAccessDenied()
         g.store_id = store_id
         g.actor = claims["sub"]
         return view(*args, **kwargs)

@@ -15,8 +15,7 @@ from .auth import issue_token, revoke_tokens
 from .database import UnitOfWork
 from .extensions import db
 from .models import ApiToken, PosProfile, Store
-from .pos_session.schemas import BCRYPT_MAX_BYTES
-from .pos_session.service import hash_password
+from .passwords import hash_password, password_problem
 
 
 def register_cli(app) -> None:
@@ -81,10 +80,9 @@ def register_cli(app) -> None:
         if password is None:
             # On stderr, so `ID=$(flask ... profile create ...)` still shows the prompt.
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
-        if not password or len(password.encode()) > BCRYPT_MAX_BYTES:
-            raise click.BadParameter(
-                f"must be 1 to {BCRYPT_MAX_BYTES} bytes", param_hint="--password"
-            )
+        problem = password_problem(password)
+        if problem:
+            raise click.BadParameter(problem, param_hint="--password")
         rounds = current_app.config["BCRYPT_ROUNDS"]
         new = PosProfile(
             store_id=store_id, name=name, password_hash=hash_password(password, rounds)

@@ -25,7 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from .database import UnitOfWork
-from .errors import ApiError
+from .exceptions import DomainError, IdempotencyKeyReused, InvalidIdempotencyKey
 from .extensions import db
 from .models import IdempotencyKey, utcnow
 
@@ -131,7 +131,7 @@ def idempotent(view):
             return response
         except AlreadyAnswered as answered:
             return _replay(answered.stored, claim)
-        except ApiError:
+        except DomainError:
             # A duplicate that got past the lookups (a database that lets two writers through)
             # is refused by the rule its twin satisfied ("Session already open"). The twin's
             # answer is committed by then: that is the answer to give. (Only PostgreSQL lets
@@ -144,12 +144,13 @@ def idempotent(view):
             uow.close()
 
     wrapper.idempotent = True
+    wrapper.raises = getattr(view, "raises", ()) + (InvalidIdempotencyKey, IdempotencyKeyReused)
     return wrapper
 
 
 def _claim(key: str) -> Claim:
     if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
-        raise ApiError(400, f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters")
+        raise InvalidIdempotencyKey()
     route = f"{request.method} {request.path}"
     # The same key means the same request: same store, route and bytes of body. An HMAC, not a
     # plain hash, because the body holds the profile password.
@@ -171,7 +172,7 @@ def _find(session, claim: Claim) -> IdempotencyKey | None:
 
 def _replay(stored: IdempotencyKey, claim: Claim):
     if not hmac.compare_digest(stored.fingerprint, claim.fingerprint):
-        raise ApiError(422, f"{HEADER} was already used for a different request")
+        raise IdempotencyKeyReused()
     response = current_app.response_class(
         stored.response, status=stored.status, mimetype="application/json"
     )

@@ -37,7 +37,7 @@ from app import create_app
 from app.auth import issue_token
 from app.extensions import db
 from app.models import PosProfile, PosSession, Store, utcnow
-from app.pos_session.service import hash_password
+from app.passwords import hash_password
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

@@ -15,7 +15,7 @@ from app import create_app
 from app.auth import issue_token
 from app.extensions import db
 from app.models import PosProfile, Store
-from app.pos_session.service import hash_password
+from app.passwords import hash_password
 
 # Set (by `make test-postgres`) to run the whole suite against PostgreSQL instead of SQLite.
 POSTGRES_URL = os.environ.get("POS_TEST_DATABASE_URL", "")

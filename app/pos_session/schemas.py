@@ -10,9 +10,10 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from ..errors import MISSING
 from ..models import MOVEMENT_TYPES
+from ..passwords import MAX_BYTES as PASSWORD_MAX_BYTES
+from ..passwords import password_problem
 
 MAX_MONEY = Decimal(1_000_000_000_000)
-BCRYPT_MAX_BYTES = 72
 NOTE_MAX = 500
 PAGE_MAX = 200
 
@@ -135,11 +136,12 @@ def note_field() -> Text:
 
 
 def password_field() -> Text:
-    def fits_bcrypt(value: str):
-        if len(value.encode()) > BCRYPT_MAX_BYTES:
-            raise ValidationError(f"Must be at most {BCRYPT_MAX_BYTES} bytes.")
+    def follows_the_rule(value: str):
+        problem = password_problem(value)
+        if problem and value:  # an empty one is missing, as every text field says
+            raise ValidationError(problem)
 
-    return text(max_length=BCRYPT_MAX_BYTES, load_only=True, validate=[fits_bcrypt])
+    return text(max_length=PASSWORD_MAX_BYTES, load_only=True, validate=[follows_the_rule])
 
 
 class CreateSessionSchema(StrictSchema):

@@ -7,62 +7,53 @@ profile or session of another store behaves exactly like one that does not exist
 """
 
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
-from math import ceil
 from typing import NamedTuple
 
-import bcrypt
-from flask import current_app
 from sqlalchemy import (
     BigInteger,
     and_,
     bindparam,
     case,
-    delete,
     func,
-    insert,
     select,
     tuple_,
     type_coerce,
-    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import UnitOfWork
-from ..errors import ApiError
+from ..exceptions import (
+    DomainError,
+    NoOpenSession,
+    ProfileNotFound,
+    SessionAlreadyOpen,
+    SessionClosed,
+    SessionNotFound,
+)
 from ..extensions import db
 from ..models import (
     CashMovement,
     Money,
-    PasswordAttempts,
     PosClosing,
     PosProfile,
     PosSession,
     new_id,
     utcnow,
 )
+from ..passwords import lock_profile, verify_password
 
 OPEN_SESSION_INDEX = "uq_pos_session_one_open_per_profile"
 CLOSED_ONCE = "uq_pos_closing_session"
-
-
-def hash_password(password: str, rounds: int) -> bytes:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds))
 
 
 def _profile_in_store(store_id: str, profile_id: str) -> PosProfile | None:
     return db.session.scalar(
         select(PosProfile).where(PosProfile.id == profile_id, PosProfile.store_id == store_id)
     )
-
-
-def _lock_profile(session, profile_id: str) -> None:
-    """Serialise writers per profile on PostgreSQL (a row lock); on SQLite, BEGIN IMMEDIATE
-    already serialises every writer and FOR UPDATE is not rendered."""
-    session.execute(select(PosProfile.id).where(PosProfile.id == profile_id).with_for_update())
 
 
 def _open_session_query(store_id: str, profile_id: str):
@@ -73,62 +64,10 @@ def _open_session_query(store_id: str, profile_id: str):
     )
 
 
-# The lockout's statements are plain Core on the table: the ORM's unit of work cost more than
-# the writes themselves, on every create-session.
-_attempts = PasswordAttempts.__table__
-
-
-def verify_password(profile: PosProfile, password: str) -> None:
-    """The cashier's password check, with a lockout against guessing: 401 or 429 if refused.
-
-    The attempt is counted before bcrypt runs, so guesses sent at once to every worker cannot
-    slip past the limit, and a locked profile is refused before bcrypt: not even the right
-    password gets through until the window has passed. A success clears the count. bcrypt is
-    slow on purpose, so it runs between the two write transactions, never inside one.
-    """
-    _count_attempt(profile.id)
-    if not bcrypt.checkpw(password.encode(), profile.password_hash):
-        raise ApiError(401, "Invalid password")
-    with UnitOfWork() as uow:
-        uow.session.execute(delete(_attempts).where(_attempts.c.profile_id == profile.id))
-        uow.commit()
-
-
-def _count_attempt(profile_id: str) -> None:
-    limit = current_app.config["LOCKOUT_ATTEMPTS"]
-    window = timedelta(seconds=current_app.config["LOCKOUT_WINDOW_SECONDS"])
-    now = utcnow()
-    # Its own units of work: the count stands whatever becomes of the request.
-    with UnitOfWork() as uow:
-        session = uow.session
-        # On PostgreSQL, concurrent guesses would both find no row and both insert one.
-        _lock_profile(session, profile_id)
-        row = session.execute(
-            select(_attempts.c.attempts, _attempts.c.window_started_at).where(
-                _attempts.c.profile_id == profile_id
-            )
-        ).first()
-        if row is None or now >= row.window_started_at + window:
-            attempts, started = 0, now  # a new window
-        else:
-            attempts, started = row.attempts, row.window_started_at
-        if attempts >= limit:
-            wait = ceil((started + window - now).total_seconds())
-            raise ApiError(429, "Too many attempts", headers={"Retry-After": str(max(wait, 1))})
-        counted = {"attempts": attempts + 1, "window_started_at": started}
-        if row is None:
-            session.execute(insert(_attempts).values(profile_id=profile_id, **counted))
-        else:
-            session.execute(
-                update(_attempts).where(_attempts.c.profile_id == profile_id).values(**counted)
-            )
-        uow.commit()
-
-
 def _authorised_profile(store_id: str, profile_id: str, password: str) -> PosProfile:
     profile = _profile_in_store(store_id, profile_id)
     if profile is None:
-        raise ApiError(400, "Profile not found")
+        raise ProfileNotFound()
     verify_password(profile, password)
     return profile
 
@@ -145,12 +84,12 @@ def open_session(
 ):
     _authorised_profile(store_id, profile_id, password)
     # The partial unique index catches what the check below should have: still a 400.
-    with _refused_as(400, "Session already open", OPEN_SESSION_INDEX, "pos_session.pos_profile_id"):
+    with _refused_as(SessionAlreadyOpen, OPEN_SESSION_INDEX, "pos_session.pos_profile_id"):
         with uow:
             session = uow.session
-            _lock_profile(session, profile_id)
+            lock_profile(session, profile_id)
             if session.scalar(_open_session_query(store_id, profile_id)) is not None:
-                raise ApiError(400, "Session already open")
+                raise SessionAlreadyOpen()
             opened = PosSession(
                 pos_profile_id=profile_id,
                 store_id=store_id,
@@ -164,15 +103,15 @@ def open_session(
 
 
 @contextmanager
-def _refused_as(status: int, message: str, constraint: str, column: str):
-    """Answer a violation of ``constraint`` (named by PostgreSQL; SQLite names the ``column``)
-    as the API error the service's own check gives for it."""
+def _refused_as(error: type[DomainError], constraint: str, column: str):
+    """Raise a violation of ``constraint`` (named by PostgreSQL; SQLite names the ``column``)
+    as the error the service's own check gives for it."""
     try:
         yield
     except IntegrityError as err:
         text = str(err.orig)
         if constraint in text or column in text:
-            raise ApiError(status, message) from err
+            raise error() from err
         raise
 
 
@@ -189,7 +128,7 @@ def close_session(
     """Close the profile's open session with the counted cash; returns it with its closing."""
     _authorised_profile(store_id, profile_id, password)
     # The one closing per session catches what the check below should have: still a 400.
-    with _refused_as(400, "No open session", CLOSED_ONCE, "pos_closing.pos_session_id"):
+    with _refused_as(NoOpenSession, CLOSED_ONCE, "pos_closing.pos_session_id"):
         with uow:
             tx = uow.session
             # Under the write lock: of concurrent closes, the first wins and the rest find none.
@@ -197,7 +136,7 @@ def close_session(
             # movement of the same session as IMMEDIATE does here.
             session = tx.scalar(_open_session_query(store_id, profile_id).with_for_update())
             if session is None:
-                raise ApiError(400, "No open session")
+                raise NoOpenSession()
             expected = tx.execute(_summary_query(session.id)).one().expected_cash
             now = utcnow()
             closing = PosClosing(
@@ -244,9 +183,9 @@ def record_movement(
             .with_for_update()
         )
         if session is None:
-            raise ApiError(404, "Session not found")
+            raise SessionNotFound()
         if session.pos_closing_id is not None:
-            raise ApiError(409, "Session is closed")
+            raise SessionClosed()
         movement = CashMovement(
             pos_session_id=session_id,
             store_id=store_id,
@@ -308,7 +247,7 @@ def session_report(store_id: str, session_id: str) -> SessionReport:
     the Z-report once closed."""
     session = session_record(store_id, session_id)
     if session is None:
-        raise ApiError(404, "Session not found")
+        raise SessionNotFound()
     movements = db.session.scalars(
         select(CashMovement)
         .where(CashMovement.pos_session_id == session_id)
