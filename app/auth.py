@@ -3,10 +3,12 @@
 from datetime import timedelta
 from functools import wraps
 from uuid import uuid4
+from weakref import WeakKeyDictionary
 
-from flask import current_app, g, request
+from flask import g, request
 from flask_jwt_extended import create_access_token, get_jwt, verify_jwt_in_request
 from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Engine
 
 from .database import UnitOfWork
 from .errors import error_response
@@ -79,9 +81,13 @@ def store_scoped(view):
     return wrapper
 
 
+# Stores are never deleted, so a store seen once is known for the life of the worker; per
+# database (engine), as tests and tools run more than one app in a process.
+_known_stores: WeakKeyDictionary[Engine, set[str]] = WeakKeyDictionary()
+
+
 def _store_exists(store_id: str) -> bool:
-    # Stores are never deleted, so a store seen once is cached for the life of the worker.
-    known = current_app.extensions.setdefault("pos_known_stores", set())
+    known = _known_stores.setdefault(db.engine, set())
     if store_id not in known and db.session.get(Store, store_id) is not None:
         known.add(store_id)
     return store_id in known
@@ -91,7 +97,6 @@ def _store_exists(store_id: str) -> bool:
 REVOKED_AT = select(ApiToken.revoked_at).where(ApiToken.jti == bindparam("jti"))
 
 
-@jwt.token_in_blocklist_loader
 def _is_revoked(_header, payload) -> bool:
     """A token not in the table (never issued here) counts as revoked, as does a revoked one."""
     row = db.session.execute(REVOKED_AT, {"jti": payload.get("jti", "")}).first()
@@ -103,13 +108,17 @@ def _refuse(message: str):
     return lambda *_: error_response(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-jwt.unauthorized_loader(_refuse("Missing or malformed Authorization header"))
-jwt.expired_token_loader(_refuse("Token has expired"))
-jwt.revoked_token_loader(_refuse("Token has been revoked"))
-for loader in (
-    jwt.invalid_token_loader,
-    jwt.token_verification_failed_loader,
-    jwt.user_lookup_error_loader,
-    jwt.needs_fresh_token_loader,
-):
-    loader(_refuse("Invalid token"))
+def init_app(app) -> None:
+    """Bind the JWT manager to the app, with our revocation check and 401 answers."""
+    jwt.init_app(app)
+    jwt.token_in_blocklist_loader(_is_revoked)
+    jwt.unauthorized_loader(_refuse("Missing or malformed Authorization header"))
+    jwt.expired_token_loader(_refuse("Token has expired"))
+    jwt.revoked_token_loader(_refuse("Token has been revoked"))
+    for loader in (
+        jwt.invalid_token_loader,
+        jwt.token_verification_failed_loader,
+        jwt.user_lookup_error_loader,
+        jwt.needs_fresh_token_loader,
+    ):
+        loader(_refuse("Invalid token"))

@@ -16,7 +16,7 @@ from marshmallow import Schema, fields
 from swagger_ui_bundle import swagger_ui_path
 
 from .logs import REQUEST_ID_HEADER
-from .pos_session.schemas import MAX_MONEY, Money
+from .pos_session.schemas import MAX_MONEY, MoneyField
 
 bp = Blueprint("docs", __name__)
 
@@ -46,7 +46,7 @@ class ErrorSchema(Schema):
 
 
 def _money_properties(self, field, **kwargs) -> dict:
-    if not isinstance(field, Money):
+    if not isinstance(field, MoneyField):
         return {}
     properties = {
         "description": "An exact amount in the store's currency units, at most 2 decimal places.",
@@ -79,8 +79,8 @@ def build_spec(app: Flask) -> dict:
             "of `A-Za-z0-9._:@+=/-`, else a new one; the server's log lines carry it too."
         },
     )
-    # Money is a custom field, which apispec would otherwise document as "any type".
-    marshmallow.map_to_openapi_type(Money, "number", None)
+    # MoneyField is a custom field, which apispec would otherwise document as "any type".
+    marshmallow.map_to_openapi_type(MoneyField, "number", None)
     marshmallow.converter.add_attribute_function(_money_properties)
     marshmallow.converter.add_attribute_function(_null_is_only_null)
     spec.components.security_scheme(
@@ -208,9 +208,8 @@ def openapi():
               schema:
                 type: object
     """
-    if "pos_openapi" not in current_app.extensions:
-        current_app.extensions["pos_openapi"] = build_spec(current_app)
-    return jsonify(current_app.extensions["pos_openapi"])
+    # Built on each call: it is fetched once per page of docs, and it always matches the code.
+    return jsonify(build_spec(current_app))
 
 
 @bp.get("/docs")

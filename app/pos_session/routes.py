@@ -3,11 +3,11 @@
 The docstrings of the views beyond the reference end in an OpenAPI operation (after ``---``).
 """
 
-from flask import g, request
+from flask import Blueprint, g, request
 
 from ..auth import store_scoped
 from ..idempotency import idempotent
-from . import bp, service
+from . import queries, service
 from .schemas import (
     CashMovementResponse,
     CashMovementSchema,
@@ -37,6 +37,8 @@ session_history_response = SessionHistoryResponse()
 session_report_response = SessionReportResponse()
 session_status_response = SessionStatusResponse()
 profile_list = ProfileSchema(many=True)
+
+bp = Blueprint("pos_session", __name__, url_prefix="/pos-session")
 
 
 def json_body() -> dict:
@@ -180,7 +182,7 @@ def session_history():
         400: {description: "Invalid value: a malformed cursor, an unknown status, a bad date"}
     """
     query = history_query_schema.load(request.args.to_dict())
-    page, next_cursor = service.session_history(g.store_id, **query)
+    page, next_cursor = queries.session_history(g.store_id, **query)
     return session_history_response.dump(
         {"success": True, "data": page, "next_cursor": next_cursor}
     )
@@ -205,7 +207,7 @@ def session_report(session_id):
               schema: SessionReportResponse
         404: {description: Session not found}
     """
-    report = service.session_report(g.store_id, session_id)
+    report = queries.session_report(g.store_id, session_id)
     return session_report_response.dump({"success": True, "data": report})
 
 
@@ -225,7 +227,7 @@ def session_status(profile_id):
             application/json:
               schema: SessionStatusResponse
     """
-    session = service.current_session(g.store_id, profile_id)
+    session = queries.current_session(g.store_id, profile_id)
     return session_status_response.dump(
         {"has_open_session": session is not None, "session": session}
     )
@@ -247,7 +249,7 @@ def current_session(profile_id):
             application/json:
               schema: CurrentSessionResponse
     """
-    session = service.current_session(g.store_id, profile_id)
+    session = queries.current_session(g.store_id, profile_id)
     return current_session_response.dump({"success": True, "data": session})
 
 
@@ -268,4 +270,4 @@ def profiles():
                 type: array
                 items: ProfileSchema
     """
-    return profile_list.dump(service.profiles_with_status(g.store_id))
+    return profile_list.dump(queries.profiles_with_status(g.store_id))
