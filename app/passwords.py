@@ -36,6 +36,9 @@ def lock_profile(session, profile_id: str) -> None:
     session.execute(select(PosProfile.id).where(PosProfile.id == profile_id).with_for_update())
 
 
+# What a password check may refuse with.
+PASSWORD_CHECK_ERRORS = (InvalidPassword, TooManyAttempts)
+
 # The lockout's statements are plain Core on the table: the ORM's unit of work cost more than
 # the writes themselves, on every create-session.
 _attempts = PasswordAttempts.__table__

@@ -1,12 +1,23 @@
 """Thin views: parse with a schema, call the service, shape the answer with a schema.
 
-The docstrings of the views beyond the reference end in an OpenAPI operation (after ``---``).
+Each view's docstring ends in its OpenAPI operation (after ``---``): what only it can say. The
+document adds the rest: path parameters, tags, and from ``@idempotent`` and ``@raises`` the
+Idempotency-Key header and the error responses, read from the error table.
 """
 
 from flask import Blueprint, g, request
 
 from ..auth import store_scoped
+from ..errors import raises
+from ..exceptions import (
+    NoOpenSession,
+    ProfileNotFound,
+    SessionAlreadyOpen,
+    SessionClosed,
+    SessionNotFound,
+)
 from ..idempotency import idempotent
+from ..passwords import PASSWORD_CHECK_ERRORS
 from . import queries, service
 from .schemas import (
     CashMovementResponse,
@@ -48,6 +59,7 @@ def json_body() -> dict:
 @bp.post("/create-session")
 @store_scoped
 @idempotent
+@raises(ProfileNotFound, *PASSWORD_CHECK_ERRORS, SessionAlreadyOpen)
 def create_session(uow):
     """Open a cash session for a profile, checked by the profile's password.
     ---
@@ -57,7 +69,6 @@ def create_session(uow):
         A profile has at most one open session. Send the opening cash as `openningCash` (the
         reference spelling) or `openingCash`; sending both with different values is refused.
         Checks run in this order: body, profile in this store, password, no session open.
-      tags: [pos-session]
       requestBody:
         required: true
         content:
@@ -73,12 +84,6 @@ def create_session(uow):
           content:
             application/json:
               schema: CreateSessionResponse
-        400:
-          description: >
-            `Missing data`, `Invalid value for <fields>`, `Profile not found`,
-            `Session already open`, `Store ID is required`, or a body that is not JSON.
-        401:
-          description: "`Invalid password`, or a missing, invalid, expired or revoked token."
     """
     body = create_session_schema.load(json_body())
     opened = service.open_session(uow, g.store_id, g.actor, **body)
@@ -90,6 +95,7 @@ def create_session(uow):
 @bp.post("/close-session")
 @store_scoped
 @idempotent
+@raises(ProfileNotFound, *PASSWORD_CHECK_ERRORS, NoOpenSession)
 def close_session(uow):
     """Close the profile's open session with the counted cash.
     ---
@@ -99,10 +105,6 @@ def close_session(uow):
         The answer reveals the expected cash (opening + sales - refunds + pay-ins - pay-outs)
         and the difference (counted - expected). A retry with the same Idempotency-Key and body
         replays the first answer.
-      parameters:
-        - in: header
-          name: Idempotency-Key
-          schema: {type: string, minLength: 1, maxLength: 255}
       requestBody:
         required: true
         content:
@@ -114,9 +116,6 @@ def close_session(uow):
           content:
             application/json:
               schema: CloseSessionResponse
-        400: {description: Missing data / Invalid value / Profile not found / No open session}
-        401: {description: Invalid password}
-        422: {description: Idempotency-Key already used for a different request}
     """
     body = close_session_schema.load(json_body())
     closed = service.close_session(uow, g.store_id, g.actor, **body)
@@ -128,17 +127,13 @@ def close_session(uow):
 @bp.post("/sessions/<session_id>/cash-movements")
 @store_scoped
 @idempotent
+@raises(SessionNotFound, SessionClosed)
 def record_cash_movement(session_id, uow):
     """Record cash in or out of an open session's drawer.
     ---
     post:
       summary: Record a sale, refund, pay-in or pay-out in cash
       description: The amount is positive; the type gives the sign in the expected cash.
-      parameters:
-        - {in: path, name: session_id, required: true, schema: {type: string}}
-        - in: header
-          name: Idempotency-Key
-          schema: {type: string, minLength: 1, maxLength: 255}
       requestBody:
         required: true
         content:
@@ -150,10 +145,6 @@ def record_cash_movement(session_id, uow):
           content:
             application/json:
               schema: CashMovementResponse
-        400: {description: Missing data / Invalid value}
-        404: {description: Session not found}
-        409: {description: Session is closed}
-        422: {description: Idempotency-Key already used for a different request}
     """
     body = cash_movement_schema.load(json_body())
     movement = service.record_movement(uow, g.store_id, g.actor, session_id, **body)
@@ -179,7 +170,6 @@ def session_history():
           content:
             application/json:
               schema: SessionHistoryResponse
-        400: {description: "Invalid value: a malformed cursor, an unknown status, a bad date"}
     """
     query = history_query_schema.load(request.args.to_dict())
     page, next_cursor = queries.session_history(g.store_id, **query)
@@ -190,13 +180,12 @@ def session_history():
 
 @bp.get("/sessions/<session_id>")
 @store_scoped
+@raises(SessionNotFound)
 def session_report(session_id):
     """One session with its closing, its movements and its cash summary.
     ---
     get:
       summary: A session's X-report (while open) or Z-report (once closed)
-      parameters:
-        - {in: path, name: session_id, required: true, schema: {type: string}}
       responses:
         200:
           description: >
@@ -205,7 +194,6 @@ def session_report(session_id):
           content:
             application/json:
               schema: SessionReportResponse
-        404: {description: Session not found}
     """
     report = queries.session_report(g.store_id, session_id)
     return session_report_response.dump({"success": True, "data": report})
@@ -219,7 +207,6 @@ def session_status(profile_id):
     get:
       summary: Session status of a profile
       description: An unknown profile, or one of another store, has no open session.
-      tags: [pos-session]
       responses:
         200:
           description: The open session, or `hasOpenSession` false and `session` null.
@@ -241,7 +228,6 @@ def current_session(profile_id):
     get:
       summary: Current session of a profile
       description: An unknown profile, or one of another store, has no open session.
-      tags: [pos-session]
       responses:
         200:
           description: The open session in `data`, or `data` null.
@@ -260,7 +246,6 @@ def profiles():
     ---
     get:
       summary: Profiles of the store
-      tags: [pos-session]
       responses:
         200:
           description: A bare array of profiles; never a password hash.
