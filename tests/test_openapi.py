@@ -4,12 +4,10 @@ import pytest
 import schemathesis
 
 from app.openapi import ERROR_RESPONSES
-from tests.conftest import PASSWORD
+from tests.helpers import CREATE, PASSWORD, PROFILES
 
-CREATE = "/pos-session/create-session"
 STATUS = "/pos-session/session-status/{profile_id}"
 CURRENT = "/pos-session/current-session/{profile_id}"
-PROFILES = "/pos-session/profiles"
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ import pytest
 
 from app.extensions import db
 from app.pos_session import queries
-from tests.conftest import PASSWORD
-
-CREATE = "/pos-session/create-session"
+from tests.helpers import CREATE, PASSWORD
 
 
 def open_session(client, headers, profile_id, cash=15000):
