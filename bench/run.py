@@ -143,6 +143,7 @@ def fill(app) -> dict:
         )
         db.session.commit()
         token = issue_token([store.id, spare.id], "bench", 1)
+        db.session.commit()  # ends the read that reloaded the ids: no checkpoint inside one
         db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         return {
             "store": store.id,
