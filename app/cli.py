@@ -13,6 +13,9 @@ from sqlalchemy import select
 from . import backup as backups
 from . import management
 from .auth import issue_token, revoke_tokens
+from .database import UnitOfWork
+from .errors import ANSWERS
+from .exceptions import DomainError, InvalidInput
 from .extensions import db
 from .models import ApiToken, Store
 
@@ -93,7 +96,7 @@ def register_cli(app) -> None:
             currency=currency,
         )
         with _refusals():
-            click.echo(management.create_store(**settings))
+            click.echo(management.create_store(UnitOfWork(), **settings))
 
     @store.command("set")
     @click.argument("store_id")
@@ -103,6 +106,7 @@ def register_cli(app) -> None:
         """Change the settings given; the others keep their value."""
         with _refusals():
             management.update_store(
+                UnitOfWork(),
                 store_id,
                 name=name,
                 timezone=timezone,
@@ -119,7 +123,11 @@ def register_cli(app) -> None:
     def profile_create(store_id, password, name):
         with _refusals():
             management.get_store(store_id)
-            click.echo(management.create_profile(store_id, name, password_or_prompt(password)))
+            click.echo(
+                management.create_profile(
+                    UnitOfWork(), store_id, name, password_or_prompt(password)
+                )
+            )
 
     @profile.command("list")
     @click.option("--store", "store_id", required=True, help="Store id.")
@@ -147,7 +155,7 @@ def register_cli(app) -> None:
     @click.argument("name")
     def profile_rename(profile_id, name):
         with _refusals():
-            management.rename_profile(profile_id, name)
+            management.rename_profile(UnitOfWork(), profile_id, name)
         click.echo(f"profile {profile_id} renamed", err=True)
 
     @profile.command("password")
@@ -157,7 +165,7 @@ def register_cli(app) -> None:
         """Set a new password: the old one stops working at once."""
         with _refusals():
             management.get_profile(profile_id)
-            management.set_profile_password(profile_id, password_or_prompt(password))
+            management.set_profile_password(UnitOfWork(), profile_id, password_or_prompt(password))
         click.echo(f"profile {profile_id}: password changed", err=True)
 
     @profile.command("disable")
@@ -165,14 +173,14 @@ def register_cli(app) -> None:
     def profile_disable(profile_id):
         """It can no longer open a session (it can still close one); its history stays."""
         with _refusals():
-            management.set_profile_enabled(profile_id, False)
+            management.set_profile_enabled(UnitOfWork(), profile_id, False)
         click.echo(f"profile {profile_id} disabled", err=True)
 
     @profile.command("enable")
     @click.argument("profile_id")
     def profile_enable(profile_id):
         with _refusals():
-            management.set_profile_enabled(profile_id, True)
+            management.set_profile_enabled(UnitOfWork(), profile_id, True)
         click.echo(f"profile {profile_id} enabled", err=True)
 
     @profile.command("unlock")
@@ -180,7 +188,7 @@ def register_cli(app) -> None:
     def profile_unlock(profile_id):
         """Clear the count of wrong passwords, so the cashier may try again at once."""
         with _refusals():
-            management.unlock_profile(profile_id)
+            management.unlock_profile(UnitOfWork(), profile_id)
         click.echo(f"profile {profile_id} unlocked", err=True)
 
     @manager.command("create")
@@ -194,7 +202,11 @@ def register_cli(app) -> None:
         with _refusals():
             for store_id in store_ids:
                 management.get_store(store_id)
-            click.echo(management.create_manager(name, password_or_prompt(password), store_ids))
+            click.echo(
+                management.create_manager(
+                    UnitOfWork(), name, password_or_prompt(password), store_ids
+                )
+            )
 
     @manager.command("list")
     def manager_list():
@@ -209,7 +221,7 @@ def register_cli(app) -> None:
     @click.argument("new_name")
     def manager_rename(name, new_name):
         with _refusals():
-            management.rename_manager(name, new_name)
+            management.rename_manager(UnitOfWork(), name, new_name)
         click.echo(f"manager {name!r} renamed", err=True)
 
     @manager.command("password")
@@ -219,7 +231,7 @@ def register_cli(app) -> None:
         """Set a new password; signs the manager out of every browser."""
         with _refusals():
             management.get_manager_by_name(name)
-            management.set_manager_password(name, password_or_prompt(password))
+            management.set_manager_password(UnitOfWork(), name, password_or_prompt(password))
         click.echo(f"manager {name!r}: password changed", err=True)
 
     @manager.command("disable")
@@ -227,14 +239,14 @@ def register_cli(app) -> None:
     def manager_disable(name):
         """Refuse the manager's sign-in, and sign them out of every browser."""
         with _refusals():
-            management.set_manager_enabled(name, False)
+            management.set_manager_enabled(UnitOfWork(), name, False)
         click.echo(f"manager {name!r} disabled", err=True)
 
     @manager.command("enable")
     @click.argument("name")
     def manager_enable(name):
         with _refusals():
-            management.set_manager_enabled(name, True)
+            management.set_manager_enabled(UnitOfWork(), name, True)
         click.echo(f"manager {name!r} enabled", err=True)
 
     @manager.command("unlock")
@@ -242,7 +254,7 @@ def register_cli(app) -> None:
     def manager_unlock(name):
         """Clear the count of wrong passwords."""
         with _refusals():
-            management.unlock_manager(name)
+            management.unlock_manager(UnitOfWork(), name)
         click.echo(f"manager {name!r} unlocked", err=True)
 
     @token.command("issue")
@@ -308,9 +320,10 @@ def _refusals():
     """A refusal of the rules: its message on stderr, exit status 1, nothing on stdout."""
     try:
         yield
-    except management.ManagementError as err:
-        details = [f"{f}: {m}" for f, ms in err.errors.items() for m in ms if m != err.message]
-        raise click.ClickException(" ".join([err.message, *details])) from None
+    except DomainError as err:
+        fields = err.errors.items() if isinstance(err, InvalidInput) else ()
+        details = [f"{field}: {message}" for field, messages in fields for message in messages]
+        raise click.ClickException(" ".join([ANSWERS[type(err)].message + ".", *details])) from None
 
 
 def _given(**values) -> dict:

@@ -1,9 +1,10 @@
 """The owner's rules: store settings, the cashier's whole life, managers and their sign-in.
 
 The back-office page and the CLI call these functions with what a person typed: each one
-validates it with the schemas below, owns its transaction and raises a ``ManagementError``
-that says what was wrong in the words a shop manager uses. Nothing is ever deleted: a cashier
-or manager who left is disabled, and keeps the history.
+validates it with the schemas below; each write goes through the unit of work it is handed and
+owns its commit, as the session rules do. Refusals are domain errors (``app.exceptions``):
+``InvalidInput`` carries a message per field, for the page to show next to the field. Nothing
+is ever deleted: a cashier or manager who left is disabled, and keeps the history.
 """
 
 import re
@@ -18,56 +19,20 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from sqlalchemy import and_, delete, select
 from sqlalchemy.orm import selectinload
 
-from .database import write_transaction
-from .errors import ApiError
+from .database import UnitOfWork
+from .exceptions import (
+    InvalidInput,
+    InvalidPassword,
+    ManagerNotFound,
+    NameTaken,
+    ProfileNotFound,
+    StoreNotFound,
+)
 from .extensions import db
 from .models import Manager, PasswordAttempts, PosProfile, PosSession, Store, utcnow
-from .pos_session.schemas import BCRYPT_MAX_BYTES
-from .pos_session.service import hash_password, verify_password
+from .passwords import hash_password, password_problem, verify_password
 
 NAME_MAX = 120
-
-
-class ManagementError(Exception):
-    """A refusal of the owner's rules; ``status`` is the HTTP answer it maps to."""
-
-    status = 400
-
-    def __init__(self, message: str, errors: dict[str, list[str]] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or {}  # messages by field, shown next to it on the page
-
-
-class Invalid(ManagementError):
-    pass
-
-
-class NotFound(ManagementError):
-    status = 404
-
-
-class NameTaken(ManagementError):
-    status = 409
-
-    def __init__(self, message: str):
-        super().__init__(message, {"name": [message]})
-
-
-class SignInRefused(ManagementError):
-    status = 401
-
-    def __init__(self):
-        super().__init__("The name or the password is wrong.")
-
-
-class SignInLocked(ManagementError):
-    status = 429
-
-    def __init__(self, retry_after: int):
-        minutes = -(-retry_after // 60)
-        super().__init__(f"Too many wrong passwords. Try again in {minutes} min.")
-        self.retry_after = retry_after
 
 
 # Schemas: the page's forms and the CLI's arguments go through the same ones.
@@ -87,10 +52,12 @@ _NAME_LENGTH = f"Enter a name of 1 to {NAME_MAX} characters."
 
 
 class Password(fields.String):
+    """The one password rule of ``app.passwords``."""
+
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         value = super()._deserialize(value, attr, data, **kwargs)
-        if not 1 <= len(value.encode()) <= BCRYPT_MAX_BYTES:
-            raise ValidationError(f"Enter a password of 1 to {BCRYPT_MAX_BYTES} bytes.")
+        if problem := password_problem(value):
+            raise ValidationError(problem)
         return value
 
 
@@ -169,7 +136,7 @@ def _load(schema: Schema, data: dict, partial: bool = False) -> dict:
         return schema.load(data, partial=partial)
     except ValidationError as err:
         errors = {field: list(messages) for field, messages in err.normalized_messages().items()}
-        raise Invalid("Some fields need attention.", errors) from None
+        raise InvalidInput(errors) from None
 
 
 def _hash(password: str) -> bytes:
@@ -180,23 +147,24 @@ def _hash(password: str) -> bytes:
 # Stores
 
 
-def create_store(**settings) -> str:
+def create_store(uow: UnitOfWork, **settings) -> str:
     values = _load(StoreSettingsSchema(), settings)
-    with write_transaction() as tx:
+    with uow:
         store = Store(**values)
-        tx.add(store)
-        tx.flush()
-        return store.id
+        uow.session.add(store)
+        uow.commit()
+    return store.id
 
 
-def update_store(store_id: str, **settings) -> Store:
+def update_store(uow: UnitOfWork, store_id: str, **settings) -> Store:
     """Change the settings given; the others keep their value."""
     given = {k: v for k, v in settings.items() if v is not None}
     values = _load(StoreSettingsSchema(), given, partial=True)
-    with write_transaction() as tx:
-        store = _store(tx, store_id)
+    with uow:
+        store = _store(uow.session, store_id)
         for key, value in values.items():
             setattr(store, key, value)
+        uow.commit()
     return store
 
 
@@ -207,7 +175,7 @@ def get_store(store_id: str) -> Store:
 def _store(tx, store_id: str) -> Store:
     store = tx.get(Store, store_id)
     if store is None:
-        raise NotFound(f"There is no store {store_id}.")
+        raise StoreNotFound()
     return store
 
 
@@ -255,7 +223,7 @@ def _profile(tx, profile_id: str, store_id: str | None) -> PosProfile:
     """The profile, within ``store_id`` when given: another store's is "not found" too."""
     profile = tx.get(PosProfile, profile_id)
     if profile is None or store_id not in (None, profile.store_id):
-        raise NotFound(f"There is no cashier {profile_id}.")
+        raise ProfileNotFound()
     return profile
 
 
@@ -267,52 +235,62 @@ def _check_name_free(tx, store_id: str, name: str, profile_id: str | None = None
         select(PosProfile.name).where(PosProfile.store_id == store_id, PosProfile.id != profile_id)
     ).scalars()
     if any(taken.casefold() == name.casefold() for taken in names):
-        raise NameTaken("This name is already taken in this store.")
+        raise NameTaken()
 
 
-def create_profile(store_id: str, name: str, password: str) -> str:
+def create_profile(uow: UnitOfWork, store_id: str, name: str, password: str) -> str:
     values = _load(NewCashierSchema(), {"name": name, "password": password})
     hashed = _hash(values["password"])
-    with write_transaction() as tx:
-        _store(tx, store_id)
-        _check_name_free(tx, store_id, values["name"])
+    with uow:
+        _store(uow.session, store_id)
+        _check_name_free(uow.session, store_id, values["name"])
         profile = PosProfile(store_id=store_id, name=values["name"], password_hash=hashed)
-        tx.add(profile)
-        tx.flush()
-        return profile.id
+        uow.session.add(profile)
+        uow.commit()
+    return profile.id
 
 
-def rename_profile(profile_id: str, name: str, store_id: str | None = None) -> PosProfile:
+def rename_profile(
+    uow: UnitOfWork, profile_id: str, name: str, store_id: str | None = None
+) -> PosProfile:
     values = _load(RenameSchema(), {"name": name})
-    with write_transaction() as tx:
-        profile = _profile(tx, profile_id, store_id)
-        _check_name_free(tx, profile.store_id, values["name"], profile_id)
+    with uow:
+        profile = _profile(uow.session, profile_id, store_id)
+        _check_name_free(uow.session, profile.store_id, values["name"], profile_id)
         profile.name = values["name"]
+        uow.commit()
     return profile
 
 
-def set_profile_password(profile_id: str, password: str, store_id: str | None = None) -> None:
+def set_profile_password(
+    uow: UnitOfWork, profile_id: str, password: str, store_id: str | None = None
+) -> None:
     """The new password works at once and the old one stops at once, in every worker: both
     are checked against the hash in the database, never a cached copy."""
     values = _load(PasswordSchema(), {"password": password})
     hashed = _hash(values["password"])
-    with write_transaction() as tx:
-        _profile(tx, profile_id, store_id).password_hash = hashed
+    with uow:
+        _profile(uow.session, profile_id, store_id).password_hash = hashed
+        uow.commit()
 
 
-def set_profile_enabled(profile_id: str, enabled: bool, store_id: str | None = None) -> PosProfile:
+def set_profile_enabled(
+    uow: UnitOfWork, profile_id: str, enabled: bool, store_id: str | None = None
+) -> PosProfile:
     """Disable or enable; a disabled cashier can still close the session it has open."""
-    with write_transaction() as tx:
-        profile = _profile(tx, profile_id, store_id)
+    with uow:
+        profile = _profile(uow.session, profile_id, store_id)
         profile.enabled = enabled
+        uow.commit()
     return profile
 
 
-def unlock_profile(profile_id: str, store_id: str | None = None) -> None:
+def unlock_profile(uow: UnitOfWork, profile_id: str, store_id: str | None = None) -> None:
     """Clear the count of wrong passwords, so the cashier may try again at once."""
-    with write_transaction() as tx:
-        _profile(tx, profile_id, store_id)
-        _clear_attempts(tx, profile_id)
+    with uow:
+        _profile(uow.session, profile_id, store_id)
+        _clear_attempts(uow.session, profile_id)
+        uow.commit()
 
 
 def _clear_attempts(tx, subject_id: str) -> None:
@@ -326,13 +304,14 @@ def _name_key(name: str) -> str:
     return name.strip().casefold()
 
 
-def create_manager(name: str, password: str, store_ids: list[str]) -> str:
+def create_manager(uow: UnitOfWork, name: str, password: str, store_ids: list[str]) -> str:
     values = _load(ManagerSchema(), {"name": name, "password": password, "stores": store_ids})
     hashed = _hash(values["password"])
-    with write_transaction() as tx:
+    with uow:
+        tx = uow.session
         stores = [_store(tx, store_id) for store_id in dict.fromkeys(values["stores"])]
         if tx.scalar(select(Manager.id).where(Manager.name_key == _name_key(values["name"]))):
-            raise NameTaken("This name is already taken by another manager.")
+            raise NameTaken()
         manager = Manager(
             name=values["name"],
             name_key=_name_key(values["name"]),
@@ -340,8 +319,8 @@ def create_manager(name: str, password: str, store_ids: list[str]) -> str:
             stores=stores,
         )
         tx.add(manager)
-        tx.flush()
-        return manager.id
+        uow.commit()
+    return manager.id
 
 
 def list_managers() -> list[Manager]:
@@ -361,40 +340,48 @@ def get_manager_by_name(name: str) -> Manager:
 def _manager(tx, name: str) -> Manager:
     manager = tx.scalar(select(Manager).where(Manager.name_key == _name_key(name)))
     if manager is None:
-        raise NotFound(f"There is no manager {name!r}.")
+        raise ManagerNotFound()
     return manager
 
 
-def rename_manager(name: str, new_name: str) -> None:
+def rename_manager(uow: UnitOfWork, name: str, new_name: str) -> None:
     values = _load(RenameSchema(), {"name": new_name})
-    with write_transaction() as tx:
+    with uow:
+        tx = uow.session
         manager = _manager(tx, name)
         key = _name_key(values["name"])
         if tx.scalar(select(Manager.id).where(Manager.name_key == key, Manager.id != manager.id)):
-            raise NameTaken("This name is already taken by another manager.")
+            raise NameTaken()
         manager.name, manager.name_key = values["name"], key
+        uow.commit()
 
 
-def set_manager_password(name: str, password: str) -> None:
+def set_manager_password(uow: UnitOfWork, name: str, password: str) -> None:
     """Also signs the manager out of every browser (the sign-in is tied to the hash)."""
     values = _load(PasswordSchema(), {"password": password})
     hashed = _hash(values["password"])
-    with write_transaction() as tx:
-        _manager(tx, name).password_hash = hashed
+    with uow:
+        _manager(uow.session, name).password_hash = hashed
+        uow.commit()
 
 
-def set_manager_enabled(name: str, enabled: bool) -> None:
-    with write_transaction() as tx:
-        _manager(tx, name).enabled = enabled
+def set_manager_enabled(uow: UnitOfWork, name: str, enabled: bool) -> None:
+    with uow:
+        _manager(uow.session, name).enabled = enabled
+        uow.commit()
 
 
-def unlock_manager(name: str) -> None:
-    with write_transaction() as tx:
-        _clear_attempts(tx, _manager(tx, name).id)
+def unlock_manager(uow: UnitOfWork, name: str) -> None:
+    with uow:
+        _clear_attempts(uow.session, _manager(uow.session, name).id)
+        uow.commit()
 
 
 def authenticate_manager(name: str, password: str) -> Manager:
-    """The manager, if enabled and the password is right; the cashiers' lockout applies."""
+    """The manager, if enabled and the password is right; the cashiers' lockout applies.
+
+    Raises InvalidPassword (an unknown or disabled name too: the page must not tell which
+    names exist) or TooManyAttempts, both from ``app.passwords``."""
     values = _load(SignInSchema(), {"name": name, "password": password})
     manager = db.session.scalar(select(Manager).where(Manager.name_key == _name_key(name)))
     if manager is None or not manager.enabled:
@@ -402,13 +389,8 @@ def authenticate_manager(name: str, password: str) -> Manager:
         bcrypt.checkpw(
             values["password"].encode(), _unused_hash(current_app.config["BCRYPT_ROUNDS"])
         )
-        raise SignInRefused()
-    try:
-        verify_password(manager, values["password"])
-    except ApiError as err:  # the lockout's answers: 401 wrong password, 429 too many
-        if err.status == 429:
-            raise SignInLocked(int(err.headers["Retry-After"])) from None
-        raise SignInRefused() from None
+        raise InvalidPassword()
+    verify_password(manager, values["password"])
     return db.session.get(Manager, manager.id)
 
 
@@ -422,4 +404,4 @@ def granted_store(manager: Manager, store_id: str) -> Store:
     for store in manager.stores:
         if store.id == store_id:
             return store
-    raise NotFound("There is no such store.")
+    raise StoreNotFound()

@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from app import management
-from tests.conftest import ROOT, LiveServer, chromium
+from app.database import UnitOfWork
+from tests.helpers import ROOT, LiveServer, chromium
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 SIZES = {"1024": {"width": 1024, "height": 768}, "phone": {"width": 390, "height": 844}}
@@ -42,8 +43,8 @@ def browser():
 @pytest.fixture
 def server(app, tmp_path, store):
     with app.app_context():
-        management.update_store(store, name="Main Street", timezone="Europe/Paris")
-        management.create_manager("Olga", "manager-pw", [store])
+        management.update_store(UnitOfWork(), store, name="Main Street", timezone="Europe/Paris")
+        management.create_manager(UnitOfWork(), "Olga", "manager-pw", [store])
     live = LiveServer(app, tmp_path / "gunicorn.log", workers=2)
     yield live
     live.stop()

@@ -7,9 +7,10 @@ from html import unescape
 import pytest
 
 from app import management
+from app.database import UnitOfWork
 from app.extensions import db
 from app.models import PosProfile, Store
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 MANAGER, MANAGER_PASSWORD = "Olga", "manager-pw"
 
@@ -17,7 +18,7 @@ MANAGER, MANAGER_PASSWORD = "Olga", "manager-pw"
 @pytest.fixture
 def manager(app, store):
     with app.app_context():
-        return management.create_manager(MANAGER, MANAGER_PASSWORD, [store])
+        return management.create_manager(UnitOfWork(), MANAGER, MANAGER_PASSWORD, [store])
 
 
 def hidden_fields(html: str, action: str) -> dict:
@@ -148,12 +149,12 @@ def test_idle_sign_out_after_the_configured_minutes(app, client, manager, store,
 def test_a_new_password_or_disabling_signs_the_manager_out(app, client, manager, store):
     sign_in(client)
     with app.app_context():
-        management.set_manager_password(MANAGER, "another-pw")
+        management.set_manager_password(UnitOfWork(), MANAGER, "another-pw")
     assert client.get(cashiers_url(store)).status_code == 302
 
     sign_in(client, password="another-pw")
     with app.app_context():
-        management.set_manager_enabled(MANAGER, False)
+        management.set_manager_enabled(UnitOfWork(), MANAGER, False)
     assert client.get(cashiers_url(store)).status_code == 302
 
 
@@ -204,7 +205,7 @@ def test_a_manager_of_store_a_sees_and_touches_nothing_of_store_b(
 def test_store_switcher_for_a_manager_of_several_stores(app, client, store, make_store):
     other = make_store("Harbour")
     with app.app_context():
-        management.create_manager(MANAGER, MANAGER_PASSWORD, [store, other])
+        management.create_manager(UnitOfWork(), MANAGER, MANAGER_PASSWORD, [store, other])
     sign_in(client)
 
     page = client.get(cashiers_url(store)).get_data(as_text=True)
@@ -242,10 +243,10 @@ def test_add_a_cashier_with_bad_input_shows_errors_next_to_the_fields_and_keeps_
     assert taken.status_code == 409
     page = taken.get_data(as_text=True)
     assert re.search(r'id="name"[^>]*value="ana"[^>]*aria-invalid="true"', page)
-    assert 'id="name-error">This name is already taken in this store.' in page
+    assert 'id="name-error">This name is already taken.' in page
     assert "pw-x" not in page
     assert empty.status_code == 400
-    assert 'id="password-error">Enter a password' in empty.get_data(as_text=True)
+    assert 'id="password-error">Must not be empty.' in empty.get_data(as_text=True)
     assert management_profiles(client.application, store) == ["Ana"]
 
 
@@ -351,8 +352,8 @@ def test_money_filter_uses_the_store_currency(app):
 
 def test_open_session_time_is_shown_in_the_store_zone(app, client, manager, store, headers):
     with app.app_context():
-        management.update_store(store, timezone="Asia/Kolkata")  # UTC+05:30, no DST
-        profile = management.create_profile(store, "ana", PASSWORD)
+        management.update_store(UnitOfWork(), store, timezone="Asia/Kolkata")  # UTC+05:30, no DST
+        profile = management.create_profile(UnitOfWork(), store, "ana", PASSWORD)
     body = {"profileId": profile, "openningCash": 100, "password": PASSWORD}
     opened = client.post("/pos-session/create-session", json=body, headers=headers).get_json()
     utc = opened["data"][0]["createdAt"]

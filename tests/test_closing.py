@@ -7,16 +7,18 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import PosClosing, PosSession
-from tests.conftest import PASSWORD, sqlite_only
-from tests.shift import (
+from tests.helpers import (
     CLOSE,
     ID,
+    PASSWORD,
     TIMESTAMP,
     close_body,
     close_shift,
     move,
     open_shift,
     report,
+    sqlite_only,
+    write_transactions,
 )
 
 D = Decimal
@@ -268,17 +270,6 @@ class TestOrderOfChecks:
         assert response.status_code == 401
 
 
-def write_transactions(statements) -> list[list[str]]:
-    """Each IMMEDIATE transaction's writes, by their first three words."""
-    found = []
-    for start, statement in enumerate(statements):
-        if statement == "BEGIN IMMEDIATE":
-            body = statements[start + 1 : statements.index("COMMIT", start)]
-            writes = [" ".join(s.split()[:3]) for s in body if s.startswith(("INSERT", "UPDATE"))]
-            found.append(writes)
-    return found
-
-
 @sqlite_only
 def test_the_close_is_one_immediate_transaction(client, headers, profile, sql_log):
     open_shift(client, headers, profile)
@@ -300,7 +291,9 @@ def test_a_wrong_password_writes_nothing_but_the_attempt(client, headers, profil
     response = client.post(CLOSE, json=close_body(profile, password="wrong"), headers=headers)
 
     assert response.status_code == 401
-    assert write_transactions(sql_log) == [["INSERT INTO PASSWORD_ATTEMPT"]]
+    assert write_transactions(sql_log) == [
+        ["INSERT INTO PASSWORD_ATTEMPT", "UPDATE PASSWORD_ATTEMPT SET"]
+    ]
 
 
 def test_the_database_refuses_a_second_closing_for_one_session(app, client, headers, profile):

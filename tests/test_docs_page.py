@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from tests.conftest import chromium
+from tests.helpers import chromium
 
 
 def render(url: str, workdir) -> tuple[str, list[str], str]:

@@ -13,7 +13,7 @@ from flask import abort, flash, redirect, request, url_for
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from ..database import write_transaction
+from ..database import UnitOfWork
 from ..models import FormSubmission, utcnow
 from . import bp
 
@@ -29,9 +29,11 @@ def new_token() -> str:
 def spend(token: str) -> bool:
     """True the first time a token is sent, False ever after."""
     try:
-        with write_transaction() as tx:
+        with UnitOfWork() as uow:
+            tx = uow.session
             tx.execute(delete(FormSubmission).where(FormSubmission.created_at < utcnow() - KEPT))
             tx.add(FormSubmission(token=token))
+            uow.commit()
     except IntegrityError:
         return False
     return True

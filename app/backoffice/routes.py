@@ -1,4 +1,5 @@
-"""The page's views: thin, they call app.management and turn its errors into page messages."""
+"""The page's views: thin, they call app.management and turn its domain errors into page
+messages: field errors next to their field, anything not found (or not granted) a 404 page."""
 
 import hashlib
 from functools import wraps
@@ -9,6 +10,17 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .. import management
+from ..database import UnitOfWork
+from ..errors import ANSWERS
+from ..exceptions import (
+    DomainError,
+    InvalidInput,
+    InvalidPassword,
+    ManagerNotFound,
+    ProfileNotFound,
+    StoreNotFound,
+    TooManyAttempts,
+)
 from ..models import Manager
 from . import CONTENT_SECURITY_POLICY, bp, csrf, login_manager
 from .forms import once
@@ -64,9 +76,19 @@ def http_error(err):
     return render_template("backoffice/error.html", status=err.code, message=err.name), err.code
 
 
-@bp.errorhandler(management.NotFound)
-def not_found(err):
-    return render_template("backoffice/error.html", status=404, message=err.message), 404
+def _status(err: DomainError) -> int:
+    return ANSWERS[type(err)].status
+
+
+# A page names the thing it shows: when that is not there (or not granted), it is a 404.
+NOT_FOUND = (StoreNotFound, ProfileNotFound, ManagerNotFound)
+
+
+@bp.errorhandler(DomainError)
+def refused(err):
+    answer = ANSWERS[type(err)]
+    status = 404 if isinstance(err, NOT_FOUND) else answer.status
+    return render_template("backoffice/error.html", status=status, message=answer.message), status
 
 
 def store_view(view):
@@ -98,15 +120,26 @@ def login():
     name, password = request.form.get("name", ""), request.form.get("password", "")
     try:
         manager = management.authenticate_manager(name, password)
-    except management.ManagementError as err:
-        errors = err.errors or {"form": [err.message]}
-        headers = {"Retry-After": str(err.retry_after)} if err.status == 429 else {}
-        page = render_template("backoffice/login.html", errors=errors, values={"name": name})
-        return page, err.status, headers
+    except (InvalidInput, InvalidPassword, TooManyAttempts) as err:
+        return _login_refused(err, name)
     session.clear()  # nothing from before the sign-in carries over
     login_user(SignedIn(manager))
     session.permanent = True
     return redirect(url_for(".index"))
+
+
+def _login_refused(err: DomainError, name: str):
+    status, headers = _status(err), {}
+    if isinstance(err, InvalidInput):
+        errors = err.errors
+    elif isinstance(err, TooManyAttempts):
+        minutes = -(-err.retry_after_seconds // 60)
+        errors = {"form": [f"Too many wrong passwords. Try again in {minutes} min."]}
+        headers = {"Retry-After": str(err.retry_after_seconds)}
+    else:  # a wrong password, or a name that is not a manager's: the page does not say which
+        errors = {"form": ["The name or the password is wrong."]}
+    page = render_template("backoffice/login.html", errors=errors, values={"name": name})
+    return page, status, headers
 
 
 @bp.post("/logout")
@@ -155,9 +188,9 @@ def cashiers(store_id):
 def add_cashier(store_id):
     name = request.form.get("name", "")
     try:
-        management.create_profile(store_id, name, request.form.get("password", ""))
-    except (management.Invalid, management.NameTaken) as err:
-        return _cashiers_page(err.status, err.errors, _typed())
+        management.create_profile(UnitOfWork(), store_id, name, request.form.get("password", ""))
+    except InvalidInput as err:
+        return _cashiers_page(_status(err), err.errors, _typed())
     flash(f"{name.strip()} was added and can open a session on a terminal now.", "done")
     return redirect(url_for(".cashiers", store_id=store_id))
 
@@ -181,10 +214,12 @@ def cashier(store_id, profile_id):
 def rename_cashier(store_id, profile_id):
     old = management.get_profile(profile_id, store_id).name
     try:
-        new = management.rename_profile(profile_id, request.form.get("name", ""), store_id).name
-    except (management.Invalid, management.NameTaken) as err:
+        new = management.rename_profile(
+            UnitOfWork(), profile_id, request.form.get("name", ""), store_id
+        ).name
+    except InvalidInput as err:
         profile = management.get_profile(profile_id, store_id)
-        return _cashier_page(profile, err.status, {"rename": err.errors}, _typed())
+        return _cashier_page(profile, _status(err), {"rename": err.errors}, _typed())
     flash(f"{old} is now called {new}.", "done")
     return redirect(url_for(".cashiers", store_id=store_id))
 
@@ -195,9 +230,11 @@ def rename_cashier(store_id, profile_id):
 def reset_password(store_id, profile_id):
     profile = management.get_profile(profile_id, store_id)
     try:
-        management.set_profile_password(profile_id, request.form.get("password", ""), store_id)
-    except management.Invalid as err:
-        return _cashier_page(profile, err.status, {"password": err.errors})
+        management.set_profile_password(
+            UnitOfWork(), profile_id, request.form.get("password", ""), store_id
+        )
+    except InvalidInput as err:
+        return _cashier_page(profile, _status(err), {"password": err.errors})
     flash(f"{profile.name}'s password was changed; the old one no longer works.", "done")
     return redirect(url_for(".cashiers", store_id=store_id))
 
@@ -206,7 +243,9 @@ def reset_password(store_id, profile_id):
 @store_view
 @once(".cashiers")
 def disable_or_enable_cashier(store_id, profile_id, action):
-    name = management.set_profile_enabled(profile_id, action == "enable", store_id).name
+    name = management.set_profile_enabled(
+        UnitOfWork(), profile_id, action == "enable", store_id
+    ).name
     if action == "enable":
         flash(f"{name} is enabled and can open a session again.", "done")
     else:
@@ -222,7 +261,7 @@ def disable_or_enable_cashier(store_id, profile_id, action):
 @store_view
 @once(".cashiers")
 def unlock_cashier(store_id, profile_id):
-    management.unlock_profile(profile_id, store_id)
+    management.unlock_profile(UnitOfWork(), profile_id, store_id)
     name = management.get_profile(profile_id, store_id).name
     flash(f"{name} is unlocked and may try the password again now.", "done")
     return redirect(url_for(".cashiers", store_id=store_id))
@@ -255,8 +294,8 @@ def _settings_page(status=200, errors=None):
 @once(".settings")
 def _save_settings(store_id):
     try:
-        management.update_store(store_id, **_typed())
-    except management.Invalid as err:
+        management.update_store(UnitOfWork(), store_id, **_typed())
+    except InvalidInput as err:
         return _settings_page(400, err.errors)
     flash("The store's settings were saved.", "done")
     return redirect(url_for(".settings", store_id=store_id))
