@@ -74,7 +74,10 @@ def register_cli(app) -> None:
         click.option("--timezone", help="IANA time zone, e.g. Europe/Paris (default UTC)."),
         click.option("--day-start", help="When the business day starts, HH:MM (default 00:00)."),
         click.option(
-            "--stale-hours", type=int, help="Hours after which an open session is stale (16)."
+            "--stale-hours",
+            "stale_after_hours",
+            type=int,
+            help="Hours after which an open session is stale (16).",
         ),
         click.option("--currency", help="Currency code shown with amounts (default EUR)."),
     ]
@@ -87,33 +90,18 @@ def register_cli(app) -> None:
     @store.command("create")
     @click.argument("name")
     @with_store_settings
-    def store_create(name, timezone, day_start, stale_hours, currency):
-        settings = _given(
-            name=name,
-            timezone=timezone,
-            day_start=day_start,
-            stale_after_hours=stale_hours,
-            currency=currency,
-        )
+    def store_create(name, **settings):
         with _refusals():
-            click.echo(management.create_store(UnitOfWork(), **settings))
+            click.echo(management.create_store(UnitOfWork(), name=name, **_given(**settings)))
 
     @store.command("set")
     @click.argument("store_id")
     @click.option("--name", help="Display name.")
     @with_store_settings
-    def store_set(store_id, name, timezone, day_start, stale_hours, currency):
+    def store_set(store_id, **settings):
         """Change the settings given; the others keep their value."""
         with _refusals():
-            management.update_store(
-                UnitOfWork(),
-                store_id,
-                name=name,
-                timezone=timezone,
-                day_start=day_start,
-                stale_after_hours=stale_hours,
-                currency=currency,
-            )
+            management.update_store(UnitOfWork(), store_id, **settings)
         click.echo(f"store {store_id} updated", err=True)
 
     @profile.command("create")
