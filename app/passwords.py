@@ -44,8 +44,8 @@ PASSWORD_CHECK_ERRORS = (InvalidPassword, TooManyAttempts)
 # The lockout's statements are plain Core on the table: the ORM's unit of work cost more than
 # the writes themselves, on every create-session.
 _attempts = PasswordAttempts.__table__
-# INSERT ... ON CONFLICT DO NOTHING, which SQLAlchemy builds per dialect.
-_insert_if_absent = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+# INSERT ... ON CONFLICT, which SQLAlchemy builds per dialect.
+_upsert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def verify_password(subject: PosProfile | Manager, password: str) -> None:
@@ -72,17 +72,19 @@ def _count_attempt(subject_id: str) -> None:
     now = utcnow()
     with UnitOfWork() as uow:
         tx = uow.session
-        # The subject's row exists before it is read, and is read locked: on PostgreSQL,
-        # concurrent guesses then wait for each other on that row, where two first guesses
-        # would otherwise both find none and both insert (a manager has no row to lock
-        # elsewhere). On SQLite, BEGIN IMMEDIATE already serialises them.
-        fresh = {"profile_id": subject_id, "attempts": 0, "window_started_at": now}
-        insert = _insert_if_absent[tx.get_bind().dialect.name]
-        tx.execute(insert(_attempts).values(**fresh).on_conflict_do_nothing())
+        # One statement makes the subject's row and locks it, or locks the one there: on
+        # PostgreSQL, concurrent guesses then wait for each other on that row, where two first
+        # guesses would otherwise both find none and both insert (a manager has no other row
+        # to lock). A plain SELECT ... FOR UPDATE after an insert could find the row deleted
+        # by a success in between. On SQLite, BEGIN IMMEDIATE already serialises them.
+        upsert = _upsert[tx.get_bind().dialect.name](_attempts)
         row = tx.execute(
-            select(_attempts.c.attempts, _attempts.c.window_started_at)
-            .where(_attempts.c.profile_id == subject_id)
-            .with_for_update()
+            upsert.values(profile_id=subject_id, attempts=0, window_started_at=now)
+            .on_conflict_do_update(
+                index_elements=[_attempts.c.profile_id],
+                set_={"attempts": _attempts.c.attempts},  # unchanged: the lock is the point
+            )
+            .returning(_attempts.c.attempts, _attempts.c.window_started_at)
         ).one()
         if now >= row.window_started_at + window:
             attempts, started = 0, now  # a new window
