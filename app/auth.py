@@ -90,9 +90,12 @@ REVOKED_AT = select(ApiToken.revoked_at).where(ApiToken.jti == bindparam("jti"))
 
 @jwt.token_in_blocklist_loader
 def _is_revoked(_header, payload) -> bool:
-    """A token not in the table (never issued here) counts as revoked, as does a revoked one."""
+    """A token not in the table was signed with this secret for another database (one created
+    anew, or restored from before the token): say so, rather than "revoked"."""
     row = db.session.execute(REVOKED_AT, {"jti": payload.get("jti", "")}).first()
-    return row is None or row.revoked_at is not None
+    if row is None:
+        raise ApiError(401, "Token not known to this box", headers={"WWW-Authenticate": "Bearer"})
+    return row.revoked_at is not None
 
 
 def _refuse(message: str):

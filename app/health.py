@@ -1,12 +1,15 @@
-"""``GET /healthz`` for monitors and load balancers: no auth, database reachable, schema at head."""
+"""``GET /healthz`` for monitors and load balancers: no auth; 200 only when writes can succeed."""
 
 import logging
+import os
+import time
+from pathlib import Path
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 from marshmallow import Schema, fields
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import revisions
+from . import dbfile, revisions
 from .errors import ApiError
 from .extensions import db
 
@@ -24,29 +27,77 @@ class HealthSchema(Schema):
 
 @bp.get("/healthz")
 def healthz():
-    """Whether this box can serve: the database answers and its schema is the one expected.
+    """Whether this box can serve: the database file is there and writable, sound, at this
+    release's schema.
     ---
     get:
       summary: Health check
       tags: [operations]
       responses:
         200:
-          description: The database answers and is at the latest schema revision.
+          description: The database answers, takes a write, passes PRAGMA quick_check (SQLite)
+            and is at the latest schema revision.
           content:
             application/json:
               schema: HealthSchema
         503:
-          description: The database does not answer, or its schema is not at the latest revision.
+          description: The database is missing, read-only, corrupt, does not answer, or its
+            schema is not at the latest revision; the message says which.
     """
+    problem = _file_problem()
+    if problem is None:
+        checked_at, problem, at = current_app.extensions.get("pos_health", (None, None, None))
+        interval = current_app.config["HEALTH_CHECK_INTERVAL_SECONDS"]
+        if checked_at is None or time.monotonic() - checked_at >= interval:
+            problem, at = _database_problem()
+            current_app.extensions["pos_health"] = (time.monotonic(), problem, at)
+    if problem:
+        raise ApiError(503, problem)
+    return HealthSchema().dump({"status": "ok", "database": "ok", "schema": at})
+
+
+def _sqlite_path() -> Path | None:
+    url = db.engine.url
+    return Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
+
+
+def _file_problem() -> str | None:
+    """On every call, as it costs two system calls: the file is there and this user may write."""
+    path = _sqlite_path()
+    if path is None:
+        return None
+    if dbfile.identity(path) is None:
+        return "Database file is missing: restore a backup or run init-db"
+    if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        return "Database is read-only"
+    return None
+
+
+def _database_problem() -> tuple[str | None, str | None]:
+    """On a schedule: the schema revision, then for SQLite PRAGMA quick_check and a write probe
+    (user_version rewritten with its own value: one page into the WAL)."""
+    sqlite = _sqlite_path() is not None
     try:
-        at = revisions.current(db.session.connection())
-    except SQLAlchemyError:
+        db.session.rollback()
+        connection = db.session.connection()
+        at = revisions.current(connection)
+        if sqlite:
+            if connection.exec_driver_sql("PRAGMA quick_check").scalars().all() != ["ok"]:
+                return "Database is corrupt", at
+            version = connection.exec_driver_sql("PRAGMA user_version").scalar()
+            connection.exec_driver_sql(f"PRAGMA user_version = {int(version)}")
+            db.session.commit()
+    except (SQLAlchemyError, dbfile.DatabaseUnavailable) as err:
+        db.session.rollback()
         # The details stay in the server's log: a monitor only needs to know it is down.
-        log.exception("health check: database unavailable")
-        raise ApiError(503, "Database unavailable") from None
+        log.error("health check: database unavailable: %s", err)
+        reason = str(err)
+        if "readonly" in reason:
+            return "Database is read-only", None
+        if "malformed" in reason or "not a database" in reason:
+            return "Database is corrupt", None
+        return "Database unavailable", None
     expected = revisions.head()
     if at != expected:
-        raise ApiError(
-            503, f"Database schema is at {at or 'no revision'}, expected {expected}: run init-db"
-        )
-    return HealthSchema().dump({"status": "ok", "database": "ok", "schema": at})
+        return f"Database schema is at {at or 'no revision'}, expected {expected}: run init-db", at
+    return None, at

@@ -130,7 +130,9 @@ def test_restoring_a_first_release_backup_upgrades_it(tmp_path):
         db.engine.dispose()
     fresh = fresh_app(tmp_path)
 
-    result = fresh.test_cli_runner().invoke(args=["restore", str(tmp_path / "old.sqlite3")])
+    result = fresh.test_cli_runner().invoke(
+        args=["restore", "--keep-secret", str(tmp_path / "old.sqlite3")]
+    )
 
     assert result.exit_code == 0, result.output
     assert rows(database_of(fresh), "alembic_version") == [(revisions.head(),)]

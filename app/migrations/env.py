@@ -2,9 +2,12 @@
 
 import logging
 from logging.config import fileConfig
+from pathlib import Path
 
 from alembic import context
 from flask import current_app
+
+from app import dbfile
 
 config = context.config
 fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -22,6 +25,8 @@ def skip_empty_autogenerate(context, revision, directives):
 def run_migrations_online():
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("process_revision_directives", skip_empty_autogenerate)
+    if db.engine.dialect.name == "sqlite":
+        dbfile.create_if_missing(Path(db.engine.url.database))  # only migrations create it
     with db.engine.connect() as connection:
         context.configure(
             connection=connection,

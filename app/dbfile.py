@@ -1,0 +1,103 @@
+"""The SQLite file is the box's memory: workers open it, never create it, and stop using it when it
+is gone or is no longer theirs.
+
+- Connections open the file with ``mode=rw``: a missing file is an error, not a new empty
+  database. Only the migrations (``init-db``) create it, private to the service's user (0600;
+  SQLite gives its -wal and -shm files the database file's mode).
+- Each connection remembers the file (device, inode) it opened. A connection whose path now names
+  another file, or nothing, is dropped at checkout and before each commit, so no write is
+  acknowledged into a deleted file; the pool reconnects to whatever the path holds now.
+- SQLite errors that say the file cannot be used (missing, read-only, full, corrupt, without our
+  tables) drop every pooled connection, so the workers recover on their own once the cause is
+  gone, and are answered 503 ``Database unavailable`` instead of 500.
+"""
+
+import logging
+import os
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
+
+from .errors import error_response
+
+log = logging.getLogger(__name__)
+
+SIDE_FILES = ("-wal", "-shm", "-journal")
+_UNUSABLE = {
+    "SQLITE_CANTOPEN",
+    "SQLITE_READONLY",  # SQLITE_READONLY_DBMOVED too: the file was renamed or deleted
+    "SQLITE_IOERR",
+    "SQLITE_FULL",
+    "SQLITE_CORRUPT",
+    "SQLITE_NOTADB",
+}
+
+
+class DatabaseUnavailable(Exception):
+    """The database file cannot serve: answered 503, the reason goes to the log."""
+
+
+def identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def create_if_missing(path: Path) -> None:
+    """Create an empty database file readable by its owner only (SQLite fills it on first use)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    for name in (path, *(Path(f"{path}{suffix}") for suffix in SIDE_FILES)):
+        if name.exists():
+            os.chmod(name, 0o600)
+
+
+def unusable(err: BaseException) -> bool:
+    """Whether a driver error means the file itself cannot serve, rather than a bad statement."""
+    if not isinstance(err, sqlite3.Error):
+        return False
+    name = (getattr(err, "sqlite_errorname", "") or "").split("_")
+    return "_".join(name[:2]) in _UNUSABLE or str(err).startswith("no such table")
+
+
+def guard(app, engine: Engine) -> None:
+    """Wire the rules above into ``engine`` (a SQLite file) and the app's error handling."""
+    path = Path(engine.url.database).absolute()
+
+    @event.listens_for(engine, "do_connect")
+    def open_existing_only(_dialect, _record, cargs, cparams):
+        cargs[0] = f"{path.as_uri()}?mode=rw"
+        cparams["uri"] = True
+
+    @event.listens_for(engine, "connect")
+    def remember_file(_dbapi_connection, record):
+        record.info["file"] = identity(path)
+
+    @event.listens_for(engine, "checkout")
+    def same_file_at_checkout(_dbapi_connection, record, _proxy):
+        if record.info.get("file") != identity(path):
+            raise DisconnectionError(f"{path} was deleted or replaced")  # the pool reconnects
+
+    @event.listens_for(engine, "commit")
+    def same_file_at_commit(connection):
+        if connection.info.get("file") != identity(path):
+            raise DatabaseUnavailable(f"{path} was deleted or replaced: write refused")
+
+    @event.listens_for(engine, "handle_error")
+    def drop_connections(context):
+        if unusable(context.original_exception):
+            context.is_disconnect = True  # SQLAlchemy then invalidates the whole pool
+            return DatabaseUnavailable(str(context.original_exception))
+        return None
+
+    @app.errorhandler(DatabaseUnavailable)
+    def database_unavailable(err):
+        log.error("database unavailable: %s", err)
+        return error_response(503, "Database unavailable")
