@@ -124,7 +124,7 @@ def restore(
             saved_secret = _take_secret(copy)
         try:
             upgrade_to_head(scratch)
-        except SQLAlchemyError as err:
+        except (SQLAlchemyError, dbfile.DatabaseUnavailable) as err:
             reason = getattr(err, "orig", None) or err
             raise BackupError(f"{backup_file}: not a POS session database ({reason})") from None
         with closing(sqlite3.connect(scratch)) as copy:

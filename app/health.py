@@ -10,6 +10,7 @@ from marshmallow import Schema, fields
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import dbfile, revisions
+from .database import write_transaction
 from .errors import ApiError
 from .extensions import db
 
@@ -84,9 +85,10 @@ def _database_problem() -> tuple[str | None, str | None]:
         if sqlite:
             if connection.exec_driver_sql("PRAGMA quick_check").scalars().all() != ["ok"]:
                 return "Database is corrupt", at
-            version = connection.exec_driver_sql("PRAGMA user_version").scalar()
-            connection.exec_driver_sql(f"PRAGMA user_version = {int(version)}")
-            db.session.commit()
+            with write_transaction() as session:  # IMMEDIATE: a stale read cannot upgrade
+                probe = session.connection()
+                version = probe.exec_driver_sql("PRAGMA user_version").scalar()
+                probe.exec_driver_sql(f"PRAGMA user_version = {int(version)}")
     except (SQLAlchemyError, dbfile.DatabaseUnavailable) as err:
         db.session.rollback()
         # The details stay in the server's log: a monitor only needs to know it is down.
