@@ -162,8 +162,8 @@ def _secret_to_install(backup_file, saved, current, install_secret, keep_secret)
         )
     if install_secret is None:
         raise BackupError(
-            f"{backup_file} was made with another signing secret than POS_SECRET_KEY: "
-            f"set that one again, or {KEEP_SECRET}"
+            f"{backup_file} was made with another signing secret than POS_SECRET_KEY: set "
+            f"that one again (the backup's {SECRET_TABLE} table holds it), or {KEEP_SECRET}"
         )
     return saved
 
