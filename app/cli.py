@@ -1,6 +1,5 @@
 """Administration: each command prints only the new id or token on stdout, for scripts."""
 
-import os
 import sqlite3
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from . import backup as backups
+from . import dbfile
 from .auth import issue_token, revoke_tokens
 from .config import install_secret
 from .extensions import db
@@ -25,7 +25,7 @@ def register_cli(app) -> None:
     def init_db():
         """Create or upgrade the schema; safe to run again. The only command that creates the
         database (the server refuses to): its folder and files are made private to this user."""
-        os.chmod(current_app.instance_path, 0o700)
+        dbfile.make_private(Path(current_app.instance_path), 0o700)
         upgrade(directory=current_app.extensions["migrate"].directory)
         click.echo("database is at the latest schema", err=True)
 

@@ -55,8 +55,13 @@ def create_if_missing(path: Path) -> None:
     except FileExistsError:
         pass
     for name in (path, *(Path(f"{path}{suffix}") for suffix in SIDE_FILES)):
-        if name.exists():
-            os.chmod(name, 0o600)
+        make_private(name, 0o600)
+
+
+def make_private(path: Path, mode: int) -> None:
+    """Narrow the mode of a file or folder this user owns (one an earlier release left 0644)."""
+    if path.exists() and path.stat().st_uid == os.geteuid():
+        path.chmod(mode)
 
 
 def unusable(err: BaseException) -> bool:
@@ -68,7 +73,9 @@ def unusable(err: BaseException) -> bool:
 
 
 def guard(app, engine: Engine) -> None:
-    """Wire the rules above into ``engine`` (a SQLite file) and the app's error handling."""
+    """Wire the rules above into ``engine`` and the app's error handling (a SQLite file only)."""
+    if engine.url.database in (None, "", ":memory:") or engine.url.query.get("uri"):
+        return
     path = Path(engine.url.database).absolute()
 
     @event.listens_for(engine, "do_connect")

@@ -4,7 +4,7 @@ from sqlalchemy import text
 
 from app import create_app, revisions
 from app.extensions import db
-from tests.conftest import SECRET
+from tests.conftest import SECRET, sqlite_only
 
 
 def test_ok_without_auth(client):
@@ -65,6 +65,7 @@ def test_503_when_the_file_is_not_a_database(tmp_path, caplog):
     assert "file is not a database" in caplog.text  # the details are in the server's log
 
 
+@sqlite_only
 def test_503_when_quick_check_finds_broken_pages(app, client, make_store):
     for i in range(300):
         make_store(f"store number {i:04d} " + "x" * 200)
