@@ -39,12 +39,13 @@ class BackupError(Exception):
 
 def sqlite_file(database_url) -> Path:
     url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    path = dbfile.file_of(url)
+    if path is None:
         raise BackupError(
             f"backup and restore work on a SQLite database file, not {url.get_backend_name()}; "
             "for PostgreSQL use pg_dump and pg_restore"
         )
-    return Path(url.database)
+    return path
 
 
 def backup(database: Path, target: Path, busy_timeout_s: float, secret: str) -> Path:

@@ -18,7 +18,7 @@ import sqlite3
 from pathlib import Path
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DisconnectionError
 
 from .errors import error_response
@@ -38,6 +38,13 @@ _UNUSABLE = {
 
 class DatabaseUnavailable(Exception):
     """The database file cannot serve: answered 503, the reason goes to the log."""
+
+
+def file_of(url: URL) -> Path | None:
+    """The SQLite database file behind ``url``; None for another database or in-memory SQLite."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return None if url.query.get("uri") else Path(url.database).absolute()
 
 
 def identity(path: Path) -> tuple[int, int] | None:
@@ -74,9 +81,9 @@ def unusable(err: BaseException) -> bool:
 
 def guard(app, engine: Engine) -> None:
     """Wire the rules above into ``engine`` and the app's error handling (a SQLite file only)."""
-    if engine.url.database in (None, "", ":memory:") or engine.url.query.get("uri"):
+    path = file_of(engine.url)
+    if path is None:
         return
-    path = Path(engine.url.database).absolute()
 
     @event.listens_for(engine, "do_connect")
     def open_existing_only(_dialect, _record, cargs, cparams):

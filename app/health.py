@@ -3,7 +3,6 @@
 import logging
 import os
 import time
-from pathlib import Path
 
 from flask import Blueprint, current_app
 from marshmallow import Schema, fields
@@ -57,14 +56,9 @@ def healthz():
     return HealthSchema().dump({"status": "ok", "database": "ok", "schema": at})
 
 
-def _sqlite_path() -> Path | None:
-    url = db.engine.url
-    return Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
-
-
 def _file_problem() -> str | None:
     """On every call, as it costs two system calls: the file is there and this user may write."""
-    path = _sqlite_path()
+    path = dbfile.file_of(db.engine.url)
     if path is None:
         return None
     if dbfile.identity(path) is None:
@@ -77,7 +71,7 @@ def _file_problem() -> str | None:
 def _database_problem() -> tuple[str | None, str | None]:
     """On a schedule: the schema revision, then for SQLite PRAGMA quick_check and a write probe
     (user_version rewritten with its own value: one page into the WAL)."""
-    sqlite = _sqlite_path() is not None
+    sqlite = dbfile.file_of(db.engine.url) is not None
     try:
         db.session.rollback()
         connection = db.session.connection()

@@ -2,7 +2,6 @@
 
 import logging
 from logging.config import fileConfig
-from pathlib import Path
 
 from alembic import context
 from flask import current_app
@@ -25,8 +24,8 @@ def skip_empty_autogenerate(context, revision, directives):
 def run_migrations_online():
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("process_revision_directives", skip_empty_autogenerate)
-    if db.engine.dialect.name == "sqlite":
-        dbfile.create_if_missing(Path(db.engine.url.database))  # only migrations create it
+    if (path := dbfile.file_of(db.engine.url)) is not None:
+        dbfile.create_if_missing(path)  # only the migrations create the database
     with db.engine.connect() as connection:
         context.configure(
             connection=connection,
