@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import dbfile, revisions
 from .dbfile import SIDE_FILES
+from .exceptions import DatabaseUnavailable
 from .extensions import db
 
 # Written into the backup copy only: what a restore needs to accept the box's own tokens.
@@ -125,7 +126,7 @@ def restore(
             saved_secret = _take_secret(copy)
         try:
             upgrade_to_head(scratch)
-        except (SQLAlchemyError, dbfile.DatabaseUnavailable) as err:
+        except (SQLAlchemyError, DatabaseUnavailable) as err:
             reason = getattr(err, "orig", None) or err
             raise BackupError(f"{backup_file}: not a POS session database ({reason})") from None
         with closing(sqlite3.connect(scratch)) as copy:

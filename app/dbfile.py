@@ -10,9 +10,11 @@ is gone or is no longer theirs.
 - SQLite errors that say the file cannot be used (missing, read-only, full, corrupt, without our
   tables) drop every pooled connection, so the workers recover on their own once the cause is
   gone, and are answered 503 ``Database unavailable`` instead of 500.
+- A write that waited longer than the busy timeout for the lock is answered 503 ``Database
+  busy`` with ``Retry-After``: a temporary condition, and retrying with the Idempotency-Key is
+  safe.
 """
 
-import logging
 import os
 import sqlite3
 from pathlib import Path
@@ -21,9 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DisconnectionError
 
-from .errors import error_response
-
-log = logging.getLogger(__name__)
+from .exceptions import DatabaseBusy, DatabaseUnavailable
 
 SIDE_FILES = ("-wal", "-shm", "-journal")
 _UNUSABLE = {
@@ -34,10 +34,6 @@ _UNUSABLE = {
     "SQLITE_CORRUPT",
     "SQLITE_NOTADB",
 }
-
-
-class DatabaseUnavailable(Exception):
-    """The database file cannot serve: answered 503, the reason goes to the log."""
 
 
 def file_of(url: URL) -> Path | None:
@@ -71,16 +67,20 @@ def make_private(path: Path, mode: int) -> None:
         path.chmod(mode)
 
 
+def _primary_code(err: sqlite3.Error) -> str:
+    """SQLITE_READONLY for SQLITE_READONLY_DBMOVED: the family, not the detail."""
+    return "_".join((getattr(err, "sqlite_errorname", "") or "").split("_")[:2])
+
+
 def unusable(err: BaseException) -> bool:
     """Whether a driver error means the file itself cannot serve, rather than a bad statement."""
     if not isinstance(err, sqlite3.Error):
         return False
-    name = (getattr(err, "sqlite_errorname", "") or "").split("_")
-    return "_".join(name[:2]) in _UNUSABLE or str(err).startswith("no such table")
+    return _primary_code(err) in _UNUSABLE or str(err).startswith("no such table")
 
 
-def guard(app, engine: Engine) -> None:
-    """Wire the rules above into ``engine`` and the app's error handling (a SQLite file only)."""
+def guard(engine: Engine) -> None:
+    """Wire the rules above into ``engine`` (a SQLite file only)."""
     path = file_of(engine.url)
     if path is None:
         return
@@ -105,13 +105,11 @@ def guard(app, engine: Engine) -> None:
             raise DatabaseUnavailable(f"{path} was deleted or replaced: write refused")
 
     @event.listens_for(engine, "handle_error")
-    def drop_connections(context):
-        if unusable(context.original_exception):
+    def answer_file_errors(context):
+        err = context.original_exception
+        if isinstance(err, sqlite3.Error) and _primary_code(err) == "SQLITE_BUSY":
+            return DatabaseBusy(str(err))
+        if unusable(err):
             context.is_disconnect = True  # SQLAlchemy then invalidates the whole pool
-            return DatabaseUnavailable(str(context.original_exception))
+            return DatabaseUnavailable(str(err))
         return None
-
-    @app.errorhandler(DatabaseUnavailable)
-    def database_unavailable(err):
-        log.error("database unavailable: %s", err)
-        return error_response(503, "Database unavailable")

@@ -1,10 +1,41 @@
-"""The one error envelope, ``{"message": ..., "statusCode": N}``, for every failure."""
+"""The one error envelope, ``{"message": ..., "statusCode": N}``, for every failure, and the
+table that says how the API answers each domain error.
+
+To add an error: a ``DomainError`` subclass in ``app/exceptions.py``, raised by the rule, and
+one line in ``ANSWERS``; list it in the view's ``@raises`` so the OpenAPI document shows it.
+"""
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from flask import jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
+
+from .exceptions import (
+    DatabaseBusy,
+    DatabaseCorrupt,
+    DatabaseMissing,
+    DatabaseReadOnly,
+    DatabaseUnavailable,
+    DomainError,
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
+    InvalidPassword,
+    NoOpenSession,
+    ProfileNotFound,
+    SchemaNotAtHead,
+    SessionAlreadyOpen,
+    SessionClosed,
+    SessionNotFound,
+    StoreAccessDenied,
+    StoreIdRequired,
+    TokenNotKnown,
+    TooManyAttempts,
+)
+from .idempotency import HEADER as IDEMPOTENCY_KEY
+from .idempotency import MAX_KEY_LENGTH
 
 log = logging.getLogger(__name__)
 
@@ -12,13 +43,60 @@ log = logging.getLogger(__name__)
 MISSING = "Missing data"
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, errors: dict | None = None, headers=None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.errors = errors
-        self.headers = headers or {}
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    # May name the error's attributes, as ``{err.at}``.
+    message: str
+    # Response headers: name -> the value, computed from the error.
+    headers: dict[str, Callable[[DomainError], str]] = field(default_factory=dict)
+
+
+BEARER = {"WWW-Authenticate": lambda _err: "Bearer"}
+
+ANSWERS: dict[type[DomainError], Answer] = {
+    TokenNotKnown: Answer(401, "Token not known to this box", BEARER),
+    StoreIdRequired: Answer(400, "Store ID is required"),
+    StoreAccessDenied: Answer(403, "Access to this store is denied"),
+    ProfileNotFound: Answer(400, "Profile not found"),
+    InvalidPassword: Answer(401, "Invalid password"),
+    TooManyAttempts: Answer(
+        429,
+        "Too many attempts",
+        {"Retry-After": lambda err: str(err.retry_after_seconds)},
+    ),
+    SessionAlreadyOpen: Answer(400, "Session already open"),
+    NoOpenSession: Answer(400, "No open session"),
+    SessionNotFound: Answer(404, "Session not found"),
+    SessionClosed: Answer(409, "Session is closed"),
+    InvalidIdempotencyKey: Answer(
+        400,
+        f"{IDEMPOTENCY_KEY} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters",
+    ),
+    IdempotencyKeyReused: Answer(
+        422, f"{IDEMPOTENCY_KEY} was already used for a different request"
+    ),
+    # A temporary condition: the terminal retries, with its Idempotency-Key.
+    DatabaseBusy: Answer(503, "Database busy", {"Retry-After": lambda _err: "1"}),
+    DatabaseUnavailable: Answer(503, "Database unavailable"),
+    # What /healthz says, for the owner.
+    DatabaseMissing: Answer(503, "Database file is missing: restore a backup or run init-db"),
+    DatabaseReadOnly: Answer(503, "Database is read-only"),
+    DatabaseCorrupt: Answer(503, "Database is corrupt"),
+    SchemaNotAtHead: Answer(
+        503, "Database schema is at {err.at}, expected {err.expected}: run init-db"
+    ),
+}
+
+
+def raises(*errors: type[DomainError]):
+    """Declare the domain errors a view may answer with, for the OpenAPI document."""
+
+    def mark(view):
+        view.raises = getattr(view, "raises", ()) + errors
+        return view
+
+    return mark
 
 
 def error_response(status: int, message: str, errors: dict | None = None, headers=None):
@@ -49,9 +127,13 @@ def validation_message(messages: dict) -> str:
 
 
 def register_error_handlers(app) -> None:
-    @app.errorhandler(ApiError)
-    def api_error(err: ApiError):
-        return error_response(err.status, err.message, err.errors, err.headers)
+    @app.errorhandler(DomainError)
+    def domain_error(err: DomainError):
+        answer = ANSWERS[type(err)]
+        if answer.status >= 500 and str(err):
+            log.error("%s: %s", answer.message, err)  # the reason, for the owner only
+        headers = {name: value(err) for name, value in answer.headers.items()}
+        return error_response(answer.status, answer.message.format(err=err), headers=headers)
 
     @app.errorhandler(ValidationError)
     def validation_error(err: ValidationError):

@@ -9,8 +9,14 @@ from marshmallow import Schema, fields
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import dbfile, revisions
-from .database import write_transaction
-from .errors import ApiError
+from .database import UnitOfWork
+from .exceptions import (
+    DatabaseCorrupt,
+    DatabaseMissing,
+    DatabaseReadOnly,
+    DatabaseUnavailable,
+    SchemaNotAtHead,
+)
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -52,23 +58,23 @@ def healthz():
             problem, at = _database_problem()
             current_app.extensions["pos_health"] = (time.monotonic(), problem, at)
     if problem:
-        raise ApiError(503, problem)
+        raise problem.with_traceback(None)  # the verdict may be raised again and again
     return HealthSchema().dump({"status": "ok", "database": "ok", "schema": at})
 
 
-def _file_problem() -> str | None:
+def _file_problem() -> DatabaseUnavailable | None:
     """On every call, as it costs two system calls: the file is there and this user may write."""
     path = dbfile.file_of(db.engine.url)
     if path is None:
         return None
     if dbfile.identity(path) is None:
-        return "Database file is missing: restore a backup or run init-db"
+        return DatabaseMissing()
     if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
-        return "Database is read-only"
+        return DatabaseReadOnly()
     return None
 
 
-def _database_problem() -> tuple[str | None, str | None]:
+def _database_problem() -> tuple[DatabaseUnavailable | None, str | None]:
     """On a schedule: the schema revision, then for SQLite PRAGMA quick_check and a write probe
     (user_version rewritten with its own value: one page into the WAL)."""
     sqlite = dbfile.file_of(db.engine.url) is not None
@@ -78,22 +84,23 @@ def _database_problem() -> tuple[str | None, str | None]:
         at = revisions.current(connection)
         if sqlite:
             if connection.exec_driver_sql("PRAGMA quick_check").scalars().all() != ["ok"]:
-                return "Database is corrupt", at
-            with write_transaction() as session:  # IMMEDIATE: a stale read cannot upgrade
-                probe = session.connection()
+                return DatabaseCorrupt(), at
+            with UnitOfWork() as uow:  # IMMEDIATE: a stale read cannot upgrade
+                probe = uow.session.connection()
                 version = probe.exec_driver_sql("PRAGMA user_version").scalar()
                 probe.exec_driver_sql(f"PRAGMA user_version = {int(version)}")
-    except (SQLAlchemyError, dbfile.DatabaseUnavailable) as err:
+                uow.commit()
+    except (SQLAlchemyError, DatabaseUnavailable) as err:
         db.session.rollback()
         # The details stay in the server's log: a monitor only needs to know it is down.
         log.error("health check: database unavailable: %s", err)
         reason = str(err)
         if "readonly" in reason:
-            return "Database is read-only", None
+            return DatabaseReadOnly(), None
         if "malformed" in reason or "not a database" in reason:
-            return "Database is corrupt", None
-        return "Database unavailable", None
+            return DatabaseCorrupt(), None
+        return DatabaseUnavailable(), None
     expected = revisions.head()
     if at != expected:
-        return f"Database schema is at {at or 'no revision'}, expected {expected}: run init-db", at
+        return SchemaNotAtHead(at, expected), at
     return None, at

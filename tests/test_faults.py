@@ -27,8 +27,8 @@ from app import create_app
 from app.auth import issue_token
 from app.extensions import db
 from app.models import PosProfile, Store
-from app.pos_session.service import hash_password
-from tests.conftest import PASSWORD, SECRET, LiveServer, sqlite_only
+from app.passwords import hash_password
+from tests.helpers import PASSWORD, SECRET, LiveServer, sqlite_only
 
 pytestmark = sqlite_only
 UNAVAILABLE = {"message": "Database unavailable", "statusCode": 503}

@@ -1,0 +1,89 @@
+"""What the rules refuse, as exceptions that know nothing of HTTP.
+
+The rules (service, passwords, idempotency, store scope) raise these; each caller decides what
+they mean to its user. For the API, ``app.errors.ANSWERS`` maps each class to a status, a
+message and any headers, and the OpenAPI document is built from that same table.
+"""
+
+
+class DomainError(Exception):
+    """A request the rules refuse; changes nothing."""
+
+
+class StoreIdRequired(DomainError):
+    pass
+
+
+class StoreAccessDenied(DomainError):
+    pass
+
+
+class ProfileNotFound(DomainError):
+    pass
+
+
+class InvalidPassword(DomainError):
+    pass
+
+
+class TooManyAttempts(DomainError):
+    def __init__(self, retry_after_seconds: int):
+        super().__init__(retry_after_seconds)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class SessionAlreadyOpen(DomainError):
+    pass
+
+
+class NoOpenSession(DomainError):
+    pass
+
+
+class SessionNotFound(DomainError):
+    pass
+
+
+class SessionClosed(DomainError):
+    pass
+
+
+class InvalidIdempotencyKey(DomainError):
+    pass
+
+
+class IdempotencyKeyReused(DomainError):
+    pass
+
+
+class TokenNotKnown(DomainError):
+    """Signed with this box's secret but absent from its token table: the database was made
+    anew, or restored from before the token was issued."""
+
+
+class DatabaseUnavailable(DomainError):
+    """The database cannot serve (its file missing, replaced, read-only, full, corrupt); the
+    reason goes to the log, not to the caller."""
+
+
+class DatabaseMissing(DatabaseUnavailable):
+    pass
+
+
+class DatabaseReadOnly(DatabaseUnavailable):
+    pass
+
+
+class DatabaseCorrupt(DatabaseUnavailable):
+    pass
+
+
+class SchemaNotAtHead(DatabaseUnavailable):
+    def __init__(self, at: str | None, expected: str):
+        super().__init__(at, expected)
+        self.at = at or "no revision"
+        self.expected = expected
+
+
+class DatabaseBusy(DomainError):
+    """Another writer held the lock for longer than the busy timeout: worth a retry soon."""
