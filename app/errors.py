@@ -14,6 +14,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from .exceptions import (
+    AuthorizationMissing,
     DatabaseBusy,
     DatabaseCorrupt,
     DatabaseMissing,
@@ -31,7 +32,10 @@ from .exceptions import (
     SessionNotFound,
     StoreAccessDenied,
     StoreIdRequired,
+    TokenExpired,
+    TokenInvalid,
     TokenNotKnown,
+    TokenRevoked,
     TooManyAttempts,
 )
 from .idempotency import HEADER as IDEMPOTENCY_KEY
@@ -55,6 +59,10 @@ class Answer:
 BEARER = {"WWW-Authenticate": lambda _err: "Bearer"}
 
 ANSWERS: dict[type[DomainError], Answer] = {
+    AuthorizationMissing: Answer(401, "Missing or malformed Authorization header", BEARER),
+    TokenInvalid: Answer(401, "Invalid token", BEARER),
+    TokenExpired: Answer(401, "Token has expired", BEARER),
+    TokenRevoked: Answer(401, "Token has been revoked", BEARER),
     TokenNotKnown: Answer(401, "Token not known to this box", BEARER),
     StoreIdRequired: Answer(400, "Store ID is required"),
     StoreAccessDenied: Answer(403, "Access to this store is denied"),

@@ -56,6 +56,22 @@ class IdempotencyKeyReused(DomainError):
     pass
 
 
+class AuthorizationMissing(DomainError):
+    pass
+
+
+class TokenInvalid(DomainError):
+    pass
+
+
+class TokenExpired(DomainError):
+    pass
+
+
+class TokenRevoked(DomainError):
+    pass
+
+
 class TokenNotKnown(DomainError):
     """Signed with this box's secret but absent from its token table: the database was made
     anew, or restored from before the token was issued."""

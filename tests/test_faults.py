@@ -8,6 +8,7 @@ write load and injects the faults one after another.
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from flask_jwt_extended import create_access_token
 from flask_migrate import upgrade
 
 from app import create_app
-from app.auth import issue_token
+from app.auth import issue_token, revoke_tokens
 from app.extensions import db
 from app.models import PosProfile, Store
 from app.passwords import hash_password
@@ -88,6 +89,72 @@ def test_a_token_from_before_init_db_made_a_new_database_says_so(app, runner, he
 
     assert response.status_code == 401
     assert response.get_json() == {"message": "Token not known to this box", "statusCode": 401}
+
+
+@pytest.fixture
+def short_busy_timeout(monkeypatch):
+    """Gunicorn's workers wait at most 200 ms for the write lock (LiveServer passes the env on)."""
+    monkeypatch.setenv("POS_SQLITE_BUSY_TIMEOUT_MS", "200")
+
+
+def test_a_write_that_waits_too_long_for_the_lock_is_503_and_its_retry_succeeds_once(
+    app, client, headers, profile, short_busy_timeout, tmp_path
+):
+    path, body = sale(open_session(client, headers, profile))
+    keyed = {**headers, "Idempotency-Key": "sale-1"}
+    server = LiveServer(app, tmp_path / "gunicorn.log", workers=2)
+    try:
+        with closing(sqlite3.connect(database_of(app), isolation_level=None)) as other:
+            other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+            started = time.monotonic()
+            busy = requests.post(server.url + path, json=body, headers=keyed, timeout=10)
+            waited = time.monotonic() - started
+            other.execute("ROLLBACK")
+        first = requests.post(server.url + path, json=body, headers=keyed, timeout=10)
+        again = requests.post(server.url + path, json=body, headers=keyed, timeout=10)
+    finally:
+        server.stop()
+
+    assert busy.status_code == 503, busy.text
+    assert busy.json() == {"message": "Database busy", "statusCode": 503}
+    assert busy.headers["Retry-After"] == "1"
+    assert 0.2 <= waited < 5  # it waited the busy timeout, not forever
+    assert first.status_code == 201
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert again.headers["Idempotent-Replayed"] == "true"
+    with closing(sqlite3.connect(database_of(app))) as connection:
+        assert connection.execute("SELECT count(*) FROM cash_movement").fetchone() == (1,)
+    assert "Traceback" not in server.log()
+
+
+def test_a_token_revoked_while_its_request_is_in_flight_writes_nothing(
+    app, client, make_token, store, profile, tmp_path
+):
+    token = make_token(store)
+    headers = {"Authorization": f"Bearer {token}", "x-store-id": store}
+    path, body = sale(open_session(client, headers, profile))
+    payload = json.dumps(body).encode()
+    server = LiveServer(app, tmp_path / "gunicorn.log", workers=1)
+    try:
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+            sock.sendall(
+                f"POST {path} HTTP/1.1\r\nHost: box\r\n{head}Content-Type: application/json"
+                f"\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
+            )
+            time.sleep(0.5)  # the token is checked; the worker waits for the body
+            with app.app_context():
+                assert len(revoke_tokens(store_id=store)) == 1
+            sock.sendall(payload)
+            answer = sock.makefile("rb").read().decode()
+    finally:
+        server.stop()
+
+    assert answer.startswith("HTTP/1.1 401"), answer
+    assert answer.endswith('{"message":"Token has been revoked","statusCode":401}')
+    with closing(sqlite3.connect(database_of(app))) as connection:
+        assert connection.execute("SELECT count(*) FROM cash_movement").fetchone() == (0,)
 
 
 # --- under load, through real gunicorn ----------------------------------------------------------
