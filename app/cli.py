@@ -16,7 +16,7 @@ from .auth import issue_token, revoke_tokens
 from .config import install_secret
 from .database import UnitOfWork
 from .extensions import db
-from .models import ApiToken, PosProfile, Store
+from .models import ApiToken, PosProfile, Store, clean_name
 from .passwords import hash_password, password_problem
 
 
@@ -88,6 +88,9 @@ def register_cli(app) -> None:
     @store.command("create")
     @click.argument("name")
     def store_create(name):
+        name = clean_name(name)
+        if not name:
+            raise click.BadParameter("must not be empty", param_hint="NAME")
         with UnitOfWork() as uow:
             new = Store(name=name)
             uow.session.add(new)
@@ -99,24 +102,33 @@ def register_cli(app) -> None:
     @click.option("--password", help="Prompted for (hidden, confirmed) when not given.")
     @click.argument("name")
     def profile_create(store_id, password, name):
+        name = clean_name(name)
+        if not name:
+            raise click.BadParameter("must not be empty", param_hint="NAME")
         if db.session.get(Store, store_id) is None:
             raise click.BadParameter(f"no store {store_id}", param_hint="--store")
         if password is None:
             # On stderr, so `ID=$(flask ... profile create ...)` still shows the prompt.
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
-        problem = password_problem(password)
+        problem = password_problem(password, new=True)
         if problem:
             raise click.BadParameter(problem, param_hint="--password")
         rounds = current_app.config["BCRYPT_ROUNDS"]
         new = PosProfile(
             store_id=store_id, name=name, password_hash=hash_password(password, rounds)
         )
+        taken = click.ClickException(f"store {store_id} already has a profile {name!r}")
         try:
             with UnitOfWork() as uow:
+                names = uow.session.scalars(
+                    select(PosProfile.name).where(PosProfile.store_id == store_id)
+                )
+                if name.casefold() in {other.casefold() for other in names}:
+                    raise taken
                 uow.session.add(new)
                 uow.commit()
         except IntegrityError:
-            raise click.ClickException(f"store {store_id} already has a profile {name!r}") from None
+            raise taken from None
         click.echo(new.id)
 
     @token.command("issue")
