@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.routing import UnicodeConverter, ValidationError
 
-from . import auth, health, logs, openapi
+from . import auth, dbfile, health, logs, openapi
 from .cli import register_cli
 from .config import MIN_SECRET_BYTES, Config, load_secret
 from .database import configure_sqlite
@@ -42,10 +42,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_object(Config)
     app.config.from_prefixed_env("POS")
     app.config.update(config or {})
-    os.makedirs(app.instance_path, exist_ok=True)
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)  # holds the secret and database
 
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
-    secret = app.config["SECRET_KEY"] or load_secret(app.instance_path)
+    secret = app.config["SECRET_KEY"] or load_secret(
+        app.instance_path, app.config["SQLALCHEMY_DATABASE_URI"]
+    )
     if len(secret.encode()) < MIN_SECRET_BYTES:
         raise RuntimeError(f"POS_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes long")
     app.config["SECRET_KEY"] = app.config["JWT_SECRET_KEY"] = secret
@@ -56,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+            dbfile.guard(db.engine)
 
     app.register_blueprint(pos_session_bp)
     app.register_blueprint(health.bp)

@@ -5,14 +5,21 @@ from functools import wraps
 from uuid import uuid4
 from weakref import WeakKeyDictionary
 
-from flask import g, request
+from flask import current_app, g, request
 from flask_jwt_extended import create_access_token, get_jwt, verify_jwt_in_request
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 
 from .database import UnitOfWork
-from .errors import error_response
-from .exceptions import StoreAccessDenied, StoreIdRequired
+from .exceptions import (
+    AuthorizationMissing,
+    StoreAccessDenied,
+    StoreIdRequired,
+    TokenExpired,
+    TokenInvalid,
+    TokenNotKnown,
+    TokenRevoked,
+)
 from .extensions import db, jwt
 from .models import ApiToken, Store, utcnow
 
@@ -98,27 +105,47 @@ REVOKED_AT = select(ApiToken.revoked_at).where(ApiToken.jti == bindparam("jti"))
 
 
 def _is_revoked(_header, payload) -> bool:
-    """A token not in the table (never issued here) counts as revoked, as does a revoked one."""
+    """A token not in the table was signed with this secret for another database (one created
+    anew, or restored from before the token): say so, rather than "revoked"."""
     row = db.session.execute(REVOKED_AT, {"jti": payload.get("jti", "")}).first()
-    return row is None or row.revoked_at is not None
+    if row is None:
+        raise TokenNotKnown()
+    return row.revoked_at is not None
 
 
-def _refuse(message: str):
-    """A flask-jwt-extended loader answering 401 in our format, not its 422 ``{"msg": ...}``."""
-    return lambda *_: error_response(401, message, headers={"WWW-Authenticate": "Bearer"})
+class ScopedUnitOfWork(UnitOfWork):
+    """The unit of work of a store-scoped write: first thing under the write lock, the token is
+    read again, so one revoked while its request was in flight (its body still on the wire,
+    its password in bcrypt) writes nothing. On PostgreSQL the token's row is share-locked: a
+    revocation waits for this write to end, or this write waits and then sees it."""
+
+    def __enter__(self):
+        super().__enter__()
+        jti = get_jwt()["jti"]
+        row = self.session.execute(REVOKED_AT.with_for_update(read=True), {"jti": jti}).first()
+        if row is None or row.revoked_at is not None:
+            self.session.close()
+            raise TokenNotKnown() if row is None else TokenRevoked()
+        return self
+
+
+def _refuse(error: type[Exception]):
+    """A flask-jwt-extended loader answering our error through the app's error table (it runs
+    inside an error handler, so it cannot raise), not with its 422 ``{"msg": ...}``."""
+    return lambda *_: current_app.handle_user_exception(error())
 
 
 def init_app(app) -> None:
     """Bind the JWT manager to the app, with our revocation check and 401 answers."""
     jwt.init_app(app)
     jwt.token_in_blocklist_loader(_is_revoked)
-    jwt.unauthorized_loader(_refuse("Missing or malformed Authorization header"))
-    jwt.expired_token_loader(_refuse("Token has expired"))
-    jwt.revoked_token_loader(_refuse("Token has been revoked"))
+    jwt.unauthorized_loader(_refuse(AuthorizationMissing))
+    jwt.expired_token_loader(_refuse(TokenExpired))
+    jwt.revoked_token_loader(_refuse(TokenRevoked))
     for loader in (
         jwt.invalid_token_loader,
         jwt.token_verification_failed_loader,
         jwt.user_lookup_error_loader,
         jwt.needs_fresh_token_loader,
     ):
-        loader(_refuse("Invalid token"))
+        loader(_refuse(TokenInvalid))

@@ -2,14 +2,16 @@
 
 SQLite only: on PostgreSQL use pg_dump and pg_restore. A backup copies every page in one step,
 inside one read transaction, so it is a consistent snapshot even while gunicorn writes (in WAL
-mode writers do not wait for it). A restore never copies files over the live database, whose
-WAL the running workers share: the checked backup is written into it by the same API, as one
-write transaction that readers see all at once or not at all.
+mode writers do not wait for it); it also carries the signing secret, so a restored box accepts
+its own tokens. A restore never copies files over the live database, whose WAL the running
+workers share: the checked backup is written into it by the same API, as one write transaction
+that readers see all at once or not at all, and tokens revoked on the live box stay revoked.
 """
 
 import os
 import shutil
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable
 from contextlib import closing
@@ -17,9 +19,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
-from . import revisions
+from . import dbfile, revisions
+from .dbfile import SIDE_FILES
+from .exceptions import DatabaseUnavailable
 from .extensions import db
+
+# Written into the backup copy only: what a restore needs to accept the box's own tokens.
+SECRET_TABLE = "pos_backup_secret"
+KEEP_SECRET = (
+    "restore it with --keep-secret to keep this box's secret (tokens signed with the other "
+    "one are then refused: issue new ones)"
+)
 
 
 class BackupError(Exception):
@@ -28,25 +40,42 @@ class BackupError(Exception):
 
 def sqlite_file(database_url) -> Path:
     url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    path = dbfile.file_of(url)
+    if path is None:
         raise BackupError(
             f"backup and restore work on a SQLite database file, not {url.get_backend_name()}; "
             "for PostgreSQL use pg_dump and pg_restore"
         )
-    return Path(url.database)
+    return path
 
 
-def backup(database: Path, target: Path, busy_timeout_s: float) -> Path:
-    """Write a consistent copy of ``database`` to ``target``, or to a dated file in that folder."""
+def backup(database: Path, target: Path, busy_timeout_s: float, secret: str) -> Path:
+    """Write a consistent copy of ``database``, with the signing ``secret``, to ``target`` or to
+    a dated file in that folder.
+
+    The copy goes into a new private file beside the target, renamed over it once complete:
+    nothing is ever written through a file another process may have open. The live database
+    (or one of its -wal, -shm, -journal files) is refused as a target before anything is written.
+    """
     if target.is_dir():
         target = target / f"pos-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.sqlite3"
-    partial = target.with_name(f".{target.name}.partial")
+    if not target.parent.is_dir():
+        raise BackupError(f"folder {target.parent} does not exist")
+    _refuse_live_files(database, target)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    os.close(fd)  # mode 0600: the copy holds password hashes and the signing secret
+    partial = Path(name)
     try:
         with (
-            closing(sqlite3.connect(database, timeout=busy_timeout_s)) as source,
+            closing(
+                sqlite3.connect(_existing(database), uri=True, timeout=busy_timeout_s)
+            ) as source,
             closing(sqlite3.connect(partial)) as copy,
         ):
             _copy(source, copy, busy_timeout_s)  # all pages in one step: one snapshot
+            with copy:
+                copy.execute(f"CREATE TABLE {SECRET_TABLE} (secret TEXT NOT NULL)")
+                copy.execute(f"INSERT INTO {SECRET_TABLE} VALUES (?)", (secret,))
             copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal
             _check_integrity(copy, target)
         _fsync(partial)
@@ -57,14 +86,34 @@ def backup(database: Path, target: Path, busy_timeout_s: float) -> Path:
     return target
 
 
+def _refuse_live_files(database: Path, target: Path) -> None:
+    """By name (symlinks resolved) or by file (hard links: same device and inode)."""
+    live = [database, *(Path(f"{database}{suffix}") for suffix in SIDE_FILES)]
+    same_name = target.resolve() in {path.resolve() for path in live}
+    same_file = dbfile.identity(target) in {dbfile.identity(path) for path in live} - {None}
+    if same_name or same_file:
+        raise BackupError(
+            f"{target} is the live database (or one of its files): back up to another file"
+        )
+
+
 def restore(
     backup_file: Path,
     database: Path,
     busy_timeout_s: float,
     upgrade_to_head: Callable[[Path], None],
-) -> str:
-    """Check ``backup_file``, bring a copy of it to this release's schema, write it into
-    ``database``; return the schema revision. The backup file itself is never modified."""
+    secret: str,
+    install_secret: Callable[[str], None] | None,
+    keep_secret: bool = False,
+) -> tuple[str, bool]:
+    """Check ``backup_file``, bring a copy of it to this release's schema, keep every token
+    revoked in ``database`` revoked, write it into ``database`` (created if missing).
+
+    The backup's signing secret, when it differs from ``secret``, is handed to
+    ``install_secret``; with None (the secret is set by configuration) the restore is refused
+    unless ``keep_secret``, as is a backup without a secret (made by an earlier release).
+    Returns the schema revision and whether the secret was installed. The backup file itself
+    is never modified."""
     if not backup_file.is_file():
         raise BackupError(f"{backup_file}: no such file")
     # The scratch copy sits beside the database, so it shares its disk and permissions.
@@ -74,20 +123,81 @@ def restore(
         with closing(sqlite3.connect(scratch)) as copy:
             _check_integrity(copy, backup_file)
             _check_ours(copy, backup_file)
-        upgrade_to_head(scratch)
+            saved_secret = _take_secret(copy)
+        try:
+            upgrade_to_head(scratch)
+        except (SQLAlchemyError, DatabaseUnavailable) as err:
+            reason = getattr(err, "orig", None) or err
+            raise BackupError(f"{backup_file}: not a POS session database ({reason})") from None
         with closing(sqlite3.connect(scratch)) as copy:
             missing = set(db.metadata.tables) - _tables(copy)
-        if missing:
-            raise BackupError(f"{backup_file}: not a POS session database (no {sorted(missing)})")
+            if missing:
+                raise BackupError(
+                    f"{backup_file}: not a POS session database (no {sorted(missing)})"
+                )
+            new_secret = _secret_to_install(
+                backup_file, saved_secret, secret, install_secret, keep_secret
+            )
+            dbfile.create_if_missing(database)
+            _keep_revoked(database, copy, busy_timeout_s)
         with (
             closing(sqlite3.connect(scratch)) as source,
-            closing(sqlite3.connect(database, timeout=busy_timeout_s)) as live,
+            closing(sqlite3.connect(_existing(database), uri=True, timeout=busy_timeout_s)) as live,
         ):
             _copy(source, live, busy_timeout_s)
     finally:
         for leftover in (scratch, Path(f"{scratch}-wal"), Path(f"{scratch}-shm")):
             leftover.unlink(missing_ok=True)
-    return revisions.head()
+    if new_secret:
+        install_secret(new_secret)
+    return revisions.head(), bool(new_secret)
+
+
+def _secret_to_install(backup_file, saved, current, install_secret, keep_secret) -> str | None:
+    """The backup's secret when the box must take it; refuses what would lock tokens out."""
+    if keep_secret or saved == current:
+        return None
+    if saved is None:
+        raise BackupError(
+            f"{backup_file} does not carry the signing secret (an earlier release made it): "
+            + KEEP_SECRET
+        )
+    if install_secret is None:
+        raise BackupError(
+            f"{backup_file} was made with another signing secret than POS_SECRET_KEY: set "
+            f"that one again (the backup's {SECRET_TABLE} table holds it), or {KEEP_SECRET}"
+        )
+    return saved
+
+
+def _existing(database: Path) -> str:
+    """The live database as a URI that SQLite opens but never creates."""
+    return f"{database.absolute().as_uri()}?mode=rw"
+
+
+def _take_secret(copy: sqlite3.Connection) -> str | None:
+    """The secret a backup carries, removed from the scratch copy so it never reaches the live
+    database."""
+    if SECRET_TABLE not in _tables(copy):
+        return None
+    [(secret,)] = copy.execute(f"SELECT secret FROM {SECRET_TABLE}").fetchall()
+    with copy:
+        copy.execute(f"DROP TABLE {SECRET_TABLE}")
+    return secret
+
+
+def _keep_revoked(database: Path, copy: sqlite3.Connection, busy_timeout_s: float) -> None:
+    """A token revoked on the live box (perhaps because it was stolen) stays revoked."""
+    with closing(sqlite3.connect(_existing(database), uri=True, timeout=busy_timeout_s)) as live:
+        if "api_token" not in _tables(live):
+            return
+        revoked = live.execute(
+            "SELECT revoked_at, jti FROM api_token WHERE revoked_at IS NOT NULL"
+        ).fetchall()
+    with copy:
+        copy.executemany(
+            "UPDATE api_token SET revoked_at = ? WHERE jti = ? AND revoked_at IS NULL", revoked
+        )
 
 
 def _copy(source: sqlite3.Connection, target: sqlite3.Connection, timeout_s: float) -> None:

@@ -11,8 +11,9 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from . import backup as backups
-from . import management
+from . import dbfile, management
 from .auth import issue_token, revoke_tokens
+from .config import install_secret
 from .database import UnitOfWork
 from .errors import ANSWERS
 from .exceptions import DomainError, InvalidInput
@@ -23,37 +24,59 @@ from .models import ApiToken, Store
 def register_cli(app) -> None:
     @app.cli.command("init-db")
     def init_db():
-        """Create or upgrade the schema; safe to run again."""
+        """Create or upgrade the schema; safe to run again. The only command that creates the
+        database (the server refuses to): its folder and files are made private to this user."""
+        dbfile.make_private(Path(current_app.instance_path), 0o700)
         upgrade(directory=current_app.extensions["migrate"].directory)
         click.echo("database is at the latest schema", err=True)
 
     @app.cli.command("backup")
     @click.argument("path", type=click.Path(path_type=Path))
     def backup(path):
-        """Copy the SQLite database to PATH, consistent even while the server writes.
+        """Copy the SQLite database and the signing secret to PATH, consistent even while the
+        server writes.
 
-        PATH is a file (replaced if it exists) or a folder, where a dated file is made.
-        Prints the file written.
+        PATH is a file (replaced if it exists) or a folder, where a dated file is made; the
+        live database and its -wal, -shm and -journal files are refused. Prints the file
+        written (mode 0600: it holds the secret).
         """
         try:
             database = backups.sqlite_file(db.engine.url)
-            click.echo(backups.backup(database, path, _busy_timeout_s()))
+            secret = current_app.config["SECRET_KEY"]
+            click.echo(backups.backup(database, path, _busy_timeout_s(), secret))
         except (backups.BackupError, OSError, sqlite3.Error) as err:
             raise click.ClickException(str(err)) from None
 
     @app.cli.command("restore")
     @click.argument("path", type=click.Path(path_type=Path))
-    def restore(path):
-        """Replace the SQLite database with the backup at PATH.
+    @click.option(
+        "--keep-secret",
+        is_flag=True,
+        help="Keep this box's signing secret, not the backup's (or restore a backup without one).",
+    )
+    def restore(path, keep_secret):
+        """Replace the SQLite database with the backup at PATH, and the signing secret with the
+        one it carries.
 
         Refuses a file that fails PRAGMA integrity_check or is not this service's database;
-        an older backup is upgraded to this release's schema. Restart the server afterwards.
+        an older backup is upgraded to this release's schema; tokens revoked on this box stay
+        revoked. Restart the server afterwards.
         """
         try:
             database = backups.sqlite_file(db.engine.url)
-            revision = backups.restore(path, database, _busy_timeout_s(), _upgrade_copy)
+            revision, secret_installed = backups.restore(
+                path,
+                database,
+                _busy_timeout_s(),
+                _upgrade_copy,
+                secret=current_app.config["SECRET_KEY"],
+                install_secret=_secret_installer(),
+                keep_secret=keep_secret,
+            )
         except (backups.BackupError, OSError, sqlite3.Error) as err:
             raise click.ClickException(str(err)) from None
+        if secret_installed:
+            click.echo("signing secret restored from the backup", err=True)
         click.echo(f"restored {path} (schema {revision}); restart the server", err=True)
 
     # AppGroup, not click.Group: its commands get an app context under any runner.
@@ -289,6 +312,14 @@ def register_cli(app) -> None:
 
 def _busy_timeout_s() -> float:
     return current_app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000
+
+
+def _secret_installer():
+    """Where the backup's secret goes: the instance file, unless POS_SECRET_KEY sets it."""
+    path = Path(current_app.instance_path) / "secret_key"
+    if not path.is_file() or path.read_text().strip() != current_app.config["SECRET_KEY"]:
+        return None
+    return lambda secret: install_secret(current_app.instance_path, secret)
 
 
 def _upgrade_copy(path: Path) -> None:

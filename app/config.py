@@ -4,6 +4,8 @@ import os
 import secrets
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 MIN_SECRET_BYTES = 32
 
 
@@ -23,26 +25,50 @@ class Config:
     # until the window (counted from the first of them) has passed.
     LOCKOUT_ATTEMPTS = 5
     LOCKOUT_WINDOW_SECONDS = 900
+    # /healthz runs its write probe and PRAGMA quick_check at most this often per worker.
+    HEALTH_CHECK_INTERVAL_SECONDS = 5
     # `make bench` only: adds GET /pos-session/ping, a no-op route to compare the API with.
     BENCH_BASELINE = False
 
 
-def load_secret(instance_path: str) -> str:
-    """Read the signing secret from the instance folder, creating it once.
+def load_secret(instance_path: str, database_url: str) -> str:
+    """Read the signing secret from the instance folder, creating it on a fresh box only.
 
     Every gunicorn worker calls this at start; the file is linked into place atomically so
-    all of them end up with the same secret, whoever wins the race.
+    all of them end up with the same secret, whoever wins the race. Once a database exists,
+    its tokens were signed with the old secret: a new one would silently refuse them all.
     """
     path = Path(instance_path) / "secret_key"
     if not path.exists():
-        tmp = path.with_name(f".secret_key.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(48))
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
+        url = make_url(database_url)
+        if url.get_backend_name() == "sqlite" and Path(url.database or ":memory:").is_file():
+            raise RuntimeError(
+                f"{path} is missing but the database {url.database} exists, and its tokens "
+                "were signed with that secret: put the file back or set POS_SECRET_KEY (to "
+                "restore a backup, which carries its secret, move the database away first)"
+            )
+        _write_private(path, secrets.token_urlsafe(48), replace=False)
     return path.read_text().strip()
+
+
+def install_secret(instance_path: str, secret: str) -> None:
+    """Replace the secret file (``restore`` puts back the one the backup was made with)."""
+    _write_private(Path(instance_path) / "secret_key", secret, replace=True)
+
+
+def _write_private(path: Path, text: str, replace: bool) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    try:
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # the first worker's wins; the others read it
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)

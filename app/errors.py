@@ -14,6 +14,12 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from .exceptions import (
+    AuthorizationMissing,
+    DatabaseBusy,
+    DatabaseCorrupt,
+    DatabaseMissing,
+    DatabaseReadOnly,
+    DatabaseUnavailable,
     DomainError,
     IdempotencyKeyReused,
     InvalidIdempotencyKey,
@@ -24,12 +30,17 @@ from .exceptions import (
     NoOpenSession,
     ProfileDisabled,
     ProfileNotFound,
+    SchemaNotAtHead,
     SessionAlreadyOpen,
     SessionClosed,
     SessionNotFound,
     StoreAccessDenied,
     StoreIdRequired,
     StoreNotFound,
+    TokenExpired,
+    TokenInvalid,
+    TokenNotKnown,
+    TokenRevoked,
     TooManyAttempts,
 )
 from .idempotency import HEADER as IDEMPOTENCY_KEY
@@ -44,12 +55,20 @@ MISSING = "Missing data"
 @dataclass(frozen=True)
 class Answer:
     status: int
+    # May name the error's attributes, as ``{err.at}``.
     message: str
     # Response headers: name -> the value, computed from the error.
     headers: dict[str, Callable[[DomainError], str]] = field(default_factory=dict)
 
 
+BEARER = {"WWW-Authenticate": lambda _err: "Bearer"}
+
 ANSWERS: dict[type[DomainError], Answer] = {
+    AuthorizationMissing: Answer(401, "Missing or malformed Authorization header", BEARER),
+    TokenInvalid: Answer(401, "Invalid token", BEARER),
+    TokenExpired: Answer(401, "Token has expired", BEARER),
+    TokenRevoked: Answer(401, "Token has been revoked", BEARER),
+    TokenNotKnown: Answer(401, "Token not known to this box", BEARER),
     StoreIdRequired: Answer(400, "Store ID is required"),
     StoreAccessDenied: Answer(403, "Access to this store is denied"),
     ProfileNotFound: Answer(400, "Profile not found"),
@@ -76,6 +95,16 @@ ANSWERS: dict[type[DomainError], Answer] = {
     NameTaken: Answer(409, "This name is already taken"),
     StoreNotFound: Answer(404, "Store not found"),
     ManagerNotFound: Answer(404, "Manager not found"),
+    # A temporary condition: the terminal retries, with its Idempotency-Key.
+    DatabaseBusy: Answer(503, "Database busy", {"Retry-After": lambda _err: "1"}),
+    DatabaseUnavailable: Answer(503, "Database unavailable"),
+    # What /healthz says, for the owner.
+    DatabaseMissing: Answer(503, "Database file is missing: restore a backup or run init-db"),
+    DatabaseReadOnly: Answer(503, "Database is read-only"),
+    DatabaseCorrupt: Answer(503, "Database is corrupt"),
+    SchemaNotAtHead: Answer(
+        503, "Database schema is at {err.at}, expected {err.expected}: run init-db"
+    ),
 }
 
 
@@ -87,17 +116,6 @@ def raises(*errors: type[DomainError]):
         return view
 
     return mark
-
-
-class ApiError(Exception):
-    """An answer decided at the HTTP edge itself (not a rule's refusal)."""
-
-    def __init__(self, status: int, message: str, errors: dict | None = None, headers=None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.errors = errors
-        self.headers = headers or {}
 
 
 def error_response(status: int, message: str, errors: dict | None = None, headers=None):
@@ -128,15 +146,13 @@ def validation_message(messages: dict) -> str:
 
 
 def register_error_handlers(app) -> None:
-    @app.errorhandler(ApiError)
-    def api_error(err: ApiError):
-        return error_response(err.status, err.message, err.errors, err.headers)
-
     @app.errorhandler(DomainError)
     def domain_error(err: DomainError):
         answer = ANSWERS[type(err)]
+        if answer.status >= 500 and str(err):
+            log.error("%s: %s", answer.message, err)  # the reason, for the owner only
         headers = {name: value(err) for name, value in answer.headers.items()}
-        return error_response(answer.status, answer.message, headers=headers)
+        return error_response(answer.status, answer.message.format(err=err), headers=headers)
 
     @app.errorhandler(ValidationError)
     def validation_error(err: ValidationError):

@@ -83,3 +83,52 @@ class StoreNotFound(DomainError):
 
 class ManagerNotFound(DomainError):
     pass
+
+
+class AuthorizationMissing(DomainError):
+    pass
+
+
+class TokenInvalid(DomainError):
+    pass
+
+
+class TokenExpired(DomainError):
+    pass
+
+
+class TokenRevoked(DomainError):
+    pass
+
+
+class TokenNotKnown(DomainError):
+    """Signed with this box's secret but absent from its token table: the database was made
+    anew, or restored from before the token was issued."""
+
+
+class DatabaseUnavailable(DomainError):
+    """The database cannot serve (its file missing, replaced, read-only, full, corrupt); the
+    reason goes to the log, not to the caller."""
+
+
+class DatabaseMissing(DatabaseUnavailable):
+    pass
+
+
+class DatabaseReadOnly(DatabaseUnavailable):
+    pass
+
+
+class DatabaseCorrupt(DatabaseUnavailable):
+    pass
+
+
+class SchemaNotAtHead(DatabaseUnavailable):
+    def __init__(self, at: str | None, expected: str):
+        super().__init__(at, expected)
+        self.at = at or "no revision"
+        self.expected = expected
+
+
+class DatabaseBusy(DomainError):
+    """Another writer held the lock for longer than the busy timeout: worth a retry soon."""

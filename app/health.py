@@ -1,13 +1,22 @@
-"""``GET /healthz`` for monitors and load balancers: no auth, database reachable, schema at head."""
+"""``GET /healthz`` for monitors and load balancers: no auth; 200 only when writes can succeed."""
 
 import logging
+import os
+import time
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 from marshmallow import Schema, fields
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import revisions
-from .errors import ApiError
+from . import dbfile, revisions
+from .database import UnitOfWork
+from .exceptions import (
+    DatabaseCorrupt,
+    DatabaseMissing,
+    DatabaseReadOnly,
+    DatabaseUnavailable,
+    SchemaNotAtHead,
+)
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -24,29 +33,74 @@ class HealthSchema(Schema):
 
 @bp.get("/healthz")
 def healthz():
-    """Whether this box can serve: the database answers and its schema is the one expected.
+    """Whether this box can serve: the database file is there and writable, sound, at this
+    release's schema.
     ---
     get:
       summary: Health check
       tags: [operations]
       responses:
         200:
-          description: The database answers and is at the latest schema revision.
+          description: The database answers, takes a write, passes PRAGMA quick_check (SQLite)
+            and is at the latest schema revision.
           content:
             application/json:
               schema: HealthSchema
         503:
-          description: The database does not answer, or its schema is not at the latest revision.
+          description: The database is missing, read-only, corrupt, does not answer, or its
+            schema is not at the latest revision; the message says which.
     """
+    problem = _file_problem()
+    if problem is None:
+        checked_at, problem, at = current_app.extensions.get("pos_health", (None, None, None))
+        interval = current_app.config["HEALTH_CHECK_INTERVAL_SECONDS"]
+        if checked_at is None or time.monotonic() - checked_at >= interval:
+            problem, at = _database_problem()
+            current_app.extensions["pos_health"] = (time.monotonic(), problem, at)
+    if problem:
+        raise problem.with_traceback(None)  # the verdict may be raised again and again
+    return HealthSchema().dump({"status": "ok", "database": "ok", "schema": at})
+
+
+def _file_problem() -> DatabaseUnavailable | None:
+    """On every call, as it costs two system calls: the file is there and this user may write."""
+    path = dbfile.file_of(db.engine.url)
+    if path is None:
+        return None
+    if dbfile.identity(path) is None:
+        return DatabaseMissing()
+    if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        return DatabaseReadOnly()
+    return None
+
+
+def _database_problem() -> tuple[DatabaseUnavailable | None, str | None]:
+    """On a schedule: the schema revision, then for SQLite PRAGMA quick_check and a write probe
+    (user_version rewritten with its own value: one page into the WAL)."""
+    sqlite = dbfile.file_of(db.engine.url) is not None
     try:
-        at = revisions.current(db.session.connection())
-    except SQLAlchemyError:
+        db.session.rollback()
+        connection = db.session.connection()
+        at = revisions.current(connection)
+        if sqlite:
+            if connection.exec_driver_sql("PRAGMA quick_check").scalars().all() != ["ok"]:
+                return DatabaseCorrupt(), at
+            with UnitOfWork() as uow:  # IMMEDIATE: a stale read cannot upgrade
+                probe = uow.session.connection()
+                version = probe.exec_driver_sql("PRAGMA user_version").scalar()
+                probe.exec_driver_sql(f"PRAGMA user_version = {int(version)}")
+                uow.commit()
+    except (SQLAlchemyError, DatabaseUnavailable) as err:
+        db.session.rollback()
         # The details stay in the server's log: a monitor only needs to know it is down.
-        log.exception("health check: database unavailable")
-        raise ApiError(503, "Database unavailable") from None
+        log.error("health check: database unavailable: %s", err)
+        reason = str(err)
+        if "readonly" in reason:
+            return DatabaseReadOnly(), None
+        if "malformed" in reason or "not a database" in reason:
+            return DatabaseCorrupt(), None
+        return DatabaseUnavailable(), None
     expected = revisions.head()
     if at != expected:
-        raise ApiError(
-            503, f"Database schema is at {at or 'no revision'}, expected {expected}: run init-db"
-        )
-    return HealthSchema().dump({"status": "ok", "database": "ok", "schema": at})
+        return SchemaNotAtHead(at, expected), at
+    return None, at

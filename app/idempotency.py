@@ -1,7 +1,8 @@
 """Safe retries: a POST sent again with the same ``Idempotency-Key`` gets the first answer back.
 
 A layer on top of the unit of work. A view marked ``@idempotent`` is handed the unit of work its
-service writes through: a plain one without a key, else an ``IdempotentUnitOfWork``, which looks
+service writes through: a ``ScopedUnitOfWork`` (which checks the token again under the write
+lock) without a key, else an ``IdempotentUnitOfWork``, one of those which then looks
 the key up first thing under the write lock and, when the service commits, keeps the effect
 pending until the view's answer is stored beside it, then commits both at once. A crash can
 leave neither an effect without its key (a retry would repeat it) nor a key without its effect.
@@ -24,8 +25,8 @@ from flask_jwt_extended import get_jwt
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from .database import UnitOfWork
-from .exceptions import DomainError, IdempotencyKeyReused, InvalidIdempotencyKey
+from .auth import ScopedUnitOfWork
+from .exceptions import DatabaseBusy, DomainError, IdempotencyKeyReused, InvalidIdempotencyKey
 from .extensions import db
 from .models import IdempotencyKey, utcnow
 
@@ -49,7 +50,7 @@ class AlreadyAnswered(Exception):
         self.stored = stored
 
 
-class IdempotentUnitOfWork(UnitOfWork):
+class IdempotentUnitOfWork(ScopedUnitOfWork):
     """A unit of work whose ``commit()`` waits for the answer, to commit with it in one go."""
 
     def __init__(self, claim: Claim):
@@ -117,7 +118,7 @@ def idempotent(view):
     def wrapper(*args, **kwargs):
         key = request.headers.get(HEADER)
         if key is None:
-            return view(*args, uow=UnitOfWork(), **kwargs)
+            return view(*args, uow=ScopedUnitOfWork(), **kwargs)
         claim = _claim(key)
         # A retry of an answered request is answered before the password check and the lock.
         stored = _find(db.session, claim)
@@ -144,7 +145,12 @@ def idempotent(view):
             uow.close()
 
     wrapper.idempotent = True
-    wrapper.raises = getattr(view, "raises", ()) + (InvalidIdempotencyKey, IdempotencyKeyReused)
+    # Every write may wait too long for the lock: the retry this layer makes safe is the remedy.
+    wrapper.raises = getattr(view, "raises", ()) + (
+        InvalidIdempotencyKey,
+        IdempotencyKeyReused,
+        DatabaseBusy,
+    )
     return wrapper
 
 

@@ -29,7 +29,7 @@ from .exceptions import (
     StoreNotFound,
 )
 from .extensions import db
-from .models import Manager, PasswordAttempts, PosProfile, PosSession, Store, utcnow
+from .models import Manager, PasswordAttempts, PosProfile, PosSession, Store, clean_name, utcnow
 from .passwords import hash_password, password_problem, verify_password
 
 NAME_MAX = 120
@@ -45,18 +45,18 @@ class Name(fields.String):
         super().__init__(validate=validate.Length(1, NAME_MAX, error=_NAME_LENGTH), **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
-        return super()._deserialize(value, attr, data, **kwargs).strip()
+        return clean_name(super()._deserialize(value, attr, data, **kwargs))
 
 
 _NAME_LENGTH = f"Enter a name of 1 to {NAME_MAX} characters."
 
 
 class Password(fields.String):
-    """The one password rule of ``app.passwords``."""
+    """The one password rule of ``app.passwords``, for a password being set."""
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         value = super()._deserialize(value, attr, data, **kwargs)
-        if problem := password_problem(value):
+        if problem := password_problem(value, new=True):
             raise ValidationError(problem)
         return value
 
@@ -301,7 +301,7 @@ def _clear_attempts(tx, subject_id: str) -> None:
 
 
 def _name_key(name: str) -> str:
-    return name.strip().casefold()
+    return clean_name(name).casefold()
 
 
 def create_manager(uow: UnitOfWork, name: str, password: str, store_ids: list[str]) -> str:

@@ -29,6 +29,12 @@ def new_id() -> str:
     return _cuid.generate()
 
 
+def clean_name(name: str) -> str:
+    """A store or profile name as people mean it: without surrounding blanks. Two profile names
+    are the same when their ``casefold()`` is: "alice", "ALICE" and "  alice " are one cashier."""
+    return name.strip()
+
+
 def utcnow() -> datetime:
     """Now, in UTC, to the millisecond: what is stored is exactly what the API shows."""
     now = datetime.now(UTC).replace(tzinfo=None)

@@ -42,7 +42,7 @@ HEADER_DOCS = {
 }
 ERROR_RESPONSES = {
     400: "The x-store-id header is missing, or the request is invalid (see the message).",
-    401: "Missing, malformed, invalid, expired or revoked bearer token.",
+    401: "Missing, malformed, invalid, expired, revoked or unknown bearer token.",
     403: "The token does not grant this store, or the store does not exist.",
     404: "No such resource.",
     405: "The route exists but not with this method.",

@@ -187,7 +187,9 @@ def test_a_manager_of_store_a_sees_and_touches_nothing_of_store_b(
     # A form of our store, aimed at theirs or at their cashier: refused, nothing changed.
     tokens = hidden_fields(ours, cashiers_url(store))
     assert (
-        client.post(cashiers_url(other), data={**tokens, "name": "x", "password": "1"}).status_code
+        client.post(
+            cashiers_url(other), data={**tokens, "name": "x", "password": "1234"}
+        ).status_code
         == 404
     )
     for action in ("disable", "unlock", "rename"):
@@ -253,7 +255,7 @@ def test_add_a_cashier_with_bad_input_shows_errors_next_to_the_fields_and_keeps_
 def test_a_double_submitted_form_acts_once(client, manager, store):
     sign_in(client)
     html = client.get(cashiers_url(store)).get_data(as_text=True)
-    data = {**hidden_fields(html, cashiers_url(store)), "name": "Ana", "password": "1"}
+    data = {**hidden_fields(html, cashiers_url(store)), "name": "Ana", "password": "1234"}
 
     first = client.post(cashiers_url(store), data=data)
     second = client.post(cashiers_url(store), data=data)

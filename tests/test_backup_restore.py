@@ -1,6 +1,8 @@
 """Backups taken while gunicorn writes are consistent; restore refuses what is not ours."""
 
+import os
 import sqlite3
+import stat
 import threading
 import time
 from contextlib import closing
@@ -129,7 +131,9 @@ def test_restoring_a_first_release_backup_upgrades_it(tmp_path):
         db.engine.dispose()
     fresh = fresh_app(tmp_path)
 
-    result = fresh.test_cli_runner().invoke(args=["restore", str(tmp_path / "old.sqlite3")])
+    result = fresh.test_cli_runner().invoke(
+        args=["restore", "--keep-secret", str(tmp_path / "old.sqlite3")]
+    )
 
     assert result.exit_code == 0, result.output
     assert rows(database_of(fresh), "alembic_version") == [(revisions.head(),)]
@@ -226,3 +230,148 @@ def test_a_database_that_stays_locked_is_a_clear_error(app, runner, tmp_path):
 
     assert result.exit_code == 1
     assert "Error: the database stayed locked" in result.output
+
+
+def only_a_first_version(tmp_path) -> Path:
+    path = tmp_path / "first.sqlite3"
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        connection.execute("INSERT INTO alembic_version VALUES ('0001')")
+        connection.commit()
+    return path
+
+
+def test_a_first_revision_file_without_tables_is_refused_in_one_line(app, runner, tmp_path):
+    result = runner.invoke(args=["restore", "--keep-secret", str(only_a_first_version(tmp_path))])
+
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    [error] = [line for line in result.output.splitlines() if not line.startswith("INFO ")]
+    assert error.startswith("Error: ")
+    assert "not a POS session database (no such table" in error
+
+
+def live_names(database: Path, tmp_path: Path) -> dict[str, Path]:
+    (tmp_path / "link.sqlite3").symlink_to(database)
+    os.link(database, tmp_path / "hard.sqlite3")
+    (tmp_path / "linked-folder").symlink_to(database.parent)
+    return {
+        "the file": database,
+        "a relative path": Path(os.path.relpath(database)),
+        "a symlink": tmp_path / "link.sqlite3",
+        "a hard link": tmp_path / "hard.sqlite3",
+        "through a linked folder": tmp_path / "linked-folder" / database.name,
+        "its -wal": Path(f"{database}-wal"),
+        "its -shm": Path(f"{database}-shm"),
+        "its -journal": Path(f"{database}-journal"),
+    }
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "the file",
+        "a relative path",
+        "a symlink",
+        "a hard link",
+        "through a linked folder",
+        "its -wal",
+        "its -shm",
+        "its -journal",
+    ],
+)
+def test_backup_refuses_the_live_database_before_writing_anything(
+    app, runner, client, headers, store, tmp_path, kind
+):
+    database = database_of(app)
+    assert client.get("/pos-session/profiles", headers=headers).status_code == 200  # -wal, -shm
+    target = live_names(database, tmp_path)[kind]
+    before = {p.name: p.read_bytes() for p in database.parent.glob("pos.sqlite3*")}
+
+    result = runner.invoke(args=["backup", str(target)])
+
+    assert result.exit_code == 1
+    assert "is the live database (or one of its files)" in result.output
+    assert {p.name: p.read_bytes() for p in database.parent.glob("pos.sqlite3*")} == before
+    assert not list(tmp_path.rglob("*.partial"))
+    assert client.get("/pos-session/profiles", headers=headers).status_code == 200
+
+
+def test_backup_into_a_missing_folder_names_it(runner, tmp_path):
+    result = runner.invoke(args=["backup", str(tmp_path / "no" / "such" / "x.sqlite3")])
+
+    assert result.exit_code == 1
+    assert f"folder {tmp_path / 'no' / 'such'} does not exist" in result.output
+
+
+def test_a_backup_is_private_and_carries_the_secret_which_restore_leaves_out(app, runner, tmp_path):
+    backup_file = _backup(runner, tmp_path)
+
+    assert stat.S_IMODE(backup_file.stat().st_mode) == 0o600
+    assert rows(backup_file, "pos_backup_secret") == [(SECRET,)]
+    assert runner.invoke(args=["restore", str(backup_file)]).exit_code == 0
+    with closing(sqlite3.connect(database_of(app))) as live:
+        names = {row[0] for row in live.execute("SELECT name FROM sqlite_master")}
+    assert "pos_backup_secret" not in names
+
+
+def test_restore_never_revives_a_revoked_token(app, runner, client, store, make_token, tmp_path):
+    token = make_token(store)
+    headers = {"Authorization": f"Bearer {token}", "x-store-id": store}
+    backup_file = _backup(runner, tmp_path)
+    with app.app_context():
+        [jti] = [row[0] for row in rows(database_of(app), "api_token")]
+    assert runner.invoke(args=["token", "revoke", jti]).exit_code == 0  # stolen, say
+
+    assert runner.invoke(args=["restore", str(backup_file)]).exit_code == 0
+
+    response = client.get("/pos-session/profiles", headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["message"] == "Token has been revoked"
+
+
+def box(tmp_path, monkeypatch, name):
+    """An app as deployed: its own instance folder, the secret generated there."""
+    monkeypatch.delenv("POS_SECRET_KEY", raising=False)
+    monkeypatch.setattr("flask.Flask.auto_find_instance_path", lambda self: str(tmp_path / name))
+    config = {"DATABASE_URL": f"sqlite:///{tmp_path / name / 'pos.sqlite3'}", "TESTING": True}
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return app
+
+
+def test_restore_on_a_new_box_installs_the_secret_the_backup_was_made_with(tmp_path, monkeypatch):
+    old = box(tmp_path, monkeypatch, "old")
+    store = old.test_cli_runner().invoke(args=["store", "create", "Main"]).stdout.strip()
+    token = old.test_cli_runner().invoke(args=["token", "issue", "--store", store]).stdout.strip()
+    backup_file = _backup(old.test_cli_runner(), tmp_path)
+    new = box(tmp_path, monkeypatch, "new")
+    assert new.config["SECRET_KEY"] != old.config["SECRET_KEY"]
+
+    result = new.test_cli_runner().invoke(args=["restore", str(backup_file)])
+
+    assert result.exit_code == 0, result.output
+    assert "signing secret restored from the backup" in result.output
+    assert (tmp_path / "new" / "secret_key").read_text() == old.config["SECRET_KEY"]
+    restarted = create_app({"DATABASE_URL": new.config["DATABASE_URL"], "TESTING": True})
+    headers = {"Authorization": f"Bearer {token}", "x-store-id": store}
+    assert restarted.test_client().get("/pos-session/profiles", headers=headers).status_code == 200
+
+
+def test_restore_refuses_a_secret_other_than_pos_secret_key_unless_told(tmp_path):
+    made_elsewhere = fresh_app(tmp_path, "elsewhere.sqlite3")
+    with made_elsewhere.app_context():
+        upgrade()
+    backup_file = _backup(made_elsewhere.test_cli_runner(), tmp_path)
+    here = create_app(
+        {"DATABASE_URL": f"sqlite:///{tmp_path / 'here.sqlite3'}", "SECRET_KEY": "h" * 32}
+    )
+
+    refused = here.test_cli_runner().invoke(args=["restore", str(backup_file)])
+    kept = here.test_cli_runner().invoke(args=["restore", "--keep-secret", str(backup_file)])
+
+    assert refused.exit_code == 1
+    assert "made with another signing secret than POS_SECRET_KEY" in refused.output
+    assert kept.exit_code == 0, kept.output

@@ -55,17 +55,19 @@ def test_profile_create_prompts_hidden_and_confirmed(app, runner, store):
 def test_profile_create_hashes_at_the_configured_cost(app, runner, store):
     app.config["BCRYPT_ROUNDS"] = 5
     profile_id = runner.invoke(
-        args=["profile", "create", "--store", store, "--password", "x", "cy"]
+        args=["profile", "create", "--store", store, "--password", "pin9", "cy"]
     ).stdout.strip()
     with app.app_context():
         assert db.session.get(PosProfile, profile_id).password_hash.startswith(b"$2b$05$")
 
 
 def test_profile_create_refuses_unknown_store_duplicate_name_and_long_password(runner, store):
-    ok = runner.invoke(args=["profile", "create", "--store", store, "--password", "1", "ana"])
-    unknown = runner.invoke(args=["profile", "create", "--store", "nope", "--password", "1", "x"])
+    ok = runner.invoke(args=["profile", "create", "--store", store, "--password", "1234", "ana"])
+    unknown = runner.invoke(
+        args=["profile", "create", "--store", "nope", "--password", "1234", "x"]
+    )
     duplicate = runner.invoke(
-        args=["profile", "create", "--store", store, "--password", "1", "ana"]
+        args=["profile", "create", "--store", store, "--password", "1234", "ana"]
     )
     too_long = runner.invoke(
         args=["profile", "create", "--store", store, "--password", "x" * 73, "y"]
@@ -107,3 +109,40 @@ def test_token_issue_refuses_unknown_store(runner, store):
     result = runner.invoke(args=["token", "issue", "--store", store, "--store", "nope"])
     assert result.exit_code != 0 and result.stdout == ""
     assert "unknown store: nope" in result.output
+
+
+def test_store_and_profile_names_must_not_be_empty_or_blank(runner, store):
+    for args in (
+        ["store", "create"],
+        ["profile", "create", "--store", store, "--password", "1234"],
+    ):
+        for name in ("", "   "):
+            result = runner.invoke(args=[*args, name])
+            assert result.exit_code == 1 and "Enter a name of 1 to" in result.output, result.output
+
+
+def test_profile_names_are_trimmed_and_unique_in_a_store_whatever_their_case(
+    app, runner, store, make_store
+):
+    def create(store_id, name):
+        return runner.invoke(
+            args=["profile", "create", "--store", store_id, "--password", "1234", name]
+        )
+
+    first = create(store, "  alice ")
+    same = [create(store, name) for name in ("alice", "ALICE", " Alice")]
+    elsewhere = create(make_store("Harbour Road"), "ALICE")
+
+    assert first.exit_code == 0 and elsewhere.exit_code == 0
+    for result in same:
+        assert result.exit_code == 1 and "already taken" in result.output
+    with app.app_context():
+        assert db.session.get(PosProfile, first.stdout.strip()).name == "alice"
+
+
+def test_a_new_password_has_at_least_four_characters(runner, store):
+    short = runner.invoke(args=["profile", "create", "--store", store, "--password", "123", "a"])
+    four = runner.invoke(args=["profile", "create", "--store", store, "--password", "1234", "b"])
+
+    assert short.exit_code == 1 and "at least 4 characters" in short.output
+    assert four.exit_code == 0

@@ -1,6 +1,7 @@
 """Configuration: POS_* environment variables, and a signing secret every worker shares."""
 
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -48,3 +49,40 @@ def test_a_short_secret_is_refused(tmp_path):
 def test_a_postgresql_url_uses_psycopg_3(scheme):
     app = create_app({"SECRET_KEY": "k" * 32, "DATABASE_URL": f"{scheme}://pos@db.example/pos"})
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://pos@db.example/pos"
+
+
+@pytest.fixture
+def instance(tmp_path, monkeypatch):
+    """The instance folder as on a box: the secret is generated there."""
+    monkeypatch.delenv("POS_SECRET_KEY", raising=False)
+    monkeypatch.delenv("POS_DATABASE_URL", raising=False)
+    monkeypatch.setattr("flask.Flask.auto_find_instance_path", lambda self: str(tmp_path / "inst"))
+    return tmp_path / "inst"
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_database_and_its_folder_are_private(instance):
+    app = create_app()
+    assert mode(instance) == 0o700
+    instance.chmod(0o755)  # as an earlier release left it
+
+    assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
+    app.test_client().get("/healthz")  # a write probe: the -wal and -shm files exist now
+
+    assert mode(instance) == 0o700
+    database = instance / "pos.sqlite3"
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        assert mode(path) == 0o600, path
+
+
+def test_a_lost_secret_is_not_replaced_once_a_database_exists(instance):
+    app = create_app()
+    assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
+    (instance / "secret_key").unlink()
+
+    with pytest.raises(RuntimeError, match="secret_key is missing but the database .* exists"):
+        create_app()
+    assert not (instance / "secret_key").exists()

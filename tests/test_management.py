@@ -122,7 +122,7 @@ def test_a_profile_of_another_store_is_not_found(ctx, store, make_store, make_pr
         lambda: management.rename_profile(UnitOfWork(), profile, "x", store_id=other),
         lambda: management.set_profile_enabled(UnitOfWork(), profile, False, store_id=other),
         lambda: management.unlock_profile(UnitOfWork(), profile, store_id=other),
-        lambda: management.set_profile_password(UnitOfWork(), profile, "x", store_id=other),
+        lambda: management.set_profile_password(UnitOfWork(), profile, "x123", store_id=other),
     ):
         with pytest.raises(ProfileNotFound):
             action()
@@ -191,11 +191,13 @@ def test_list_profiles_shows_disabled_ones_and_the_open_session(
 
 
 def test_profile_cli_whole_life(app, runner, store):
-    created = runner.invoke(args=["profile", "create", "--store", store, "--password", "1", "ana"])
+    created = runner.invoke(
+        args=["profile", "create", "--store", store, "--password", "1111", "ana"]
+    )
     profile = created.stdout.strip()
     steps = [
         ["profile", "rename", profile, "Ana Maria"],
-        ["profile", "password", profile, "--password", "2"],
+        ["profile", "password", profile, "--password", "2222"],
         ["profile", "disable", profile],
         ["profile", "unlock", profile],
     ]
@@ -225,7 +227,7 @@ def test_manager_sign_in_names_are_case_insensitive_and_unique(ctx, store):
     with pytest.raises(NameTaken):
         management.create_manager(UnitOfWork(), " olga ", "pw-2", [store])
     with pytest.raises(StoreNotFound):
-        management.create_manager(UnitOfWork(), "Ivan", "pw", ["no-such-store"])
+        management.create_manager(UnitOfWork(), "Ivan", "pw-1234", ["no-such-store"])
 
     assert management.authenticate_manager("OLGA", "pw-1").id == manager
     with pytest.raises(InvalidPassword):
@@ -313,10 +315,10 @@ def test_manager_cli(app, runner, store, make_store):
     with app.app_context():
         assert management.authenticate_manager("olga k", "pw-2").id == manager
     for args in (
-        ["manager", "create", "--store", "nope", "--password", "x", "ivan"],
-        ["manager", "create", "--store", store, "--password", "x", "OLGA K"],
+        ["manager", "create", "--store", "nope", "--password", "x123", "ivan"],
+        ["manager", "create", "--store", store, "--password", "x123", "OLGA K"],
         ["manager", "disable", "nobody"],
-        ["manager", "password", "nobody", "--password", "x"],
+        ["manager", "password", "nobody", "--password", "x123"],
     ):
         result = runner.invoke(args=args)
         assert result.exit_code == 1 and result.stdout == "", args

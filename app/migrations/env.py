@@ -6,6 +6,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from app import dbfile
+
 config = context.config
 fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
@@ -22,6 +24,8 @@ def skip_empty_autogenerate(context, revision, directives):
 def run_migrations_online():
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("process_revision_directives", skip_empty_autogenerate)
+    if (path := dbfile.file_of(db.engine.url)) is not None:
+        dbfile.create_if_missing(path)  # only the migrations create the database
     with db.engine.connect() as connection:
         context.configure(
             connection=connection,
