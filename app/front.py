@@ -39,7 +39,9 @@ def nginx_path(choice: str) -> str | None:
     # Debian installs it in /usr/sbin, which is not on every user's PATH.
     path = shutil.which("nginx", path=os.environ.get("PATH", "") + os.pathsep + "/usr/sbin")
     if path is None and choice == "nginx":
-        raise RuntimeError("POS_FRONT=nginx but nginx is not installed (Debian: apt-get install nginx)")
+        raise RuntimeError(
+            "POS_FRONT=nginx but nginx is not installed (Debian: apt-get install nginx)"
+        )
     return path
 
 
