@@ -94,7 +94,7 @@ def start(nginx: str, directory: Path, config_text: str, wait: float = 10) -> No
 
 def stop(directory: Path, wait: float = 5) -> None:
     """Stop the nginx started from ``directory`` (by its pid file: gunicorn rereads its config,
-    and so this module's state, on every reload) and reap it."""
+    and so this module's state, on every reload), reap it and remove the folder."""
     try:
         pid = int((directory / "nginx.pid").read_text())
         os.kill(pid, signal.SIGTERM)
@@ -106,6 +106,7 @@ def stop(directory: Path, wait: float = 5) -> None:
             time.sleep(0.02)
     except ChildProcessError:  # already reaped by gunicorn's arbiter
         pass
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 def json_errors() -> None:
