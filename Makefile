@@ -20,6 +20,8 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 install: $(VENV)/.installed
 
+# With nginx installed (Debian: apt-get install nginx), gunicorn.conf.py starts it in front on
+# POS_BIND; POS_FRONT=nginx requires it, POS_FRONT=none runs gunicorn alone.
 run: install
 	$(FLASK) init-db
 	$(BIN)/gunicorn -c gunicorn.conf.py
