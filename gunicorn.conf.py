@@ -56,8 +56,8 @@ if front_nginx:
     front_dir = front.folder(front_bind)
     front_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     bind = f"unix:{front_dir / 'gunicorn.sock'}"
-    # nginx's limits apply (8 KiB request line and header lines); gunicorn must not refuse in
-    # HTML what nginx let through.
+    # nginx's limits apply (8 KiB request line and header lines, 32 KiB in all); gunicorn's
+    # tighter ones would refuse what nginx let through.
     limit_request_line = 0
     limit_request_fields = 32768
     limit_request_field_size = 0
