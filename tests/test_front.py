@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from app import front
-from tests.conftest import LiveServer
+from tests.helpers import LiveServer
 
 CLIENT_TIMEOUT = 2
 KEEPALIVE_TIMEOUT = 2
