@@ -1,6 +1,10 @@
-"""Bearer tokens and store scope, checked in the contract's order: token, x-store-id, grant."""
+"""Bearer tokens and store scope, checked in the contract's order: token, x-store-id, grant.
 
-from datetime import timedelta
+A token is checked against its row in ``api_token``: not revoked, and granting the stores and
+expiring when the row says, whatever its claims say.
+"""
+
+from datetime import UTC, timedelta
 from functools import wraps
 from uuid import uuid4
 from weakref import WeakKeyDictionary
@@ -70,12 +74,11 @@ def store_scoped(view):
         store_id = request.headers.get("x-store-id", "").strip()
         if not store_id:
             raise StoreIdRequired()
-        claims = get_jwt()
-        granted = claims.get(STORES_CLAIM)
-        if not isinstance(granted, list) or store_id not in granted or not _store_exists(store_id):
+        # The grant is the token table's (checked equal to the claims by _matches_table).
+        if store_id not in g.token_row.stores.split() or not _store_exists(store_id):
             raise StoreAccessDenied()
         g.store_id = store_id
-        g.actor = claims["sub"]
+        g.actor = get_jwt()["sub"]
         return view(*args, **kwargs)
 
     return wrapper
@@ -93,14 +96,39 @@ def _store_exists(store_id: str) -> bool:
     return store_id in known
 
 
-# Built once: it runs on every request.
-REVOKED_AT = select(ApiToken.revoked_at).where(ApiToken.jti == bindparam("jti"))
+# Built once: it runs on every request, as the one read of the token table (by primary key).
+TOKEN_ROW = select(ApiToken.revoked_at, ApiToken.stores, ApiToken.expires_at).where(
+    ApiToken.jti == bindparam("jti")
+)
+# Tokens issued before their expiry was signed from the recorded one were signed a moment after
+# recording it: a gap of seconds is that, never a lifetime worth forging.
+EXPIRY_TOLERANCE_SECONDS = 5
 
 
 def _is_revoked(_header, payload) -> bool:
-    """A token not in the table (never issued here) counts as revoked, as does a revoked one."""
-    row = db.session.execute(REVOKED_AT, {"jti": payload.get("jti", "")}).first()
+    """A token not in the table (never issued here) counts as revoked, as does a revoked one.
+
+    Run on the request's connection as a Core statement, not through the ORM, and never cached:
+    a revocation holds on the next request in every worker. The row is kept for the checks that
+    follow (``_matches_table``, the store grant).
+    """
+    connection = db.session.connection()
+    g.token_row = row = connection.execute(TOKEN_ROW, {"jti": payload.get("jti", "")}).first()
     return row is None or row.revoked_at is not None
+
+
+def _matches_table(_header, payload) -> bool:
+    """The token table is the truth: a token whose stores or expiry differ from what was
+    recorded (re-signed with a leaked key, say) is refused as invalid."""
+    row = g.token_row
+    granted = payload.get(STORES_CLAIM)
+    if not isinstance(granted, list) or sorted(granted) != sorted(row.stores.split()):
+        return False
+    expires = payload.get("exp")
+    if row.expires_at is None:
+        return expires is None
+    recorded = row.expires_at.replace(tzinfo=UTC).timestamp()
+    return isinstance(expires, int) and abs(expires - recorded) <= EXPIRY_TOLERANCE_SECONDS
 
 
 def _refuse(message: str):
@@ -112,6 +140,7 @@ def init_app(app) -> None:
     """Bind the JWT manager to the app, with our revocation check and 401 answers."""
     jwt.init_app(app)
     jwt.token_in_blocklist_loader(_is_revoked)
+    jwt.token_verification_loader(_matches_table)
     jwt.unauthorized_loader(_refuse("Missing or malformed Authorization header"))
     jwt.expired_token_loader(_refuse("Token has expired"))
     jwt.revoked_token_loader(_refuse("Token has been revoked"))

@@ -41,6 +41,39 @@ def claims(app, make_token, store):
     return pyjwt.decode(token, SECRET, algorithms=["HS256"])
 
 
+def drop_expiry(claims):
+    del claims["exp"]
+
+
+def later_expiry(claims):
+    claims["exp"] += 365 * 24 * 3600
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda claims, other: claims["stores"].append(other),
+        lambda claims, other: claims.update(stores=[other]),
+        lambda claims, other: drop_expiry(claims),
+        lambda claims, other: later_expiry(claims),
+    ],
+    ids=["more stores", "other stores", "no expiry", "later expiry"],
+)
+def test_claims_that_differ_from_the_token_table_are_401(client, store, make_store, claims, tamper):
+    # Re-signed with the right key (a leaked secret, say): the table, not the claims, decides.
+    other = make_store("Other")
+    headers = {"Authorization": f"Bearer {signed(claims)}", "x-store-id": store}
+    assert client.get("/pos-session/profiles", headers=headers).status_code == 200
+
+    tamper(claims, other)
+
+    for store_id in (store, other):
+        headers = {"Authorization": f"Bearer {signed(claims)}", "x-store-id": store_id}
+        response = client.get("/pos-session/profiles", headers=headers)
+        assert_401(response)
+        assert response.get_json()["message"] == "Invalid token"
+
+
 @pytest.mark.parametrize(("method", "path"), ROUTES)
 @pytest.mark.parametrize(
     "authorization",
