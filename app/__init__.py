@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.routing import UnicodeConverter, ValidationError
 
-from . import auth, health, logs, openapi
+from . import auth, conditional, health, logs, openapi
 from .cli import register_cli
 from .config import MIN_SECRET_BYTES, Config, load_secret
 from .database import configure_sqlite
@@ -61,6 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
     register_error_handlers(app)
+    conditional.init_app(app)
     logs.init_app(app)
     if app.config["BENCH_BASELINE"]:
         # Same app, same error handlers and headers; no auth, no SQL. Off in production so it

@@ -8,6 +8,7 @@ Idempotency-Key header and the error responses, read from the error table.
 from flask import Blueprint, g, request
 
 from ..auth import store_scoped
+from ..conditional import conditional
 from ..errors import raises
 from ..exceptions import (
     NoOpenSession,
@@ -153,6 +154,7 @@ def record_cash_movement(session_id, uow):
 
 
 @bp.get("/sessions")
+@conditional
 @store_scoped
 def session_history():
     """The store's sessions, newest first, a page at a time.
@@ -179,6 +181,7 @@ def session_history():
 
 
 @bp.get("/sessions/<session_id>")
+@conditional
 @store_scoped
 @raises(SessionNotFound)
 def session_report(session_id):
@@ -200,6 +203,7 @@ def session_report(session_id):
 
 
 @bp.get("/session-status/<profile_id>")
+@conditional
 @store_scoped
 def session_status(profile_id):
     """Whether a profile has an open session, and which.
@@ -221,6 +225,7 @@ def session_status(profile_id):
 
 
 @bp.get("/current-session/<profile_id>")
+@conditional
 @store_scoped
 def current_session(profile_id):
     """The open session of a profile.
@@ -240,6 +245,7 @@ def current_session(profile_id):
 
 
 @bp.get("/profiles")
+@conditional
 @store_scoped
 def profiles():
     """Every profile of the store, oldest first, with its open session if any.
