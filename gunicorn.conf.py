@@ -3,6 +3,8 @@
 
 import os
 
+from gunicorn import glogging
+
 from app import front
 
 wsgi_app = "wsgi:app"
@@ -15,9 +17,16 @@ graceful_timeout = 10
 # The box is managed by systemd signals; gunicorn's control socket ($HOME/.gunicorn) is not used.
 control_socket_disable = True
 
-# Every log line is one JSON object on stderr (journald keeps it). The app logs each request
-# itself, with its request id and store, so gunicorn's own access log is switched off.
+
+class Logger(glogging.Logger):
+    # The app logs each request itself, with its request id and store, so gunicorn's access log
+    # is off; with logconfig_dict set, gunicorn would still build its line on every request.
+    access_log_enabled = False
+
+
+# Every log line is one JSON object on stderr (journald keeps it).
 accesslog = None
+logger_class = Logger
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -28,12 +37,10 @@ logconfig_dict = {
             "formatter": "json",
             "stream": "ext://sys.stderr",
         },
-        "discard": {"class": "logging.NullHandler"},
     },
     "root": {"level": "INFO", "handlers": ["stderr"]},
     "loggers": {
         "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
-        "gunicorn.access": {"handlers": ["discard"], "propagate": False},
         # The health check reads the schema revision through Alembic, which says so at INFO.
         "alembic": {"level": "WARNING"},
     },

@@ -1,6 +1,7 @@
 """Auth and store scope, in the contract's order: token (401), x-store-id (400), grant (403)."""
 
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 import jwt as pyjwt
 import pytest
@@ -117,6 +118,23 @@ def test_expired_token_is_401_token_has_expired(client, store, claims):
     response = client.get(
         "/pos-session/profiles", headers={"Authorization": f"Bearer {token}", "x-store-id": store}
     )
+    assert_401(response)
+    assert response.get_json()["message"] == "Token has expired"
+
+
+def test_a_token_verified_before_still_expires(app, client, store, claims):
+    # Each worker keeps the tokens it has verified: until they expire, not after.
+    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+    claims["exp"] = int(expires.timestamp())
+    with app.app_context():
+        db.session.execute(db.update(ApiToken).values(expires_at=expires.replace(tzinfo=None)))
+        db.session.commit()
+    headers = {"Authorization": f"Bearer {signed(claims)}", "x-store-id": store}
+    assert client.get("/pos-session/profiles", headers=headers).status_code == 200
+
+    time.sleep(max(0, expires.timestamp() - time.time()) + 0.1)
+
+    response = client.get("/pos-session/profiles", headers=headers)
     assert_401(response)
     assert response.get_json()["message"] == "Token has expired"
 
