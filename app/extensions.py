@@ -1,4 +1,5 @@
-"""Extension objects, created unbound and bound to the app in ``create_app`` (the JWT manager\nis ``app.auth.jwt``)."""
+"""Extension objects, created unbound and bound to the app in ``create_app``; the JWT manager
+is ``app.auth.jwt``."""
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy

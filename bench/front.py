@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from run import Server, bench_app, fill, log
+import run
 
 from app.front import nginx_path
 
@@ -149,7 +149,7 @@ def children(pid: int) -> list[int]:
     return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
-def memory(server: Server) -> dict:
+def memory(server) -> dict:
     nginx, workers = [], []
     for pid in children(server.process.pid):
         if b"nginx" in Path(f"/proc/{pid}/cmdline").read_bytes():
@@ -176,7 +176,7 @@ def keep_alive(port: int, path: str, headers: dict, front: bool, rounds: int = 6
 
 
 def measure_setup(name: str, env: dict, database: Path, work: Path, ids: dict) -> dict:
-    server = Server(database, work / "front.log")
+    server = run.Server(database, work / "front.log")
     server.env.update(env)
     port = int(server.url.rsplit(":", 1)[1])
     path = f"/pos-session/session-status/{ids['profiles'][0]}"
@@ -195,7 +195,7 @@ def measure_setup(name: str, env: dict, database: Path, work: Path, ids: dict) -
         row = {"name": name, "quiet": quiet, "slow": loaded}
         row.update(keep_alive(port, path, headers, env["POS_FRONT"] != "none"))
         row.update(memory(server))
-    log(f"{name}: {row}")
+    run.log(f"{name}: {row}")
     return row
 
 
@@ -203,8 +203,8 @@ def measure() -> list[dict]:
     work = Path(tempfile.mkdtemp(prefix="pos-bench-front-"))
     try:
         database = work / "bench.sqlite3"
-        app = bench_app(database)
-        ids = fill(app)
+        app = run.bench_app(database)
+        ids = run.fill(app)
         return [measure_setup(n, env, database, work, ids) for n, env in SETUPS.items()]
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -30,6 +30,7 @@ from .schemas import (
     CurrentSessionResponse,
     HistoryQuerySchema,
     ProfileSchema,
+    RowsShapedOnce,
     SessionHistoryResponse,
     SessionReportResponse,
     SessionStatusResponse,
@@ -48,7 +49,7 @@ history_query_schema = HistoryQuerySchema()
 session_history_response = SessionHistoryResponse()
 session_report_response = SessionReportResponse()
 session_status_response = SessionStatusResponse()
-profile_list = ProfileSchema(many=True)
+profile_list = RowsShapedOnce(ProfileSchema())
 
 bp = Blueprint("pos_session", __name__, url_prefix="/pos-session")
 
