@@ -45,9 +45,11 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check app tests bench
 	$(BIN)/ruff format --check app tests bench
 
-# Load test of a real gunicorn with wrk (Debian's package); writes its table into docs/bench.md.
+# Load test of the production gunicorn (and nginx) with wrk (Debian's package), against a bare
+# Flask no-op under the same settings; writes its table into docs/bench.md.
 bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null || apt-get install -y -qq nginx
 	$(BIN)/python bench/run.py
 
 clean:

@@ -94,3 +94,21 @@ def test_no_stale_304_after_a_change_through_another_worker(live_server, headers
         answers = [get(path, etags[route]) for _ in range(8)]
         assert {a.status_code for a in answers} == {200}, route
         assert {a.headers["ETag"] for a in answers} - {etags[route]} == {answers[0].headers["ETag"]}
+
+
+def test_the_openapi_document_shows_if_none_match_and_304_on_exactly_these_routes(client):
+    paths = client.get("/openapi.json").get_json()["paths"]
+    conditional = {
+        path for path, item in paths.items() if "304" in item.get("get", {}).get("responses", {})
+    }
+    assert conditional == {
+        "/pos-session/session-status/{profile_id}",
+        "/pos-session/current-session/{profile_id}",
+        "/pos-session/profiles",
+        "/pos-session/sessions/{session_id}",
+        "/pos-session/sessions",
+    }
+    for path in conditional:
+        operation = paths[path]["get"]
+        assert "If-None-Match" in [p.get("name") for p in operation["parameters"]]
+        assert "ETag" in operation["responses"]["200"]["headers"]
