@@ -2,6 +2,9 @@
 
 from datetime import datetime
 
+from flask import request
+from flask.sessions import SecureCookieSessionInterface
+
 from app.pos_session.schemas import ProfileSchema, RowsShapedOnce
 
 
@@ -22,3 +25,13 @@ def test_rows_shaped_once_answer_what_the_schema_would_for_every_change():
 
     for rows in ([row], [row, opened], [opened, renamed, row], [renamed]):
         assert shaped.dump(rows) == [schema.dump(r) for r in rows]
+
+
+def test_a_session_cookie_still_opens_as_with_flask_own_interface(app):
+    signed = SecureCookieSessionInterface().get_signing_serializer(app).dumps({"user": "x"})
+    with app.test_request_context(headers={"Cookie": f"session={signed}"}):
+        assert dict(app.session_interface.open_session(app, request)) == {"user": "x"}
+    with app.test_request_context(headers={"Cookie": "session=forged"}):
+        assert dict(app.session_interface.open_session(app, request)) == {}
+    with app.test_request_context():
+        assert dict(app.session_interface.open_session(app, request)) == {}
