@@ -29,10 +29,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from time import perf_counter
 
+import bare
 import bcrypt
 import front
 from flask_migrate import upgrade
 from sqlalchemy import event, insert, select, text
+from werkzeug.test import EnvironBuilder
 
 from app import create_app
 from app.auth import issue_token
@@ -87,7 +89,8 @@ def main() -> None:
 
         statements = count_statements(app, ids)
         create = time_create_without_bcrypt(app, ids)
-        report = render(runs, statements, create, slow, rss)
+        cpu = cpu_per_request(app, ids)
+        report = render(runs, statements, create, slow, rss, cpu)
         print(report)
         write_bench_page(report)
     finally:
@@ -440,11 +443,45 @@ def time_create_without_bcrypt(app, ids: dict, count: int = 40) -> dict:
     }
 
 
+def cpu_per_request(app, ids: dict, rounds: int = 9) -> dict:
+    """In-process CPU (us) of one request per case, the WSGI app called directly: the bare
+    Flask no-op and the app's routes, without gunicorn, nginx or the network. Minimum over the
+    rounds: the least disturbed by the rest of the machine."""
+    headers = {"Authorization": f"Bearer {ids['token']}", "x-store-id": ids["store"]}
+    profile = ids["profiles"][1]
+    cases = {
+        BARE: (bare.app, "/pos-session/ping", 300),
+        BASELINE: (app, "/pos-session/ping", 300),
+        "session-status": (app, f"/pos-session/session-status/{profile}", 300),
+        "current-session": (app, f"/pos-session/current-session/{profile}", 300),
+        "profiles": (app, "/pos-session/profiles", 60),
+    }
+    statuses = []
+
+    def start_response(status, _headers, _exc_info=None):
+        statuses.append(status)
+
+    found = {}
+    for name, (wsgi, path, count) in cases.items():
+        # One environ built ahead and copied: the test client's own work would be timed too.
+        environ = EnvironBuilder(path=path, headers=headers).get_environ()
+        times = []
+        for _ in range(rounds):
+            started = time.process_time()
+            for _ in range(count):
+                b"".join(wsgi.wsgi_app(dict(environ), start_response))
+            times.append((time.process_time() - started) / count * 1e6)
+        found[name] = min(times)
+    if set(statuses) != {"200 OK"}:
+        raise RuntimeError(f"in-process requests failed: {set(statuses)}")
+    return found
+
+
 def median_of(runs: list[dict], key: str) -> float:
     return statistics.median(run[key] for run in runs)
 
 
-def render(runs: dict, statements: dict, create: dict, slow: dict, rss: dict) -> str:
+def render(runs: dict, statements: dict, create: dict, slow: dict, rss: dict, cpu: dict) -> str:
     lines = [
         "| case | database | conns | req/s | p50 ms | p99 ms | vs bare no-op | vs app no-op "
         "| p99 / bare p99 | SQL/request | target |",
@@ -500,6 +537,8 @@ def render(runs: dict, statements: dict, create: dict, slow: dict, rss: dict) ->
         f"- RSS per gunicorn worker (median, after the runs): the app {mib(rss['app'])} MiB, "
         f"bare Flask {mib(rss['bare'])} MiB; nginx (master + worker) "
         f"{rss['app']['nginx_kib'] / 1024:.1f} MiB.",
+        "- In-process CPU per request (the WSGI app called directly, no server; min of 9 "
+        "rounds): " + ", ".join(f"{name} {us:.0f} us" for name, us in cpu.items()) + ".",
         f"- session-status p50 with {HISTORY:,} closed sessions / empty database: "
         f"**{flat:.2f}x** (target <= 1.2x: {met(flat <= 1.2)}).",
         f"- create-session less one bcrypt check (cost {create['rounds']}, "
