@@ -20,6 +20,8 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 install: $(VENV)/.installed
 
+# With nginx installed (Debian: apt-get install nginx), gunicorn.conf.py starts it in front on
+# POS_BIND; POS_FRONT=nginx requires it, POS_FRONT=none runs gunicorn alone.
 run: install
 	$(FLASK) init-db
 	$(BIN)/gunicorn -c gunicorn.conf.py
@@ -43,9 +45,11 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check app tests bench
 	$(BIN)/ruff format --check app tests bench
 
-# Load test of a real gunicorn with wrk (Debian's package); writes its table into docs/bench.md.
+# Load test of the production gunicorn (and nginx) with wrk (Debian's package), against a bare
+# Flask no-op under the same settings; writes its table into docs/bench.md.
 bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null || apt-get install -y -qq nginx
 	$(BIN)/python bench/run.py
 
 clean:

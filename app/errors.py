@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import jsonify
+from gunicorn.http.errors import ParseException
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -165,6 +166,11 @@ def register_error_handlers(app) -> None:
         message = err.description if err.code in (400, 415) else err.name
         headers = [(k, v) for k, v in err.get_headers() if k.lower() != "content-type"]
         return error_response(err.code or 500, message, headers=headers)
+
+    @app.errorhandler(ParseException)
+    def malformed_chunked_body(err: ParseException):
+        # Gunicorn decodes a chunked body as the app reads it, so its parse errors land here.
+        return error_response(400, f"Malformed chunked body: {err}")
 
     @app.errorhandler(Exception)
     def unexpected_error(err: Exception):

@@ -1,6 +1,6 @@
-"""Extension objects, created unbound and bound to the app in ``create_app``."""
+"""Extension objects, created unbound and bound to the app in ``create_app``; the JWT manager
+is ``app.auth.jwt``."""
 
-from flask_jwt_extended import JWTManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
@@ -11,5 +11,4 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-jwt = JWTManager()
 migrate = Migrate()

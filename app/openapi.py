@@ -157,6 +157,8 @@ def build_spec(app: Flask) -> dict:
             if getattr(view, "idempotent", False):
                 operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
             _add_refusals(operation, getattr(view, "raises", ()))
+            if getattr(view, "conditional", False):
+                _add_conditional(operation)
         spec.path(path=path, operations=operations, parameters=parameters)
 
     document = spec.to_dict()
@@ -221,6 +223,24 @@ def _add_refusals(operation: dict, errors) -> None:
         if headers:
             response["headers"] = headers
         responses[str(status)] = response
+
+
+def _add_conditional(operation: dict) -> None:
+    """If-None-Match and its 304, for a view marked ``@conditional``."""
+    operation.setdefault("parameters", []).append(
+        {
+            "name": "If-None-Match",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "The ETag of an earlier answer: 304 with no body while it is unchanged.",
+        }
+    )
+    responses = operation["responses"]
+    etag = {"description": "A hash of the body", "schema": {"type": "string"}}
+    # YAML in the docstring reads the status as an int.
+    responses[200 if 200 in responses else "200"].setdefault("headers", {})["ETag"] = etag
+    responses["304"] = {"description": "Unchanged since the ETag sent; no body."}
 
 
 def _add_shared_parts(operation: dict, path: str, scoped: bool) -> None:

@@ -29,9 +29,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from time import perf_counter
 
+import bare
 import bcrypt
+import front
 from flask_migrate import upgrade
 from sqlalchemy import event, insert, select, text
+from werkzeug.test import EnvironBuilder
 
 from app import create_app
 from app.auth import issue_token
@@ -43,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_PAGE = ROOT / "docs" / "bench.md"
 LUA = Path(__file__).with_name("wrk.lua")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "3"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 HISTORY = int(os.environ.get("BENCH_HISTORY", "1000000"))
 PROFILES = 200
 CONNECTIONS = 64
@@ -51,10 +54,14 @@ WORKERS = 4
 PASSWORD = "bench-pin-1234"
 SECRET = "bench-" + "s" * 42
 
-BASELINE = "baseline (no-op)"
-TARGETS = {"session-status": 0.5, "current-session": 0.5, "profiles": 0.25}
-P99_TARGET_MS = 25
-CREATE_TARGET_MS = 5
+BARE = "bare Flask no-op"
+BASELINE = "app no-op"
+ORDER = [BARE, BASELINE, "session-status", "current-session", "profiles", "create-session"]
+# Share of the bare Flask no-op's throughput (same gunicorn settings and front); p99 within 2x.
+TARGETS = {"session-status": 0.6, "current-session": 0.6, "profiles": 0.35}
+P99_FACTOR = 2
+CREATE_TARGET_MS = 3
+LOAD_BEFORE = " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -71,14 +78,19 @@ def main() -> None:
         log(f"filled both databases in {perf_counter() - started:.0f} s")
 
         with (
+            Server(empty, work / "bare.log", "bench.bare:app") as s_bare,
             Server(empty, work / "empty.log") as s_empty,
             Server(history, work / "hist.log") as s_hist,
         ):
-            runs = drive(s_empty, s_hist, ids, work)
+            runs = drive(s_bare, s_empty, s_hist, ids, work)
+            rss = {"bare": front.memory(s_bare), "app": front.memory(s_empty)}
+        # The slow-client and keep-alive runs of bench/front.py, on the production setup.
+        slow = front.measure_setup("nginx front", {"POS_FRONT": "nginx"}, empty, work, ids)
 
         statements = count_statements(app, ids)
         create = time_create_without_bcrypt(app, ids)
-        report = render(runs, statements, create)
+        cpu = cpu_per_request(app, ids)
+        report = render(runs, statements, create, slow, rss, cpu)
         print(report)
         write_bench_page(report)
     finally:
@@ -192,7 +204,8 @@ def add_history(path: Path, profile_ids: list[str], count: int) -> None:
 class Server:
     """gunicorn with the production config and the bench's no-op route, on a free port."""
 
-    def __init__(self, database: Path, log_path: Path):
+    def __init__(self, database: Path, log_path: Path, wsgi_app: str = "wsgi:app"):
+        self.wsgi_app = wsgi_app
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
@@ -210,7 +223,7 @@ class Server:
     def __enter__(self):
         self.log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", self.wsgi_app],
             cwd=ROOT,
             env=self.env,
             stdout=self.log,
@@ -232,7 +245,9 @@ class Server:
         self.log.close()
 
 
-def wrk(url, lines, store_id, token, work, connections=CONNECTIONS, seconds=SECONDS, threads=2):
+def wrk(
+    url, lines, store_id, token, work, connections=CONNECTIONS, seconds=SECONDS, threads=2, extra=()
+):
     plan = work / "requests.txt"
     plan.write_text("\n".join(lines) + "\n")
     command = [
@@ -249,6 +264,7 @@ def wrk(url, lines, store_id, token, work, connections=CONNECTIONS, seconds=SECO
         f"x-store-id: {store_id}",
         "-H",
         "Content-Type: application/json",
+        *(arg for header in extra for arg in ("-H", header)),
         url,
         "--",
         str(plan),
@@ -261,31 +277,52 @@ def wrk(url, lines, store_id, token, work, connections=CONNECTIONS, seconds=SECO
     return result
 
 
-def drive(s_empty: Server, s_hist: Server, ids: dict, work: Path) -> dict:
-    """wrk in rounds; each endpoint run right after a no-op run on the same server, so its
-    ratio compares two neighbouring runs, whatever else the machine is doing meanwhile."""
-    profiles = ids["profiles"]
-    baseline = ["GET /pos-session/ping"]
-    plans = {
-        "session-status": [f"GET /pos-session/session-status/{p}" for p in profiles],
-        "current-session": [f"GET /pos-session/current-session/{p}" for p in profiles],
-        "profiles": ["GET /pos-session/profiles"],
+def drive(s_bare: Server, s_empty: Server, s_hist: Server, ids: dict, work: Path) -> dict:
+    """wrk in rounds; each case run right after the bare Flask no-op and the app's own no-op, with
+    the same keep-alive, so its ratios compare neighbouring runs whatever else the machine does."""
+    profiles, store, token = ids["profiles"], ids["store"], ids["token"]
+    noop = ["GET /pos-session/ping"]
+    status = [f"GET /pos-session/session-status/{p}" for p in profiles]
+    current = [f"GET /pos-session/current-session/{p}" for p in profiles]
+    listing = ["GET /pos-session/profiles"]
+    one_status = f"/pos-session/session-status/{profiles[0]}"
+    close = ("Connection: close",)
+    cases = {  # name: (database, plan, extra headers)
+        ("session-status", "empty"): (s_empty, status, ()),
+        ("session-status", "history"): (s_hist, status, ()),
+        ("current-session", "empty"): (s_empty, current, ()),
+        ("current-session", "history"): (s_hist, current, ()),
+        ("profiles", "empty"): (s_empty, listing, ()),
+        ("profiles", "history"): (s_hist, listing, ()),
+        ("session-status 304", "empty"): (
+            s_empty,
+            [f"GET {one_status}"],
+            (etag_header(s_empty, one_status, ids),),
+        ),
+        ("profiles 304", "empty"): (
+            s_empty,
+            listing,
+            (etag_header(s_empty, "/pos-session/profiles", ids),),
+        ),
+        ("session-status, keep-alive off", "empty"): (s_empty, status, close),
+        ("profiles, keep-alive off", "empty"): (s_empty, listing, close),
     }
-    servers = {"empty": s_empty, "history": s_hist}
-    store, token = ids["store"], ids["token"]
-    for server in servers.values():  # warm both: page cache, each worker's caches
-        for lines in [baseline, *plans.values()]:
-            wrk(server.url, lines, store, token, work, seconds=1)
+    for server, plan, extra in [(s_bare, noop, ()), *cases.values()]:  # warm every worker
+        wrk(server.url, plan, store, token, work, seconds=1, extra=extra)
 
     runs = {}
     for round_no in range(1, ROUNDS + 1):
-        for name, lines in plans.items():
-            for db_name, server in servers.items():
-                base = wrk(server.url, baseline, store, token, work)
-                run = wrk(server.url, lines, store, token, work)
-                run["ratio"] = run["rps"] / base["rps"]
-                runs.setdefault((BASELINE, "either"), []).append(base)
-                runs.setdefault((name, db_name), []).append(run)
+        for key, (server, plan, extra) in cases.items():
+            same = extra if extra == close else ()  # the no-ops with the case's keep-alive
+            bare = wrk(s_bare.url, noop, store, token, work, extra=same)
+            own = wrk(server.url, noop, store, token, work, extra=same)
+            keep_alive = "off" if same else "on"
+            run = wrk(server.url, plan, store, token, work, extra=extra)
+            run["vs_bare"], run["vs_own"] = run["rps"] / bare["rps"], run["rps"] / own["rps"]
+            run["p99_vs_bare"] = run["p99_ms"] / bare["p99_ms"]
+            runs.setdefault((BARE, f"keep-alive {keep_alive}"), []).append(bare)
+            runs.setdefault((BASELINE, f"keep-alive {keep_alive}"), []).append(own)
+            runs.setdefault(key, []).append(run)
         log(f"round {round_no}/{ROUNDS} done")
 
     # Each POST needs a profile with no session open: one per request, from the spare store.
@@ -302,6 +339,15 @@ def drive(s_empty: Server, s_hist: Server, ids: dict, work: Path) -> dict:
         raise RuntimeError("create-session ran out of fresh profiles; shorten the run")
     runs[("create-session", "empty")] = [create]
     return runs
+
+
+def etag_header(server: Server, path: str, ids: dict) -> str:
+    request = urllib.request.Request(
+        server.url + path,
+        headers={"Authorization": f"Bearer {ids['token']}", "x-store-id": ids["store"]},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return f"If-None-Match: {response.headers['ETag']}"
 
 
 @contextmanager
@@ -397,32 +443,75 @@ def time_create_without_bcrypt(app, ids: dict, count: int = 40) -> dict:
     }
 
 
+def cpu_per_request(app, ids: dict, rounds: int = 9) -> dict:
+    """In-process CPU (us) of one request per case, the WSGI app called directly: the bare
+    Flask no-op and the app's routes, without gunicorn, nginx or the network. Minimum over the
+    rounds: the least disturbed by the rest of the machine."""
+    headers = {"Authorization": f"Bearer {ids['token']}", "x-store-id": ids["store"]}
+    profile = ids["profiles"][1]
+    cases = {
+        BARE: (bare.app, "/pos-session/ping", 300),
+        BASELINE: (app, "/pos-session/ping", 300),
+        "session-status": (app, f"/pos-session/session-status/{profile}", 300),
+        "current-session": (app, f"/pos-session/current-session/{profile}", 300),
+        "profiles": (app, "/pos-session/profiles", 60),
+    }
+    statuses = []
+
+    def start_response(status, _headers, _exc_info=None):
+        statuses.append(status)
+
+    found = {}
+    for name, (wsgi, path, count) in cases.items():
+        # One environ built ahead and copied: the test client's own work would be timed too.
+        environ = EnvironBuilder(path=path, headers=headers).get_environ()
+        times = []
+        for _ in range(rounds):
+            started = time.process_time()
+            for _ in range(count):
+                b"".join(wsgi.wsgi_app(dict(environ), start_response))
+            times.append((time.process_time() - started) / count * 1e6)
+        found[name] = min(times)
+    if set(statuses) != {"200 OK"}:
+        raise RuntimeError(f"in-process requests failed: {set(statuses)}")
+    return found
+
+
 def median_of(runs: list[dict], key: str) -> float:
     return statistics.median(run[key] for run in runs)
 
 
-def render(runs: dict, statements: dict, create: dict) -> str:
+def render(runs: dict, statements: dict, create: dict, slow: dict, rss: dict, cpu: dict) -> str:
     lines = [
-        "| endpoint | database | conns | req/s | p50 ms | p99 ms | vs no-op | SQL/request "
-        "| target |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| case | database | conns | req/s | p50 ms | p99 ms | vs bare no-op | vs app no-op "
+        "| p99 / bare p99 | SQL/request | target |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for (name, db_name), results in runs.items():
-        queries, begins = statements[name]
-        p99 = median_of(results, "p99_ms")
+    for (name, db_name), results in sorted(runs.items(), key=lambda item: order(item[0][0])):
+        endpoint = name.split(",")[0].removesuffix(" 304")
+        queries, begins = statements.get(endpoint, (0, 0))
+        sql = f"{queries} (+{begins} BEGIN)" if endpoint != BARE else "0"
+        rps, p50, p99 = (median_of(results, k) for k in ("rps", "p50_ms", "p99_ms"))
         if name == "create-session":
-            conns, vs = WORKERS, ""
-            target = f"{create['median_ms']:.1f} ms less bcrypt (< {CREATE_TARGET_MS} ms)"
+            conns, ratios = WORKERS, " |  |  "
+            target = f"{create['median_ms']:.1f} ms less bcrypt (< {CREATE_TARGET_MS} ms): "
+            target += met(create["median_ms"] < CREATE_TARGET_MS)
+        elif name in (BARE, BASELINE):
+            conns, ratios, target = CONNECTIONS, " |  |  ", ""
         else:
-            conns, target = CONNECTIONS, f"p99 < {P99_TARGET_MS} ms: {met(p99 < P99_TARGET_MS)}"
-            vs = "100%" if name == BASELINE else f"{median_of(results, 'ratio'):.0%}"
-        if name in TARGETS:
-            wanted = TARGETS[name]
-            target = f">= {wanted:.0%}: {met(median_of(results, 'ratio') >= wanted)}; " + target
+            conns, target = CONNECTIONS, ""
+            vs_bare, vs_own, p99x = (
+                median_of(results, k) for k in ("vs_bare", "vs_own", "p99_vs_bare")
+            )
+            ratios = f"{vs_bare:.0%} | {vs_own:.0%} | {p99x:.2f}x"
+            if name in TARGETS:
+                target = (
+                    f">= {TARGETS[name]:.0%} of bare: {met(vs_bare >= TARGETS[name])}; "
+                    f"p99 <= {P99_FACTOR}x bare: {met(p99x <= P99_FACTOR)}"
+                )
         lines.append(
-            f"| {name} | {db_name} | {conns} | {median_of(results, 'rps'):.0f} | "
-            f"{median_of(results, 'p50_ms'):.1f} | {p99:.1f} | {vs} | "
-            f"{queries} (+{begins} BEGIN) | {target} |"
+            f"| {name} | {db_name} | {conns} | {rps:.0f} | {p50:.1f} | {p99:.1f} | {ratios} | "
+            f"{sql} | {target} |"
         )
 
     flat = statistics.median(
@@ -431,26 +520,49 @@ def render(runs: dict, statements: dict, create: dict) -> str:
             runs[("session-status", "empty")], runs[("session-status", "history")], strict=True
         )
     )
-    fastest = max(run["rps"] for run in runs[(BASELINE, "either")])
+    quiet, loaded = slow["quiet"], slow["slow"]
+    on, off = slow["keepalive_on"], slow["keepalive_off"]
     lines += [
         "",
+        f"- Slow clients: with {front.SLOW} connections trickling headers, trickling a body or "
+        f"silent, one terminal polling session-status (a new connection per poll) got p50 "
+        f"{loaded['p50']:.1f} ms, p99 **{loaded['p99']:.1f} ms**, max {loaded['max']:.0f} ms "
+        f"(target p99 < 50 ms: {met(loaded['p99'] < 50)}; {loaded['unanswered']} of "
+        f"{loaded['polls']} polls unanswered in {front.POLL_TIMEOUT} s); without them p50 "
+        f"{quiet['p50']:.1f} ms, p99 {quiet['p99']:.1f} ms. The server cut off "
+        f"{loaded['slow_closed']} slow connections meanwhile.",
+        f"- Keep-alive, one terminal polling session-status back to back: {on['rps']:.0f} polls/s "
+        f"(p50 {on['p50']:.2f} ms) over one connection, {off['rps']:.0f} polls/s "
+        f"(p50 {off['p50']:.2f} ms) with a new connection per poll.",
+        f"- RSS per gunicorn worker (median, after the runs): the app {mib(rss['app'])} MiB, "
+        f"bare Flask {mib(rss['bare'])} MiB; nginx (master + worker) "
+        f"{rss['app']['nginx_kib'] / 1024:.1f} MiB.",
+        "- In-process CPU per request (the WSGI app called directly, no server; min of 9 "
+        "rounds): " + ", ".join(f"{name} {us:.0f} us" for name, us in cpu.items()) + ".",
         f"- session-status p50 with {HISTORY:,} closed sessions / empty database: "
         f"**{flat:.2f}x** (target <= 1.2x: {met(flat <= 1.2)}).",
         f"- create-session less one bcrypt check (cost {create['rounds']}, "
         f"{create['bcrypt_ms']:.0f} ms), in-process, {create['count']} requests: median "
-        f"**{create['median_ms']:.2f} ms**, p90 {create['p90_ms']:.2f} ms "
-        f"(target < {CREATE_TARGET_MS} ms: {met(create['median_ms'] < CREATE_TARGET_MS)}); "
+        f"**{create['median_ms']:.2f} ms**, p90 {create['p90_ms']:.2f} ms; "
         f"with bcrypt answering at once instead: median {create['instant_ms']:.2f} ms.",
-        f"- p99 under {P99_TARGET_MS} ms with {CONNECTIONS} connections always waiting needs "
-        f"more than {CONNECTIONS * 1000 // P99_TARGET_MS:,} req/s (Little's law: mean latency ="
-        f" connections / throughput); the no-op route's best run served {fastest:.0f} req/s.",
-        f"- Medians of {ROUNDS} rounds of {SECONDS} s runs; each ratio is taken against a no-op "
-        f"run just before it on the same server (create-session: one 10 s run).",
+        f"- Medians of {ROUNDS} rounds of {SECONDS} s wrk runs, {CONNECTIONS} connections; each "
+        f"case runs right after a bare Flask no-op run and an app no-op run with the same "
+        f"keep-alive, and its ratios are taken against those (create-session: one 10 s run, "
+        f"{WORKERS} connections). A 304 row sends the route's current ETag in If-None-Match.",
         "",
-        f"Command: `make bench`. Machine: {machine()}. "
+        f"Command: `make bench`. Machine: {machine()}. Load average before the run: "
+        f"{LOAD_BEFORE}, after: {os.getloadavg()[0]:.2f} (the machine is shared). "
         f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
     ]
     return "\n".join(lines)
+
+
+def mib(memory: dict) -> str:
+    return f"{memory['worker_kib'] / 1024:.1f}"
+
+
+def order(name: str) -> int:
+    return next((i for i, start in enumerate(ORDER) if name.startswith(start)), len(ORDER))
 
 
 def met(ok: bool) -> str:

@@ -1,6 +1,7 @@
 """Auth and store scope, in the contract's order: token (401), x-store-id (400), grant (403)."""
 
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 import jwt as pyjwt
 import pytest
@@ -39,6 +40,39 @@ def claims(app, make_token, store):
     """The claims of a real issued token, to be tampered with."""
     token = make_token(store)
     return pyjwt.decode(token, SECRET, algorithms=["HS256"])
+
+
+def drop_expiry(claims):
+    del claims["exp"]
+
+
+def later_expiry(claims):
+    claims["exp"] += 365 * 24 * 3600
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda claims, other: claims["stores"].append(other),
+        lambda claims, other: claims.update(stores=[other]),
+        lambda claims, other: drop_expiry(claims),
+        lambda claims, other: later_expiry(claims),
+    ],
+    ids=["more stores", "other stores", "no expiry", "later expiry"],
+)
+def test_claims_that_differ_from_the_token_table_are_401(client, store, make_store, claims, tamper):
+    # Re-signed with the right key (a leaked secret, say): the table, not the claims, decides.
+    other = make_store("Other")
+    headers = {"Authorization": f"Bearer {signed(claims)}", "x-store-id": store}
+    assert client.get("/pos-session/profiles", headers=headers).status_code == 200
+
+    tamper(claims, other)
+
+    for store_id in (store, other):
+        headers = {"Authorization": f"Bearer {signed(claims)}", "x-store-id": store_id}
+        response = client.get("/pos-session/profiles", headers=headers)
+        assert_401(response)
+        assert response.get_json()["message"] == "Invalid token"
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
@@ -84,6 +118,23 @@ def test_expired_token_is_401_token_has_expired(client, store, claims):
     response = client.get(
         "/pos-session/profiles", headers={"Authorization": f"Bearer {token}", "x-store-id": store}
     )
+    assert_401(response)
+    assert response.get_json()["message"] == "Token has expired"
+
+
+def test_a_token_verified_before_still_expires(app, client, store, claims):
+    # Each worker keeps the tokens it has verified: until they expire, not after.
+    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+    claims["exp"] = int(expires.timestamp())
+    with app.app_context():
+        db.session.execute(db.update(ApiToken).values(expires_at=expires.replace(tzinfo=None)))
+        db.session.commit()
+    headers = {"Authorization": f"Bearer {signed(claims)}", "x-store-id": store}
+    assert client.get("/pos-session/profiles", headers=headers).status_code == 200
+
+    time.sleep(max(0, expires.timestamp() - time.time()) + 0.1)
+
+    response = client.get("/pos-session/profiles", headers=headers)
     assert_401(response)
     assert response.get_json()["message"] == "Token has expired"
 

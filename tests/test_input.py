@@ -142,6 +142,7 @@ class TestSecret:
             "POS_SECRET_KEY": "too-short",
             "POS_BIND": "127.0.0.1:0",
             "POS_WORKERS": "1",
+            "POS_FRONT": "none",  # nginx cannot listen on port 0
         }
         result = subprocess.run(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],

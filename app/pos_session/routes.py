@@ -8,6 +8,7 @@ Idempotency-Key header and the error responses, read from the error table.
 from flask import Blueprint, g, request
 
 from ..auth import store_scoped
+from ..conditional import conditional
 from ..errors import raises
 from ..exceptions import (
     NoOpenSession,
@@ -30,6 +31,7 @@ from .schemas import (
     CurrentSessionResponse,
     HistoryQuerySchema,
     ProfileSchema,
+    RowsShapedOnce,
     SessionHistoryResponse,
     SessionReportResponse,
     SessionStatusResponse,
@@ -48,7 +50,7 @@ history_query_schema = HistoryQuerySchema()
 session_history_response = SessionHistoryResponse()
 session_report_response = SessionReportResponse()
 session_status_response = SessionStatusResponse()
-profile_list = ProfileSchema(many=True)
+profile_list = RowsShapedOnce(ProfileSchema())
 
 bp = Blueprint("pos_session", __name__, url_prefix="/pos-session")
 
@@ -155,6 +157,7 @@ def record_cash_movement(session_id, uow):
 
 
 @bp.get("/sessions")
+@conditional
 @store_scoped
 def session_history():
     """The store's sessions, newest first, a page at a time.
@@ -181,6 +184,7 @@ def session_history():
 
 
 @bp.get("/sessions/<session_id>")
+@conditional
 @store_scoped
 @raises(SessionNotFound)
 def session_report(session_id):
@@ -202,6 +206,7 @@ def session_report(session_id):
 
 
 @bp.get("/session-status/<profile_id>")
+@conditional
 @store_scoped
 def session_status(profile_id):
     """Whether a profile has an open session, and which.
@@ -223,6 +228,7 @@ def session_status(profile_id):
 
 
 @bp.get("/current-session/<profile_id>")
+@conditional
 @store_scoped
 def current_session(profile_id):
     """The open session of a profile.
@@ -242,6 +248,7 @@ def current_session(profile_id):
 
 
 @bp.get("/profiles")
+@conditional
 @store_scoped
 def profiles():
     """Every enabled profile of the store, oldest first, with its open session if any.
