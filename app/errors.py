@@ -19,6 +19,7 @@ from .exceptions import (
     InvalidIdempotencyKey,
     InvalidInput,
     InvalidPassword,
+    ManagerDisabled,
     ManagerNotFound,
     NameTaken,
     NoOpenSession,
@@ -76,6 +77,7 @@ ANSWERS: dict[type[DomainError], Answer] = {
     NameTaken: Answer(409, "This name is already taken"),
     StoreNotFound: Answer(404, "Store not found"),
     ManagerNotFound: Answer(404, "Manager not found"),
+    ManagerDisabled: Answer(403, "Manager is disabled"),
 }
 
 

@@ -83,3 +83,7 @@ class StoreNotFound(DomainError):
 
 class ManagerNotFound(DomainError):
     pass
+
+
+class ManagerDisabled(DomainError):
+    pass
