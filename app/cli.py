@@ -312,8 +312,8 @@ def register_cli(app) -> None:
         closing = closed.closing
         click.echo(closing.id)
         click.echo(
-            f"session {session_id} closed by force: expected {closing.expected_cash}, "
-            f"counted {closing.closing_cash}, difference {closing.difference}",
+            f"session {session_id} closed by force: expected {closing.expected_cash:.2f}, "
+            f"counted {closing.closing_cash:.2f}, difference {closing.difference:.2f}",
             err=True,
         )
 
