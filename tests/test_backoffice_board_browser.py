@@ -12,9 +12,9 @@ from tests.test_backoffice_browser import SCREENSHOTS, SIZES, browser, server  #
 
 def test_board_follows_the_terminals_and_a_session_is_closed_by_force(
     app,
-    browser,
-    server,
-    store,  # noqa: F811
+    browser,  # noqa: F811
+    server,  # noqa: F811
+    store,
 ):
     with app.app_context():
         token = issue_token([store], "Till 1", 30)

@@ -155,19 +155,24 @@ def force_close(
         raise InvalidInput(err.normalized_messages()) from None
 
     def this_one(tx) -> PosSession:
-        pos_session = tx.scalar(
-            select(PosSession)
-            .where(PosSession.id == session_id, PosSession.store_id == store_id)
-            .with_for_update()
-        )
-        if pos_session is None:
-            raise SessionNotFound()
-        if pos_session.pos_closing_id is not None:
-            raise SessionClosed()
-        return pos_session
+        return _open_session_by_id(tx, store_id, session_id)
 
     counted, reason = typed["counted"], typed["reason"]
     return _close(uow, this_one, SessionClosed, manager.name, counted, reason=reason)
+
+
+def _open_session_by_id(tx, store_id: str, session_id: str) -> PosSession:
+    """The session, row-locked, if of this store (else not found) and still open."""
+    pos_session = tx.scalar(
+        select(PosSession)
+        .where(PosSession.id == session_id, PosSession.store_id == store_id)
+        .with_for_update()
+    )
+    if pos_session is None:
+        raise SessionNotFound()
+    if pos_session.pos_closing_id is not None:
+        raise SessionClosed()
+    return pos_session
 
 
 def _close(
@@ -231,15 +236,7 @@ def record_movement(
         tx = uow.session
         # Under the write lock (and the row lock on PostgreSQL), so a close either counts this
         # movement or refuses it.
-        pos_session = tx.scalar(
-            select(PosSession)
-            .where(PosSession.id == session_id, PosSession.store_id == store_id)
-            .with_for_update()
-        )
-        if pos_session is None:
-            raise SessionNotFound()
-        if pos_session.pos_closing_id is not None:
-            raise SessionClosed()
+        _open_session_by_id(tx, store_id, session_id)
         movement = CashMovement(
             pos_session_id=session_id,
             store_id=store_id,
