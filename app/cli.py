@@ -16,9 +16,10 @@ from .auth import issue_token, revoke_tokens
 from .config import install_secret
 from .database import UnitOfWork
 from .errors import ANSWERS
-from .exceptions import DomainError, InvalidInput
+from .exceptions import DomainError, InvalidInput, SessionNotFound
 from .extensions import db
-from .models import ApiToken, Store
+from .models import ApiToken, PosSession, Store
+from .pos_session.service import force_close
 
 
 def register_cli(app) -> None:
@@ -308,6 +309,36 @@ def register_cli(app) -> None:
         for revoked_jti in revoked:
             click.echo(revoked_jti)
         click.echo(f"{len(revoked)} token(s) revoked", err=True)
+
+    session = AppGroup("session", help="Cash sessions.")
+    app.cli.add_command(session)
+
+    @session.command("force-close")
+    @click.argument("session_id")
+    @click.option("--counted", required=True, help="The cash counted in the drawer, e.g. 152.30.")
+    @click.option("--reason", required=True, help="Why the session is closed by force.")
+    @click.option("--manager", "manager_name", required=True, help="The manager closing it.")
+    def session_force_close(session_id, counted, reason, manager_name):
+        """Close a session its cashier left open; prints the closing's id."""
+        with _refusals():
+            forgotten = db.session.get(PosSession, session_id)
+            if forgotten is None:
+                raise SessionNotFound()
+            closed = force_close(
+                UnitOfWork(),
+                forgotten.store_id,
+                session_id,
+                counted,
+                reason,
+                management.get_manager_by_name(manager_name),
+            )
+        closing = closed.closing
+        click.echo(closing.id)
+        click.echo(
+            f"session {session_id} closed by force: expected {closing.expected_cash:.2f}, "
+            f"counted {closing.closing_cash:.2f}, difference {closing.difference:.2f}",
+            err=True,
+        )
 
 
 def _busy_timeout_s() -> float:

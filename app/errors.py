@@ -26,6 +26,7 @@ from .exceptions import (
     InvalidIdempotencyKey,
     InvalidInput,
     InvalidPassword,
+    ManagerDisabled,
     ManagerNotFound,
     NameTaken,
     NoOpenSession,
@@ -106,6 +107,7 @@ ANSWERS: dict[type[DomainError], Answer] = {
     SchemaNotAtHead: Answer(
         503, "Database schema is at {err.at}, expected {err.expected}: run init-db"
     ),
+    ManagerDisabled: Answer(403, "Manager is disabled"),
 }
 
 

@@ -132,3 +132,7 @@ class SchemaNotAtHead(DatabaseUnavailable):
 
 class DatabaseBusy(DomainError):
     """Another writer held the lock for longer than the busy timeout: worth a retry soon."""
+
+
+class ManagerDisabled(DomainError):
+    pass

@@ -16,6 +16,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -167,6 +168,9 @@ class PosClosing(db.Model):
     note: Mapped[str | None] = mapped_column(String(500))
     closed_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Closed by a manager (named in closed_by) for the cashier, with the reason why.
+    forced: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    reason: Mapped[str | None] = mapped_column(String(500))
 
 
 # The movement types and the sign each gives its amount in the expected cash: the check

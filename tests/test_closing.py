@@ -60,7 +60,10 @@ def test_closes_the_open_session_and_reveals_the_count(client, headers, profile,
         "note",
         "closedBy",
         "createdAt",
+        "forced",
+        "reason",
     }
+    assert (closing["forced"], closing["reason"]) == (False, None)
     assert data["id"] == opened["id"] == closing["posSessionId"]
     assert ID.match(closing["id"]) and data["posClosingId"] == closing["id"]
     assert closing["posProfileId"] == profile and closing["storeId"] == store

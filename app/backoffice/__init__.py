@@ -57,6 +57,13 @@ def init_app(app) -> None:
     login_manager.login_message = "Please sign in."
     login_manager.login_message_category = "info"
 
-    from . import filters, forms, routes  # noqa: F401  (they register on bp)
+    from . import (  # noqa: F401  (they register on bp)
+        board,  # noqa: F401
+        filters,
+        forms,
+        routes,
+        sessions,  # noqa: F401
+        terminals,  # noqa: F401
+    )
 
     app.register_blueprint(bp)

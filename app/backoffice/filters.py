@@ -35,3 +35,19 @@ def duration_since(moment: datetime) -> str:
     minutes = int((datetime.now(UTC).replace(tzinfo=None) - moment) / timedelta(minutes=1))
     hours, minutes = divmod(max(minutes, 0), 60)
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+@bp.app_template_filter("difference")
+def difference_words(amount: Decimal | None, currency: str) -> str:
+    """A closing difference in words, never by colour alone: "short by 0.05 EUR"."""
+    if amount is None:
+        return "-"
+    if amount == 0:
+        return "exact: the drawer matches"
+    return f"{'short' if amount < 0 else 'over'} by {money(abs(amount), currency)}"
+
+
+@bp.app_template_filter("signed")
+def signed_money(amount: Decimal, currency: str) -> str:
+    """With its sign always written: "+2.00 EUR", "-0.05 EUR"."""
+    return ("+" if amount > 0 else "") + money(amount, currency)

@@ -162,7 +162,7 @@ def index():
         store = next((s for s in stores if s.id == wanted), stores[0] if stores else None)
     if store is None:
         abort(404)
-    return redirect(url_for(".cashiers", store_id=store.id))
+    return redirect(url_for(".board", store_id=store.id))
 
 
 # Cashiers

@@ -8,6 +8,7 @@ plain rows, shaped by the schemas like any object.
 """
 
 from datetime import datetime
+from decimal import Decimal
 from typing import NamedTuple
 
 from sqlalchemy import BigInteger, and_, bindparam, case, func, select, tuple_, type_coerce
@@ -15,13 +16,34 @@ from sqlalchemy.orm import joinedload
 
 from ..exceptions import SessionNotFound
 from ..extensions import db
-from ..models import MOVEMENT_SIGNS, CashMovement, MoneyColumn, PosProfile, PosSession
+from ..models import (
+    MOVEMENT_SIGNS,
+    CashMovement,
+    MoneyColumn,
+    PosClosing,
+    PosProfile,
+    PosSession,
+)
 
 
 def summary_query(session_id: str):
     """The total of each movement type (``sales``, ``refunds``, ``pay_ins``, ``pay_outs``) and
     the expected cash, summed by the database in integer cents (exact, whatever the number of
     movements) and read back as Decimals."""
+    return _summaries().where(PosSession.id == session_id)
+
+
+def open_summaries(store_id: str) -> dict[str, Decimal]:
+    """The expected cash now of each open session of the store, by session id, in one query."""
+    rows = db.session.execute(
+        _summaries()
+        .add_columns(PosSession.id)
+        .where(PosSession.store_id == store_id, PosSession.pos_closing_id.is_(None))
+    )
+    return {row.id: row.expected_cash for row in rows}
+
+
+def _summaries():
     cents = type_coerce(CashMovement.amount, BigInteger)
     totals = {
         kind: func.sum(case((CashMovement.type == kind, cents), else_=0)) for kind in MOVEMENT_SIGNS
@@ -37,7 +59,6 @@ def summary_query(session_id: str):
         )
         # The outer join leaves one row even with no movement, so every SUM is 0, not NULL.
         .outerjoin(CashMovement, CashMovement.pos_session_id == PosSession.id)
-        .where(PosSession.id == session_id)
         .group_by(PosSession.id)
     )
 
@@ -157,3 +178,13 @@ def profiles_with_status(store_id: str):
 
 def _read(statement, **params):
     return db.session.connection().execute(statement, params)
+
+
+def forced_closings(store_id: str, since: datetime) -> list[tuple[PosClosing, str]]:
+    """The store's forced closings since ``since``, newest first, with the cashier's name."""
+    return db.session.execute(
+        select(PosClosing, PosProfile.name)
+        .join(PosProfile, PosProfile.id == PosClosing.pos_profile_id)
+        .where(PosClosing.store_id == store_id, PosClosing.forced, PosClosing.created_at >= since)
+        .order_by(PosClosing.created_at.desc())
+    ).all()

@@ -4,9 +4,17 @@ import base64
 import binascii
 import re
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates,
+    validates_schema,
+)
 
 from ..errors import MISSING
 from ..models import MOVEMENT_TYPES
@@ -249,6 +257,8 @@ class ClosingSchema(Schema):
     note = fields.String(allow_none=True)
     closed_by = fields.String(data_key="closedBy")
     created_at = Timestamp(data_key="createdAt")
+    forced = fields.Boolean(metadata={"description": "closed by a manager, named in closedBy"})
+    reason = fields.String(allow_none=True, metadata={"description": "why it was forced"})
 
 
 class SessionRecordSchema(SessionSchema):
@@ -341,3 +351,34 @@ class RowsShapedOnce:
                 dumped = shaped[key] = self.schema.dump(row)
             answer.append(dumped)
         return answer
+
+
+class TypedMoney(MoneyField):
+    """An amount as a person types it on a page or a command line: "152.30"."""
+
+    default_error_messages = {"invalid": "Enter an amount such as 152.30."}
+
+    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
+        if isinstance(value, str):
+            try:
+                value = Decimal(value.strip().replace(",", ""))
+            except InvalidOperation:
+                raise self.make_error("invalid") from None
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class ForceCloseSchema(Schema):
+    """A manager's close of a forgotten session: the cash counted and why."""
+
+    counted = TypedMoney(required=True, error_messages={"required": "Enter the cash counted."})
+    reason = Text(required=True, error_messages={"required": "Say why it is closed by force."})
+
+    @validates("reason")
+    def _said(self, value, **kwargs):
+        if not value.strip() or len(value) > NOTE_MAX:
+            raise ValidationError(f"Say why, in 1 to {NOTE_MAX} characters.")
+
+    @post_load
+    def _trimmed(self, data, **kwargs):
+        data["reason"] = data["reason"].strip()
+        return data

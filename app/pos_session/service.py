@@ -9,6 +9,7 @@ profile or session of another store behaves exactly like one that does not exist
 from contextlib import contextmanager
 from decimal import Decimal
 
+from marshmallow import ValidationError
 from sqlalchemy import (
     select,
 )
@@ -18,6 +19,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..database import UnitOfWork
 from ..exceptions import (
     DomainError,
+    InvalidInput,
+    ManagerDisabled,
     NoOpenSession,
     ProfileDisabled,
     ProfileNotFound,
@@ -26,8 +29,10 @@ from ..exceptions import (
     SessionNotFound,
 )
 from ..extensions import db
+from ..management import granted_store
 from ..models import (
     CashMovement,
+    Manager,
     PosClosing,
     PosProfile,
     PosSession,
@@ -36,6 +41,7 @@ from ..models import (
 )
 from ..passwords import lock_profile, verify_password
 from .queries import summary_query
+from .schemas import ForceCloseSchema
 
 OPEN_SESSION_INDEX = "uq_pos_session_one_open_per_profile"
 CLOSED_ONCE = "uq_pos_closing_session"
@@ -124,29 +130,85 @@ def close_session(
 ) -> PosSession:
     """Close the profile's open session with the counted cash; returns it with its closing."""
     _authorised_profile(store_id, profile_id, password, to_open=False)
-    # The one closing per session catches what the check below should have: still a 400.
-    with _refused_as(NoOpenSession, CLOSED_ONCE, "pos_closing.pos_session_id"):
+
+    def open_one(tx) -> PosSession:
+        pos_session = tx.scalar(_open_session_query(store_id, profile_id).with_for_update())
+        if pos_session is None:
+            raise NoOpenSession()
+        return pos_session
+
+    return _close(uow, open_one, NoOpenSession, actor, closing_cash, note=note)
+
+
+def force_close(
+    uow: UnitOfWork, store_id: str, session_id: str, counted, reason, manager: Manager
+) -> PosSession:
+    """A manager closes a session a cashier left open, with the cash counted and why: the
+    figures are a normal close's, the closing says it was forced, and the cashier may open
+    again at once. ``counted`` and ``reason`` are as typed (ForceCloseSchema checks them)."""
+    if not manager.enabled:
+        raise ManagerDisabled()
+    granted_store(manager, store_id)
+    try:
+        typed = ForceCloseSchema().load({"counted": counted, "reason": reason})
+    except ValidationError as err:
+        raise InvalidInput(err.normalized_messages()) from None
+
+    def this_one(tx) -> PosSession:
+        return _open_session_by_id(tx, store_id, session_id)
+
+    counted, reason = typed["counted"], typed["reason"]
+    return _close(uow, this_one, SessionClosed, manager.name, counted, reason=reason)
+
+
+def _open_session_by_id(tx, store_id: str, session_id: str) -> PosSession:
+    """The session, row-locked, if of this store (else not found) and still open."""
+    pos_session = tx.scalar(
+        select(PosSession)
+        .where(PosSession.id == session_id, PosSession.store_id == store_id)
+        .with_for_update()
+    )
+    if pos_session is None:
+        raise SessionNotFound()
+    if pos_session.pos_closing_id is not None:
+        raise SessionClosed()
+    return pos_session
+
+
+def _close(
+    uow: UnitOfWork,
+    find,
+    refused: type[DomainError],
+    actor: str,
+    closing_cash: Decimal,
+    *,
+    note: str | None = None,
+    reason: str | None = None,
+) -> PosSession:
+    """Close the open session ``find(tx)`` returns (or refuses), under the write lock: of
+    concurrent closes the first wins and the rest get ``refused``."""
+    # The one closing per session catches what the check in find should have: still refused.
+    with _refused_as(refused, CLOSED_ONCE, "pos_closing.pos_session_id"):
         with uow:
             tx = uow.session
-            # Under the write lock: of concurrent closes, the first wins and the rest find none.
-            # FOR UPDATE is for PostgreSQL (SQLite omits it): there it orders a close and a
-            # movement of the same session as IMMEDIATE does here.
-            pos_session = tx.scalar(_open_session_query(store_id, profile_id).with_for_update())
-            if pos_session is None:
-                raise NoOpenSession()
+            # FOR UPDATE (in find) is for PostgreSQL (SQLite omits it): there it orders a
+            # close and a movement of the same session as IMMEDIATE does here.
+            pos_session = find(tx)
             expected = tx.execute(summary_query(pos_session.id)).one().expected_cash
             now = utcnow()
             closing = PosClosing(
                 id=new_id(),
                 pos_session_id=pos_session.id,
-                pos_profile_id=profile_id,
-                store_id=store_id,
+                pos_profile_id=pos_session.pos_profile_id,
+                store_id=pos_session.store_id,
                 closing_cash=closing_cash,
                 expected_cash=expected,
                 difference=closing_cash - expected,  # exact: Decimals with two places at most
                 note=note,
                 closed_by=actor,
                 created_at=now,
+                forced=reason is not None,
+                reason=reason,
             )
             tx.add(closing)
             pos_session.pos_closing_id = closing.id
@@ -174,15 +236,7 @@ def record_movement(
         tx = uow.session
         # Under the write lock (and the row lock on PostgreSQL), so a close either counts this
         # movement or refuses it.
-        pos_session = tx.scalar(
-            select(PosSession)
-            .where(PosSession.id == session_id, PosSession.store_id == store_id)
-            .with_for_update()
-        )
-        if pos_session is None:
-            raise SessionNotFound()
-        if pos_session.pos_closing_id is not None:
-            raise SessionClosed()
+        _open_session_by_id(tx, store_id, session_id)
         movement = CashMovement(
             pos_session_id=session_id,
             store_id=store_id,

@@ -1,0 +1,66 @@
+"""The board: who is working right now and what each drawer should hold, updating itself."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from flask import g, render_template
+
+from .. import management
+from ..models import Store, utcnow
+from ..pos_session import queries
+from . import bp
+from .routes import store_view
+
+
+class BoardRow(NamedTuple):
+    row: management.ProfileRow
+    expected_cash: object  # Decimal while a session is open, else None
+    stale: bool
+
+
+def day_began(store: Store, now: datetime) -> datetime:
+    """When the store's business day that holds ``now`` (naive UTC) began."""
+    shift = timedelta(minutes=store.day_start_minutes)
+    local = now.replace(tzinfo=UTC).astimezone(ZoneInfo(store.timezone))
+    return business_day_start(store, (local - shift).date())
+
+
+def business_day_start(store: Store, day: date) -> datetime:
+    """When the store's business ``day`` begins, as naive UTC (the database's time)."""
+    began = datetime.combine(day, time(), ZoneInfo(store.timezone))
+    began += timedelta(minutes=store.day_start_minutes)
+    return began.astimezone(UTC).replace(tzinfo=None)
+
+
+def _board(store: Store) -> dict:
+    expected = queries.open_summaries(store.id)
+    stale_before = utcnow() - timedelta(hours=store.stale_after_hours)
+    rows = []
+    for row in management.list_profiles(store.id):
+        opened = row.open_session
+        rows.append(
+            BoardRow(
+                row,
+                expected.get(opened.id) if opened else None,
+                opened is not None and opened.created_at < stale_before,
+            )
+        )
+    # The open ones first, then the idle; by name within each (list_profiles' order).
+    rows.sort(key=lambda board_row: board_row.row.open_session is None)
+    working = sum(r.row.open_session is not None for r in rows)
+    return {"rows": rows, "working": working, "updated": utcnow()}
+
+
+@bp.get("/stores/<store_id>/")
+@store_view
+def board(store_id):
+    forced = queries.forced_closings(store_id, day_began(g.store, utcnow()))
+    return render_template("backoffice/board.html", forced=forced, **_board(g.store))
+
+
+@bp.get("/stores/<store_id>/board-table")
+@store_view
+def board_table(store_id):
+    """The table alone, which the page's script swaps in every few seconds."""
+    return render_template("backoffice/_board_table.html", **_board(g.store))

@@ -1,0 +1,100 @@
+"""The board, a session's reports and the terminals in chromium, against gunicorn: the board
+follows the terminal API without a reload, and a forgotten session is closed from its page."""
+
+from urllib.parse import urlsplit
+
+import requests
+
+from app.auth import issue_token
+from tests.helpers import CREATE, movements_url
+from tests.test_backoffice_browser import SCREENSHOTS, SIZES, browser, server  # noqa: F401
+
+
+def test_board_follows_the_terminals_and_a_session_is_closed_by_force(
+    app,
+    browser,  # noqa: F811
+    server,  # noqa: F811
+    store,
+):
+    with app.app_context():
+        token = issue_token([store], "Till 1", 30)
+    api = {"Authorization": f"Bearer {token}", "x-store-id": store}
+    requested, console = [], []
+    pages = {size: browser.new_page(viewport=viewport) for size, viewport in SIZES.items()}
+    for page in pages.values():
+        page.on("request", lambda request: requested.append(request.url))
+        page.on("console", lambda message: console.append(message.text))
+        page.goto(server.url + "/backoffice/login")
+        page.get_by_label("Name").fill("olga")
+        page.get_by_label("Password").fill("manager-pw")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"**/backoffice/stores/{store}/")
+    desk = pages["1024"]
+
+    desk.goto(f"{server.url}/backoffice/stores/{store}/cashiers")
+    desk.get_by_label("Name").fill("Ana Lopez")
+    desk.get_by_label("Password").fill("4321")
+    desk.get_by_role("button", name="Add cashier").click()
+    desk.wait_for_load_state()
+    desk.get_by_role("link", name="Board").click()
+    desk.wait_for_url(f"**/backoffice/stores/{store}/")
+    desk.evaluate("window.notReloaded = true")
+    [ana] = [p for p in requests.get(server.url + "/pos-session/profiles", headers=api).json()]
+
+    body = {"profileId": ana["id"], "openningCash": 100, "password": "4321"}
+    opened = requests.post(server.url + CREATE, json=body, headers=api).json()["data"][0]
+    row = desk.get_by_role("row", name="Ana Lopez")
+    row.get_by_text("Open", exact=True).wait_for(timeout=15000)
+    assert "Till 1" in row.inner_text() and "100.00 EUR" in row.inner_text()
+
+    for kind, amount in (("sale", "1234.50"), ("pay_out", "20")):
+        sent = requests.post(
+            server.url + movements_url(opened["id"]),
+            data=f'{{"type": "{kind}", "amount": {amount}}}',
+            headers={**api, "Content-Type": "application/json"},
+        )
+        assert sent.status_code == 201
+    row.get_by_text("1,314.50 EUR").wait_for(timeout=15000)
+    assert desk.evaluate("window.notReloaded") is True
+    for size, page in pages.items():
+        page.reload()
+        page.screenshot(path=SCREENSHOTS / f"board-{size}.png", full_page=True)
+
+    desk.get_by_role("link", name="Ana Lopez").click()
+    desk.wait_for_url("**/sessions/*")
+    session_page = desk.url
+    pages["phone"].goto(session_page)
+    for size, page in pages.items():
+        page.screenshot(path=SCREENSHOTS / f"session-x-{size}.png", full_page=True)
+
+    desk.get_by_label("Cash counted (EUR)").fill("1314.45")
+    desk.get_by_label("Reason").fill("Forgot to close before leaving")
+    desk.get_by_role("button", name="Close by force").click()
+    desk.wait_for_load_state()
+    z = desk.locator("main").inner_text()
+    assert "Session closed by force: short by 0.05 EUR" in z
+    assert "Z-report · Ana Lopez" in z and "-0.05 EUR" in z
+    assert "Yes, by Olga: Forgot to close before leaving" in z
+    pages["phone"].goto(session_page)
+    for size, page in pages.items():
+        page.screenshot(path=SCREENSHOTS / f"session-z-{size}.png", full_page=True)
+    desk.emulate_media(media="print")
+    desk.screenshot(path=SCREENSHOTS / "session-z-print.png", full_page=True)
+    assert not desk.get_by_role("navigation", name="Sections").is_visible()
+    desk.emulate_media(media="screen")
+
+    for size, page in pages.items():
+        page.goto(f"{server.url}/backoffice/stores/{store}/sessions")
+        page.screenshot(path=SCREENSHOTS / f"sessions-{size}.png", full_page=True)
+        page.goto(f"{server.url}/backoffice/stores/{store}/terminals")
+    desk.get_by_label("Terminal name").fill("Till 2")
+    desk.get_by_role("button", name="Issue token").click()
+    desk.wait_for_load_state()
+    field = desk.get_by_label("Token (select it and copy)")
+    field.focus()
+    assert desk.evaluate("document.activeElement.selectionEnd") == len(field.input_value())
+    for size, page in pages.items():
+        page.screenshot(path=SCREENSHOTS / f"terminals-{size}.png", full_page=True)
+
+    assert {urlsplit(url).hostname for url in requested} == {"127.0.0.1"}
+    assert not [m for m in console if "Content Security Policy" in m or "Refused" in m]
