@@ -57,6 +57,6 @@ def init_app(app) -> None:
     login_manager.login_message = "Please sign in."
     login_manager.login_message_category = "info"
 
-    from . import filters, forms, routes  # noqa: F401  (they register on bp)
+    from . import days, filters, forms, routes  # noqa: F401  (they register on bp)
 
     app.register_blueprint(bp)

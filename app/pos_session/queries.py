@@ -19,9 +19,15 @@ from ..models import MOVEMENT_SIGNS, CashMovement, MoneyColumn, PosProfile, PosS
 
 
 def summary_query(session_id: str):
-    """The total of each movement type (``sales``, ``refunds``, ``pay_ins``, ``pay_outs``) and
-    the expected cash, summed by the database in integer cents (exact, whatever the number of
-    movements) and read back as Decimals."""
+    """One session's summary (see ``summaries_query``)."""
+    return summaries_query().where(PosSession.id == session_id)
+
+
+def summaries_query():
+    """One row per session: the total of each movement type (``sales``, ``refunds``,
+    ``pay_ins``, ``pay_outs``) and the expected cash, summed by the database in integer cents
+    (exact, whatever the number of movements) and read back as Decimals. Callers filter the
+    sessions; reports add columns (and join tables) to the same grouped query."""
     cents = type_coerce(CashMovement.amount, BigInteger)
     totals = {
         kind: func.sum(case((CashMovement.type == kind, cents), else_=0)) for kind in MOVEMENT_SIGNS
@@ -37,7 +43,6 @@ def summary_query(session_id: str):
         )
         # The outer join leaves one row even with no movement, so every SUM is 0, not NULL.
         .outerjoin(CashMovement, CashMovement.pos_session_id == PosSession.id)
-        .where(PosSession.id == session_id)
         .group_by(PosSession.id)
     )
 
