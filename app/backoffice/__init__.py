@@ -57,13 +57,6 @@ def init_app(app) -> None:
     login_manager.login_message = "Please sign in."
     login_manager.login_message_category = "info"
 
-    from . import (  # noqa: F401  (they register on bp)
-        board,  # noqa: F401
-        filters,
-        forms,
-        routes,
-        sessions,  # noqa: F401
-        terminals,  # noqa: F401
-    )
+    from . import board, days, filters, forms, routes, sessions, terminals  # noqa: F401  (they register on bp)
 
     app.register_blueprint(bp)

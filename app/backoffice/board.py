@@ -1,12 +1,11 @@
 """The board: who is working right now and what each drawer should hold, updating itself."""
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from flask import g, render_template
 
-from .. import management
+from .. import management, reports
 from ..models import Store, utcnow
 from ..pos_session import queries
 from . import bp
@@ -17,20 +16,6 @@ class BoardRow(NamedTuple):
     row: management.ProfileRow
     expected_cash: object  # Decimal while a session is open, else None
     stale: bool
-
-
-def day_began(store: Store, now: datetime) -> datetime:
-    """When the store's business day that holds ``now`` (naive UTC) began."""
-    shift = timedelta(minutes=store.day_start_minutes)
-    local = now.replace(tzinfo=UTC).astimezone(ZoneInfo(store.timezone))
-    return business_day_start(store, (local - shift).date())
-
-
-def business_day_start(store: Store, day: date) -> datetime:
-    """When the store's business ``day`` begins, as naive UTC (the database's time)."""
-    began = datetime.combine(day, time(), ZoneInfo(store.timezone))
-    began += timedelta(minutes=store.day_start_minutes)
-    return began.astimezone(UTC).replace(tzinfo=None)
 
 
 def _board(store: Store) -> dict:
@@ -55,7 +40,9 @@ def _board(store: Store) -> dict:
 @bp.get("/stores/<store_id>/")
 @store_view
 def board(store_id):
-    forced = queries.forced_closings(store_id, day_began(g.store, utcnow()))
+    forced = queries.forced_closings(
+        store_id, reports.day_bounds(g.store, reports.today(g.store))[0]
+    )
     return render_template("backoffice/board.html", forced=forced, **_board(g.store))
 
 

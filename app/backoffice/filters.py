@@ -8,11 +8,12 @@ from . import bp
 
 
 @bp.app_template_filter("money")
-def money(amount: Decimal | None, currency: str) -> str:
-    """Two decimals, thousands separated, then the code: "1,234.50 EUR", "-0.05 EUR"."""
+def money(amount: Decimal | None, currency: str = "") -> str:
+    """Two decimals, thousands separated, then the code: "1,234.50 EUR", "-0.05 EUR". Without
+    a code (a table that names its currency once): "1,234.50"."""
     if amount is None:
         return "-"
-    return f"{Decimal(amount):,.2f} {currency}"
+    return f"{Decimal(amount):,.2f} {currency}".rstrip()
 
 
 def store_time(moment: datetime, zone: str) -> datetime:

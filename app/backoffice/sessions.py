@@ -6,13 +6,12 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from .. import management
+from .. import management, reports
 from ..database import UnitOfWork
 from ..exceptions import InvalidInput, SessionClosed
 from ..pos_session import queries, service
 from ..pos_session.schemas import HistoryQuerySchema, SessionHistoryResponse
 from . import bp
-from .board import business_day_start
 from .filters import difference_words
 from .forms import once
 from .routes import store_view
@@ -37,7 +36,7 @@ def _history_query(args) -> tuple[dict, dict]:
             except ValueError:
                 errors[name] = ["Enter a date such as 2025-03-31."]
                 continue
-            query[name] = business_day_start(g.store, day).isoformat()
+            query[name] = reports.day_bounds(g.store, day)[0].isoformat()
     if errors:
         return {}, errors
     try:

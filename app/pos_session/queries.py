@@ -27,23 +27,25 @@ from ..models import (
 
 
 def summary_query(session_id: str):
-    """The total of each movement type (``sales``, ``refunds``, ``pay_ins``, ``pay_outs``) and
-    the expected cash, summed by the database in integer cents (exact, whatever the number of
-    movements) and read back as Decimals."""
-    return _summaries().where(PosSession.id == session_id)
+    """One session's summary (see ``summaries_query``)."""
+    return summaries_query().where(PosSession.id == session_id)
 
 
 def open_summaries(store_id: str) -> dict[str, Decimal]:
     """The expected cash now of each open session of the store, by session id, in one query."""
     rows = db.session.execute(
-        _summaries()
+        summaries_query()
         .add_columns(PosSession.id)
         .where(PosSession.store_id == store_id, PosSession.pos_closing_id.is_(None))
     )
     return {row.id: row.expected_cash for row in rows}
 
 
-def _summaries():
+def summaries_query():
+    """One row per session: the total of each movement type (``sales``, ``refunds``,
+    ``pay_ins``, ``pay_outs``) and the expected cash, summed by the database in integer cents
+    (exact, whatever the number of movements) and read back as Decimals. Callers filter the
+    sessions; reports add columns (and join tables) to the same grouped query."""
     cents = type_coerce(CashMovement.amount, BigInteger)
     totals = {
         kind: func.sum(case((CashMovement.type == kind, cents), else_=0)) for kind in MOVEMENT_SIGNS

@@ -1,0 +1,241 @@
+"""The owner's reports: business days in store time, the day report, CSV and cashier variances.
+
+A business day is the store's own day: from ``day_start_minutes`` past local midnight to the
+same wall-clock time the next day, in the store's IANA zone. So it lasts 23 or 25 hours when the
+clocks change, and a bar that sets 04:00 sees its 01:30 sessions in the evening before.
+
+A session belongs to the business day in which it was OPENED: a shift is reported once, on the
+day it started, even if it is closed after the next day has begun (or never). Figures come from
+the same grouped query as the API's session report (``summaries_query``), so they agree to the
+cent; one query reads every session of a range with its figures.
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import false, func
+
+from .extensions import db
+from .models import PosClosing, PosProfile, PosSession, Store, utcnow
+from .pos_session.queries import summaries_query
+
+VARIANCE_DAYS = 30
+MAX_RANGE_DAYS = 366  # a CSV of at most a year at a time keeps every answer bounded
+
+
+# Business days
+
+
+def day_bounds(store: Store, day: date) -> tuple[datetime, datetime]:
+    """The business day ``day`` as a UTC [start, end) range, naive like the stored times.
+
+    The local start is a wall-clock time: if it falls in a skipped hour (clocks going forward)
+    zoneinfo reads it with the offset from before the change; if it is repeated, the first.
+    """
+    return _utc(store, day), _utc(store, day + timedelta(days=1))
+
+
+def days_bounds(store: Store, first: date, last: date) -> tuple[datetime, datetime]:
+    """The business days ``first`` to ``last`` (both included) as one UTC [start, end) range."""
+    return _utc(store, first), _utc(store, last + timedelta(days=1))
+
+
+def _utc(store: Store, day: date) -> datetime:
+    local = datetime.combine(day, time()) + timedelta(minutes=store.day_start_minutes)
+    return local.replace(tzinfo=ZoneInfo(store.timezone)).astimezone(UTC).replace(tzinfo=None)
+
+
+def local_time(store: Store, moment: datetime) -> datetime:
+    """A stored (naive UTC) time in the store's zone, offset attached."""
+    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(store.timezone))
+
+
+def business_day(store: Store, moment: datetime) -> date:
+    """The business day a stored (naive UTC) time falls in."""
+    wall = local_time(store, moment).replace(tzinfo=None)
+    return (wall - timedelta(minutes=store.day_start_minutes)).date()
+
+
+def today(store: Store) -> date:
+    return business_day(store, utcnow())
+
+
+# The figures of sessions
+
+
+@dataclass
+class SessionFigures:
+    """One session as the reports show it; counted and difference are None while open."""
+
+    id: str
+    cashier: str
+    opened_at: datetime
+    closed_at: datetime | None
+    opening_cash: Decimal
+    sales: Decimal
+    refunds: Decimal
+    pay_ins: Decimal
+    pay_outs: Decimal
+    expected_cash: Decimal
+    closing_cash: Decimal | None
+    difference: Decimal | None
+    forced: bool
+
+
+MONEY = ("opening_cash", "sales", "refunds", "pay_ins", "pay_outs", "expected_cash")
+COUNTED = ("closing_cash", "difference")
+
+
+@dataclass
+class Totals:
+    """Sums over sessions; counted cash and difference over the closed ones only."""
+
+    sessions: int = 0
+    closed: int = 0
+    forced: int = 0
+    sums: dict = field(default_factory=lambda: dict.fromkeys(MONEY + COUNTED, Decimal("0.00")))
+
+    def add(self, row: SessionFigures) -> None:
+        self.sessions += 1
+        self.forced += row.forced
+        for name in MONEY:
+            self.sums[name] += getattr(row, name)
+        if row.closed_at is not None:
+            self.closed += 1
+            for name in COUNTED:
+                self.sums[name] += getattr(row, name)
+
+
+def sessions_between(store: Store, start: datetime, end: datetime) -> list[SessionFigures]:
+    """Every session of the store opened in the UTC range [start, end), oldest first, with its
+    figures: one query, grouped by session."""
+    query = (
+        summaries_query()
+        .add_columns(
+            PosSession.id,
+            PosProfile.name.label("cashier"),
+            PosSession.created_at.label("opened_at"),
+            PosClosing.created_at.label("closed_at"),
+            PosClosing.closing_cash,
+            PosClosing.difference,
+            # An open session has no closing row: not forced.
+            func.coalesce(PosClosing.forced, false()).label("forced"),
+        )
+        .join(PosProfile, PosProfile.id == PosSession.pos_profile_id)
+        .outerjoin(PosClosing, PosClosing.pos_session_id == PosSession.id)
+        .where(
+            PosSession.store_id == store.id,
+            PosSession.created_at >= start,
+            PosSession.created_at < end,
+        )
+        # PostgreSQL reads the profile's and closing's columns as grouped by their keys.
+        .group_by(PosProfile.id, PosClosing.id)
+        .order_by(PosSession.created_at, PosSession.id)
+    )
+    names = [f.name for f in fields(SessionFigures)]
+    rows = db.session.execute(query).mappings()
+    return [SessionFigures(**{name: row[name] for name in names}) for row in rows]
+
+
+@dataclass
+class DayReport:
+    day: date
+    sessions: list[SessionFigures]
+    store: Totals
+    cashiers: dict[str, Totals]  # by name, in alphabetical order
+
+
+def day_report(store: Store, day: date) -> DayReport:
+    sessions = sessions_between(store, *day_bounds(store, day))
+    total, per_cashier = Totals(), {}
+    for row in sessions:
+        total.add(row)
+        per_cashier.setdefault(row.cashier, Totals()).add(row)
+    return DayReport(day, sessions, total, dict(sorted(per_cashier.items())))
+
+
+# CSV
+
+CSV_HEADER = (
+    "business_day",
+    "session_id",
+    "cashier",
+    "opened_at",
+    "closed_at",
+    *MONEY,
+    *COUNTED,
+    "forced",
+)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(value: str) -> str:
+    """A spreadsheet runs a cell starting like a formula: a leading quote makes it text."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _money_cell(amount: Decimal | None) -> str:
+    return "" if amount is None else f"{amount:.2f}"
+
+
+def _time_cell(store: Store, moment: datetime | None) -> str:
+    return "" if moment is None else local_time(store, moment).isoformat(timespec="seconds")
+
+
+def sessions_csv(store: Store, sessions: list[SessionFigures]) -> str:
+    """A header row, then one row per session: money as plain decimals, times in store time
+    (ISO 8601 with the offset), names neutralised against formula injection."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for row in sessions:
+        writer.writerow(
+            [
+                business_day(store, row.opened_at).isoformat(),
+                row.id,
+                _text_cell(row.cashier),
+                _time_cell(store, row.opened_at),
+                _time_cell(store, row.closed_at),
+                *(_money_cell(getattr(row, name)) for name in MONEY + COUNTED),
+                "yes" if row.forced else "no",
+            ]
+        )
+    return out.getvalue()
+
+
+# Cashier variances
+
+
+@dataclass
+class Variances:
+    """One cashier's closing differences, summed per business day (None: no closed session)."""
+
+    cashier: str
+    by_day: list[Decimal | None]
+    short: list[Decimal] = field(default_factory=list)  # each difference below zero
+    over: list[Decimal] = field(default_factory=list)  # each difference above zero
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.short + self.over, Decimal("0.00"))
+
+
+def variances(store: Store, last: date, days: int = VARIANCE_DAYS):
+    """The ``days`` business days ending ``last``, and each cashier's closing differences on
+    them (alphabetical; only cashiers with a closed session in the range)."""
+    first = last - timedelta(days=days - 1)
+    calendar = [first + timedelta(days=n) for n in range(days)]
+    found: dict[str, Variances] = {}
+    for row in sessions_between(store, *days_bounds(store, first, last)):
+        if row.closed_at is None:
+            continue
+        cashier = found.setdefault(row.cashier, Variances(row.cashier, [None] * days))
+        slot = (business_day(store, row.opened_at) - first).days
+        cashier.by_day[slot] = (cashier.by_day[slot] or Decimal("0.00")) + row.difference
+        if row.difference:
+            (cashier.short if row.difference < 0 else cashier.over).append(row.difference)
+    return calendar, [found[name] for name in sorted(found)]
