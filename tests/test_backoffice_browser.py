@@ -83,7 +83,7 @@ def test_sign_in_add_a_cashier_and_see_it_listed(browser, server, store):
     assert "Ana Lopez was added" in desk.get_by_role("status").inner_text()
     assert desk.get_by_role("link", name="Ana Lopez", exact=True).is_visible()
     desk.get_by_label("Name").fill("Bea")
-    desk.get_by_label("Password").fill("1")
+    desk.get_by_label("Password").fill("1234")
     desk.get_by_role("button", name="Add cashier").click()
     desk.wait_for_load_state()
     desk.get_by_role("row", name="Bea").get_by_role("button", name="Disable").click()
