@@ -77,4 +77,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .cli import register_cli
 
     register_cli(app)
+    from . import journal_api, journal_cli  # the journal: its route and its commands
+
+    app.register_blueprint(journal_api.bp)
+    app.cli.add_command(journal_cli.cli)
     return app

@@ -28,21 +28,27 @@ class Config:
 
 
 def load_secret(instance_path: str) -> str:
-    """Read the signing secret from the instance folder, creating it once.
+    """Read the signing secret from the instance folder, creating it once."""
+    path = Path(instance_path) / "secret_key"
+    create_once(path, lambda: secrets.token_urlsafe(48).encode())
+    return path.read_text().strip()
+
+
+def create_once(path: Path, content) -> None:
+    """Write ``content()`` to ``path`` (mode 0600) unless it exists.
 
     Every gunicorn worker calls this at start; the file is linked into place atomically so
-    all of them end up with the same secret, whoever wins the race.
+    all of them end up with the same content, whoever wins the race.
     """
-    path = Path(instance_path) / "secret_key"
-    if not path.exists():
-        tmp = path.with_name(f".secret_key.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(48))
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    return path.read_text().strip()
+    if path.exists():
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(content())
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()

@@ -212,3 +212,38 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class JournalEntry(db.Model):
+    """One cash fact in its store's hash chain (see app.journal and docs/journal.md).
+
+    Append-only: triggers refuse UPDATE and DELETE. ``at`` and ``data`` hold the exact text
+    that was hashed, so verifying never depends on how a value is formatted back.
+    """
+
+    __tablename__ = "journal_entry"
+    __table_args__ = (
+        PrimaryKeyConstraint("store_id", "seq", name="pk_journal_entry"),
+        # The cross-check reads a batch of sessions' entries at a time.
+        Index("ix_journal_entry_store_session_seq", "store_id", "session_id", "seq"),
+    )
+
+    store_id: Mapped[str] = mapped_column(ForeignKey("store.id"))
+    seq: Mapped[int] = mapped_column(BigInteger, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[str] = mapped_column(String(24))
+    session_id: Mapped[str] = mapped_column(String(24))
+    imported: Mapped[bool]
+    data: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class JournalHead(db.Model):
+    """A store's last journal entry, so an append reads one row, not the whole chain."""
+
+    __tablename__ = "journal_head"
+
+    store_id: Mapped[str] = mapped_column(ForeignKey("store.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))

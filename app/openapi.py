@@ -20,7 +20,7 @@ from .pos_session.schemas import MAX_MONEY, Money
 
 bp = Blueprint("docs", __name__)
 
-STORE_SCOPED_BLUEPRINTS = {"pos_session"}
+STORE_SCOPED_BLUEPRINTS = {"pos_session", "journal"}
 ERROR_RESPONSES = {
     400: "The x-store-id header is missing, or the request is invalid (see the message).",
     401: "Missing, malformed, invalid, expired or revoked bearer token.",

@@ -1,0 +1,187 @@
+"""journal: hash-chained cash facts per store, their heads, append-only triggers
+
+Revision ID: 0005
+Revises: 0003 (0004 once the back office's migration is merged)
+The existing history is written into the journal (sessions opened, movements, closings in
+creation order, per store), each entry marked imported, so an upgraded box verifies from its
+first day. Triggers then refuse UPDATE and DELETE of entries, closings and movements, DELETE of
+sessions, and any change to a session's opening cash or to its closing once set.
+
+"""
+
+from itertools import groupby
+
+import sqlalchemy as sa
+from alembic import op
+
+from app import journal
+from app.models import Money
+
+# revision identifiers, used by Alembic.
+revision = "0005"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+APPEND_ONLY = ("journal_entry", "pos_closing", "cash_movement")
+REFUSED = "cash records are append-only: corrections are new facts"
+
+
+def upgrade():
+    entries = op.create_table(
+        "journal_entry",
+        sa.Column("store_id", sa.String(length=24), nullable=False),
+        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("at", sa.String(length=24), nullable=False),
+        sa.Column("session_id", sa.String(length=24), nullable=False),
+        sa.Column("imported", sa.Boolean(), nullable=False),
+        sa.Column("data", sa.Text(), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(["store_id"], ["store.id"]),
+        sa.PrimaryKeyConstraint("store_id", "seq", name="pk_journal_entry"),
+    )
+    op.create_index(
+        "ix_journal_entry_store_session_seq", "journal_entry", ["store_id", "session_id", "seq"]
+    )
+    heads = op.create_table(
+        "journal_head",
+        sa.Column("store_id", sa.String(length=24), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(["store_id"], ["store.id"]),
+        sa.PrimaryKeyConstraint("store_id"),
+    )
+    import_history(op.get_bind(), entries, heads)
+    if op.get_bind().dialect.name == "postgresql":
+        postgresql_triggers()
+    else:
+        sqlite_triggers()
+
+
+# The tables as this revision knows them, whatever the models become.
+sessions = sa.table(
+    "pos_session",
+    *(sa.column(c) for c in ("id", "store_id", "pos_profile_id", "opened_by", "note")),
+    sa.column("opening_cash", Money()),
+    sa.column("created_at", sa.DateTime()),
+)
+movements = sa.table(
+    "cash_movement",
+    *(sa.column(c) for c in ("id", "store_id", "pos_session_id", "type", "created_by", "note")),
+    sa.column("amount", Money()),
+    sa.column("created_at", sa.DateTime()),
+)
+closings = sa.table(
+    "pos_closing",
+    *(sa.column(c) for c in ("id", "store_id", "pos_session_id", "pos_profile_id", "closed_by")),
+    sa.column("note"),
+    *(sa.column(c, Money()) for c in ("closing_cash", "expected_cash", "difference")),
+    sa.column("created_at", sa.DateTime()),
+)
+
+
+def import_history(connection, entries, heads):
+    facts = [
+        (s.store_id, s.created_at, 0, s.id, journal.SESSION_OPENED, s.id, s)
+        for s in connection.execute(sa.select(sessions))
+    ]
+    facts += [
+        (m.store_id, m.created_at, 1, m.id, journal.CASH_MOVEMENT, m.pos_session_id, m)
+        for m in connection.execute(sa.select(movements))
+    ]
+    facts += [
+        (c.store_id, c.created_at, 2, c.id, journal.SESSION_CLOSED, c.pos_session_id, c)
+        for c in connection.execute(sa.select(closings))
+    ]
+    data = {
+        journal.SESSION_OPENED: journal.session_opened_data,
+        journal.CASH_MOVEMENT: journal.movement_data,
+        journal.SESSION_CLOSED: journal.closing_data,
+    }
+    # Creation order; at the same millisecond a session opens before its movements, which
+    # come before its closing.
+    facts.sort(key=lambda fact: fact[:4])
+    for store_id, store_facts in groupby(facts, key=lambda fact: fact[0]):
+        seq, prev, rows = 0, journal.genesis(store_id), []
+        for _store, at, _rank, _id, kind, session_id, row in store_facts:
+            seq += 1
+            entry = journal.chained_row(
+                seq, prev, store_id, kind, at, session_id, data[kind](row), imported=True
+            )
+            prev = entry["hash"]
+            rows.append(entry)
+        op.bulk_insert(entries, rows)
+        op.bulk_insert(heads, [{"store_id": store_id, "seq": seq, "hash": prev}])
+
+
+def sqlite_triggers():
+    def refuse(name, event, table, when=""):
+        op.execute(
+            f"CREATE TRIGGER {name} BEFORE {event} ON {table} {when} "
+            f"BEGIN SELECT RAISE(ABORT, '{table}: {REFUSED}'); END"
+        )
+
+    for table in APPEND_ONLY:
+        refuse(f"{table}_no_update", "UPDATE", table)
+        refuse(f"{table}_no_delete", "DELETE", table)
+    refuse("pos_session_no_delete", "DELETE", "pos_session")
+    refuse(
+        "pos_session_figures_fixed",
+        "UPDATE",
+        "pos_session",
+        "FOR EACH ROW WHEN NEW.opening_cash IS NOT OLD.opening_cash OR "
+        "(OLD.pos_closing_id IS NOT NULL AND NEW.pos_closing_id IS NOT OLD.pos_closing_id)",
+    )
+
+
+def postgresql_triggers():
+    op.execute(
+        "CREATE OR REPLACE FUNCTION pos_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN RAISE EXCEPTION '% on %: {REFUSED}', TG_OP, TG_TABLE_NAME; END $$"
+    )
+
+    def refuse(name, event, table, each="ROW", when=""):
+        op.execute(
+            f"CREATE TRIGGER {name} BEFORE {event} ON {table} FOR EACH {each} {when} "
+            "EXECUTE FUNCTION pos_refuse_change()"
+        )
+
+    for table in APPEND_ONLY:
+        refuse(f"{table}_append_only", "UPDATE OR DELETE", table)
+        refuse(f"{table}_no_truncate", "TRUNCATE", table, each="STATEMENT")
+    refuse("pos_session_no_delete", "DELETE", "pos_session")
+    refuse("pos_session_no_truncate", "TRUNCATE", "pos_session", each="STATEMENT")
+    refuse(
+        "pos_session_figures_fixed",
+        "UPDATE",
+        "pos_session",
+        when="WHEN (NEW.opening_cash IS DISTINCT FROM OLD.opening_cash OR "
+        "(OLD.pos_closing_id IS NOT NULL AND "
+        "NEW.pos_closing_id IS DISTINCT FROM OLD.pos_closing_id))",
+    )
+
+
+TRIGGERS = {
+    "sqlite": [f"{t}_no_{e}" for t in APPEND_ONLY for e in ("update", "delete")]
+    + ["pos_session_no_delete", "pos_session_figures_fixed"],
+    "postgresql": [f"{t}_{e}" for t in APPEND_ONLY for e in ("append_only", "no_truncate")]
+    + ["pos_session_no_delete", "pos_session_no_truncate", "pos_session_figures_fixed"],
+}
+
+
+def downgrade():
+    dialect = op.get_bind().dialect.name
+    for name in TRIGGERS[dialect]:
+        table = next(t for t in (*APPEND_ONLY, "pos_session") if name.startswith(t))
+        op.execute(
+            f"DROP TRIGGER IF EXISTS {name} ON {table}"
+            if dialect == "postgresql"
+            else f"DROP TRIGGER IF EXISTS {name}"
+        )
+    if dialect == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS pos_refuse_change()")
+    op.drop_table("journal_head")
+    op.drop_index("ix_journal_entry_store_session_seq", table_name="journal_entry")
+    op.drop_table("journal_entry")
