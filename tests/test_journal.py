@@ -1,0 +1,362 @@
+"""The journal: its chain, the triggers that make the cash tables append-only, verification
+that catches each kind of tampering, and the import of an existing history."""
+
+import hashlib
+import os
+import re
+import sqlite3
+from contextlib import closing
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from app import journal
+from app.auth import issue_token
+from app.extensions import db
+from app.models import PosClosing
+from tests.conftest import POSTGRES_URL, sqlite_only
+from tests.journaling import a_day, instance  # noqa: F401  (instance: a fixture)
+from tests.shift import close_shift, move, open_shift
+
+JOURNAL = "/pos-session/journal"
+pytestmark = pytest.mark.usefixtures("instance")
+
+
+def entries(client, headers) -> list[dict]:
+    response = client.get(JOURNAL, headers=headers, query_string={"limit": 1000})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["data"]
+
+
+def verify(runner, *args):
+    return runner.invoke(args=["journal", "verify", *args])
+
+
+def test_a_shift_is_five_chained_entries(app, client, headers, profile, store):
+    session_id = a_day(app, client, headers, profile)
+
+    found = entries(client, headers)
+
+    assert [e["seq"] for e in found] == [1, 2, 3, 4, 5]
+    assert [e["kind"] for e in found] == [
+        "session_opened",
+        "cash_movement",
+        "cash_movement",
+        "cash_movement",
+        "session_closed",
+    ]
+    assert found[0]["prevHash"] == hashlib.sha256(store.encode()).hexdigest()
+    assert all(e["storeId"] == store and e["sessionId"] == session_id for e in found)
+    assert found[0]["data"]["openingCash"] == "150.00"
+    assert [e["data"]["amount"] for e in found[1:4]] == ["12.50", "2.00", "20.25"]
+    assert {k: found[4]["data"][k] for k in ("closingCash", "expectedCash", "difference")} == {
+        "closingCash": "140.00",
+        "expectedCash": "140.25",
+        "difference": "-0.25",
+    }
+    for previous, entry in zip(found, found[1:], strict=False):
+        assert entry["prevHash"] == previous["hash"]
+    assert all("imported" not in e for e in found)
+
+
+def test_verify_passes_with_a_one_line_summary(app, client, headers, profile, runner):
+    a_day(app, client, headers, profile)
+
+    result = verify(runner)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("\n") == 1
+    assert "5 entries" in result.stdout and "1 store(s) checked against the signed head" in (
+        result.stdout
+    )
+
+
+def test_the_signed_head_is_written_after_each_commit(app, client, headers, profile):
+    a_day(app, client, headers, profile)
+    with app.app_context():
+        key = journal.signing_key(app.instance_path)
+        heads = journal.read_signed_heads(app.instance_path, key.public_key())
+        assert heads == journal.database_heads(db.session.connection())
+    assert os.stat(Path(app.instance_path, journal.KEY_FILE)).st_mode & 0o777 == 0o600
+
+
+def test_a_rolled_back_append_leaves_nothing(app, profile, store):
+    with app.app_context():
+        row = PosClosing(
+            id="c" * 24,
+            pos_session_id="x",
+            pos_profile_id=profile,
+            store_id=store,
+            closing_cash=Decimal(1),
+            expected_cash=Decimal(1),
+            difference=Decimal(0),
+            closed_by="t",
+        )
+        db.session.add(row)
+        with pytest.raises(sa.exc.IntegrityError):  # no such session: the flush fails
+            journal.record_session_closed(db.session, row)
+        db.session.rollback()
+        assert journal.count_entries(db.session.connection()) == 0
+    assert not Path(app.instance_path, journal.HEAD_FILE).exists()
+
+
+# --- Triggers: refusals through plain SQL -----------------------------------------------------
+
+
+REFUSED = [
+    "UPDATE journal_entry SET kind = 'x'",
+    "DELETE FROM journal_entry",
+    "UPDATE cash_movement SET amount = 1",
+    "DELETE FROM cash_movement",
+    "UPDATE pos_closing SET closing_cash = 1",
+    "DELETE FROM pos_closing",
+    "DELETE FROM pos_session",
+    "UPDATE pos_session SET opening_cash = opening_cash + 1",
+    "UPDATE pos_session SET pos_closing_id = 'another00000000000000000'",
+    "UPDATE pos_session SET pos_closing_id = NULL",
+]
+
+
+def plain_sql(app):
+    """A connection of the database's own driver, outside the app."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if POSTGRES_URL:
+        import psycopg
+
+        return psycopg.connect(
+            sa.make_url(url).set(drivername="postgresql").render_as_string(False)
+        )
+    return sqlite3.connect(url.removeprefix("sqlite:///"))
+
+
+@pytest.mark.parametrize("statement", REFUSED)
+def test_the_database_refuses(app, client, headers, profile, statement):
+    a_day(app, client, headers, profile)
+    with closing(plain_sql(app)) as connection:
+        with pytest.raises(Exception, match="append-only") as refused:
+            connection.execute(statement)
+        assert type(refused.value).__name__ in ("IntegrityError", "RaiseException")
+        connection.rollback()
+        # What stays allowed: closing an open session, and its closed_by and updated_at.
+        connection.execute("UPDATE pos_session SET closed_by = 'manager', note = 'ok'")
+        connection.commit()
+
+
+def test_closing_an_open_session_is_allowed(app, client, headers, profile):
+    session_id = open_shift(client, headers, profile)["id"]
+    with closing(plain_sql(app)) as connection:
+        connection.execute(
+            f"UPDATE pos_session SET pos_closing_id = 'c0000000000000000000000x' "
+            f"WHERE id = '{session_id}'"
+        )
+        connection.commit()
+
+
+# --- Tampering, caught by verify --------------------------------------------------------------
+
+
+@pytest.fixture
+def tamper(app):
+    """Run SQL through sqlite3 after dropping the triggers, as someone with a shell would."""
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+
+    def run(*statements):
+        with closing(sqlite3.connect(path)) as connection:
+            triggers = connection.execute("SELECT name FROM sqlite_master WHERE type='trigger'")
+            for (name,) in triggers.fetchall():
+                connection.execute(f"DROP TRIGGER {name}")
+            for statement in statements:
+                connection.execute(statement)
+            connection.commit()
+
+    return run
+
+
+@pytest.fixture
+def journaled(app, client, headers, profile, make_profile, store):
+    """Two shifts (ten entries) of two profiles, journaled."""
+    a_day(app, client, headers, profile)
+    a_day(app, client, headers, make_profile(store, "bob"))
+    return store
+
+
+def failure(runner, store) -> str:
+    result = verify(runner)
+    assert result.exit_code == 1, result.output
+    [line] = result.stdout.splitlines()
+    assert line.startswith(f"store {store}: ")
+    return line
+
+
+def entry_sql(seq, store):
+    return f"FROM journal_entry WHERE store_id = '{store}' AND seq = {seq}"
+
+
+@sqlite_only
+def test_a_movement_amount_edited(journaled, tamper, runner):
+    tamper("UPDATE cash_movement SET amount = 1300 WHERE amount = 1250")
+    assert "seq 2: cash_movement row" in (line := failure(runner, journaled))
+    assert "data.amount is '12.50' in the entry, '13.00' in the row" in line
+
+
+@sqlite_only
+def test_an_amount_edited_in_the_entry(journaled, tamper, runner):
+    tamper("UPDATE journal_entry SET data = replace(data, '12.50', '13.00') WHERE seq = 2")
+    assert failure(runner, journaled).endswith("seq 2: hash does not match the entry's content")
+
+
+@sqlite_only
+def test_a_movement_row_deleted(journaled, tamper, runner):
+    tamper("DELETE FROM cash_movement WHERE amount = 200")
+    line = failure(runner, journaled)
+    assert "seq 3: no cash_movement row" in line
+
+
+@sqlite_only
+def test_an_entry_deleted_from_the_middle(journaled, tamper, runner):
+    tamper(f"DELETE {entry_sql(4, journaled)}")
+    assert failure(runner, journaled).endswith("seq 4: entry 4 is missing (the next one is 5)")
+
+
+@sqlite_only
+def test_an_entry_inserted_at_the_end_fully_chained(app, journaled, tamper, runner):
+    # A forger who recomputes hashes and moves the head still needs a row for the entry.
+    with app.app_context():
+        connection = db.session.connection()
+        entry = journal.chained_row(
+            11,
+            journal.database_heads(connection)[journaled][1],
+            journaled,
+            "cash_movement",
+            "2030-01-01T00:00:00.000Z",
+            "s" * 24,
+            {
+                "movementId": "m" * 24,
+                "type": "pay_out",
+                "amount": "500.00",
+                "by": "x",
+                "note": None,
+            },
+        )
+    values = ", ".join(repr(v) if isinstance(v, str) else str(int(v)) for v in entry.values())
+    tamper(
+        f"INSERT INTO journal_entry ({', '.join(entry)}) VALUES ({values})",
+        f"UPDATE journal_head SET seq = 11, hash = '{entry['hash']}'",
+    )
+    assert "seq 11: no pos_session row ssssssssssssssssssssssss in this store" in failure(
+        runner, journaled
+    )
+
+
+@sqlite_only
+def test_an_entry_inserted_in_the_middle(journaled, tamper, runner):
+    store = journaled
+    tamper(
+        # Room for it: every later entry moves up one seq.
+        f"UPDATE journal_entry SET seq = seq + 1000 WHERE store_id = '{store}' AND seq > 3",
+        f"UPDATE journal_entry SET seq = seq - 999 WHERE store_id = '{store}' AND seq > 1000",
+        f"INSERT INTO journal_entry SELECT store_id, 4, kind, at, session_id, imported, data, "
+        f"prev_hash, hash {entry_sql(3, store)}",
+    )
+    assert failure(runner, store).endswith("seq 4: prevHash is not entry 3's hash")
+
+
+@sqlite_only
+def test_two_entries_swapped(journaled, tamper, runner):
+    store = journaled
+    tamper(
+        f"UPDATE journal_entry SET seq = 100 WHERE store_id = '{store}' AND seq = 2",
+        f"UPDATE journal_entry SET seq = 2 WHERE store_id = '{store}' AND seq = 3",
+        f"UPDATE journal_entry SET seq = 3 WHERE store_id = '{store}' AND seq = 100",
+    )
+    assert failure(runner, store).endswith("seq 2: prevHash is not entry 1's hash")
+
+
+@sqlite_only
+def test_a_closing_edited(journaled, tamper, runner):
+    tamper("UPDATE pos_closing SET closing_cash = 14025, difference = 0")
+    line = failure(runner, journaled)
+    assert "seq 5: pos_closing row" in line
+    assert "data.closingCash is '140.00' in the entry, '140.25' in the row" in line
+
+
+@sqlite_only
+def test_entries_removed_from_the_end_with_their_rows(app, journaled, tamper, runner):
+    store = journaled
+    with app.app_context():
+        bob_session, head_hash = db.session.execute(
+            sa.text(f"SELECT session_id, hash {entry_sql(6, store)}")
+        ).one()
+    # The second shift goes entirely, rows and entries, and the head is put back to seq 5:
+    # consistent inside the database; only the signed head outside it knows.
+    tamper(
+        f"DELETE FROM journal_entry WHERE store_id = '{store}' AND seq > 5",
+        f"DELETE FROM cash_movement WHERE pos_session_id = '{bob_session}'",
+        f"DELETE FROM pos_closing WHERE pos_session_id = '{bob_session}'",
+        f"DELETE FROM pos_session WHERE id = '{bob_session}'",
+        f"UPDATE journal_head SET seq = 5, hash = (SELECT hash {entry_sql(5, store)})",
+    )
+    assert failure(runner, store).endswith(
+        "seq 6: entries 6 to 10 are missing: the signed head kept outside the database says "
+        "the journal reached seq 10"
+    )
+
+
+@sqlite_only
+def test_a_row_without_its_entry_even_with_the_head_re_signed(journaled, tamper, runner):
+    # Someone who also holds the box's key re-signs the head: the closing still has no entry.
+    tamper(
+        f"DELETE {entry_sql(10, journaled)}",
+        f"UPDATE journal_head SET seq = 9, hash = (SELECT hash {entry_sql(9, journaled)})",
+    )
+    assert runner.invoke(args=["journal", "sign-head"]).exit_code == 0
+    line = failure(runner, journaled)
+    assert re.search(r": pos_closing row \w{24} \(session \w{24}\) has no entry$", line), line
+
+
+def test_verify_one_store_and_an_unknown_one(app, client, headers, profile, runner, store):
+    a_day(app, client, headers, profile)
+    assert verify(runner, "--store", store).exit_code == 0
+    result = verify(runner, "--store", "nope")
+    assert result.exit_code == 2 and "no store nope" in result.output
+
+
+# --- An upgraded box verifies from its first day ----------------------------------------------
+
+
+def test_the_migration_imports_the_history(app, client, runner):
+    with app.app_context():
+        with db.engine.begin() as connection:
+            metadata = sa.MetaData()
+            metadata.reflect(bind=connection)
+            metadata.drop_all(bind=connection)
+        upgrade(revision="0003")
+    store_id = runner.invoke(args=["store", "create", "Old"]).stdout.strip()
+    profile_id = runner.invoke(
+        args=["profile", "create", "--store", store_id, "--password", "s3cret-pin", "ana"]
+    ).stdout.strip()
+    with app.app_context():
+        old = {"Authorization": f"Bearer {issue_token([store_id], 't', 1)}", "x-store-id": store_id}
+    first = open_shift(client, old, profile_id, cash=150)["id"]
+    assert move(client, old, first, "sale", 10).status_code == 201
+    close_shift(client, old, profile_id, cash=160)
+    open_shift(client, old, profile_id, cash=160)  # still open at the upgrade
+
+    with app.app_context():
+        upgrade()
+
+    found = entries(client, old)
+    assert [e["kind"] for e in found] == [
+        "session_opened",
+        "cash_movement",
+        "session_closed",
+        "session_opened",
+    ]
+    assert all(e["imported"] is True for e in found)
+    assert verify(runner).exit_code == 0
+    # Imported facts are protected like new ones.
+    with closing(plain_sql(app)) as connection, pytest.raises(Exception, match="append-only"):
+        connection.execute("DELETE FROM cash_movement")
