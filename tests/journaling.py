@@ -21,7 +21,7 @@ def instance(app, tmp_path):
 def journal_history(app) -> None:
     """Append an entry for every session, movement and closing not yet journaled, in order."""
     with app.app_context():
-        done = set(db.session.scalars(select(JournalEntry.data)))
+        done = set(db.session.execute(select(JournalEntry.session_id, JournalEntry.data)))
         facts = [(s.created_at, 0, s, journal.record_session_opened) for s in _all(PosSession)]
         facts += [(m.created_at, 1, m, journal.record_movement) for m in _all(CashMovement)]
         facts += [(c.created_at, 2, c, journal.record_session_closed) for c in _all(PosClosing)]
@@ -31,7 +31,8 @@ def journal_history(app) -> None:
                 journal.record_movement: journal.movement_data,
                 journal.record_session_closed: journal.closing_data,
             }[record](row)
-            if journal.canonical(data) not in done:
+            session_id = getattr(row, "pos_session_id", row.id)
+            if (session_id, journal.canonical(data)) not in done:
                 record(db.session, row)
                 db.session.commit()
 
