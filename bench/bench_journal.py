@@ -164,9 +164,10 @@ def fill(app, entries: int) -> None:
             rows[PosSession].append(s)
             rows[PosClosing].append(c)
             chain(journal.SESSION_CLOSED, at, s["id"], journal.closing_data(_Row(c)))
-        for model, values in rows.items():
-            for start in range(0, len(values), 50_000):
-                connection.execute(insert(model), values[start : start + 50_000])
+            if len(rows[JournalEntry]) >= 50_000 or seq >= entries:
+                for model, values in rows.items():  # in bulk, a bounded batch at a time
+                    connection.execute(insert(model), values)
+                    values.clear()
         connection.execute(insert(JournalHead).values(store_id=store, seq=seq, hash=prev))
         db.session.commit()
 
