@@ -43,7 +43,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check app tests bench
 	$(BIN)/ruff format --check app tests bench
 
-# Load test of a real gunicorn with wrk (Debian's package); writes its table into README.md.
+# Load test of a real gunicorn with wrk (Debian's package); writes its table into docs/bench.md.
 bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/run.py

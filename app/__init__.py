@@ -6,12 +6,14 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.routing import UnicodeConverter, ValidationError
 
+from . import auth, health, journal_api, journal_cli, logs, openapi
+from .cli import register_cli
 from .config import MIN_SECRET_BYTES, Config, load_secret
 from .database import configure_sqlite
 from .errors import register_error_handlers
-from .extensions import db, jwt, migrate
+from .extensions import db, migrate
 from .jsonio import ApiRequest, ExactJSONProvider
-from .logs import init_request_logging
+from .pos_session.routes import bp as pos_session_bp
 from .revisions import MIGRATIONS
 
 
@@ -49,36 +51,22 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["SECRET_KEY"] = app.config["JWT_SECRET_KEY"] = secret
 
     db.init_app(app)
-    jwt.init_app(app)
+    auth.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
-    from . import auth, health, openapi  # noqa: F401  (auth registers the JWT loaders)
-    from .pos_session import bp
-
-    app.register_blueprint(bp)
+    app.register_blueprint(pos_session_bp)
+    app.register_blueprint(journal_api.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
     register_error_handlers(app)
-    init_request_logging(app)
+    logs.init_app(app)
     if app.config["BENCH_BASELINE"]:
         # Same app, same error handlers and headers; no auth, no SQL. Off in production so it
         # exposes nothing unauthenticated.
         app.add_url_rule("/pos-session/ping", "bench_ping", lambda: {"ok": True})
-
-    @app.after_request
-    def no_caching(response):
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
-
-    from .cli import register_cli
-
     register_cli(app)
-    from . import journal_api, journal_cli  # the journal: its route and its commands
-
-    app.register_blueprint(journal_api.bp)
     app.cli.add_command(journal_cli.cli)
     return app

@@ -12,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from . import backup as backups
 from .auth import issue_token, revoke_tokens
+from .database import UnitOfWork
 from .extensions import db
 from .models import ApiToken, PosProfile, Store
-from .pos_session.schemas import BCRYPT_MAX_BYTES
-from .pos_session.service import hash_password
+from .passwords import hash_password, password_problem
 
 
 def register_cli(app) -> None:
@@ -64,9 +64,10 @@ def register_cli(app) -> None:
     @store.command("create")
     @click.argument("name")
     def store_create(name):
-        new = Store(name=name)
-        db.session.add(new)
-        db.session.commit()
+        with UnitOfWork() as uow:
+            new = Store(name=name)
+            uow.session.add(new)
+            uow.commit()
         click.echo(new.id)
 
     @profile.command("create")
@@ -79,17 +80,17 @@ def register_cli(app) -> None:
         if password is None:
             # On stderr, so `ID=$(flask ... profile create ...)` still shows the prompt.
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
-        if not password or len(password.encode()) > BCRYPT_MAX_BYTES:
-            raise click.BadParameter(
-                f"must be 1 to {BCRYPT_MAX_BYTES} bytes", param_hint="--password"
-            )
+        problem = password_problem(password)
+        if problem:
+            raise click.BadParameter(problem, param_hint="--password")
         rounds = current_app.config["BCRYPT_ROUNDS"]
         new = PosProfile(
             store_id=store_id, name=name, password_hash=hash_password(password, rounds)
         )
-        db.session.add(new)
         try:
-            db.session.commit()
+            with UnitOfWork() as uow:
+                uow.session.add(new)
+                uow.commit()
         except IntegrityError:
             raise click.ClickException(f"store {store_id} already has a profile {name!r}") from None
         click.echo(new.id)

@@ -1,18 +1,16 @@
-"""SQLite done properly: per-connection pragmas and write transactions that BEGIN IMMEDIATE.
+"""The database layer: SQLite set up properly, and the unit of work every writer goes through.
 
 pysqlite emits no BEGIN of its own, so SQLAlchemy's recipe is used: the driver is put in
 autocommit mode and the ``begin`` event emits the BEGIN. Reads get a plain (deferred) BEGIN,
-so they never wait for the write lock; ``write_transaction`` asks for IMMEDIATE, so a
+so they never wait for the write lock; a ``UnitOfWork`` asks for IMMEDIATE, so a
 check-then-insert holds the write lock from its first read and cannot be raced.
 """
 
-from contextlib import contextmanager
-
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from .extensions import db
-from .idempotency import current_claim
 
 IMMEDIATE = "pos_begin_immediate"
 
@@ -34,28 +32,27 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-@contextmanager
-def write_transaction(bookkeeping: bool = False):
-    """One unit of work that writes: commits on success, rolls back on any error.
+class UnitOfWork:
+    """One write transaction: ``with uow:`` begins it holding the write lock (BEGIN IMMEDIATE
+    on SQLite; a plain BEGIN on PostgreSQL, where writers lock the rows they check), ``commit()``
+    makes it durable, and leaving the block rolls back whatever was not committed.
 
-    Under a request sent with an ``Idempotency-Key`` the key is looked up first, under the
-    write lock, and the commit is left to the key's handler, which stores the answer with the
-    effect (see ``app.idempotency``). ``bookkeeping`` transactions (the password lockout's
-    count) are not the request's effect: they commit on their own, key or no key.
+    It writes through its own session and connection, never the request's ``db.session``: a
+    read transaction the caller already holds (the token check runs one) is left alone, so
+    nothing read before is expired or reloaded, and the first statement here, not an earlier
+    read, is what takes the lock. Objects stay readable after the commit. One instance may be
+    entered again for a further transaction.
     """
-    session = db.session
-    claim = None if bookkeeping else current_claim()
-    # End any read transaction first (auth checks run one), so the next BEGIN is IMMEDIATE.
-    session.rollback()
-    session.connection(execution_options={IMMEDIATE: True})
-    try:
-        if claim:
-            claim.check(session)
-        yield session
-        if claim:
-            claim.hold(session)
-        else:
-            session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+
+    session: Session
+
+    def __enter__(self):
+        self.session = Session(db.engine, expire_on_commit=False)
+        self.session.connection(execution_options={IMMEDIATE: True})
+        return self
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def __exit__(self, *exc) -> None:
+        self.session.close()  # rolls back what was not committed

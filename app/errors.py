@@ -1,10 +1,34 @@
-"""The one error envelope, ``{"message": ..., "statusCode": N}``, for every failure."""
+"""The one error envelope, ``{"message": ..., "statusCode": N}``, for every failure, and the
+table that says how the API answers each domain error.
+
+To add an error: a ``DomainError`` subclass in ``app/exceptions.py``, raised by the rule, and
+one line in ``ANSWERS``; list it in the view's ``@raises`` so the OpenAPI document shows it.
+"""
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from flask import jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
+
+from .exceptions import (
+    DomainError,
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
+    InvalidPassword,
+    NoOpenSession,
+    ProfileNotFound,
+    SessionAlreadyOpen,
+    SessionClosed,
+    SessionNotFound,
+    StoreAccessDenied,
+    StoreIdRequired,
+    TooManyAttempts,
+)
+from .idempotency import HEADER as IDEMPOTENCY_KEY
+from .idempotency import MAX_KEY_LENGTH
 
 log = logging.getLogger(__name__)
 
@@ -12,7 +36,51 @@ log = logging.getLogger(__name__)
 MISSING = "Missing data"
 
 
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    message: str
+    # Response headers: name -> the value, computed from the error.
+    headers: dict[str, Callable[[DomainError], str]] = field(default_factory=dict)
+
+
+ANSWERS: dict[type[DomainError], Answer] = {
+    StoreIdRequired: Answer(400, "Store ID is required"),
+    StoreAccessDenied: Answer(403, "Access to this store is denied"),
+    ProfileNotFound: Answer(400, "Profile not found"),
+    InvalidPassword: Answer(401, "Invalid password"),
+    TooManyAttempts: Answer(
+        429,
+        "Too many attempts",
+        {"Retry-After": lambda err: str(err.retry_after_seconds)},
+    ),
+    SessionAlreadyOpen: Answer(400, "Session already open"),
+    NoOpenSession: Answer(400, "No open session"),
+    SessionNotFound: Answer(404, "Session not found"),
+    SessionClosed: Answer(409, "Session is closed"),
+    InvalidIdempotencyKey: Answer(
+        400,
+        f"{IDEMPOTENCY_KEY} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters",
+    ),
+    IdempotencyKeyReused: Answer(
+        422, f"{IDEMPOTENCY_KEY} was already used for a different request"
+    ),
+}
+
+
+def raises(*errors: type[DomainError]):
+    """Declare the domain errors a view may answer with, for the OpenAPI document."""
+
+    def mark(view):
+        view.raises = getattr(view, "raises", ()) + errors
+        return view
+
+    return mark
+
+
 class ApiError(Exception):
+    """An answer decided at the HTTP edge itself (not a rule's refusal)."""
+
     def __init__(self, status: int, message: str, errors: dict | None = None, headers=None):
         super().__init__(message)
         self.status = status
@@ -52,6 +120,12 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(ApiError)
     def api_error(err: ApiError):
         return error_response(err.status, err.message, err.errors, err.headers)
+
+    @app.errorhandler(DomainError)
+    def domain_error(err: DomainError):
+        answer = ANSWERS[type(err)]
+        headers = {name: value(err) for name, value in answer.headers.items()}
+        return error_response(answer.status, answer.message, headers=headers)
 
     @app.errorhandler(ValidationError)
     def validation_error(err: ValidationError):

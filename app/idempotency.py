@@ -1,9 +1,10 @@
 """Safe retries: a POST sent again with the same ``Idempotency-Key`` gets the first answer back.
 
-The answer is stored in the same transaction as the effect it reports. ``write_transaction``
-looks the key up first thing under the write lock and, for a request that carries one, leaves
-the commit to ``idempotent``, which adds the answer and commits both at once: a crash can leave
-neither an effect without its key (a retry would repeat it) nor a key without its effect.
+A layer on top of the unit of work. A view marked ``@idempotent`` is handed the unit of work its
+service writes through: a plain one without a key, else an ``IdempotentUnitOfWork``, which looks
+the key up first thing under the write lock and, when the service commits, keeps the effect
+pending until the view's answer is stored beside it, then commits both at once. A crash can
+leave neither an effect without its key (a retry would repeat it) nor a key without its effect.
 Concurrent duplicates queue on the write lock and then find the key. Where the database lets
 two writers through, the primary key (token, key) or the rule the effect would break stops the
 second one, and it replays the first one's answer.
@@ -23,7 +24,8 @@ from flask_jwt_extended import get_jwt
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from .errors import ApiError
+from .database import UnitOfWork
+from .exceptions import DomainError, IdempotencyKeyReused, InvalidIdempotencyKey
 from .extensions import db
 from .models import IdempotencyKey, utcnow
 
@@ -32,78 +34,123 @@ LIFETIME = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
 
 
-class Replay(Exception):
-    """Raised under the write lock when the key has an answer already: the request stops there."""
-
-    def __init__(self, stored: IdempotencyKey):
-        self.stored = stored
-
-
 @dataclass
 class Claim:
     token_jti: str
     key: str
     route: str
     fingerprint: str
-    held: bool = False  # an effect is flushed and waits for the answer to commit with it
 
-    def check(self, session) -> None:
-        """Called by ``write_transaction`` as soon as it holds the write lock."""
-        if self.held:
-            raise RuntimeError("an idempotent request may write in one transaction only")
-        stored = _find(session, self)
+
+class AlreadyAnswered(Exception):
+    """The key was answered while this request waited for the write lock."""
+
+    def __init__(self, stored: IdempotencyKey):
+        self.stored = stored
+
+
+class IdempotentUnitOfWork(UnitOfWork):
+    """A unit of work whose ``commit()`` waits for the answer, to commit with it in one go."""
+
+    def __init__(self, claim: Claim):
+        self.claim = claim
+        self.pending = False  # an effect is flushed and waits for its answer
+
+    def __enter__(self):
+        if self.pending:
+            raise RuntimeError("an idempotent request writes in one transaction only")
+        super().__enter__()
+        stored = _find(self.session, self.claim)
         if stored is not None:
-            raise Replay(stored)
+            self.session.close()
+            raise AlreadyAnswered(stored)
+        return self
 
-    def hold(self, session) -> None:
-        """Called by ``write_transaction`` instead of committing."""
-        session.flush()
-        self.held = True
+    def commit(self) -> None:
+        self.session.flush()
+        self.pending = True
 
+    def __exit__(self, *exc) -> None:
+        if exc[0] is not None or not self.pending:
+            super().__exit__(*exc)
 
-def current_claim() -> Claim | None:
-    return g.get("idempotency_claim")
+    def commit_with_answer(self, response):
+        session = self.session
+        # Expired keys go in the same transaction, this one's expired predecessor included.
+        session.execute(
+            delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - LIFETIME)
+        )
+        session.add(
+            IdempotencyKey(
+                token_jti=self.claim.token_jti,
+                key=self.claim.key,
+                route=self.claim.route,
+                fingerprint=self.claim.fingerprint,
+                status=response.status_code,
+                response=response.get_data(as_text=True),
+            )
+        )
+        try:
+            session.commit()
+        except IntegrityError:
+            # A concurrent duplicate committed first: this effect is dropped (by close()).
+            stored = _find(db.session, self.claim)
+            if stored is None:
+                raise
+            return _replay(stored, self.claim)
+        return response
+
+    def close(self) -> None:
+        if self.pending:
+            self.pending = False
+            self.session.close()  # a no-op once committed; undoes the effect otherwise
 
 
 def idempotent(view):
-    """Honour ``Idempotency-Key`` on a write view; goes under ``store_scoped`` (needs the token)."""
+    """Honour ``Idempotency-Key`` on a write view, which takes the unit of work as ``uow``.
+
+    Goes under ``store_scoped`` (the key belongs to the token). The OpenAPI document reads the
+    ``idempotent`` mark to declare the header and the 422.
+    """
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         key = request.headers.get(HEADER)
         if key is None:
-            return view(*args, **kwargs)
+            return view(*args, uow=UnitOfWork(), **kwargs)
         claim = _claim(key)
+        # A retry of an answered request is answered before the password check and the lock.
         stored = _find(db.session, claim)
         if stored is not None:
             return _replay(stored, claim)
-        g.idempotency_claim = claim
+        uow = IdempotentUnitOfWork(claim)
         try:
-            response = current_app.make_response(view(*args, **kwargs))
-            if claim.held:
-                return _commit_with_answer(claim, response)
+            response = current_app.make_response(view(*args, uow=uow, **kwargs))
+            if uow.pending:
+                return uow.commit_with_answer(response)
             return response
-        except Replay as replay:
-            return _replay(replay.stored, claim)
-        except ApiError:
+        except AlreadyAnswered as answered:
+            return _replay(answered.stored, claim)
+        except DomainError:
             # A duplicate that got past the lookups (a database that lets two writers through)
             # is refused by the rule its twin satisfied ("Session already open"). The twin's
-            # answer is committed by then: that is the answer to give.
+            # answer is committed by then: that is the answer to give. (Only PostgreSQL lets
+            # it happen, and there each statement of the request's session sees the commit.)
             stored = _find(db.session, claim)
             if stored is None:
                 raise
             return _replay(stored, claim)
         finally:
-            g.pop("idempotency_claim")
-            if claim.held:
-                db.session.rollback()  # no-op once committed; undoes the effect otherwise
+            uow.close()
 
+    wrapper.idempotent = True
+    wrapper.raises = getattr(view, "raises", ()) + (InvalidIdempotencyKey, IdempotencyKeyReused)
     return wrapper
 
 
 def _claim(key: str) -> Claim:
     if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
-        raise ApiError(400, f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters")
+        raise InvalidIdempotencyKey()
     route = f"{request.method} {request.path}"
     # The same key means the same request: same store, route and bytes of body. An HMAC, not a
     # plain hash, because the body holds the profile password.
@@ -123,35 +170,9 @@ def _find(session, claim: Claim) -> IdempotencyKey | None:
     )
 
 
-def _commit_with_answer(claim: Claim, response):
-    session = db.session
-    # Expired keys go in the same transaction, this one's expired predecessor included.
-    session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - LIFETIME))
-    session.add(
-        IdempotencyKey(
-            token_jti=claim.token_jti,
-            key=claim.key,
-            route=claim.route,
-            fingerprint=claim.fingerprint,
-            status=response.status_code,
-            response=response.get_data(as_text=True),
-        )
-    )
-    try:
-        session.commit()
-    except IntegrityError:
-        # A concurrent duplicate committed first: drop this effect and answer as it did.
-        session.rollback()
-        stored = _find(session, claim)
-        if stored is None:
-            raise
-        return _replay(stored, claim)
-    return response
-
-
 def _replay(stored: IdempotencyKey, claim: Claim):
     if not hmac.compare_digest(stored.fingerprint, claim.fingerprint):
-        raise ApiError(422, f"{HEADER} was already used for a different request")
+        raise IdempotencyKeyReused()
     response = current_app.response_class(
         stored.response, status=stored.status, mimetype="application/json"
     )

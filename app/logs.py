@@ -1,4 +1,5 @@
-"""One JSON line per request on stderr, tied together by a request id.
+"""One JSON line per request on stderr, tied together by a request id; the response headers
+every answer carries.
 
 The app only emits log records; the process decides where they go. Gunicorn does it with
 ``logconfig_dict`` in gunicorn.conf.py, which routes every record through ``JsonFormatter``.
@@ -41,7 +42,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
-def init_request_logging(app: Flask) -> None:
+def init_app(app: Flask) -> None:
+    """The one place that stamps every response with its headers and logs it."""
+
     @app.before_request
     def start():
         g.request_started = time.perf_counter()
@@ -50,8 +53,8 @@ def init_request_logging(app: Flask) -> None:
 
     @app.after_request
     def finish(response):
-        # Registered before the app's other after_request hooks, so it runs last: it logs the
-        # final answer.
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers[REQUEST_ID_HEADER] = g.request_id
         request_log.info(
             "%s %s %s",

@@ -38,7 +38,7 @@ def _created_at(context) -> datetime:
     return context.get_current_parameters()["created_at"]
 
 
-class Money(TypeDecorator):
+class MoneyColumn(TypeDecorator):
     """An exact amount with at most two decimals, kept as an integer count of cents."""
 
     impl = BigInteger
@@ -118,7 +118,7 @@ class PosSession(db.Model):
     id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
     pos_profile_id: Mapped[str] = mapped_column(ForeignKey("pos_profile.id"))
     store_id: Mapped[str] = mapped_column(ForeignKey("store.id"))
-    opening_cash: Mapped[Decimal] = mapped_column(Money)
+    opening_cash: Mapped[Decimal] = mapped_column(MoneyColumn)
     # A plain column, not a foreign key: the first schema let it hold any string, so a key here
     # could fail the upgrade of an existing database (or a downgrade-then-upgrade). The closing
     # points back with a unique foreign key, and both are written in one transaction.
@@ -145,15 +145,18 @@ class PosClosing(db.Model):
     pos_session_id: Mapped[str] = mapped_column(ForeignKey("pos_session.id"))
     pos_profile_id: Mapped[str] = mapped_column(ForeignKey("pos_profile.id"))
     store_id: Mapped[str] = mapped_column(ForeignKey("store.id"))
-    closing_cash: Mapped[Decimal] = mapped_column(Money)
-    expected_cash: Mapped[Decimal] = mapped_column(Money)
-    difference: Mapped[Decimal] = mapped_column(Money)
+    closing_cash: Mapped[Decimal] = mapped_column(MoneyColumn)
+    expected_cash: Mapped[Decimal] = mapped_column(MoneyColumn)
+    difference: Mapped[Decimal] = mapped_column(MoneyColumn)
     note: Mapped[str | None] = mapped_column(String(500))
     closed_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-MOVEMENT_TYPES = ("sale", "refund", "pay_in", "pay_out")
+# The movement types and the sign each gives its amount in the expected cash: the check
+# constraint, the summary query and the schema all derive from this one definition.
+MOVEMENT_SIGNS = {"sale": 1, "refund": -1, "pay_in": 1, "pay_out": -1}
+MOVEMENT_TYPES = tuple(MOVEMENT_SIGNS)
 
 
 class CashMovement(db.Model):
@@ -162,7 +165,8 @@ class CashMovement(db.Model):
     __tablename__ = "cash_movement"
     __table_args__ = (
         CheckConstraint(
-            "type IN ('sale', 'refund', 'pay_in', 'pay_out')", name="ck_cash_movement_type"
+            "type IN (" + ", ".join(f"'{kind}'" for kind in MOVEMENT_TYPES) + ")",
+            name="ck_cash_movement_type",
         ),
         CheckConstraint("amount > 0", name="ck_cash_movement_amount_positive"),
         Index("ix_cash_movement_session_created", "pos_session_id", "created_at"),
@@ -172,7 +176,7 @@ class CashMovement(db.Model):
     pos_session_id: Mapped[str] = mapped_column(ForeignKey("pos_session.id"))
     store_id: Mapped[str] = mapped_column(ForeignKey("store.id"))
     type: Mapped[str] = mapped_column(String(16))
-    amount: Mapped[Decimal] = mapped_column(Money)
+    amount: Mapped[Decimal] = mapped_column(MoneyColumn)
     note: Mapped[str | None] = mapped_column(String(500))
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,21 +6,40 @@ appears here by itself; what all of them share (bearer auth, the ``x-store-id`` 
 error responses) is added here rather than repeated in each docstring.
 """
 
+from collections import defaultdict
 from importlib.metadata import version
 
-from apispec import APISpec
+from apispec import APISpec, yaml_utils
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec_webframeworks.flask import FlaskPlugin
 from flask import Blueprint, Flask, current_app, jsonify, render_template, send_from_directory
 from marshmallow import Schema, fields
 from swagger_ui_bundle import swagger_ui_path
 
+from .errors import ANSWERS
+from .idempotency import HEADER as IDEMPOTENCY_KEY
+from .idempotency import MAX_KEY_LENGTH
 from .logs import REQUEST_ID_HEADER
-from .pos_session.schemas import MAX_MONEY, Money
+from .pos_session.schemas import MAX_MONEY, MoneyField
 
 bp = Blueprint("docs", __name__)
 
 STORE_SCOPED_BLUEPRINTS = {"pos_session", "journal"}
+# An operation's tag, unless its docstring names its own: one per blueprint.
+TAGS = {"pos_session": "pos-session"}
+DEFAULT_TAG = "operations"
+IDEMPOTENCY_KEY_PARAMETER = {
+    "in": "header",
+    "name": IDEMPOTENCY_KEY,
+    "description": "Send the same key again (same body) to get the first answer back, once.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+}
+HEADER_DOCS = {
+    "Retry-After": {
+        "description": "Seconds to wait before the next attempt.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
 ERROR_RESPONSES = {
     400: "The x-store-id header is missing, or the request is invalid (see the message).",
     401: "Missing, malformed, invalid, expired or revoked bearer token.",
@@ -46,7 +65,7 @@ class ErrorSchema(Schema):
 
 
 def _money_properties(self, field, **kwargs) -> dict:
-    if not isinstance(field, Money):
+    if not isinstance(field, MoneyField):
         return {}
     properties = {
         "description": "An exact amount in the store's currency units, at most 2 decimal places.",
@@ -72,15 +91,15 @@ def build_spec(app: Flask) -> dict:
         title="POS Session API",
         version=version("pos-session"),
         openapi_version="3.0.3",
-        plugins=[FlaskPlugin(), marshmallow],
+        plugins=[marshmallow],
         info={
             "description": "Cash sessions of POS profiles, per store. Every response carries "
             "an `X-Request-ID` header, the one the request sent if it is 1 to 128 characters "
             "of `A-Za-z0-9._:@+=/-`, else a new one; the server's log lines carry it too."
         },
     )
-    # Money is a custom field, which apispec would otherwise document as "any type".
-    marshmallow.map_to_openapi_type(Money, "number", None)
+    # MoneyField is a custom field, which apispec would otherwise document as "any type".
+    marshmallow.map_to_openapi_type(MoneyField, "number", None)
     marshmallow.converter.add_attribute_function(_money_properties)
     marshmallow.converter.add_attribute_function(_null_is_only_null)
     spec.components.security_scheme(
@@ -118,17 +137,27 @@ def build_spec(app: Flask) -> dict:
     scoped_paths = set()
     for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
         view = app.view_functions[rule.endpoint]
-        scoped = rule.endpoint.partition(".")[0] in STORE_SCOPED_BLUEPRINTS
-        if not scoped and "---" not in (view.__doc__ or ""):
+        blueprint = rule.endpoint.partition(".")[0]
+        scoped = blueprint in STORE_SCOPED_BLUEPRINTS
+        operations = yaml_utils.load_operations_from_docstring(view.__doc__ or "")
+        if not scoped and not operations:
             continue
+        path = FlaskPlugin.flaskpath2openapi(rule.rule)
+        # Declared once, for the whole path: its arguments and the store header.
         parameters = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in sorted(rule.arguments)
         ]
         if scoped:
             parameters.append("StoreId")
-            scoped_paths.add(FlaskPlugin.flaskpath2openapi(rule.rule))
-        spec.path(view=view, app=app, parameters=parameters)
+            scoped_paths.add(path)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            operation = operations.setdefault(method.lower(), {})
+            operation.setdefault("tags", [TAGS.get(blueprint, DEFAULT_TAG)])
+            if getattr(view, "idempotent", False):
+                operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
+            _add_refusals(operation, getattr(view, "raises", ()))
+        spec.path(path=path, operations=operations, parameters=parameters)
 
     document = spec.to_dict()
     for path, operation in _operations(document):
@@ -175,6 +204,25 @@ def _require_every_response_field(document: dict) -> None:
         schemas[name].setdefault("required", sorted(schemas[name].get("properties", {})))
 
 
+def _add_refusals(operation: dict, errors) -> None:
+    """The responses of the domain errors a view declares, read from the error table."""
+    by_status = defaultdict(list)
+    for error in errors:
+        by_status[ANSWERS[error].status].append(ANSWERS[error])
+    responses = operation.setdefault("responses", {})
+    for status, answers in sorted(by_status.items()):
+        messages = ", ".join(f"`{answer.message}`" for answer in answers)
+        shared = ERROR_RESPONSES.get(status)
+        response = {
+            "description": f"{messages}; or: {shared}" if shared else messages,
+            "content": ERROR_BODY,
+        }
+        headers = {name: HEADER_DOCS[name] for answer in answers for name in answer.headers}
+        if headers:
+            response["headers"] = headers
+        responses[str(status)] = response
+
+
 def _add_shared_parts(operation: dict, path: str, scoped: bool) -> None:
     """Auth and the error responses that apply to this operation, unless it names its own."""
     statuses = {500}
@@ -208,9 +256,8 @@ def openapi():
               schema:
                 type: object
     """
-    if "pos_openapi" not in current_app.extensions:
-        current_app.extensions["pos_openapi"] = build_spec(current_app)
-    return jsonify(current_app.extensions["pos_openapi"])
+    # Built on each call: it is fetched once per page of docs, and it always matches the code.
+    return jsonify(build_spec(current_app))
 
 
 @bp.get("/docs")

@@ -17,7 +17,7 @@ from flask_migrate import upgrade
 from sqlalchemy import insert
 
 from app import create_app, journal
-from app.database import write_transaction
+from app.database import UnitOfWork
 from app.extensions import db
 from app.models import (
     CashMovement,
@@ -64,7 +64,8 @@ def append_cost(app, writes: int) -> dict:
         for i in range(2 * writes):
             journaled = i % 2 == 1
             started = time.perf_counter()
-            with write_transaction() as tx:
+            with UnitOfWork() as uow:
+                tx = uow.session
                 movement = CashMovement(
                     pos_session_id=session_id,
                     store_id=store_id,
@@ -77,8 +78,7 @@ def append_cost(app, writes: int) -> dict:
                     journal.record_movement(tx, movement)
                     # The head is signed after the commit: time it apart.
                     heads = tx.info.pop(journal.PENDING_HEADS)
-                else:
-                    tx.flush()
+                uow.commit()
             middle = time.perf_counter()
             if journaled:
                 journal.sign_heads(app.instance_path, journal._box_key(), heads)

@@ -1,13 +1,6 @@
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 from uuid import uuid4
 
 import pytest
-import requests
 from flask_migrate import upgrade
 from sqlalchemy import event, make_url
 
@@ -15,15 +8,8 @@ from app import create_app
 from app.auth import issue_token
 from app.extensions import db
 from app.models import PosProfile, Store
-from app.pos_session.service import hash_password
-
-# Set (by `make test-postgres`) to run the whole suite against PostgreSQL instead of SQLite.
-POSTGRES_URL = os.environ.get("POS_TEST_DATABASE_URL", "")
-sqlite_only = pytest.mark.skipif(bool(POSTGRES_URL), reason="checks SQLite's own machinery")
-
-SECRET = "test-secret-that-is-long-enough-for-hs256!"
-PASSWORD = "s3cret-pin"
-ROOT = Path(__file__).resolve().parent.parent
+from app.passwords import hash_password
+from tests.helpers import PASSWORD, POSTGRES_URL, SECRET, LiveServer
 
 
 @pytest.fixture
@@ -139,58 +125,6 @@ def headers(make_token, store):
 @pytest.fixture
 def open_body(profile):
     return {"profileId": profile, "openningCash": 15000, "password": PASSWORD}
-
-
-class LiveServer:
-    """Real gunicorn, production config, on a free 127.0.0.1 port, sharing the app's database."""
-
-    def __init__(self, app, log_path: Path, workers: int = 4):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_path = log_path
-        env = {
-            **os.environ,
-            "POS_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "POS_SECRET_KEY": SECRET,
-            "POS_BCRYPT_ROUNDS": "4",
-            "POS_BIND": f"127.0.0.1:{port}",
-            "POS_WORKERS": str(workers),
-        }
-        self._log = open(log_path, "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            self._wait_until_up()
-        except BaseException:
-            self.stop()
-            raise
-
-    def _wait_until_up(self, timeout: float = 20):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.log_path.read_text()}")
-            try:
-                requests.get(self.url + "/", timeout=1)
-                return
-            except (requests.ConnectionError, requests.Timeout):
-                time.sleep(0.1)
-        raise RuntimeError("gunicorn did not start in time")
-
-    def log(self) -> str:
-        return self.log_path.read_text()
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=15)
-        self._log.close()
 
 
 @pytest.fixture

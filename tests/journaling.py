@@ -7,7 +7,7 @@ from sqlalchemy import select
 from app import journal
 from app.extensions import db
 from app.models import CashMovement, JournalEntry, PosClosing, PosSession
-from tests.shift import close_shift, move, open_shift
+from tests.helpers import close_shift, move, open_shift
 
 
 @pytest.fixture

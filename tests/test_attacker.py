@@ -12,9 +12,8 @@ from sqlalchemy import text
 
 from app.extensions import db
 from app.models import ApiToken
-from tests.conftest import PASSWORD, SECRET
+from tests.helpers import CREATE, PASSWORD, SECRET
 
-CREATE = "/pos-session/create-session"
 NOBODY = "zzzzzzzzzzzzzzzzzzzzzzzz"
 # Every route with its method and body; {p} is the profile id under attack.
 ROUTES = [

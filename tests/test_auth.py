@@ -8,7 +8,7 @@ from flask_jwt_extended import create_access_token
 
 from app.extensions import db
 from app.models import ApiToken, utcnow
-from tests.conftest import SECRET
+from tests.helpers import SECRET
 
 ROUTES = [
     ("post", "/pos-session/create-session"),

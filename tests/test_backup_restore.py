@@ -14,9 +14,8 @@ from sqlalchemy.engine import make_url
 from app import create_app, revisions
 from app.backup import BackupError, sqlite_file
 from app.extensions import db
-from tests.conftest import PASSWORD, SECRET
+from tests.helpers import CREATE, PASSWORD, SECRET
 
-CREATE = "/pos-session/create-session"
 PROFILES = 400
 
 

@@ -1,7 +1,7 @@
 """The benchmark's no-op route exists only when the bench asks for it."""
 
 from app import create_app
-from tests.conftest import SECRET
+from tests.helpers import SECRET
 
 
 def test_no_ping_route_in_production(client):

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.shift import (
+from tests.helpers import (
     ID,
     TIMESTAMP,
     close_shift,

@@ -1,15 +1,11 @@
 """The administration commands print only the new id or token, so scripts can capture them."""
 
-import re
-
 import bcrypt
 import jwt as pyjwt
 
 from app.extensions import db
 from app.models import ApiToken, PosProfile, Store
-from tests.conftest import SECRET
-
-ID = re.compile(r"^[a-z][a-z0-9]{23}$")
+from tests.helpers import ID, SECRET
 
 
 def test_init_db_is_safe_to_run_again(runner, store):

@@ -7,16 +7,18 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import PosClosing, PosSession
-from tests.conftest import PASSWORD, sqlite_only
-from tests.shift import (
+from tests.helpers import (
     CLOSE,
     ID,
+    PASSWORD,
     TIMESTAMP,
     close_body,
     close_shift,
     move,
     open_shift,
     report,
+    sqlite_only,
+    write_transactions,
 )
 
 D = Decimal
@@ -266,17 +268,6 @@ class TestOrderOfChecks:
     def test_password_before_open_session(self, client, headers, profile):
         response = client.post(CLOSE, json=close_body(profile, password="wrong"), headers=headers)
         assert response.status_code == 401
-
-
-def write_transactions(statements) -> list[list[str]]:
-    """Each IMMEDIATE transaction's writes, by their first three words."""
-    found = []
-    for start, statement in enumerate(statements):
-        if statement == "BEGIN IMMEDIATE":
-            body = statements[start + 1 : statements.index("COMMIT", start)]
-            writes = [" ".join(s.split()[:3]) for s in body if s.startswith(("INSERT", "UPDATE"))]
-            found.append(writes)
-    return found
 
 
 @sqlite_only

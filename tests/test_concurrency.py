@@ -1,33 +1,10 @@
 """The exclusivity rule under real concurrency: 4 gunicorn workers, 50 simultaneous requests."""
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from tests.conftest import PASSWORD
-
-REQUESTS = 50
-
-
-def fire_together(
-    url: str, headers: dict | list[dict], bodies: list[dict]
-) -> list[requests.Response]:
-    """POST every body at once: each thread waits at a barrier, then all send.
-
-    ``headers`` is one dict for all, or a list with each request's own.
-    """
-    barrier = threading.Barrier(len(bodies))
-    each = headers if isinstance(headers, list) else [headers] * len(bodies)
-
-    def post(body_and_headers):
-        body, request_headers = body_and_headers
-        barrier.wait()
-        return requests.post(url, json=body, headers=request_headers, timeout=60)
-
-    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
-        return list(pool.map(post, zip(bodies, each, strict=True)))
+from tests.helpers import PASSWORD, REQUESTS, fire_together
 
 
 def test_one_profile_fifty_terminals_exactly_one_session(live_server, headers, profile):

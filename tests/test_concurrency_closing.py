@@ -9,9 +9,15 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import CashMovement, PosClosing, PosSession
-from tests.conftest import PASSWORD
-from tests.shift import CLOSE, CREATE, movements_url, report_url
-from tests.test_concurrency import REQUESTS, fire_together
+from tests.helpers import (
+    CLOSE,
+    CREATE,
+    PASSWORD,
+    REQUESTS,
+    fire_together,
+    movements_url,
+    report_url,
+)
 
 
 def open_over_http(server, headers, profile, cash=100) -> str:

@@ -1,13 +1,8 @@
-import re
 from decimal import Decimal
 
 import pytest
 
-from tests.conftest import PASSWORD
-
-CREATE = "/pos-session/create-session"
-ID = re.compile(r"^[a-z][a-z0-9]{23}$")
-TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+from tests.helpers import CREATE, ID, PASSWORD, TIMESTAMP
 
 
 def test_opens_a_session_in_the_reference_shape(client, headers, open_body, profile, store):

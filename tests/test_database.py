@@ -10,9 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import PosSession
 from app.pos_session import service
-from tests.conftest import sqlite_only
-
-CREATE = "/pos-session/create-session"
+from tests.helpers import CREATE, sqlite_only
 
 
 @sqlite_only

@@ -2,7 +2,7 @@
 
 import pytest
 
-CREATE = "/pos-session/create-session"
+from tests.helpers import CREATE
 
 
 def assert_error(response, status):
@@ -63,12 +63,12 @@ def test_body_too_large_is_413(client, headers):
 
 
 def test_unexpected_error_is_500_without_details(app, headers, monkeypatch):
-    from app.pos_session import service
+    from app.pos_session import queries
 
     def explode(*args):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(service, "profiles_with_status", explode)
+    monkeypatch.setattr(queries, "profiles_with_status", explode)
     response = app.test_client().get("/pos-session/profiles", headers=headers)
 
     body = assert_error(response, 500)

@@ -4,7 +4,7 @@ from sqlalchemy import text
 
 from app import create_app, revisions
 from app.extensions import db
-from tests.conftest import SECRET
+from tests.helpers import SECRET
 
 
 def test_ok_without_auth(client):

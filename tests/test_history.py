@@ -8,7 +8,7 @@ from sqlalchemy import event
 
 from app.extensions import db
 from app.models import PosSession, new_id
-from tests.shift import HISTORY, close_shift, open_shift
+from tests.helpers import HISTORY, close_shift, open_shift
 
 T0 = datetime(2025, 11, 8, 9, 0)
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-CREATE = "/pos-session/create-session"
+from tests.helpers import CREATE
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,17 @@ from sqlalchemy import func, select, update
 from app import idempotency
 from app.extensions import db
 from app.models import CashMovement, IdempotencyKey, PosClosing, PosSession, utcnow
-from tests.conftest import PASSWORD, sqlite_only
-from tests.shift import CLOSE, CREATE, close_body, movements_url, open_shift, report
-from tests.test_closing import write_transactions
+from tests.helpers import (
+    CLOSE,
+    CREATE,
+    PASSWORD,
+    close_body,
+    movements_url,
+    open_shift,
+    report,
+    sqlite_only,
+    write_transactions,
+)
 
 KEY = "6c1f1c2e-4a4e-4b8e-9d3a-2f9f1f4b7a10"
 

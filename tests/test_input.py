@@ -13,9 +13,8 @@ import pytest
 import requests
 
 from app import create_app
-from tests.conftest import PASSWORD, ROOT
+from tests.helpers import CREATE, PASSWORD, ROOT
 
-CREATE = "/pos-session/create-session"
 LIMIT = 16 * 1024
 
 

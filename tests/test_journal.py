@@ -17,9 +17,8 @@ from app import journal
 from app.auth import issue_token
 from app.extensions import db
 from app.models import PosClosing
-from tests.conftest import POSTGRES_URL, sqlite_only
+from tests.helpers import POSTGRES_URL, close_shift, move, open_shift, sqlite_only
 from tests.journaling import a_day, instance  # noqa: F401  (instance: a fixture)
-from tests.shift import close_shift, move, open_shift
 
 JOURNAL = "/pos-session/journal"
 pytestmark = pytest.mark.usefixtures("instance")

@@ -9,7 +9,7 @@ import sys
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from tests.journaling import a_day, instance  # noqa: F401  (instance: a fixture)
 
 JOURNAL = "/pos-session/journal"

@@ -7,10 +7,8 @@ import requests
 
 from app.extensions import db
 from app.models import PasswordAttempts
-from tests.conftest import PASSWORD, LiveServer
-from tests.test_concurrency import fire_together
+from tests.helpers import CREATE, PASSWORD, LiveServer, fire_together
 
-CREATE = "/pos-session/create-session"
 LIMIT = 5  # the default, POS_LOCKOUT_ATTEMPTS
 
 

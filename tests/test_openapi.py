@@ -4,12 +4,10 @@ import pytest
 import schemathesis
 
 from app.openapi import ERROR_RESPONSES
-from tests.conftest import PASSWORD
+from tests.helpers import CREATE, PASSWORD, PROFILES
 
-CREATE = "/pos-session/create-session"
 STATUS = "/pos-session/session-status/{profile_id}"
 CURRENT = "/pos-session/current-session/{profile_id}"
-PROFILES = "/pos-session/profiles"
 
 
 @pytest.fixture
@@ -150,3 +148,41 @@ def test_a_document_that_lies_is_caught(client, document, headers):
     response.set_data(b'[{"name": "x"}]')
     with pytest.raises(Exception, match="required"):
         schema[PROFILES]["GET"].validate_response(response)
+
+
+IDEMPOTENT = {
+    ("post", CREATE),
+    ("post", "/pos-session/close-session"),
+    ("post", "/pos-session/sessions/{session_id}/cash-movements"),
+}
+PASSWORD_CHECKED = {("post", CREATE), ("post", "/pos-session/close-session")}
+
+
+def operations(document):
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method != "parameters":
+                yield method, path, item, operation
+
+
+def test_the_document_follows_the_code(document):
+    """Idempotent views declare the key and the 422, password routes the 429 with Retry-After,
+    every operation has a tag, and no operation lists a parameter twice."""
+    seen = set()
+    for method, path, item, operation in operations(document):
+        seen.add((method, path))
+        assert operation.get("tags"), (method, path)
+        parameters = [
+            document["components"]["parameters"][p["$ref"].rpartition("/")[2]] if "$ref" in p else p
+            for p in item.get("parameters", []) + operation.get("parameters", [])
+        ]
+        named = [(p["in"], p["name"]) for p in parameters]
+        assert len(named) == len(set(named)), (method, path, named)
+        key_declared = ("header", "Idempotency-Key") in named
+        assert key_declared == ((method, path) in IDEMPOTENT), (method, path)
+        assert ("422" in operation["responses"]) == key_declared, (method, path)
+        locked_out = operation["responses"].get("429")
+        assert (locked_out is not None) == ((method, path) in PASSWORD_CHECKED), (method, path)
+        if locked_out:
+            assert "Retry-After" in locked_out["headers"]
+    assert IDEMPOTENT | PASSWORD_CHECKED <= seen

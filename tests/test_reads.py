@@ -3,10 +3,8 @@ from decimal import Decimal
 import pytest
 
 from app.extensions import db
-from app.pos_session import service
-from tests.conftest import PASSWORD
-
-CREATE = "/pos-session/create-session"
+from app.pos_session import queries
+from tests.helpers import CREATE, PASSWORD
 
 
 def open_session(client, headers, profile_id, cash=15000):
@@ -123,7 +121,7 @@ def test_reads_never_show_another_stores_data(client, make_store, make_profile, 
 
 
 @pytest.mark.parametrize(
-    "statement", [service.CURRENT_SESSION, service.PROFILES_WITH_STATUS], ids=["current", "list"]
+    "statement", [queries.CURRENT_SESSION, queries.PROFILES_WITH_STATUS], ids=["current", "list"]
 )
 def test_open_sessions_are_found_through_the_partial_index(app, statement):
     """What keeps the reads flat however many closed sessions pile up (see make bench)."""

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from app.logs import JsonFormatter
-from app.pos_session import service
+from app.pos_session import queries
 
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -62,7 +62,7 @@ def test_an_unhandled_error_is_logged_with_traceback_but_not_answered(
     def broken(store_id):
         raise RuntimeError("secret detail")
 
-    monkeypatch.setattr(service, "profiles_with_status", broken)
+    monkeypatch.setattr(queries, "profiles_with_status", broken)
     caplog.set_level(logging.INFO)
 
     response = client.get("/pos-session/profiles", headers={**headers, "X-Request-ID": "req-500"})

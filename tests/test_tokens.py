@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import jwt as pyjwt
 import requests
 
-PROFILES = "/pos-session/profiles"
+from tests.helpers import PROFILES
 
 
 def bearer(token, store_id):

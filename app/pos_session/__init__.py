@@ -1,5 +1,1 @@
-from flask import Blueprint
-
-bp = Blueprint("pos_session", __name__, url_prefix="/pos-session")
-
-from . import routes  # noqa: E402,F401  (routes attach themselves to bp)
+"""Cash sessions of POS profiles: routes (views), schemas, service (writes), queries (reads)."""

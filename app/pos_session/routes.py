@@ -1,13 +1,24 @@
 """Thin views: parse with a schema, call the service, shape the answer with a schema.
 
-The docstrings of the views beyond the reference end in an OpenAPI operation (after ``---``).
+Each view's docstring ends in its OpenAPI operation (after ``---``): what only it can say. The
+document adds the rest: path parameters, tags, and from ``@idempotent`` and ``@raises`` the
+Idempotency-Key header and the error responses, read from the error table.
 """
 
-from flask import g, request
+from flask import Blueprint, g, request
 
 from ..auth import store_scoped
+from ..errors import raises
+from ..exceptions import (
+    NoOpenSession,
+    ProfileNotFound,
+    SessionAlreadyOpen,
+    SessionClosed,
+    SessionNotFound,
+)
 from ..idempotency import idempotent
-from . import bp, service
+from ..passwords import PASSWORD_CHECK_ERRORS
+from . import queries, service
 from .schemas import (
     CashMovementResponse,
     CashMovementSchema,
@@ -38,6 +49,8 @@ session_report_response = SessionReportResponse()
 session_status_response = SessionStatusResponse()
 profile_list = ProfileSchema(many=True)
 
+bp = Blueprint("pos_session", __name__, url_prefix="/pos-session")
+
 
 def json_body() -> dict:
     return request.get_json()
@@ -46,7 +59,8 @@ def json_body() -> dict:
 @bp.post("/create-session")
 @store_scoped
 @idempotent
-def create_session():
+@raises(ProfileNotFound, *PASSWORD_CHECK_ERRORS, SessionAlreadyOpen)
+def create_session(uow):
     """Open a cash session for a profile, checked by the profile's password.
     ---
     post:
@@ -55,7 +69,6 @@ def create_session():
         A profile has at most one open session. Send the opening cash as `openningCash` (the
         reference spelling) or `openingCash`; sending both with different values is refused.
         Checks run in this order: body, profile in this store, password, no session open.
-      tags: [pos-session]
       requestBody:
         required: true
         content:
@@ -71,14 +84,9 @@ def create_session():
           content:
             application/json:
               schema: CreateSessionResponse
-        400:
-          description: >
-            `Missing data`, `Invalid value for <fields>`, `Profile not found`,
-            `Session already open`, `Store ID is required`, or a body that is not JSON.
-        401:
-          description: "`Invalid password`, or a missing, invalid, expired or revoked token."
     """
-    opened = service.open_session(g.store_id, g.actor, **create_session_schema.load(json_body()))
+    body = create_session_schema.load(json_body())
+    opened = service.open_session(uow, g.store_id, g.actor, **body)
     return create_session_response.dump(
         {"message": "session has been started", "success": True, "data": [opened]}
     )
@@ -87,7 +95,8 @@ def create_session():
 @bp.post("/close-session")
 @store_scoped
 @idempotent
-def close_session():
+@raises(ProfileNotFound, *PASSWORD_CHECK_ERRORS, NoOpenSession)
+def close_session(uow):
     """Close the profile's open session with the counted cash.
     ---
     post:
@@ -96,10 +105,6 @@ def close_session():
         The answer reveals the expected cash (opening + sales - refunds + pay-ins - pay-outs)
         and the difference (counted - expected). A retry with the same Idempotency-Key and body
         replays the first answer.
-      parameters:
-        - in: header
-          name: Idempotency-Key
-          schema: {type: string, minLength: 1, maxLength: 255}
       requestBody:
         required: true
         content:
@@ -111,11 +116,9 @@ def close_session():
           content:
             application/json:
               schema: CloseSessionResponse
-        400: {description: Missing data / Invalid value / Profile not found / No open session}
-        401: {description: Invalid password}
-        422: {description: Idempotency-Key already used for a different request}
     """
-    closed = service.close_session(g.store_id, g.actor, **close_session_schema.load(json_body()))
+    body = close_session_schema.load(json_body())
+    closed = service.close_session(uow, g.store_id, g.actor, **body)
     return close_session_response.dump(
         {"message": "session has been closed", "success": True, "data": closed}
     )
@@ -124,17 +127,13 @@ def close_session():
 @bp.post("/sessions/<session_id>/cash-movements")
 @store_scoped
 @idempotent
-def record_cash_movement(session_id):
+@raises(SessionNotFound, SessionClosed)
+def record_cash_movement(session_id, uow):
     """Record cash in or out of an open session's drawer.
     ---
     post:
       summary: Record a sale, refund, pay-in or pay-out in cash
       description: The amount is positive; the type gives the sign in the expected cash.
-      parameters:
-        - {in: path, name: session_id, required: true, schema: {type: string}}
-        - in: header
-          name: Idempotency-Key
-          schema: {type: string, minLength: 1, maxLength: 255}
       requestBody:
         required: true
         content:
@@ -146,13 +145,9 @@ def record_cash_movement(session_id):
           content:
             application/json:
               schema: CashMovementResponse
-        400: {description: Missing data / Invalid value}
-        404: {description: Session not found}
-        409: {description: Session is closed}
-        422: {description: Idempotency-Key already used for a different request}
     """
     body = cash_movement_schema.load(json_body())
-    movement = service.record_movement(g.store_id, g.actor, session_id, **body)
+    movement = service.record_movement(uow, g.store_id, g.actor, session_id, **body)
     answer = {"message": "cash movement recorded", "success": True, "data": movement}
     return cash_movement_response.dump(answer), 201
 
@@ -175,10 +170,9 @@ def session_history():
           content:
             application/json:
               schema: SessionHistoryResponse
-        400: {description: "Invalid value: a malformed cursor, an unknown status, a bad date"}
     """
     query = history_query_schema.load(request.args.to_dict())
-    page, next_cursor = service.session_history(g.store_id, **query)
+    page, next_cursor = queries.session_history(g.store_id, **query)
     return session_history_response.dump(
         {"success": True, "data": page, "next_cursor": next_cursor}
     )
@@ -186,13 +180,12 @@ def session_history():
 
 @bp.get("/sessions/<session_id>")
 @store_scoped
+@raises(SessionNotFound)
 def session_report(session_id):
     """One session with its closing, its movements and its cash summary.
     ---
     get:
       summary: A session's X-report (while open) or Z-report (once closed)
-      parameters:
-        - {in: path, name: session_id, required: true, schema: {type: string}}
       responses:
         200:
           description: >
@@ -201,9 +194,8 @@ def session_report(session_id):
           content:
             application/json:
               schema: SessionReportResponse
-        404: {description: Session not found}
     """
-    report = service.session_report(g.store_id, session_id)
+    report = queries.session_report(g.store_id, session_id)
     return session_report_response.dump({"success": True, "data": report})
 
 
@@ -215,7 +207,6 @@ def session_status(profile_id):
     get:
       summary: Session status of a profile
       description: An unknown profile, or one of another store, has no open session.
-      tags: [pos-session]
       responses:
         200:
           description: The open session, or `hasOpenSession` false and `session` null.
@@ -223,7 +214,7 @@ def session_status(profile_id):
             application/json:
               schema: SessionStatusResponse
     """
-    session = service.current_session(g.store_id, profile_id)
+    session = queries.current_session(g.store_id, profile_id)
     return session_status_response.dump(
         {"has_open_session": session is not None, "session": session}
     )
@@ -237,7 +228,6 @@ def current_session(profile_id):
     get:
       summary: Current session of a profile
       description: An unknown profile, or one of another store, has no open session.
-      tags: [pos-session]
       responses:
         200:
           description: The open session in `data`, or `data` null.
@@ -245,7 +235,7 @@ def current_session(profile_id):
             application/json:
               schema: CurrentSessionResponse
     """
-    session = service.current_session(g.store_id, profile_id)
+    session = queries.current_session(g.store_id, profile_id)
     return current_session_response.dump({"success": True, "data": session})
 
 
@@ -256,7 +246,6 @@ def profiles():
     ---
     get:
       summary: Profiles of the store
-      tags: [pos-session]
       responses:
         200:
           description: A bare array of profiles; never a password hash.
@@ -266,4 +255,4 @@ def profiles():
                 type: array
                 items: ProfileSchema
     """
-    return profile_list.dump(service.profiles_with_status(g.store_id))
+    return profile_list.dump(queries.profiles_with_status(g.store_id))

@@ -10,14 +10,15 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from ..errors import MISSING
 from ..models import MOVEMENT_TYPES
+from ..passwords import MAX_BYTES as PASSWORD_MAX_BYTES
+from ..passwords import password_problem
 
 MAX_MONEY = Decimal(1_000_000_000_000)
-BCRYPT_MAX_BYTES = 72
 NOTE_MAX = 500
 PAGE_MAX = 200
 
 
-class Money(fields.Field):
+class MoneyField(fields.Field):
     """A JSON number with at most two decimals, kept as an exact Decimal.
 
     The JSON parser hands numbers over as int or Decimal (never float), so ``true``, ``"15000"``
@@ -135,18 +136,19 @@ def note_field() -> Text:
 
 
 def password_field() -> Text:
-    def fits_bcrypt(value: str):
-        if len(value.encode()) > BCRYPT_MAX_BYTES:
-            raise ValidationError(f"Must be at most {BCRYPT_MAX_BYTES} bytes.")
+    def follows_the_rule(value: str):
+        problem = password_problem(value)
+        if problem and value:  # an empty one is missing, as every text field says
+            raise ValidationError(problem)
 
-    return text(max_length=BCRYPT_MAX_BYTES, load_only=True, validate=[fits_bcrypt])
+    return text(max_length=PASSWORD_MAX_BYTES, load_only=True, validate=[follows_the_rule])
 
 
 class CreateSessionSchema(StrictSchema):
     profile_id = text(64, data_key="profileId")
     # "openningCash" is the reference's spelling, which terminals send; "openingCash" works too.
-    openning_cash = Money(data_key="openningCash")
-    opening_cash = Money(data_key="openingCash")
+    openning_cash = MoneyField(data_key="openningCash")
+    opening_cash = MoneyField(data_key="openingCash")
     password = password_field()
     note = note_field()
 
@@ -169,7 +171,7 @@ class SessionSchema(Schema):
     id = fields.String()
     pos_profile_id = fields.String(data_key="posProfileId")
     store_id = fields.String(data_key="storeId")
-    opening_cash = Money(data_key="openingCash")
+    opening_cash = MoneyField(data_key="openingCash")
     pos_closing_id = fields.String(data_key="posClosingId", allow_none=True)
     created_at = Timestamp(data_key="createdAt")
     updated_at = Timestamp(data_key="updatedAt")
@@ -204,7 +206,7 @@ class CurrentSessionResponse(Schema):
 class CloseSessionSchema(StrictSchema):
     profile_id = text(64, data_key="profileId")
     # The counted cash. The terminal never sends the expected figure: the count is blind.
-    closing_cash = Money(
+    closing_cash = MoneyField(
         data_key="closingCash", required=True, error_messages={"required": MISSING}
     )
     password = password_field()
@@ -214,7 +216,7 @@ class CloseSessionSchema(StrictSchema):
 class CashMovementSchema(StrictSchema):
     kind = text(16, data_key="type", validate=[validate.OneOf(MOVEMENT_TYPES)])
     # Always positive: the type gives the sign.
-    amount = Money(
+    amount = MoneyField(
         required=True,
         validate=validate.Range(min=0, min_inclusive=False, error="Must be greater than 0."),
         error_messages={"required": MISSING},
@@ -241,9 +243,9 @@ class ClosingSchema(Schema):
     pos_session_id = fields.String(data_key="posSessionId")
     pos_profile_id = fields.String(data_key="posProfileId")
     store_id = fields.String(data_key="storeId")
-    closing_cash = Money(data_key="closingCash")
-    expected_cash = Money(data_key="expectedCash", signed=True)
-    difference = Money(signed=True)
+    closing_cash = MoneyField(data_key="closingCash")
+    expected_cash = MoneyField(data_key="expectedCash", signed=True)
+    difference = MoneyField(signed=True)
     note = fields.String(allow_none=True)
     closed_by = fields.String(data_key="closedBy")
     created_at = Timestamp(data_key="createdAt")
@@ -263,7 +265,7 @@ class MovementSchema(Schema):
     pos_session_id = fields.String(data_key="posSessionId")
     store_id = fields.String(data_key="storeId")
     type = fields.String()
-    amount = Money()
+    amount = MoneyField()
     note = fields.String(allow_none=True)
     created_by = fields.String(data_key="createdBy")
     created_at = Timestamp(data_key="createdAt")
@@ -272,14 +274,14 @@ class MovementSchema(Schema):
 class SummarySchema(Schema):
     """The X-report while the session is open (nothing counted yet), the Z-report once closed."""
 
-    opening_cash = Money(data_key="openingCash")
-    sales = Money()
-    refunds = Money()
-    pay_ins = Money(data_key="payIns")
-    pay_outs = Money(data_key="payOuts")
-    expected_cash = Money(data_key="expectedCash", signed=True)
-    closing_cash = Money(data_key="closingCash", allow_none=True)
-    difference = Money(allow_none=True, signed=True)
+    opening_cash = MoneyField(data_key="openingCash")
+    sales = MoneyField()
+    refunds = MoneyField()
+    pay_ins = MoneyField(data_key="payIns")
+    pay_outs = MoneyField(data_key="payOuts")
+    expected_cash = MoneyField(data_key="expectedCash", signed=True)
+    closing_cash = MoneyField(data_key="closingCash", allow_none=True)
+    difference = MoneyField(allow_none=True, signed=True)
 
 
 class SessionReportSchema(SessionRecordSchema):

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from app import journal
-from app.models import Money
+from app.models import MoneyColumn
 
 # revision identifiers, used by Alembic.
 revision = "0005"
@@ -64,20 +64,20 @@ def upgrade():
 sessions = sa.table(
     "pos_session",
     *(sa.column(c) for c in ("id", "store_id", "pos_profile_id", "opened_by", "note")),
-    sa.column("opening_cash", Money()),
+    sa.column("opening_cash", MoneyColumn()),
     sa.column("created_at", sa.DateTime()),
 )
 movements = sa.table(
     "cash_movement",
     *(sa.column(c) for c in ("id", "store_id", "pos_session_id", "type", "created_by", "note")),
-    sa.column("amount", Money()),
+    sa.column("amount", MoneyColumn()),
     sa.column("created_at", sa.DateTime()),
 )
 closings = sa.table(
     "pos_closing",
     *(sa.column(c) for c in ("id", "store_id", "pos_session_id", "pos_profile_id", "closed_by")),
     sa.column("note"),
-    *(sa.column(c, Money()) for c in ("closing_cash", "expected_cash", "difference")),
+    *(sa.column(c, MoneyColumn()) for c in ("closing_cash", "expected_cash", "difference")),
     sa.column("created_at", sa.DateTime()),
 )
 

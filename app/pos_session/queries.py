@@ -1,0 +1,158 @@
+"""What the session routes read: reports, history, status and the profile list.
+
+Reads run in the request's own read transaction (``db.session``), never in a unit of work, so
+they never wait for the write lock. The reference's reads (status, current session, profile
+list) are Core statements built once and run on the session's connection: for a row or two,
+the ORM's per-statement and per-row work costs more than SQLite's (docs/bench.md). They return
+plain rows, shaped by the schemas like any object.
+"""
+
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import BigInteger, and_, bindparam, case, func, select, tuple_, type_coerce
+from sqlalchemy.orm import joinedload
+
+from ..exceptions import SessionNotFound
+from ..extensions import db
+from ..models import MOVEMENT_SIGNS, CashMovement, MoneyColumn, PosProfile, PosSession
+
+
+def summary_query(session_id: str):
+    """The total of each movement type (``sales``, ``refunds``, ``pay_ins``, ``pay_outs``) and
+    the expected cash, summed by the database in integer cents (exact, whatever the number of
+    movements) and read back as Decimals."""
+    cents = type_coerce(CashMovement.amount, BigInteger)
+    totals = {
+        kind: func.sum(case((CashMovement.type == kind, cents), else_=0)) for kind in MOVEMENT_SIGNS
+    }
+    expected = type_coerce(PosSession.opening_cash, BigInteger)
+    for kind, sign in MOVEMENT_SIGNS.items():
+        expected = expected + totals[kind] if sign > 0 else expected - totals[kind]
+    return (
+        select(
+            PosSession.opening_cash,
+            *(type_coerce(total, MoneyColumn).label(f"{kind}s") for kind, total in totals.items()),
+            type_coerce(expected, MoneyColumn).label("expected_cash"),
+        )
+        # The outer join leaves one row even with no movement, so every SUM is 0, not NULL.
+        .outerjoin(CashMovement, CashMovement.pos_session_id == PosSession.id)
+        .where(PosSession.id == session_id)
+        .group_by(PosSession.id)
+    )
+
+
+def _with_closing():
+    return select(PosSession).options(joinedload(PosSession.closing))
+
+
+def session_record(store_id: str, session_id: str) -> PosSession | None:
+    return db.session.scalar(
+        _with_closing().where(PosSession.id == session_id, PosSession.store_id == store_id)
+    )
+
+
+class SessionReport(NamedTuple):
+    session: PosSession
+    movements: list[CashMovement]
+    summary: dict
+
+
+def session_report(store_id: str, session_id: str) -> SessionReport:
+    """The session, its movements oldest first, and its summary: a live X-report while open,
+    the Z-report once closed."""
+    session = session_record(store_id, session_id)
+    if session is None:
+        raise SessionNotFound()
+    movements = db.session.scalars(
+        select(CashMovement)
+        .where(CashMovement.pos_session_id == session_id)
+        .order_by(CashMovement.created_at, CashMovement.id)
+    ).all()
+    summary = db.session.execute(summary_query(session_id)).one()._asdict()
+    closing = session.closing
+    summary["closing_cash"] = closing.closing_cash if closing else None
+    summary["difference"] = closing.difference if closing else None
+    return SessionReport(session, movements, summary)
+
+
+def session_history(
+    store_id: str,
+    *,
+    limit: int,
+    profile_id: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: tuple[datetime, str] | None = None,
+) -> tuple[list[PosSession], tuple[datetime, str] | None]:
+    """One page of the store's sessions, newest first, and the cursor of the next page.
+
+    Keyset pagination on (created_at, id): a page starts strictly after the last row of the
+    previous one, so rows inserted meanwhile (always newer) neither shift nor repeat it.
+    """
+    query = _with_closing().where(PosSession.store_id == store_id)
+    if profile_id is not None:
+        query = query.where(PosSession.pos_profile_id == profile_id)
+    if status == "open":
+        query = query.where(PosSession.pos_closing_id.is_(None))
+    elif status == "closed":
+        query = query.where(PosSession.pos_closing_id.is_not(None))
+    if since is not None:
+        query = query.where(PosSession.created_at >= since)
+    if until is not None:
+        query = query.where(PosSession.created_at < until)
+    if cursor is not None:
+        query = query.where(tuple_(PosSession.created_at, PosSession.id) < tuple_(*cursor))
+    rows = db.session.scalars(
+        query.order_by(PosSession.created_at.desc(), PosSession.id.desc()).limit(limit + 1)
+    ).all()
+    page = rows[:limit]
+    more = len(rows) > limit
+    return page, (page[-1].created_at, page[-1].id) if more else None
+
+
+# The reference's reads, the hottest routes (see the module's docstring).
+_session = PosSession.__table__
+_profile = PosProfile.__table__
+_open = _session.alias("open_session")
+
+CURRENT_SESSION = select(_session).where(
+    _session.c.pos_profile_id == bindparam("profile_id"),
+    _session.c.store_id == bindparam("store_id"),
+    _session.c.pos_closing_id.is_(None),
+)
+PROFILES_WITH_STATUS = (
+    select(
+        _profile.c.id,
+        _profile.c.store_id,
+        _profile.c.name,
+        _profile.c.created_at,
+        _profile.c.updated_at,
+        _open.c.id.label("open_session_id"),
+        _open.c.id.is_not(None).label("is_opened"),
+    )
+    .outerjoin_from(
+        _profile,
+        _open,
+        and_(_open.c.pos_profile_id == _profile.c.id, _open.c.pos_closing_id.is_(None)),
+    )
+    .where(_profile.c.store_id == bindparam("store_id"))
+    .order_by(_profile.c.created_at, _profile.c.id)
+)
+
+
+def current_session(store_id: str, profile_id: str):
+    """The profile's open session as a row, or None."""
+    return _read(CURRENT_SESSION, store_id=store_id, profile_id=profile_id).mappings().first()
+
+
+def profiles_with_status(store_id: str):
+    """Every profile of the store with its open session id, oldest first, in one query."""
+    # Mappings, not Rows: marshmallow looks each field up by key first, which a Row refuses
+    # with an exception per field (a third of the dump of 200 profiles).
+    return _read(PROFILES_WITH_STATUS, store_id=store_id).mappings().all()
+
+
+def _read(statement, **params):
+    return db.session.connection().execute(statement, params)

@@ -1,0 +1,148 @@
+"""What the tests share: constants, URLs and request helpers. Fixtures are in conftest.py."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+# Set (by `make test-postgres`) to run the whole suite against PostgreSQL instead of SQLite.
+POSTGRES_URL = os.environ.get("POS_TEST_DATABASE_URL", "")
+sqlite_only = pytest.mark.skipif(bool(POSTGRES_URL), reason="checks SQLite's own machinery")
+
+SECRET = "test-secret-that-is-long-enough-for-hs256!"
+PASSWORD = "s3cret-pin"
+ROOT = Path(__file__).resolve().parent.parent
+PROFILES = "/pos-session/profiles"
+REQUESTS = 50  # simultaneous requests in the concurrency tests
+
+CREATE = "/pos-session/create-session"
+CLOSE = "/pos-session/close-session"
+HISTORY = "/pos-session/sessions"
+ID = re.compile(r"^[a-z][a-z0-9]{23}$")
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def movements_url(session_id: str) -> str:
+    return f"/pos-session/sessions/{session_id}/cash-movements"
+
+
+def report_url(session_id: str) -> str:
+    return f"/pos-session/sessions/{session_id}"
+
+
+def open_shift(client, headers, profile_id, cash=15000, **extra) -> dict:
+    body = {"profileId": profile_id, "openningCash": cash, "password": PASSWORD, **extra}
+    response = client.post(CREATE, json=body, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["data"][0]
+
+
+def close_body(profile_id, cash=15000, **extra) -> dict:
+    return {"profileId": profile_id, "closingCash": cash, "password": PASSWORD, **extra}
+
+
+def close_shift(client, headers, profile_id, cash=15000, **extra) -> dict:
+    response = client.post(CLOSE, json=close_body(profile_id, cash, **extra), headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["data"]
+
+
+def move(client, headers, session_id, kind, amount, **extra):
+    body = {"type": kind, "amount": amount, **extra}
+    return client.post(movements_url(session_id), json=body, headers=headers)
+
+
+def report(client, headers, session_id) -> dict:
+    response = client.get(report_url(session_id), headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["data"]
+
+
+def fire_together(
+    url: str, headers: dict | list[dict], bodies: list[dict]
+) -> list[requests.Response]:
+    """POST every body at once: each thread waits at a barrier, then all send.
+
+    ``headers`` is one dict for all, or a list with each request's own.
+    """
+    barrier = threading.Barrier(len(bodies))
+    each = headers if isinstance(headers, list) else [headers] * len(bodies)
+
+    def post(body_and_headers):
+        body, request_headers = body_and_headers
+        barrier.wait()
+        return requests.post(url, json=body, headers=request_headers, timeout=60)
+
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        return list(pool.map(post, zip(bodies, each, strict=True)))
+
+
+def write_transactions(statements) -> list[list[str]]:
+    """Each IMMEDIATE transaction's writes, by their first three words."""
+    found = []
+    for start, statement in enumerate(statements):
+        if statement == "BEGIN IMMEDIATE":
+            body = statements[start + 1 : statements.index("COMMIT", start)]
+            writes = [" ".join(s.split()[:3]) for s in body if s.startswith(("INSERT", "UPDATE"))]
+            found.append(writes)
+    return found
+
+
+class LiveServer:
+    """Real gunicorn, production config, on a free 127.0.0.1 port, sharing the app's database."""
+
+    def __init__(self, app, log_path: Path, workers: int = 4):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = log_path
+        env = {
+            **os.environ,
+            "POS_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "POS_SECRET_KEY": SECRET,
+            "POS_BCRYPT_ROUNDS": "4",
+            "POS_BIND": f"127.0.0.1:{port}",
+            "POS_WORKERS": str(workers),
+        }
+        self._log = open(log_path, "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            self._wait_until_up()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_until_up(self, timeout: float = 20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.log_path.read_text()}")
+            try:
+                requests.get(self.url + "/", timeout=1)
+                return
+            except (requests.ConnectionError, requests.Timeout):
+                time.sleep(0.1)
+        raise RuntimeError("gunicorn did not start in time")
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=15)
+        self._log.close()
