@@ -23,6 +23,8 @@ class Config:
     # until the window (counted from the first of them) has passed.
     LOCKOUT_ATTEMPTS = 5
     LOCKOUT_WINDOW_SECONDS = 900
+    # The journal's Ed25519 key and signed head (docs/journal.md); empty: the instance folder.
+    JOURNAL_DIR = ""
     # `make bench` only: adds GET /pos-session/ping, a no-op route to compare the API with.
     BENCH_BASELINE = False
 

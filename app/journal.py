@@ -284,11 +284,17 @@ def public_key_hex(key: Ed25519PrivateKey) -> str:
     return key.public_key().public_bytes(*raw).hex()
 
 
+def folder(app=None) -> str:
+    """Where the box's key and the signed head live: ``JOURNAL_DIR``, else the instance folder."""
+    app = app or current_app
+    return app.config["JOURNAL_DIR"] or app.instance_path
+
+
 def _box_key() -> Ed25519PrivateKey:
     # Loaded once per worker: every commit that journals signs the head with it.
     extensions = current_app.extensions
     if "pos_journal_key" not in extensions:
-        extensions["pos_journal_key"] = signing_key(current_app.instance_path)
+        extensions["pos_journal_key"] = signing_key(folder())
     return extensions["pos_journal_key"]
 
 
@@ -337,7 +343,7 @@ def sign_heads(instance_path: str, key: Ed25519PrivateKey, heads: dict, replace=
 def _sign_committed_heads(tx: Session) -> None:
     heads = tx.info.pop(PENDING_HEADS, None)
     if heads and has_app_context():
-        sign_heads(current_app.instance_path, _box_key(), heads)
+        sign_heads(folder(), _box_key(), heads)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -6,7 +6,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -46,10 +45,10 @@ def verify(store_id):
     what is wrong.
     """
     stores = _store_ids(store_id)
-    key = journal.signing_key(current_app.instance_path)
+    key = journal.signing_key(journal.folder())
     connection = db.session.connection()
     try:
-        heads = journal.read_signed_heads(current_app.instance_path, key.public_key())
+        heads = journal.read_signed_heads(journal.folder(), key.public_key())
     except journal.JournalError as err:
         raise click.ClickException(str(err)) from None
     total = journal.count_entries(connection, store_id)
@@ -67,16 +66,16 @@ def sign_head():
     Only after a verified restore of an older backup: the signed head would otherwise (rightly)
     report the entries the backup lacks as removed.
     """
-    key = journal.signing_key(current_app.instance_path)
+    key = journal.signing_key(journal.folder())
     heads = journal.database_heads(db.session.connection())
-    journal.sign_heads(current_app.instance_path, key, heads, replace=True)
+    journal.sign_heads(journal.folder(), key, heads, replace=True)
     click.echo(f"signed the heads of {len(heads)} store(s)", err=True)
 
 
 @cli.command("public-key")
 def public_key():
     """Print the box's Ed25519 public key (hex), which checks its exports."""
-    click.echo(journal.public_key_hex(journal.signing_key(current_app.instance_path)))
+    click.echo(journal.public_key_hex(journal.signing_key(journal.folder())))
 
 
 @cli.command("export")
@@ -87,7 +86,7 @@ def public_key():
 def export(store_id, since, until, out):
     """Write the store's entries (whole days, inclusive) and a signed manifest to OUT."""
     _store_ids(store_id)
-    key = journal.signing_key(current_app.instance_path)
+    key = journal.signing_key(journal.folder())
     connection = db.session.connection()
     with progress(journal.count_entries(connection, store_id), "exporting") as step:
         try:

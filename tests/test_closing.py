@@ -278,9 +278,17 @@ def test_the_close_is_one_immediate_transaction(client, headers, profile, sql_lo
     response = client.post(CLOSE, json=close_body(profile), headers=headers)
 
     assert response.status_code == 200
-    # The password lockout writes in transactions of its own; the close itself is one.
+    # The password lockout writes in transactions of its own; the close and its journal entry
+    # are one.
     closing = [t for t in write_transactions(sql_log) if "INSERT INTO POS_CLOSING" in t]
-    assert closing == [["INSERT INTO POS_CLOSING", "UPDATE POS_SESSION SET"]]
+    assert closing == [
+        [
+            "INSERT INTO POS_CLOSING",
+            "UPDATE POS_SESSION SET",
+            "INSERT INTO JOURNAL_ENTRY",
+            "UPDATE JOURNAL_HEAD SET",
+        ]
+    ]
 
 
 @sqlite_only

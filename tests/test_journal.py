@@ -6,7 +6,6 @@ import os
 import re
 import sqlite3
 from contextlib import closing
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,15 @@ from flask_migrate import upgrade
 from app import journal
 from app.auth import issue_token
 from app.extensions import db
-from app.models import PosClosing
-from tests.helpers import POSTGRES_URL, close_shift, move, open_shift, sqlite_only
+from tests.helpers import (
+    CLOSE,
+    CREATE,
+    POSTGRES_URL,
+    close_body,
+    move,
+    open_shift,
+    sqlite_only,
+)
 from tests.journaling import a_day, instance  # noqa: F401  (instance: a fixture)
 
 JOURNAL = "/pos-session/journal"
@@ -35,7 +41,7 @@ def verify(runner, *args):
 
 
 def test_a_shift_is_five_chained_entries(app, client, headers, profile, store):
-    session_id = a_day(app, client, headers, profile)
+    session_id = a_day(client, headers, profile)
 
     found = entries(client, headers)
 
@@ -62,7 +68,7 @@ def test_a_shift_is_five_chained_entries(app, client, headers, profile, store):
 
 
 def test_verify_passes_with_a_one_line_summary(app, client, headers, profile, runner):
-    a_day(app, client, headers, profile)
+    a_day(client, headers, profile)
 
     result = verify(runner)
 
@@ -74,32 +80,44 @@ def test_verify_passes_with_a_one_line_summary(app, client, headers, profile, ru
 
 
 def test_the_signed_head_is_written_after_each_commit(app, client, headers, profile):
-    a_day(app, client, headers, profile)
+    a_day(client, headers, profile)
     with app.app_context():
-        key = journal.signing_key(app.instance_path)
-        heads = journal.read_signed_heads(app.instance_path, key.public_key())
+        key = journal.signing_key(journal.folder(app))
+        heads = journal.read_signed_heads(journal.folder(app), key.public_key())
         assert heads == journal.database_heads(db.session.connection())
-    assert os.stat(Path(app.instance_path, journal.KEY_FILE)).st_mode & 0o777 == 0o600
+    assert os.stat(Path(journal.folder(app), journal.KEY_FILE)).st_mode & 0o777 == 0o600
 
 
-def test_a_rolled_back_append_leaves_nothing(app, profile, store):
+FACTS = ["pos_session", "cash_movement", "pos_closing", "journal_entry"]
+
+
+def counts(app) -> list[int]:
     with app.app_context():
-        row = PosClosing(
-            id="c" * 24,
-            pos_session_id="x",
-            pos_profile_id=profile,
-            store_id=store,
-            closing_cash=Decimal(1),
-            expected_cash=Decimal(1),
-            difference=Decimal(0),
-            closed_by="t",
-        )
-        db.session.add(row)
-        with pytest.raises(sa.exc.IntegrityError):  # no such session: the flush fails
-            journal.record_session_closed(db.session, row)
-        db.session.rollback()
-        assert journal.count_entries(db.session.connection()) == 0
-    assert not Path(app.instance_path, journal.HEAD_FILE).exists()
+        return [db.session.scalar(sa.text(f"SELECT count(*) FROM {t}")) for t in FACTS]
+
+
+@pytest.mark.parametrize("fact", ["open", "movement", "close"])
+def test_a_failing_append_rolls_its_fact_back(
+    app, client, headers, profile, open_body, runner, monkeypatch, fact
+):
+    session_id = open_shift(client, headers, profile)["id"] if fact != "open" else None
+    before = counts(app)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(journal, "append", broken)
+    response = {
+        "open": lambda: client.post(CREATE, json=open_body, headers=headers),
+        "movement": lambda: move(client, headers, session_id, "sale", 10),
+        "close": lambda: client.post(CLOSE, json=close_body(profile), headers=headers),
+    }[fact]()
+    monkeypatch.undo()
+
+    # The fact and its entry are one transaction: neither is written without the other.
+    assert response.status_code == 500
+    assert counts(app) == before
+    assert verify(runner).exit_code == 0
 
 
 # --- Triggers: refusals through plain SQL -----------------------------------------------------
@@ -133,7 +151,7 @@ def plain_sql(app):
 
 @pytest.mark.parametrize("statement", REFUSED)
 def test_the_database_refuses(app, client, headers, profile, statement):
-    a_day(app, client, headers, profile)
+    a_day(client, headers, profile)
     with closing(plain_sql(app)) as connection:
         with pytest.raises(Exception, match="append-only") as refused:
             connection.execute(statement)
@@ -177,8 +195,8 @@ def tamper(app):
 @pytest.fixture
 def journaled(app, client, headers, profile, make_profile, store):
     """Two shifts (ten entries) of two profiles, journaled."""
-    a_day(app, client, headers, profile)
-    a_day(app, client, headers, make_profile(store, "bob"))
+    a_day(client, headers, profile)
+    a_day(client, headers, make_profile(store, "bob"))
     return store
 
 
@@ -317,13 +335,33 @@ def test_a_row_without_its_entry_even_with_the_head_re_signed(journaled, tamper,
 
 
 def test_verify_one_store_and_an_unknown_one(app, client, headers, profile, runner, store):
-    a_day(app, client, headers, profile)
+    a_day(client, headers, profile)
     assert verify(runner, "--store", store).exit_code == 0
     result = verify(runner, "--store", "nope")
     assert result.exit_code == 2 and "no store nope" in result.output
 
 
 # --- An upgraded box verifies from its first day ----------------------------------------------
+
+
+# A 0003 history as the service wrote it before the journal: money in cents.
+HISTORY_0003 = [
+    "INSERT INTO store (id, name, created_at, updated_at) VALUES ('st{0}', 'Old', '{t}0', '{t}0')",
+    "INSERT INTO pos_profile (id, store_id, name, password_hash, created_at, updated_at) "
+    "VALUES ('pr{0}', 'st{0}', 'ana', X'00', '{t}0', '{t}0')",
+    "INSERT INTO pos_session (id, pos_profile_id, store_id, opening_cash, pos_closing_id, note, "
+    "opened_by, closed_by, created_at, updated_at) VALUES "
+    "('s1{0}', 'pr{0}', 'st{0}', 15000, 'cl{0}', NULL, 't', 't', '{t}1', '{t}3')",
+    "INSERT INTO cash_movement (id, pos_session_id, store_id, type, amount, note, created_by, "
+    "created_at) VALUES ('mv{0}', 's1{0}', 'st{0}', 'sale', 1000, NULL, 't', '{t}2')",
+    "INSERT INTO pos_closing (id, pos_session_id, pos_profile_id, store_id, closing_cash, "
+    "expected_cash, difference, note, closed_by, created_at) VALUES "
+    "('cl{0}', 's1{0}', 'pr{0}', 'st{0}', 16000, 16000, 0, NULL, 't', '{t}3')",
+    # Still open at the upgrade.
+    "INSERT INTO pos_session (id, pos_profile_id, store_id, opening_cash, pos_closing_id, note, "
+    "opened_by, closed_by, created_at, updated_at) VALUES "
+    "('s2{0}', 'pr{0}', 'st{0}', 16000, NULL, NULL, 't', NULL, '{t}4', '{t}4')",
+]
 
 
 def test_the_migration_imports_the_history(app, client, runner):
@@ -333,19 +371,12 @@ def test_the_migration_imports_the_history(app, client, runner):
             metadata.reflect(bind=connection)
             metadata.drop_all(bind=connection)
         upgrade(revision="0003")
-    store_id = runner.invoke(args=["store", "create", "Old"]).stdout.strip()
-    profile_id = runner.invoke(
-        args=["profile", "create", "--store", store_id, "--password", "s3cret-pin", "ana"]
-    ).stdout.strip()
-    with app.app_context():
-        old = {"Authorization": f"Bearer {issue_token([store_id], 't', 1)}", "x-store-id": store_id}
-    first = open_shift(client, old, profile_id, cash=150)["id"]
-    assert move(client, old, first, "sale", 10).status_code == 201
-    close_shift(client, old, profile_id, cash=160)
-    open_shift(client, old, profile_id, cash=160)  # still open at the upgrade
-
-    with app.app_context():
+        with db.engine.begin() as connection:
+            for statement in HISTORY_0003:
+                connection.execute(sa.text(statement.format("0" * 22, t="2025-01-01 10:00:0")))
         upgrade()
+        store_id = "st" + "0" * 22
+        old = {"Authorization": f"Bearer {issue_token([store_id], 't', 1)}", "x-store-id": store_id}
 
     found = entries(client, old)
     assert [e["kind"] for e in found] == [
@@ -355,6 +386,7 @@ def test_the_migration_imports_the_history(app, client, runner):
         "session_opened",
     ]
     assert all(e["imported"] is True for e in found)
+    assert found[2]["data"]["closingCash"] == "160.00"
     assert verify(runner).exit_code == 0
     # Imported facts are protected like new ones.
     with closing(plain_sql(app)) as connection, pytest.raises(Exception, match="append-only"):
@@ -365,10 +397,10 @@ def test_the_migration_imports_the_history(app, client, runner):
 def test_backup_and_restore_keep_a_verifiable_journal(
     app, client, headers, profile, runner, tmp_path
 ):
-    a_day(app, client, headers, profile)
+    a_day(client, headers, profile)
     backup = tmp_path / "backup.sqlite3"
     assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
-    a_day(app, client, headers, profile)
+    a_day(client, headers, profile)
 
     assert runner.invoke(args=["restore", str(backup)]).exit_code == 0, "restore"
 

@@ -44,7 +44,7 @@ def follow(client, headers, limit) -> list[dict]:
 
 def test_an_accounting_system_follows_and_checks_the_journal(app, client, headers, profile, store):
     for _ in range(3):
-        a_day(app, client, headers, profile)
+        a_day(client, headers, profile)
 
     found = follow(client, headers, limit=4)
 
@@ -62,7 +62,7 @@ def test_bad_paging_is_a_400(client, headers, query):
 
 
 def test_the_journal_is_store_scoped(app, client, headers, profile, make_store, make_token):
-    a_day(app, client, headers, profile)
+    a_day(client, headers, profile)
     other = make_store("Other")
     other_headers = {"Authorization": f"Bearer {make_token(other)}", "x-store-id": other}
     assert client.get(JOURNAL, headers=other_headers).get_json() == {
@@ -83,7 +83,7 @@ def test_the_route_is_documented(client):
 @pytest.fixture
 def exported(app, client, headers, profile, store, runner, tmp_path):
     for _ in range(2):
-        a_day(app, client, headers, profile)
+        a_day(client, headers, profile)
     out = tmp_path / "journal.jsonl"
     result = runner.invoke(args=["journal", "export", "--store", store, str(out)])
     assert result.exit_code == 0, result.output
@@ -174,7 +174,7 @@ def test_another_key_is_refused(exported):
 
 
 def test_export_by_dates(app, client, headers, profile, store, runner, tmp_path):
-    a_day(app, client, headers, profile)
+    a_day(client, headers, profile)
     out = tmp_path / "day.jsonl"
     empty = runner.invoke(
         args=["journal", "export", "--store", store, "--to", "2000-01-01", str(out)]

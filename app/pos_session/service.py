@@ -15,6 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import journal
 from ..database import UnitOfWork
 from ..exceptions import (
     DomainError,
@@ -88,6 +89,7 @@ def open_session(
                 opened_by=actor,
             )
             tx.add(opened)
+            journal.record_session_opened(tx, opened)
             uow.commit()
     return opened
 
@@ -145,6 +147,7 @@ def close_session(
             pos_session.pos_closing_id = closing.id
             pos_session.closed_by = actor
             pos_session.updated_at = now
+            journal.record_session_closed(tx, closing)
             uow.commit()
     # The answer shows the closing: attached as loaded, as a query with it would have.
     set_committed_value(pos_session, "closing", closing)
@@ -185,5 +188,6 @@ def record_movement(
             created_by=actor,
         )
         tx.add(movement)
+        journal.record_movement(tx, movement)
         uow.commit()
     return movement
