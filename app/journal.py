@@ -27,7 +27,16 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from .config import create_once
-from .models import CashMovement, JournalEntry, JournalHead, PosClosing, PosSession, utcnow
+from .models import (
+    CashMovement,
+    ClosingApproval,
+    JournalEntry,
+    JournalHead,
+    PosClosing,
+    PosSession,
+    StoreTotals,
+    utcnow,
+)
 
 SESSION_OPENED = "session_opened"
 CASH_MOVEMENT = "cash_movement"
@@ -141,6 +150,9 @@ def movement_data(movement) -> dict:
     }
 
 
+TOTALS = {"sales": "sales", "refunds": "refunds", "payIns": "pay_ins", "payOuts": "pay_outs"}
+
+
 def closing_data(closing) -> dict:
     return {
         "closingId": closing.id,
@@ -150,7 +162,17 @@ def closing_data(closing) -> dict:
         "difference": money(closing.difference),
         "by": closing.closed_by,
         "note": closing.note,
+        "zNumber": closing.z_number,
+        **{name: money(getattr(closing, column)) for name, column in TOTALS.items()},
+        "grandTotals": {
+            name: money(getattr(closing, f"grand_{column}")) for name, column in TOTALS.items()
+        },
+        "approvalPending": bool(closing.needs_approval),
     }
+
+
+def approval_data(approval) -> dict:
+    return {"closingId": approval.closing_id, "by": approval.approved_by, "note": approval.note}
 
 
 def closing_kind(closing) -> str:
@@ -173,11 +195,33 @@ MOVE_HEAD = (
     .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
 )
 PENDING_HEADS = "pos_journal_heads"
+SIGN_NOW = "pos_journal_sign_now"
+_totals = StoreTotals.__table__
+ZERO = dict.fromkeys(TOTALS.values(), 0)
+TOTALS_ROW = select(_totals).where(_totals.c.store_id == bindparam("store_id")).with_for_update()
+MOVE_TOTALS = (
+    update(_totals)
+    .where(_totals.c.store_id == bindparam("totals_store"))
+    .values(
+        z_number=bindparam("z_number"),
+        **{column: bindparam(column) for column in TOTALS.values()},
+    )
+)
 
 
 def _insert_ignoring_duplicate(connection: Connection, table, **values):
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     connection.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
+
+
+def _locked(connection: Connection, query, table, store_id, **first):
+    """The store's row of ``table``, locked until the transaction ends; made from ``first``
+    if the store has none yet (a concurrent first one waits on the key, then finds it)."""
+    row = connection.execute(query, {"store_id": store_id}).first()
+    if row is None:
+        _insert_ignoring_duplicate(connection, table, store_id=store_id, **first)
+        row = connection.execute(query, {"store_id": store_id}).first()
+    return row
 
 
 def append(
@@ -189,14 +233,7 @@ def append(
     PostgreSQL the store's head row is locked FOR UPDATE until the caller commits, so seqs
     stay gap-free and chained however many workers append at once.
     """
-    head = connection.execute(HEAD, {"store_id": store_id}).first()
-    if head is None:
-        # The store's first entry. A concurrent first append waits on the key, then finds
-        # the head the other one committed.
-        _insert_ignoring_duplicate(
-            connection, _heads, store_id=store_id, seq=0, hash=genesis(store_id)
-        )
-        head = connection.execute(HEAD, {"store_id": store_id}).first()
+    head = _locked(connection, HEAD, _heads, store_id, seq=0, hash=genesis(store_id))
     row = chained_row(head.seq + 1, head.hash, store_id, kind, at, session_id, data, imported)
     connection.execute(INSERT_ENTRY, row)
     connection.execute(
@@ -243,8 +280,23 @@ def record_forced_close(tx: Session, closing: PosClosing) -> dict:
 
 
 def _record_closing(tx: Session, closing: PosClosing, kind: str) -> dict:
-    tx.flush()
-    return _record(
+    """Number the closing (its session's totals already set), add it to the store's grand
+    totals, journal it, and keep its entry's hash in it. Before the closing's row is written:
+    the row is never updated."""
+    connection = tx.connection()
+    totals = _locked(connection, TOTALS_ROW, _totals, closing.store_id, z_number=0, **ZERO)
+    closing.z_number = totals.z_number + 1
+    for column in TOTALS.values():
+        setattr(closing, f"grand_{column}", getattr(totals, column) + getattr(closing, column))
+    connection.execute(
+        MOVE_TOTALS,
+        {
+            "totals_store": closing.store_id,
+            "z_number": closing.z_number,
+            **{column: getattr(closing, f"grand_{column}") for column in TOTALS.values()},
+        },
+    )
+    entry = _record(
         tx,
         closing.store_id,
         kind,
@@ -252,14 +304,20 @@ def _record_closing(tx: Session, closing: PosClosing, kind: str) -> dict:
         closing.pos_session_id,
         closing_data(closing),
     )
+    closing.journal_hash = entry["hash"]
+    tx.info[SIGN_NOW] = True  # a Z is an anchor: its head is signed at once
+    return entry
 
 
-def record_approval(tx: Session, closing: PosClosing, by: str, note: str | None, at=None) -> dict:
+def record_approval(tx: Session, approval: ClosingApproval, closing: PosClosing) -> dict:
     """A manager's approval of a closing's difference: a new fact; the closing is never edited."""
-    data = {"closingId": closing.id, "by": by, "note": note}
-    return _record(
-        tx, closing.store_id, CLOSING_APPROVED, at or utcnow(), closing.pos_session_id, data
+    tx.flush()
+    data = approval_data(approval)
+    entry = _record(
+        tx, approval.store_id, CLOSING_APPROVED, approval.created_at, closing.pos_session_id, data
     )
+    tx.info[SIGN_NOW] = True
+    return entry
 
 
 # --- The box's key and the signed head kept outside the database -------------------------------

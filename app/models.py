@@ -59,6 +59,8 @@ class MoneyColumn(TypeDecorator):
 class Store(db.Model):
     id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(120))
+    # The largest difference a cashier may close with unapproved; None: no approval asked.
+    max_unapproved_difference: Mapped[Decimal | None] = mapped_column(MoneyColumn)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=_created_at, onupdate=utcnow)
 
@@ -151,6 +153,37 @@ class PosClosing(db.Model):
     note: Mapped[str | None] = mapped_column(String(500))
     closed_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The Z: its number in the store (1, 2, 3, ... no gap), the session's totals, the store's
+    # perpetual grand totals once it is counted in, and the hash of its journal entry. Null
+    # only in a database that predates them (the journal's migration fills them in).
+    z_number: Mapped[int | None]
+    sales: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    refunds: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    pay_ins: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    pay_outs: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    grand_sales: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    grand_refunds: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    grand_pay_ins: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    grand_pay_outs: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    journal_hash: Mapped[str | None] = mapped_column(String(64))
+    # The difference was over the store's limit: a manager's approval is pending until a
+    # ClosingApproval exists (a new fact: the closing itself is never edited).
+    needs_approval: Mapped[bool] = mapped_column(default=False, server_default=db.false())
+
+    approval: Mapped["ClosingApproval | None"] = relationship(viewonly=True, lazy="selectin")
+
+
+class ClosingApproval(db.Model):
+    """A manager's approval of a closing whose difference was over the store's limit."""
+
+    __tablename__ = "closing_approval"
+
+    closing_id: Mapped[str] = mapped_column(ForeignKey("pos_closing.id"), primary_key=True)
+    store_id: Mapped[str] = mapped_column(ForeignKey("store.id"))
+    # A name until the back office's managers exist.
+    approved_by: Mapped[str] = mapped_column(String(120))
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # The movement types and the sign each gives its amount in the expected cash: the check
@@ -241,6 +274,19 @@ class JournalEntry(db.Model):
     data: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class StoreTotals(db.Model):
+    """A store's last Z number and perpetual grand totals: a close adds its session in O(1)."""
+
+    __tablename__ = "store_totals"
+
+    store_id: Mapped[str] = mapped_column(ForeignKey("store.id"), primary_key=True)
+    z_number: Mapped[int]
+    sales: Mapped[Decimal] = mapped_column(MoneyColumn)
+    refunds: Mapped[Decimal] = mapped_column(MoneyColumn)
+    pay_ins: Mapped[Decimal] = mapped_column(MoneyColumn)
+    pay_outs: Mapped[Decimal] = mapped_column(MoneyColumn)
 
 
 class JournalHead(db.Model):

@@ -60,6 +60,13 @@ def test_closes_the_open_session_and_reveals_the_count(client, headers, profile,
         "note",
         "closedBy",
         "createdAt",
+        "zNumber",
+        "hash",
+        "grandTotals",
+        "approval",
+        "approvedBy",
+        "approvedAt",
+        "approvalNote",
     }
     assert data["id"] == opened["id"] == closing["posSessionId"]
     assert ID.match(closing["id"]) and data["posClosingId"] == closing["id"]
@@ -278,15 +285,18 @@ def test_the_close_is_one_immediate_transaction(client, headers, profile, sql_lo
     response = client.post(CLOSE, json=close_body(profile), headers=headers)
 
     assert response.status_code == 200
-    # The password lockout writes in transactions of its own; the close and its journal entry
-    # are one.
+    # The password lockout writes in transactions of its own; the close is one: the store's
+    # Z number and grand totals (its row made at its first close), the journal entry, then
+    # the closing with its entry's hash.
     closing = [t for t in write_transactions(sql_log) if "INSERT INTO POS_CLOSING" in t]
     assert closing == [
         [
-            "INSERT INTO POS_CLOSING",
-            "UPDATE POS_SESSION SET",
+            "INSERT INTO STORE_TOTALS",
+            "UPDATE STORE_TOTALS SET",
             "INSERT INTO JOURNAL_ENTRY",
             "UPDATE JOURNAL_HEAD SET",
+            "INSERT INTO POS_CLOSING",
+            "UPDATE POS_SESSION SET",
         ]
     ]
 

@@ -22,6 +22,7 @@ from tests.helpers import (
     close_body,
     move,
     open_shift,
+    report,
     sqlite_only,
 )
 from tests.journaling import a_day, instance  # noqa: F401  (instance: a fixture)
@@ -120,6 +121,27 @@ def test_a_failing_append_rolls_its_fact_back(
     assert verify(runner).exit_code == 0
 
 
+def test_each_close_is_a_numbered_z_with_the_store_s_grand_totals(
+    client, headers, profile, make_profile, store
+):
+    a_day(client, headers, profile)
+    second = a_day(client, headers, make_profile(store, "bob"))
+
+    z = report(client, headers, second)["closing"]
+    closed = [e for e in entries(client, headers) if e["kind"] == "session_closed"]
+    assert [e["data"]["zNumber"] for e in closed] == [1, 2]
+    assert z["zNumber"] == 2 and z["hash"] == closed[1]["hash"]
+    # Each day sold 12.50, refunded 2 and paid out 20.25: the grand totals count both.
+    assert z["grandTotals"] == {"sales": 25, "refunds": 4, "payIns": 0, "payOuts": 40.5}
+    assert closed[1]["data"]["grandTotals"] == {
+        "sales": "25.00",
+        "refunds": "4.00",
+        "payIns": "0.00",
+        "payOuts": "40.50",
+    }
+    assert closed[1]["data"]["sales"] == "12.50" and z["approval"] is None
+
+
 # --- Triggers: refusals through plain SQL -----------------------------------------------------
 
 
@@ -134,6 +156,9 @@ REFUSED = [
     "UPDATE pos_session SET opening_cash = opening_cash + 1",
     "UPDATE pos_session SET pos_closing_id = 'another00000000000000000'",
     "UPDATE pos_session SET pos_closing_id = NULL",
+    "UPDATE store_totals SET sales = sales - 1",
+    "UPDATE store_totals SET z_number = z_number - 1",
+    "DELETE FROM store_totals",
 ]
 
 

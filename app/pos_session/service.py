@@ -31,6 +31,7 @@ from ..models import (
     PosClosing,
     PosProfile,
     PosSession,
+    Store,
     new_id,
     utcnow,
 )
@@ -129,7 +130,9 @@ def close_session(
             pos_session = tx.scalar(_open_session_query(store_id, profile_id).with_for_update())
             if pos_session is None:
                 raise NoOpenSession()
-            expected = tx.execute(summary_query(pos_session.id)).one().expected_cash
+            summary = tx.execute(summary_query(pos_session.id)).one()
+            difference = closing_cash - summary.expected_cash  # exact: two decimals at most
+            limit = tx.get(Store, store_id).max_unapproved_difference
             now = utcnow()
             closing = PosClosing(
                 id=new_id(),
@@ -137,8 +140,13 @@ def close_session(
                 pos_profile_id=profile_id,
                 store_id=store_id,
                 closing_cash=closing_cash,
-                expected_cash=expected,
-                difference=closing_cash - expected,  # exact: Decimals with two places at most
+                expected_cash=summary.expected_cash,
+                difference=difference,
+                sales=summary.sales,
+                refunds=summary.refunds,
+                pay_ins=summary.pay_ins,
+                pay_outs=summary.pay_outs,
+                needs_approval=limit is not None and abs(difference) > limit,
                 note=note,
                 closed_by=actor,
                 created_at=now,
@@ -151,6 +159,7 @@ def close_session(
             uow.commit()
     # The answer shows the closing: attached as loaded, as a query with it would have.
     set_committed_value(pos_session, "closing", closing)
+    set_committed_value(closing, "approval", None)
     return pos_session
 
 
