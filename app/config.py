@@ -25,6 +25,8 @@ class Config:
     LOCKOUT_WINDOW_SECONDS = 900
     # The journal's Ed25519 key and signed head (docs/journal.md); empty: the instance folder.
     JOURNAL_DIR = ""
+    # A worker signs its journal heads at most this often, and at every closing.
+    JOURNAL_SIGN_INTERVAL_SECONDS = 5.0
     # `make bench` only: adds GET /pos-session/ping, a no-op route to compare the API with.
     BENCH_BASELINE = False
 

@@ -7,10 +7,13 @@ ways; ``export`` writes a range signed with the box's Ed25519 key and ``verify_e
 one with nothing but the file and the public key.
 """
 
+import atexit
 import fcntl
 import hashlib
 import json
 import os
+import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
@@ -397,16 +400,65 @@ def sign_heads(instance_path: str, key: Ed25519PrivateKey, heads: dict, replace=
         os.replace(tmp, folder / HEAD_FILE)
 
 
+class HeadSigner:
+    """A worker's committed heads, signed into the head file at most once per ``interval``
+    seconds (a timer signs the last ones if no commit follows), and at once on a closing or
+    an approval. Signing costs a few ms (read, verify, sign, rename): on every commit it would
+    cost each cash movement more than the whole journal is allowed (docs/journal.md)."""
+
+    def __init__(self, folder: str, key: Ed25519PrivateKey, interval: float):
+        self.folder, self.key, self.interval = folder, key, interval
+        self.pending: dict = {}
+        self.signed_at = 0.0
+        self.timer: threading.Timer | None = None
+        self.lock = threading.Lock()
+        atexit.register(self.sign)  # a worker that stops signs what it has
+
+    def committed(self, heads: dict, now: bool) -> None:
+        with self.lock:
+            for store, head in heads.items():
+                if head[0] > self.pending.get(store, (0, ""))[0]:
+                    self.pending[store] = head
+            wait = self.signed_at + self.interval - time.monotonic()
+            if not now and wait > 0:
+                if self.timer is None:
+                    self.timer = threading.Timer(wait, self.sign)
+                    self.timer.daemon = True
+                    self.timer.start()
+                return
+        self.sign()
+
+    def sign(self) -> None:
+        with self.lock:
+            heads, self.pending = self.pending, {}
+            self.signed_at = time.monotonic()
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+        if heads:
+            sign_heads(self.folder, self.key, heads)
+
+
+def _signer() -> HeadSigner:
+    extensions = current_app.extensions
+    if "pos_journal_signer" not in extensions:
+        interval = current_app.config["JOURNAL_SIGN_INTERVAL_SECONDS"]
+        extensions["pos_journal_signer"] = HeadSigner(folder(), _box_key(), interval)
+    return extensions["pos_journal_signer"]
+
+
 @event.listens_for(Session, "after_commit")
 def _sign_committed_heads(tx: Session) -> None:
     heads = tx.info.pop(PENDING_HEADS, None)
+    now = tx.info.pop(SIGN_NOW, False)
     if heads and has_app_context():
-        sign_heads(folder(), _box_key(), heads)
+        _signer().committed(heads, now)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_heads(tx: Session) -> None:
     tx.info.pop(PENDING_HEADS, None)
+    tx.info.pop(SIGN_NOW, None)
 
 
 def database_heads(connection: Connection) -> dict:

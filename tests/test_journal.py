@@ -5,6 +5,7 @@ import hashlib
 import os
 import re
 import sqlite3
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -80,13 +81,26 @@ def test_verify_passes_with_a_one_line_summary(app, client, headers, profile, ru
     )
 
 
-def test_the_signed_head_is_written_after_each_commit(app, client, headers, profile):
+def test_the_signed_head_is_written_at_each_closing(app, client, headers, profile):
     a_day(client, headers, profile)
     with app.app_context():
         key = journal.signing_key(journal.folder(app))
         heads = journal.read_signed_heads(journal.folder(app), key.public_key())
         assert heads == journal.database_heads(db.session.connection())
     assert os.stat(Path(journal.folder(app), journal.KEY_FILE)).st_mode & 0o777 == 0o600
+
+
+def test_movements_are_signed_within_the_interval_without_a_closing(app, client, headers, profile):
+    app.config["JOURNAL_SIGN_INTERVAL_SECONDS"] = 0.3
+    session_id = open_shift(client, headers, profile)["id"]  # the worker's first: at once
+    assert move(client, headers, session_id, "sale", 1).status_code == 201
+    with app.app_context():
+        key = journal.signing_key(journal.folder(app)).public_key()
+        signed = journal.read_signed_heads(journal.folder(app), key)
+        assert [seq for seq, _hash in signed.values()] == [1]
+        time.sleep(0.6)
+        signed = journal.read_signed_heads(journal.folder(app), key)
+        assert [seq for seq, _hash in signed.values()] == [2]
 
 
 FACTS = ["pos_session", "cash_movement", "pos_closing", "journal_entry"]
