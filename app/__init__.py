@@ -69,4 +69,5 @@ def create_app(config: dict | None = None) -> Flask:
         app.add_url_rule("/pos-session/ping", "bench_ping", lambda: {"ok": True})
     register_cli(app)
     app.cli.add_command(journal_cli.cli)
+    app.cli.add_command(journal_cli.session_cli)
     return app

@@ -14,11 +14,13 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from .exceptions import (
+    ClosingNotFound,
     DomainError,
     IdempotencyKeyReused,
     InvalidIdempotencyKey,
     InvalidPassword,
     NoOpenSession,
+    NothingToApprove,
     ProfileNotFound,
     SessionAlreadyOpen,
     SessionClosed,
@@ -62,6 +64,8 @@ ANSWERS: dict[type[DomainError], Answer] = {
         400,
         f"{IDEMPOTENCY_KEY} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters",
     ),
+    ClosingNotFound: Answer(404, "Closing not found"),
+    NothingToApprove: Answer(409, "Closing has no pending approval"),
     IdempotencyKeyReused: Answer(
         422, f"{IDEMPOTENCY_KEY} was already used for a different request"
     ),

@@ -54,3 +54,11 @@ class InvalidIdempotencyKey(DomainError):
 
 class IdempotencyKeyReused(DomainError):
     pass
+
+
+class ClosingNotFound(DomainError):
+    pass
+
+
+class NothingToApprove(DomainError):
+    """The closing's difference was within the store's limit, or is approved already."""

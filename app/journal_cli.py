@@ -10,10 +10,15 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from . import journal
+from .database import UnitOfWork
+from .errors import ANSWERS
+from .exceptions import DomainError
 from .extensions import db
 from .models import Store
+from .pos_session import service
 
 cli = AppGroup("journal", help="The hash-chained journal of cash facts (docs/journal.md).")
+session_cli = AppGroup("session", help="Cash sessions.")
 
 
 @contextmanager
@@ -118,3 +123,16 @@ def verify_export(file, key):
         f"{file}: valid: store {manifest['storeId']}, seqs {manifest['firstSeq']} to "
         f"{manifest['lastSeq']} ({manifest['count']} entries), last hash {manifest['lastHash']}"
     )
+
+
+@session_cli.command("approve")
+@click.argument("closing_or_session_id")
+@click.option("--manager", required=True, help="Who approves (a name, until managers exist).")
+@click.option("--note", help="Why the difference is accepted.")
+def approve(closing_or_session_id, manager, note):
+    """Approve a closing whose difference was over the store's limit (a journaled fact)."""
+    try:
+        approval = service.approve_closing(UnitOfWork(), closing_or_session_id, manager, note)
+    except DomainError as err:
+        raise click.ClickException(ANSWERS[type(err)].message) from None
+    click.echo(approval.closing_id)

@@ -18,8 +18,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 from .. import journal
 from ..database import UnitOfWork
 from ..exceptions import (
+    ClosingNotFound,
     DomainError,
     NoOpenSession,
+    NothingToApprove,
     ProfileNotFound,
     SessionAlreadyOpen,
     SessionClosed,
@@ -28,6 +30,7 @@ from ..exceptions import (
 from ..extensions import db
 from ..models import (
     CashMovement,
+    ClosingApproval,
     PosClosing,
     PosProfile,
     PosSession,
@@ -200,3 +203,29 @@ def record_movement(
         journal.record_movement(tx, movement)
         uow.commit()
     return movement
+
+
+def approve_closing(
+    uow: UnitOfWork, closing_or_session_id: str, manager: str, note: str | None
+) -> ClosingApproval:
+    """A manager approves a closing's difference that was over the store's limit: a new fact,
+    journaled; the closing itself never changes."""
+    with uow:
+        tx = uow.session
+        closing = tx.scalar(
+            select(PosClosing).where(
+                (PosClosing.id == closing_or_session_id)
+                | (PosClosing.pos_session_id == closing_or_session_id)
+            )
+        )
+        if closing is None:
+            raise ClosingNotFound()
+        if not closing.needs_approval or closing.approval is not None:
+            raise NothingToApprove()
+        approval = ClosingApproval(
+            closing_id=closing.id, store_id=closing.store_id, approved_by=manager, note=note
+        )
+        tx.add(approval)
+        journal.record_approval(tx, approval, closing)
+        uow.commit()
+    return approval
