@@ -387,7 +387,7 @@ def test_verify_one_store_and_an_unknown_one(app, client, headers, profile, runn
 HISTORY_0003 = [
     "INSERT INTO store (id, name, created_at, updated_at) VALUES ('st{0}', 'Old', '{t}0', '{t}0')",
     "INSERT INTO pos_profile (id, store_id, name, password_hash, created_at, updated_at) "
-    "VALUES ('pr{0}', 'st{0}', 'ana', X'00', '{t}0', '{t}0')",
+    "VALUES ('pr{0}', 'st{0}', 'ana', :hash, '{t}0', '{t}0')",
     "INSERT INTO pos_session (id, pos_profile_id, store_id, opening_cash, pos_closing_id, note, "
     "opened_by, closed_by, created_at, updated_at) VALUES "
     "('s1{0}', 'pr{0}', 'st{0}', 15000, 'cl{0}', NULL, 't', 't', '{t}1', '{t}3')",
@@ -412,7 +412,9 @@ def test_the_migration_imports_the_history(app, client, runner):
         upgrade(revision="0003")
         with db.engine.begin() as connection:
             for statement in HISTORY_0003:
-                connection.execute(sa.text(statement.format("0" * 22, t="2025-01-01 10:00:0")))
+                connection.execute(
+                    sa.text(statement.format("0" * 22, t="2025-01-01 10:00:0")), {"hash": b"x"}
+                )
         upgrade()
         store_id = "st" + "0" * 22
         old = {"Authorization": f"Bearer {issue_token([store_id], 't', 1)}", "x-store-id": store_id}
