@@ -7,7 +7,7 @@ from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.routing import UnicodeConverter, ValidationError
 
-from . import auth, conditional, dbfile, health, logs, openapi
+from . import auth, conditional, dbfile, health, journal_api, journal_cli, logs, openapi
 from .cli import register_cli
 from .config import MIN_SECRET_BYTES, Config, load_secret
 from .database import configure_sqlite
@@ -73,6 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
             dbfile.guard(db.engine)
 
     app.register_blueprint(pos_session_bp)
+    app.register_blueprint(journal_api.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
     from . import backoffice
@@ -86,4 +87,5 @@ def create_app(config: dict | None = None) -> Flask:
         # exposes nothing unauthenticated.
         app.add_url_rule("/pos-session/ping", "bench_ping", lambda: {"ok": True})
     register_cli(app)
+    app.cli.add_command(journal_cli.cli)
     return app

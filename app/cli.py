@@ -19,7 +19,7 @@ from .errors import ANSWERS
 from .exceptions import DomainError, InvalidInput, SessionNotFound
 from .extensions import db
 from .models import ApiToken, PosSession, Store
-from .pos_session.service import force_close
+from .pos_session.service import approve_closing, force_close
 
 
 def register_cli(app) -> None:
@@ -312,6 +312,17 @@ def register_cli(app) -> None:
 
     session = AppGroup("session", help="Cash sessions.")
     app.cli.add_command(session)
+
+    @session.command("approve")
+    @click.argument("closing_or_session_id")
+    @click.option("--manager", "manager_name", required=True, help="The manager approving it.")
+    @click.option("--note", help="Why the difference is accepted.")
+    def session_approve(closing_or_session_id, manager_name, note):
+        """Approve a closing whose difference was over the store's limit (a journaled fact)."""
+        with _refusals():
+            manager = management.get_manager_by_name(manager_name)
+            approval = approve_closing(UnitOfWork(), closing_or_session_id, manager, note)
+        click.echo(approval.closing_id)
 
     @session.command("force-close")
     @click.argument("session_id")

@@ -27,6 +27,10 @@ class Config:
     LOCKOUT_WINDOW_SECONDS = 900
     # /healthz runs its write probe and PRAGMA quick_check at most this often per worker.
     HEALTH_CHECK_INTERVAL_SECONDS = 5
+    # The journal's Ed25519 key and signed head (docs/journal.md); empty: the instance folder.
+    JOURNAL_DIR = ""
+    # A worker signs its journal heads at most this often, and at every closing.
+    JOURNAL_SIGN_INTERVAL_SECONDS = 5.0
     # `make bench` only: adds GET /pos-session/ping, a no-op route to compare the API with.
     BENCH_BASELINE = False
 
@@ -56,11 +60,18 @@ def install_secret(instance_path: str, secret: str) -> None:
     _write_private(Path(instance_path) / "secret_key", secret, replace=True)
 
 
-def _write_private(path: Path, text: str, replace: bool) -> None:
+def create_once(path: Path, content) -> None:
+    """Write ``content()`` (bytes) to ``path``, mode 0600, unless it exists; of workers racing
+    to create it, the first one's wins and all read the same."""
+    if not path.exists():
+        _write_private(path, content(), replace=False)
+
+
+def _write_private(path: Path, data: str | bytes, replace: bool) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
         f.flush()
         os.fsync(f.fileno())
     try:

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from .exceptions import (
     AuthorizationMissing,
+    ClosingNotFound,
     DatabaseBusy,
     DatabaseCorrupt,
     DatabaseMissing,
@@ -30,6 +31,7 @@ from .exceptions import (
     ManagerNotFound,
     NameTaken,
     NoOpenSession,
+    NothingToApprove,
     ProfileDisabled,
     ProfileNotFound,
     SchemaNotAtHead,
@@ -89,6 +91,8 @@ ANSWERS: dict[type[DomainError], Answer] = {
         400,
         f"{IDEMPOTENCY_KEY} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters",
     ),
+    ClosingNotFound: Answer(404, "Closing not found"),
+    NothingToApprove: Answer(409, "Closing has no pending approval"),
     IdempotencyKeyReused: Answer(
         422, f"{IDEMPOTENCY_KEY} was already used for a different request"
     ),

@@ -136,3 +136,11 @@ class DatabaseBusy(DomainError):
 
 class ManagerDisabled(DomainError):
     pass
+
+
+class ClosingNotFound(DomainError):
+    pass
+
+
+class NothingToApprove(DomainError):
+    """The closing's difference was within the store's limit, or is approved already."""

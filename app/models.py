@@ -73,6 +73,8 @@ class Store(db.Model):
     day_start_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
     stale_after_hours: Mapped[int] = mapped_column(default=16, server_default="16")
     currency: Mapped[str] = mapped_column(String(3), default="EUR", server_default="EUR")
+    # The largest difference a cashier may close with unapproved; None: no approval asked.
+    max_unapproved_difference: Mapped[Decimal | None] = mapped_column(MoneyColumn)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=_created_at, onupdate=utcnow)
 
@@ -171,6 +173,37 @@ class PosClosing(db.Model):
     # Closed by a manager (named in closed_by) for the cashier, with the reason why.
     forced: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     reason: Mapped[str | None] = mapped_column(String(500))
+    # The Z: its number in the store (1, 2, 3, ... no gap), the session's totals, the store's
+    # perpetual grand totals once it is counted in, and the hash of its journal entry. Null
+    # only in a database that predates them (the journal's migration fills them in).
+    z_number: Mapped[int | None]
+    sales: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    refunds: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    pay_ins: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    pay_outs: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    grand_sales: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    grand_refunds: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    grand_pay_ins: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    grand_pay_outs: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    journal_hash: Mapped[str | None] = mapped_column(String(64))
+    # The difference was over the store's limit: a manager's approval is pending until a
+    # ClosingApproval exists (a new fact: the closing itself is never edited).
+    needs_approval: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+
+    approval: Mapped["ClosingApproval | None"] = relationship(viewonly=True, lazy="selectin")
+
+
+class ClosingApproval(db.Model):
+    """A manager's approval of a closing whose difference was over the store's limit."""
+
+    __tablename__ = "closing_approval"
+
+    closing_id: Mapped[str] = mapped_column(ForeignKey("pos_closing.id"), primary_key=True)
+    store_id: Mapped[str] = mapped_column(ForeignKey("store.id"))
+    # A name until the back office's managers exist.
+    approved_by: Mapped[str] = mapped_column(String(120))
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # The movement types and the sign each gives its amount in the expected cash: the check
@@ -268,3 +301,51 @@ class FormSubmission(db.Model):
 
     token: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class JournalEntry(db.Model):
+    """One cash fact in its store's hash chain (see app.journal and docs/journal.md).
+
+    Append-only: triggers refuse UPDATE and DELETE. ``at`` and ``data`` hold the exact text
+    that was hashed, so verifying never depends on how a value is formatted back.
+    """
+
+    __tablename__ = "journal_entry"
+    __table_args__ = (
+        PrimaryKeyConstraint("store_id", "seq", name="pk_journal_entry"),
+        # The cross-check reads a batch of sessions' entries at a time.
+        Index("ix_journal_entry_store_session_seq", "store_id", "session_id", "seq"),
+    )
+
+    store_id: Mapped[str] = mapped_column(ForeignKey("store.id"))
+    seq: Mapped[int] = mapped_column(BigInteger, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[str] = mapped_column(String(24))
+    session_id: Mapped[str] = mapped_column(String(24))
+    imported: Mapped[bool]
+    data: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class StoreTotals(db.Model):
+    """A store's last Z number and perpetual grand totals: a close adds its session in O(1)."""
+
+    __tablename__ = "store_totals"
+
+    store_id: Mapped[str] = mapped_column(ForeignKey("store.id"), primary_key=True)
+    z_number: Mapped[int]
+    sales: Mapped[Decimal] = mapped_column(MoneyColumn)
+    refunds: Mapped[Decimal] = mapped_column(MoneyColumn)
+    pay_ins: Mapped[Decimal] = mapped_column(MoneyColumn)
+    pay_outs: Mapped[Decimal] = mapped_column(MoneyColumn)
+
+
+class JournalHead(db.Model):
+    """A store's last journal entry, so an append reads one row, not the whole chain."""
+
+    __tablename__ = "journal_head"
+
+    store_id: Mapped[str] = mapped_column(ForeignKey("store.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -24,7 +24,7 @@ from .pos_session.schemas import MAX_MONEY, MoneyField
 
 bp = Blueprint("docs", __name__)
 
-STORE_SCOPED_BLUEPRINTS = {"pos_session"}
+STORE_SCOPED_BLUEPRINTS = {"pos_session", "journal"}
 # An operation's tag, unless its docstring names its own: one per blueprint.
 TAGS = {"pos_session": "pos-session"}
 DEFAULT_TAG = "operations"

@@ -62,6 +62,13 @@ def test_closes_the_open_session_and_reveals_the_count(client, headers, profile,
         "createdAt",
         "forced",
         "reason",
+        "zNumber",
+        "hash",
+        "grandTotals",
+        "approval",
+        "approvedBy",
+        "approvedAt",
+        "approvalNote",
     }
     assert (closing["forced"], closing["reason"]) == (False, None)
     assert data["id"] == opened["id"] == closing["posSessionId"]
@@ -281,9 +288,20 @@ def test_the_close_is_one_immediate_transaction(client, headers, profile, sql_lo
     response = client.post(CLOSE, json=close_body(profile), headers=headers)
 
     assert response.status_code == 200
-    # The password lockout writes in transactions of its own; the close itself is one.
+    # The password lockout writes in transactions of its own; the close is one: the store's
+    # Z number and grand totals (its row made at its first close), the journal entry, then
+    # the closing with its entry's hash.
     closing = [t for t in write_transactions(sql_log) if "INSERT INTO POS_CLOSING" in t]
-    assert closing == [["INSERT INTO POS_CLOSING", "UPDATE POS_SESSION SET"]]
+    assert closing == [
+        [
+            "INSERT INTO STORE_TOTALS",
+            "UPDATE STORE_TOTALS SET",
+            "INSERT INTO JOURNAL_ENTRY",
+            "UPDATE JOURNAL_HEAD SET",
+            "INSERT INTO POS_CLOSING",
+            "UPDATE POS_SESSION SET",
+        ]
+    ]
 
 
 @sqlite_only

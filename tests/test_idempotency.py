@@ -229,7 +229,12 @@ def test_the_answer_commits_in_the_same_transaction_as_the_effect(
 
     assert response.status_code == 201
     assert write_transactions(sql_log) == [
-        ["INSERT INTO CASH_MOVEMENT", "INSERT INTO IDEMPOTENCY_KEY"]
+        [
+            "INSERT INTO CASH_MOVEMENT",
+            "INSERT INTO JOURNAL_ENTRY",
+            "UPDATE JOURNAL_HEAD SET",
+            "INSERT INTO IDEMPOTENCY_KEY",
+        ]
     ]
     assert sql_log.count("COMMIT") == 1
 

@@ -246,6 +246,15 @@ class HistoryQuerySchema(StrictSchema):
             raise ValidationError("Must not be before from.", "to")
 
 
+class GrandTotalsSchema(Schema):
+    """The store's perpetual totals once a closing is counted in: they only grow."""
+
+    sales = MoneyField(attribute="grand_sales")
+    refunds = MoneyField(attribute="grand_refunds")
+    pay_ins = MoneyField(attribute="grand_pay_ins", data_key="payIns")
+    pay_outs = MoneyField(attribute="grand_pay_outs", data_key="payOuts")
+
+
 class ClosingSchema(Schema):
     id = fields.String()
     pos_session_id = fields.String(data_key="posSessionId")
@@ -259,6 +268,36 @@ class ClosingSchema(Schema):
     created_at = Timestamp(data_key="createdAt")
     forced = fields.Boolean(metadata={"description": "closed by a manager, named in closedBy"})
     reason = fields.String(allow_none=True, metadata={"description": "why it was forced"})
+    # The Z (docs/journal.md): its number, its journal entry's hash, the store's grand totals.
+    z_number = fields.Integer(data_key="zNumber", allow_none=True)
+    journal_hash = fields.String(
+        data_key="hash", allow_none=True, metadata={"description": "Its journal entry's hash"}
+    )
+    grand_totals = fields.Nested(GrandTotalsSchema, data_key="grandTotals")
+    approval = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(["pending", "approved"]),
+        metadata={"description": "pending: the difference is over the store's limit"},
+    )
+    approved_by = fields.String(
+        attribute="approval.approved_by", data_key="approvedBy", allow_none=True
+    )
+    approved_at = Timestamp(attribute="approval.created_at", data_key="approvedAt", allow_none=True)
+    approval_note = fields.String(
+        attribute="approval.note", data_key="approvalNote", allow_none=True
+    )
+
+    def get_attribute(self, closing, attr, default):
+        if attr == "grand_totals":
+            return closing  # its own columns, grouped in the answer
+        if attr == "approval":
+            if closing.approval is not None:
+                return "approved"
+            return "pending" if closing.needs_approval else None
+        if attr.startswith("approval."):  # who approved, when, why: null until approved
+            approval = closing.approval
+            return None if approval is None else getattr(approval, attr.partition(".")[2])
+        return super().get_attribute(closing, attr, default)
 
 
 class SessionRecordSchema(SessionSchema):

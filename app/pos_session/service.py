@@ -16,12 +16,15 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import journal
 from ..database import UnitOfWork
 from ..exceptions import (
+    ClosingNotFound,
     DomainError,
     InvalidInput,
     ManagerDisabled,
     NoOpenSession,
+    NothingToApprove,
     ProfileDisabled,
     ProfileNotFound,
     SessionAlreadyOpen,
@@ -32,10 +35,12 @@ from ..extensions import db
 from ..management import granted_store
 from ..models import (
     CashMovement,
+    ClosingApproval,
     Manager,
     PosClosing,
     PosProfile,
     PosSession,
+    Store,
     new_id,
     utcnow,
 )
@@ -101,6 +106,7 @@ def open_session(
                 opened_by=actor,
             )
             tx.add(opened)
+            journal.record_session_opened(tx, opened)
             uow.commit()
     return opened
 
@@ -194,7 +200,9 @@ def _close(
             # FOR UPDATE (in find) is for PostgreSQL (SQLite omits it): there it orders a
             # close and a movement of the same session as IMMEDIATE does here.
             pos_session = find(tx)
-            expected = tx.execute(summary_query(pos_session.id)).one().expected_cash
+            summary = tx.execute(summary_query(pos_session.id)).one()
+            difference = closing_cash - summary.expected_cash  # exact: two decimals at most
+            limit = tx.get(Store, pos_session.store_id).max_unapproved_difference
             now = utcnow()
             closing = PosClosing(
                 id=new_id(),
@@ -202,8 +210,13 @@ def _close(
                 pos_profile_id=pos_session.pos_profile_id,
                 store_id=pos_session.store_id,
                 closing_cash=closing_cash,
-                expected_cash=expected,
-                difference=closing_cash - expected,  # exact: Decimals with two places at most
+                expected_cash=summary.expected_cash,
+                difference=difference,
+                sales=summary.sales,
+                refunds=summary.refunds,
+                pay_ins=summary.pay_ins,
+                pay_outs=summary.pay_outs,
+                needs_approval=limit is not None and abs(difference) > limit,
                 note=note,
                 closed_by=actor,
                 created_at=now,
@@ -214,9 +227,11 @@ def _close(
             pos_session.pos_closing_id = closing.id
             pos_session.closed_by = actor
             pos_session.updated_at = now
+            journal.record_closing(tx, closing)
             uow.commit()
     # The answer shows the closing: attached as loaded, as a query with it would have.
     set_committed_value(pos_session, "closing", closing)
+    set_committed_value(closing, "approval", None)
     return pos_session
 
 
@@ -246,5 +261,34 @@ def record_movement(
             created_by=actor,
         )
         tx.add(movement)
+        journal.record_movement(tx, movement)
         uow.commit()
     return movement
+
+
+def approve_closing(
+    uow: UnitOfWork, closing_or_session_id: str, manager: Manager, note: str | None
+) -> ClosingApproval:
+    """A manager approves a closing's difference that was over the store's limit: a new fact,
+    journaled; the closing itself never changes."""
+    if not manager.enabled:
+        raise ManagerDisabled()
+    with uow:
+        tx = uow.session
+        closing = tx.scalar(
+            select(PosClosing).where(
+                (PosClosing.id == closing_or_session_id)
+                | (PosClosing.pos_session_id == closing_or_session_id)
+            )
+        )
+        if closing is None or closing.store_id not in {store.id for store in manager.stores}:
+            raise ClosingNotFound()
+        if not closing.needs_approval or closing.approval is not None:
+            raise NothingToApprove()
+        approval = ClosingApproval(
+            closing_id=closing.id, store_id=closing.store_id, approved_by=manager.name, note=note
+        )
+        tx.add(approval)
+        journal.record_approval(tx, approval, closing)
+        uow.commit()
+    return approval

@@ -1,0 +1,810 @@
+"""The journal: every cash fact, chained per store with SHA-256, so no figure changes unseen.
+
+docs/journal.md is the specification (entry, chain, export, threat model); this module
+writes and checks what it says. An entry is appended in the same transaction as its fact
+(``record_*``); ``verify`` recomputes the chains and cross-checks them against the tables both
+ways; ``export`` writes a range signed with the box's Ed25519 key and ``verify_export`` checks
+one with nothing but the file and the public key.
+"""
+
+import atexit
+import fcntl
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import NamedTuple
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from flask import current_app, has_app_context
+from sqlalchemy import bindparam, event, func, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from .config import create_once
+from .models import (
+    CashMovement,
+    ClosingApproval,
+    JournalEntry,
+    JournalHead,
+    PosClosing,
+    PosSession,
+    StoreTotals,
+    utcnow,
+)
+
+SESSION_OPENED = "session_opened"
+CASH_MOVEMENT = "cash_movement"
+SESSION_CLOSED = "session_closed"
+SESSION_FORCE_CLOSED = "session_force_closed"
+CLOSING_APPROVED = "closing_approved"
+
+KEY_FILE = "journal_ed25519.pem"
+HEAD_FILE = "journal_head.json"
+EXPORT_FORMAT = "pos-session-journal-export/1"
+
+_entries = JournalEntry.__table__
+_heads = JournalHead.__table__
+_encode = json.encoder.encode_basestring  # a JSON string, as json.dumps(..., ensure_ascii=False)
+
+
+# --- The entry and its hash -------------------------------------------------------------------
+
+
+def canonical(value) -> str:
+    """The one serialisation that is hashed and signed: sorted keys, no spaces, no escaping."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def genesis(store_id: str) -> str:
+    """The ``prevHash`` of a store's first entry."""
+    return sha256(store_id)
+
+
+def money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def timestamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds") + "Z"
+
+
+def stored_hash(row) -> str:
+    """The hash of a stored entry: its canonical JSON spliced from the stored texts, which is
+    canonical(entry) whenever ``data`` is canonical (the cross-check makes sure it is)."""
+    imported = '"imported":true,' if row.imported else ""
+    return sha256(
+        f'{{"at":{_encode(row.at)},"data":{row.data},{imported}"kind":{_encode(row.kind)},'
+        f'"prevHash":{_encode(row.prev_hash)},"seq":{int(row.seq)},'
+        f'"sessionId":{_encode(row.session_id)},"storeId":{_encode(row.store_id)}}}'
+    )
+
+
+def chained_row(seq, prev_hash, store_id, kind, at, session_id, data, imported=False) -> dict:
+    """The journal_entry row of a new entry, its hash computed."""
+    row = dict(
+        store_id=store_id,
+        seq=seq,
+        kind=kind,
+        at=at if isinstance(at, str) else timestamp(at),
+        session_id=session_id,
+        imported=imported,
+        data=canonical(data),
+        prev_hash=prev_hash,
+    )
+    row["hash"] = entry_hash(wire_entry(row))
+    return row
+
+
+def wire_entry(row) -> dict:
+    """An entry as the API and exports show it (``hash`` included once it has one)."""
+    mapping = row if isinstance(row, dict) else row._mapping
+    entry = {
+        "seq": mapping["seq"],
+        "storeId": mapping["store_id"],
+        "kind": mapping["kind"],
+        "at": mapping["at"],
+        "sessionId": mapping["session_id"],
+        "data": json.loads(mapping["data"]),
+        "prevHash": mapping["prev_hash"],
+    }
+    if mapping["imported"]:
+        entry["imported"] = True
+    if mapping.get("hash"):
+        entry["hash"] = mapping["hash"]
+    return entry
+
+
+def entry_hash(entry: dict) -> str:
+    return sha256(canonical({k: v for k, v in entry.items() if k != "hash"}))
+
+
+# --- What each fact records -------------------------------------------------------------------
+
+
+def session_opened_data(session) -> dict:
+    return {
+        "profileId": session.pos_profile_id,
+        "openingCash": money(session.opening_cash),
+        "by": session.opened_by,
+        "note": session.note,
+    }
+
+
+def movement_data(movement) -> dict:
+    return {
+        "movementId": movement.id,
+        "type": movement.type,
+        "amount": money(movement.amount),
+        "by": movement.created_by,
+        "note": movement.note,
+    }
+
+
+TOTALS = {"sales": "sales", "refunds": "refunds", "payIns": "pay_ins", "payOuts": "pay_outs"}
+
+
+def closing_data(closing) -> dict:
+    return {
+        "closingId": closing.id,
+        "profileId": closing.pos_profile_id,
+        "closingCash": money(closing.closing_cash),
+        "expectedCash": money(closing.expected_cash),
+        "difference": money(closing.difference),
+        "by": closing.closed_by,
+        "note": closing.note,
+        **({"reason": closing.reason} if closing.forced else {}),
+        "zNumber": closing.z_number,
+        **{name: money(getattr(closing, column)) for name, column in TOTALS.items()},
+        "grandTotals": {
+            name: money(getattr(closing, f"grand_{column}")) for name, column in TOTALS.items()
+        },
+        "approvalPending": bool(closing.needs_approval),
+    }
+
+
+def approval_data(approval) -> dict:
+    return {"closingId": approval.closing_id, "by": approval.approved_by, "note": approval.note}
+
+
+def closing_kind(closing) -> str:
+    return SESSION_FORCE_CLOSED if closing.forced else SESSION_CLOSED
+
+
+# --- Appending --------------------------------------------------------------------------------
+
+HEAD = (
+    select(_heads.c.seq, _heads.c.hash)
+    .where(_heads.c.store_id == bindparam("store_id"))
+    .with_for_update()
+)
+# Built once: an append runs them on every cash fact.
+INSERT_ENTRY = insert(_entries)
+MOVE_HEAD = (
+    update(_heads)
+    .where(_heads.c.store_id == bindparam("head_store"))
+    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+)
+PENDING_HEADS = "pos_journal_heads"
+SIGN_NOW = "pos_journal_sign_now"
+_totals = StoreTotals.__table__
+ZERO = dict.fromkeys(TOTALS.values(), 0)
+TOTALS_ROW = select(_totals).where(_totals.c.store_id == bindparam("store_id")).with_for_update()
+MOVE_TOTALS = (
+    update(_totals)
+    .where(_totals.c.store_id == bindparam("totals_store"))
+    .values(
+        z_number=bindparam("z_number"),
+        **{column: bindparam(column) for column in TOTALS.values()},
+    )
+)
+
+
+def _insert_ignoring_duplicate(connection: Connection, table, **values):
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    connection.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
+
+
+def _locked(connection: Connection, query, table, store_id, **first):
+    """The store's row of ``table``, locked until the transaction ends; made from ``first``
+    if the store has none yet (a concurrent first one waits on the key, then finds it)."""
+    row = connection.execute(query, {"store_id": store_id}).first()
+    if row is None:
+        _insert_ignoring_duplicate(connection, table, store_id=store_id, **first)
+        row = connection.execute(query, {"store_id": store_id}).first()
+    return row
+
+
+def append(
+    connection: Connection, store_id, kind, at, session_id, data: dict, imported=False
+) -> dict:
+    """Append one entry to the store's chain, inside the caller's write transaction.
+
+    Never commits. On SQLite the caller's BEGIN IMMEDIATE already serialises writers; on
+    PostgreSQL the store's head row is locked FOR UPDATE until the caller commits, so seqs
+    stay gap-free and chained however many workers append at once.
+    """
+    head = _locked(connection, HEAD, _heads, store_id, seq=0, hash=genesis(store_id))
+    row = chained_row(head.seq + 1, head.hash, store_id, kind, at, session_id, data, imported)
+    connection.execute(INSERT_ENTRY, row)
+    connection.execute(
+        MOVE_HEAD, {"head_store": store_id, "head_seq": row["seq"], "head_hash": row["hash"]}
+    )
+    return wire_entry(row)
+
+
+def _record(tx: Session, store_id, kind, at, session_id, data) -> dict:
+    entry = append(tx.connection(), store_id, kind, at, session_id, data)
+    # Signed into the head file outside the database once the transaction commits.
+    tx.info.setdefault(PENDING_HEADS, {})[store_id] = (entry["seq"], entry["hash"])
+    return entry
+
+
+# One line in each write rule, after its row is added, in the same transaction. Each flushes
+# first: ids and timestamps are set at flush.
+
+
+def record_session_opened(tx: Session, opened: PosSession) -> dict:
+    tx.flush()
+    data = session_opened_data(opened)
+    return _record(tx, opened.store_id, SESSION_OPENED, opened.created_at, opened.id, data)
+
+
+def record_movement(tx: Session, movement: CashMovement) -> dict:
+    tx.flush()
+    return _record(
+        tx,
+        movement.store_id,
+        CASH_MOVEMENT,
+        movement.created_at,
+        movement.pos_session_id,
+        movement_data(movement),
+    )
+
+
+def record_closing(tx: Session, closing: PosClosing) -> dict:
+    """Number the closing (its session's totals already set), add it to the store's grand
+    totals, journal it, and keep its entry's hash in it. Before the closing's row is written:
+    the row is never updated."""
+    connection = tx.connection()
+    totals = _locked(connection, TOTALS_ROW, _totals, closing.store_id, z_number=0, **ZERO)
+    closing.z_number = totals.z_number + 1
+    for column in TOTALS.values():
+        setattr(closing, f"grand_{column}", getattr(totals, column) + getattr(closing, column))
+    connection.execute(
+        MOVE_TOTALS,
+        {
+            "totals_store": closing.store_id,
+            "z_number": closing.z_number,
+            **{column: getattr(closing, f"grand_{column}") for column in TOTALS.values()},
+        },
+    )
+    entry = _record(
+        tx,
+        closing.store_id,
+        closing_kind(closing),
+        closing.created_at,
+        closing.pos_session_id,
+        closing_data(closing),
+    )
+    closing.journal_hash = entry["hash"]
+    tx.info[SIGN_NOW] = True  # a Z is an anchor: its head is signed at once
+    return entry
+
+
+def record_approval(tx: Session, approval: ClosingApproval, closing: PosClosing) -> dict:
+    """A manager's approval of a closing's difference: a new fact; the closing is never edited."""
+    tx.flush()
+    data = approval_data(approval)
+    entry = _record(
+        tx, approval.store_id, CLOSING_APPROVED, approval.created_at, closing.pos_session_id, data
+    )
+    tx.info[SIGN_NOW] = True
+    return entry
+
+
+# --- The box's key and the signed head kept outside the database -------------------------------
+
+
+def signing_key(instance_path: str) -> Ed25519PrivateKey:
+    """The box's Ed25519 key, created once in the instance folder (mode 0600)."""
+    path = Path(instance_path) / KEY_FILE
+    create_once(
+        path,
+        lambda: Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+
+def public_key_hex(key: Ed25519PrivateKey) -> str:
+    raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    return key.public_key().public_bytes(*raw).hex()
+
+
+def folder(app=None) -> str:
+    """Where the box's key and the signed head live: ``JOURNAL_DIR``, else the instance folder."""
+    app = app or current_app
+    return app.config["JOURNAL_DIR"] or app.instance_path
+
+
+def _box_key() -> Ed25519PrivateKey:
+    # Loaded once per worker: every commit that journals signs the head with it.
+    extensions = current_app.extensions
+    if "pos_journal_key" not in extensions:
+        extensions["pos_journal_key"] = signing_key(folder())
+    return extensions["pos_journal_key"]
+
+
+def read_signed_heads(instance_path: str, key: Ed25519PublicKey) -> dict | None:
+    """``{store_id: (seq, hash)}`` from the head file; None if there is none yet.
+    Raises JournalError when the file is not one this key signed."""
+    path = Path(instance_path) / HEAD_FILE
+    try:
+        signed = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except ValueError as err:
+        raise JournalError(f"{path} is not JSON ({err})") from None
+    try:
+        key.verify(bytes.fromhex(signed["signature"]), canonical(signed["heads"]).encode())
+        return {store: (head["seq"], head["hash"]) for store, head in signed["heads"].items()}
+    except (InvalidSignature, KeyError, TypeError, ValueError, AttributeError):
+        raise JournalError(f"{path} is not signed by this box's key") from None
+
+
+def sign_heads(instance_path: str, key: Ed25519PrivateKey, heads: dict, replace=False) -> None:
+    """Merge ``{store_id: (seq, hash)}`` into the signed head file; a head only moves forward,
+    unless ``replace`` (after a restore) says the database's heads are the truth now."""
+    folder = Path(instance_path)
+    with open(folder / f".{HEAD_FILE}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # workers commit at once; no head may go backwards
+        try:
+            merged = {} if replace else read_signed_heads(instance_path, key.public_key()) or {}
+        except JournalError:
+            merged = {}
+        for store, (seq, digest) in heads.items():
+            if replace or seq > merged.get(store, (0, ""))[0]:
+                merged[store] = (seq, digest)
+        body = {store: {"seq": seq, "hash": digest} for store, (seq, digest) in merged.items()}
+        signature = key.sign(canonical(body).encode()).hex()
+        tmp = folder / f".{HEAD_FILE}.{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(canonical({"heads": body, "signature": signature}))
+        # Atomic, but not fsynced: that would cost every cash fact a few ms. After a power cut
+        # the head may be an older one (harmless: heads only have to be reached) or, rarely,
+        # unreadable, which verify reports; `journal sign-head` then re-signs (docs/journal.md).
+        os.replace(tmp, folder / HEAD_FILE)
+
+
+class HeadSigner:
+    """A worker's committed heads, signed into the head file at most once per ``interval``
+    seconds (a timer signs the last ones if no commit follows), and at once on a closing or
+    an approval. Signing costs a few ms (read, verify, sign, rename): on every commit it would
+    cost each cash movement more than the whole journal is allowed (docs/journal.md)."""
+
+    def __init__(self, folder: str, key: Ed25519PrivateKey, interval: float):
+        self.folder, self.key, self.interval = folder, key, interval
+        self.pending: dict = {}
+        self.signed_at = 0.0
+        self.timer: threading.Timer | None = None
+        self.lock = threading.Lock()
+        atexit.register(self.sign)  # a worker that stops signs what it has
+
+    def committed(self, heads: dict, now: bool) -> None:
+        with self.lock:
+            for store, head in heads.items():
+                if head[0] > self.pending.get(store, (0, ""))[0]:
+                    self.pending[store] = head
+            wait = self.signed_at + self.interval - time.monotonic()
+            if not now and wait > 0:
+                if self.timer is None:
+                    self.timer = threading.Timer(wait, self.sign)
+                    self.timer.daemon = True
+                    self.timer.start()
+                return
+        self.sign()
+
+    def sign(self) -> None:
+        with self.lock:
+            heads, self.pending = self.pending, {}
+            self.signed_at = time.monotonic()
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+        if heads:
+            sign_heads(self.folder, self.key, heads)
+
+
+def _signer() -> HeadSigner:
+    extensions = current_app.extensions
+    if "pos_journal_signer" not in extensions:
+        interval = current_app.config["JOURNAL_SIGN_INTERVAL_SECONDS"]
+        extensions["pos_journal_signer"] = HeadSigner(folder(), _box_key(), interval)
+    return extensions["pos_journal_signer"]
+
+
+@event.listens_for(Session, "after_commit")
+def _sign_committed_heads(tx: Session) -> None:
+    heads = tx.info.pop(PENDING_HEADS, None)
+    now = tx.info.pop(SIGN_NOW, False)
+    if heads and has_app_context():
+        _signer().committed(heads, now)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_heads(tx: Session) -> None:
+    tx.info.pop(PENDING_HEADS, None)
+    tx.info.pop(SIGN_NOW, None)
+
+
+def database_heads(connection: Connection) -> dict:
+    return {row.store_id: (row.seq, row.hash) for row in connection.execute(select(_heads))}
+
+
+# --- Verification -----------------------------------------------------------------------------
+
+
+class JournalError(Exception):
+    pass
+
+
+class Problem(NamedTuple):
+    store_id: str
+    seq: int | None  # None: a row with no entry, which has no seq
+    message: str
+
+    def __str__(self) -> str:
+        where = f"seq {self.seq}: " if self.seq is not None else ""
+        return f"store {self.store_id}: {where}{self.message}"
+
+    def order(self):
+        return (self.seq is None, self.seq or 0)
+
+
+class Verification(NamedTuple):
+    stores: int
+    entries: int
+    signed: int  # stores checked against the signed head
+    problems: list[Problem]  # the first per store
+
+    def summary(self) -> str:
+        if self.problems:
+            return "\n".join(map(str, self.problems))
+        return (
+            f"journal verified: {self.stores} store(s), {self.entries} entries, every chain "
+            f"intact, every session, movement and closing journaled; "
+            f"{self.signed} store(s) checked against the signed head"
+        )
+
+
+_sessions = PosSession.__table__
+_movements = CashMovement.__table__
+_closings = PosClosing.__table__
+STREAM = {"stream_results": True, "yield_per": 10_000}
+CHAIN = (
+    select(_entries)
+    .where(_entries.c.store_id == bindparam("store_id"))
+    .order_by(_entries.c.seq)
+    .execution_options(**STREAM)
+)
+BATCH = 500  # sessions cross-checked at a time: memory stays bounded however long the history
+TABLES = {SESSION_OPENED: "pos_session", CASH_MOVEMENT: "cash_movement"}
+SUBJECT = {
+    CASH_MOVEMENT: "movementId",
+    SESSION_CLOSED: "closingId",
+    SESSION_FORCE_CLOSED: "closingId",
+}
+
+
+def count_entries(connection: Connection, store_id: str | None = None) -> int:
+    query = select(func.count()).select_from(_entries)
+    if store_id is not None:
+        query = query.where(_entries.c.store_id == store_id)
+    return connection.scalar(query)
+
+
+def verify(
+    connection: Connection,
+    store_ids: Iterable[str],
+    signed_heads: dict | None,
+    progress: Callable[[int], None] = lambda n: None,
+) -> Verification:
+    """Recompute each store's chain, then cross-check it against the tables both ways.
+
+    ``progress`` is told of each entry twice (once per pass)."""
+    stores = entries = signed = 0
+    problems = []
+    for store_id in store_ids:
+        stores += 1
+        head = (signed_heads or {}).get(store_id)
+        signed += head is not None
+        count, chain_problem = _check_chain(connection, store_id, head, progress)
+        entries += count
+        found = [p for p in (chain_problem, _cross_check(connection, store_id, progress)) if p]
+        if found:
+            problems.append(min(found, key=Problem.order))
+    return Verification(stores, entries, signed, problems)
+
+
+def _check_chain(connection, store_id, signed, progress) -> tuple[int, Problem | None]:
+    expected, prev, at_signed = 1, genesis(store_id), None
+
+    def problem(seq, message):
+        return expected - 1, Problem(store_id, seq, message)
+
+    for row in connection.execute(CHAIN, {"store_id": store_id}):
+        progress(1)
+        if row.seq != expected:
+            return problem(expected, f"entry {expected} is missing (the next one is {row.seq})")
+        if row.prev_hash != prev:
+            before = "the store id's hash" if expected == 1 else f"entry {expected - 1}'s hash"
+            return problem(expected, f"prevHash is not {before}")
+        if stored_hash(row) != row.hash:
+            return problem(expected, "hash does not match the entry's content")
+        if signed and row.seq == signed[0]:
+            at_signed = row.hash
+        prev = row.hash
+        expected += 1
+    last = expected - 1
+    head = connection.execute(select(_heads).where(_heads.c.store_id == store_id)).first()
+    recorded = (head.seq, head.hash) if head else (0, genesis(store_id))
+    if recorded != (last, prev):
+        return problem(last + 1, f"the journal ends at seq {last} but its head says {recorded[0]}")
+    if signed and last < signed[0]:
+        return problem(
+            last + 1,
+            f"entries {last + 1} to {signed[0]} are missing: the signed head kept outside the "
+            f"database says the journal reached seq {signed[0]}",
+        )
+    if signed and at_signed != signed[1]:
+        return problem(signed[0], "hash differs from the one in the signed head")
+    return last, None
+
+
+def _cross_check(connection, store_id, progress) -> Problem | None:
+    """Every session, movement and closing has its entry with the same figures, and every
+    entry its row; the first problem by seq (a row with no entry comes last)."""
+    problems = []
+    after = None
+    while True:
+        query = select(_sessions).where(_sessions.c.store_id == store_id)
+        if after is not None:
+            query = query.where(tuple_(_sessions.c.created_at, _sessions.c.id) > tuple_(*after))
+        sessions = connection.execute(
+            query.order_by(_sessions.c.created_at, _sessions.c.id).limit(BATCH)
+        ).all()
+        if not sessions:
+            break
+        after = (sessions[-1].created_at, sessions[-1].id)
+        problems += _cross_check_batch(connection, store_id, sessions, progress)
+    orphan = connection.execute(
+        select(_entries.c.seq, _entries.c.session_id)
+        .where(
+            _entries.c.store_id == store_id,
+            ~select(_sessions.c.id)
+            .where(_sessions.c.id == _entries.c.session_id, _sessions.c.store_id == store_id)
+            .exists(),
+        )
+        .order_by(_entries.c.seq)
+        .limit(1)
+    ).first()
+    if orphan:
+        problems.append(
+            Problem(store_id, orphan.seq, f"no pos_session row {orphan.session_id} in this store")
+        )
+    return min(problems, key=Problem.order) if problems else None
+
+
+def _cross_check_batch(connection, store_id, sessions, progress) -> list[Problem]:
+    ids = [s.id for s in sessions]
+    # What each row says its entry holds: (sessionId, kind, at, data), by (kind family, row id).
+    expected = {
+        (SESSION_OPENED, s.id): (s.id, SESSION_OPENED, timestamp(s.created_at), s) for s in sessions
+    }
+    for m in connection.execute(select(_movements).where(_movements.c.pos_session_id.in_(ids))):
+        expected[(CASH_MOVEMENT, m.id)] = (
+            m.pos_session_id,
+            CASH_MOVEMENT,
+            timestamp(m.created_at),
+            m,
+        )
+    for c in connection.execute(select(_closings).where(_closings.c.pos_session_id.in_(ids))):
+        expected[(SESSION_CLOSED, c.id)] = (
+            c.pos_session_id,
+            closing_kind(c),
+            timestamp(c.created_at),
+            c,
+        )
+    problems = []
+    entries = connection.execute(
+        select(_entries)
+        .where(_entries.c.store_id == store_id, _entries.c.session_id.in_(ids))
+        .order_by(_entries.c.seq)
+    )
+    for entry in entries:
+        progress(1)
+        message = _entry_against_row(entry, expected)
+        if message:
+            problems.append(Problem(store_id, entry.seq, message))
+    for (family, row_id), (session_id, *_rest) in expected.items():
+        table = TABLES.get(family, "pos_closing")
+        problems.append(
+            Problem(store_id, None, f"{table} row {row_id} (session {session_id}) has no entry")
+        )
+    return problems
+
+
+def _entry_against_row(entry, expected: dict) -> str | None:
+    """What is wrong with an entry compared with its row (which it then consumes), if anything."""
+    if entry.kind == CLOSING_APPROVED:
+        return None  # no approval table yet: checked by the chain only
+    if entry.kind not in (SESSION_OPENED, *SUBJECT):
+        return f"unknown kind {entry.kind!r}"
+    family = SESSION_CLOSED if entry.kind == SESSION_FORCE_CLOSED else entry.kind
+    try:
+        data = json.loads(entry.data)
+        row_id = entry.session_id if family == SESSION_OPENED else data[SUBJECT[entry.kind]]
+    except (ValueError, KeyError, TypeError):
+        return "data is not a JSON object naming its row"
+    table = TABLES.get(family, "pos_closing")
+    found = expected.pop((family, row_id), None)
+    if found is None:
+        return f"no {table} row {row_id}, or a second entry for it"
+    session_id, kind, at, row = found
+    row_data = {
+        SESSION_OPENED: session_opened_data,
+        CASH_MOVEMENT: movement_data,
+        SESSION_CLOSED: closing_data,
+    }[family](row)
+    if entry.data == canonical(row_data) and (entry.session_id, entry.kind, entry.at) == (
+        session_id,
+        kind,
+        at,
+    ):
+        return None
+    differences = [
+        f"{name} is {got!r} in the entry, {want!r} in the row"
+        for name, got, want in [
+            ("sessionId", entry.session_id, session_id),
+            ("kind", entry.kind, kind),
+            ("at", entry.at, at),
+            *((f"data.{k}", data.get(k), v) for k, v in row_data.items()),
+        ]
+        if got != want
+    ]
+    return f"{table} row {row_id} differs: " + ("; ".join(differences) or "data has other fields")
+
+
+# --- Signed export, verified offline ----------------------------------------------------------
+
+
+def export(
+    connection: Connection,
+    store_id: str,
+    out: Path,
+    key: Ed25519PrivateKey,
+    since: str | None = None,
+    until: str | None = None,
+    progress: Callable[[int], None] = lambda n: None,
+) -> dict:
+    """Write the store's entries with ``since <= at < until`` (ISO texts) to ``out``: one JSON
+    entry a line, then the signed manifest. The range is the seqs from the first such entry to
+    the last, without a gap even where concurrent writers left ``at`` out of order."""
+    bounds = select(func.min(_entries.c.seq), func.max(_entries.c.seq)).where(
+        _entries.c.store_id == store_id
+    )
+    if since:
+        bounds = bounds.where(_entries.c.at >= since)
+    if until:
+        bounds = bounds.where(_entries.c.at < until)
+    first, last = connection.execute(bounds).one()
+    if first is None:
+        raise JournalError(f"store {store_id} has no journal entry in that range")
+    rows = connection.execute(
+        select(_entries)
+        .where(_entries.c.store_id == store_id, _entries.c.seq.between(first, last))
+        .order_by(_entries.c.seq)
+        .execution_options(**STREAM)
+    )
+    partial = out.with_name(f".{out.name}.partial")
+    count, start, last_hash = 0, None, None
+    with open(partial, "w", encoding="utf-8") as f:
+        for row in rows:
+            start = start or row.prev_hash
+            last_hash = row.hash
+            count += 1
+            f.write(canonical(wire_entry(row)) + "\n")
+            progress(1)
+        manifest = {
+            "format": EXPORT_FORMAT,
+            "storeId": store_id,
+            "firstSeq": first,
+            "lastSeq": last,
+            "startPrevHash": start,
+            "lastHash": last_hash,
+            "count": count,
+            "exportedAt": timestamp(utcnow()),
+        }
+        signature = key.sign(canonical(manifest).encode()).hex()
+        f.write(canonical({"manifest": manifest, "signature": signature}) + "\n")
+    os.replace(partial, out)
+    return manifest
+
+
+def verify_export(path: Path, public_key: str, progress=lambda n: None) -> dict:
+    """Check an export with its file and the box's public key alone; returns its manifest.
+    Raises JournalError naming the first thing wrong."""
+    try:
+        key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key))
+    except ValueError:
+        raise JournalError("the public key is not 64 hex digits of an Ed25519 key") from None
+    first = previous = None
+    count = 0
+    with open(path, encoding="utf-8") as f:
+        pending = f.readline()
+        for line in f:
+            entry = _parse(pending, count + 1)
+            seq = entry.get("seq")
+            if not isinstance(seq, int):
+                raise JournalError(f"line {count + 1}: no seq")
+            if previous is None:
+                first = entry
+            elif seq != previous["seq"] + 1:
+                raise JournalError(f"seq {seq}: follows seq {previous['seq']}")
+            elif entry.get("prevHash") != previous["hash"]:
+                raise JournalError(f"seq {seq}: prevHash is not the previous entry's hash")
+            if entry.get("storeId") != first.get("storeId"):
+                raise JournalError(f"seq {seq}: another store's entry")
+            if entry.get("hash") != entry_hash(entry):
+                raise JournalError(f"seq {seq}: hash does not match the entry's content")
+            previous, pending = entry, line
+            count += 1
+            progress(1)
+    signed = _parse(pending, count + 1)
+    try:
+        manifest = signed["manifest"]
+        key.verify(bytes.fromhex(signed["signature"]), canonical(manifest).encode())
+    except (InvalidSignature, KeyError, TypeError, ValueError):
+        raise JournalError("the manifest's signature is not this key's") from None
+    if previous is None:
+        raise JournalError("the export holds no entry")
+    found = {
+        "storeId": first["storeId"],
+        "firstSeq": first["seq"],
+        "lastSeq": previous["seq"],
+        "startPrevHash": first["prevHash"],
+        "lastHash": previous["hash"],
+        "count": count,
+    }
+    wrong = [name for name, value in found.items() if manifest.get(name) != value]
+    if wrong:
+        raise JournalError(f"the entries do not match the manifest's {', '.join(wrong)}")
+    if first["seq"] == 1 and first["prevHash"] != genesis(first["storeId"]):
+        raise JournalError("seq 1: prevHash is not the store id's hash")
+    return manifest
+
+
+def _parse(line: str, number: int) -> dict:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise JournalError(f"line {number} is not a JSON object")
+    return value

@@ -1,0 +1,120 @@
+"""``flask journal ...``: verify the chains, sign the head, export and check exports offline."""
+
+import sys
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from . import journal
+from .extensions import db
+from .models import Store
+
+cli = AppGroup("journal", help="The hash-chained journal of cash facts (docs/journal.md).")
+
+
+@contextmanager
+def progress(length: int, label: str):
+    """A progress bar on stderr when it is a terminal; silence in scripts."""
+    if not sys.stderr.isatty():
+        yield lambda n: None
+        return
+    with click.progressbar(
+        length=length, label=label, file=sys.stderr, show_pos=True, show_eta=True
+    ) as bar:
+        yield bar.update
+
+
+def _store_ids(store_id: str | None) -> list[str]:
+    if store_id is None:
+        return list(db.session.scalars(select(Store.id).order_by(Store.id)))
+    if db.session.get(Store, store_id) is None:
+        raise click.BadParameter(f"no store {store_id}", param_hint="--store")
+    return [store_id]
+
+
+@cli.command("verify")
+@click.option("--store", "store_id", help="Only this store (default: every store).")
+def verify(store_id):
+    """Recompute every chain and cross-check it with the tables both ways.
+
+    Exit 0 with a one-line summary, else exit 1 with, per bad store, its first bad seq and
+    what is wrong.
+    """
+    stores = _store_ids(store_id)
+    key = journal.signing_key(journal.folder())
+    connection = db.session.connection()
+    try:
+        heads = journal.read_signed_heads(journal.folder(), key.public_key())
+    except journal.JournalError as err:
+        raise click.ClickException(str(err)) from None
+    total = journal.count_entries(connection, store_id)
+    with progress(2 * total, "verifying") as step:
+        result = journal.verify(connection, stores, heads, step)
+    click.echo(result.summary())
+    if result.problems:
+        sys.exit(1)
+
+
+@cli.command("sign-head")
+def sign_head():
+    """Sign the database's current heads as the ones to hold it to.
+
+    Only after a verified restore of an older backup: the signed head would otherwise (rightly)
+    report the entries the backup lacks as removed.
+    """
+    key = journal.signing_key(journal.folder())
+    heads = journal.database_heads(db.session.connection())
+    journal.sign_heads(journal.folder(), key, heads, replace=True)
+    click.echo(f"signed the heads of {len(heads)} store(s)", err=True)
+
+
+@cli.command("public-key")
+def public_key():
+    """Print the box's Ed25519 public key (hex), which checks its exports."""
+    click.echo(journal.public_key_hex(journal.signing_key(journal.folder())))
+
+
+@cli.command("export")
+@click.option("--store", "store_id", required=True, help="Store id.")
+@click.option("--from", "since", type=click.DateTime(["%Y-%m-%d"]), help="First day (UTC).")
+@click.option("--to", "until", type=click.DateTime(["%Y-%m-%d"]), help="Last day (UTC).")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def export(store_id, since, until, out):
+    """Write the store's entries (whole days, inclusive) and a signed manifest to OUT."""
+    _store_ids(store_id)
+    key = journal.signing_key(journal.folder())
+    connection = db.session.connection()
+    with progress(journal.count_entries(connection, store_id), "exporting") as step:
+        try:
+            manifest = journal.export(
+                connection,
+                store_id,
+                out,
+                key,
+                since=since and journal.timestamp(since),
+                until=until and journal.timestamp(until + timedelta(days=1)),
+                progress=step,
+            )
+        except journal.JournalError as err:
+            raise click.ClickException(str(err)) from None
+    click.echo(f"{out}: seqs {manifest['firstSeq']} to {manifest['lastSeq']}", err=True)
+
+
+@cli.command("verify-export", with_appcontext=False)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--public-key", "key", required=True, help="The box's public key, in hex.")
+def verify_export(file, key):
+    """Check an export with the public key alone: signature, chain, seqs, manifest."""
+    try:
+        manifest = journal.verify_export(file, key.strip())
+    except (journal.JournalError, OSError, UnicodeDecodeError) as err:
+        click.echo(f"{file}: {err}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"{file}: valid: store {manifest['storeId']}, seqs {manifest['firstSeq']} to "
+        f"{manifest['lastSeq']} ({manifest['count']} entries), last hash {manifest['lastHash']}"
+    )
