@@ -365,3 +365,17 @@ def test_open_session_time_is_shown_in_the_store_zone(app, client, manager, stor
     page = text(client.get(cashiers_url(store)))
     assert f"since {local // 60:02d}:{local % 60:02d}" in page
     assert "Times are in Asia/Kolkata." in page
+
+
+def test_the_board_refreshing_itself_does_not_keep_the_manager_signed_in(
+    app, client, manager, store, monkeypatch
+):
+    sign_in(client)
+    now = time.time()
+    table = f"/backoffice/stores/{store}/board-table"
+    for minutes in (10, 20, 29):
+        monkeypatch.setattr(time, "time", lambda m=minutes: now + m * 60)
+        answered = client.get(table)
+        assert answered.status_code == 200 and "Set-Cookie" not in answered.headers
+    monkeypatch.setattr(time, "time", lambda: now + 31 * 60)
+    assert client.get(table).status_code == 302

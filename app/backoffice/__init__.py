@@ -30,10 +30,25 @@ CONTENT_SECURITY_POLICY = (
 
 
 class SessionCookie(SecureCookieSessionInterface):
-    """Flask's signed cookie, marked Secure whenever the request came over HTTPS."""
+    """Flask's signed cookie, marked Secure whenever the request came over HTTPS.
+
+    It looks for the cookie before building its signer: the terminal API never sends one, and
+    the signer cost a sixth of a no-op request. The board's own refresh does not renew it, so
+    a board left open still signs its manager out after the idle time.
+    """
+
+    def open_session(self, app, request):
+        if self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
 
     def get_cookie_secure(self, app) -> bool:
         return request.is_secure or super().get_cookie_secure(app)
+
+    def should_set_cookie(self, app, session) -> bool:
+        if request.endpoint == "backoffice.board_table":
+            return False
+        return super().should_set_cookie(app, session)
 
 
 def init_app(app) -> None:

@@ -11,8 +11,11 @@
   function refresh() {
     fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (response) {
-        // Signed out (sent to the sign-in page): stop; the next click shows the sign-in.
-        if (response.redirected) return null;
+        // Signed out (sent to the sign-in page): show it rather than stale figures.
+        if (response.redirected) {
+          window.location.reload();
+          return null;
+        }
         if (!response.ok) throw new Error(response.status);
         return response.text();
       })
