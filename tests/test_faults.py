@@ -229,6 +229,11 @@ class Writers:
                     except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
                         time.sleep(0.05)
                         continue
+                    if response.status_code in (502, 504):
+                        # The front answering for a worker killed mid-request: whether the write
+                        # happened is unknown, which a retry with the same key tells.
+                        time.sleep(0.05)
+                        continue
                     if response.status_code == 201:
                         self.acknowledged[key] = response.json()["data"]["id"]
                     else:

@@ -29,9 +29,10 @@ def test_rows_shaped_once_answer_what_the_schema_would_for_every_change():
 
 def test_a_session_cookie_still_opens_as_with_flask_own_interface(app):
     signed = SecureCookieSessionInterface().get_signing_serializer(app).dumps({"user": "x"})
-    with app.test_request_context(headers={"Cookie": f"session={signed}"}):
+    name = app.config["SESSION_COOKIE_NAME"]
+    with app.test_request_context("/backoffice/", headers={"Cookie": f"{name}={signed}"}):
         assert dict(app.session_interface.open_session(app, request)) == {"user": "x"}
-    with app.test_request_context(headers={"Cookie": "session=forged"}):
+    with app.test_request_context("/backoffice/", headers={"Cookie": f"{name}=forged"}):
         assert dict(app.session_interface.open_session(app, request)) == {}
     with app.test_request_context():
         assert dict(app.session_interface.open_session(app, request)) == {}
