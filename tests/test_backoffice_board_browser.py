@@ -117,6 +117,7 @@ def test_board_follows_the_terminals_and_a_session_is_closed_by_force(
     field = desk.get_by_label("Token (select it and copy)")
     field.focus()
     assert desk.evaluate("document.activeElement.selectionEnd") == len(field.input_value())
+    assert desk.get_by_role("row", name="Till 2").is_visible()  # listed as soon as issued
     for size, page in pages.items():
         page.screenshot(path=SCREENSHOTS / f"terminals-{size}.png", full_page=True)
 
