@@ -1,13 +1,17 @@
-"""The board, a session's reports and the terminals in chromium, against gunicorn: the board
-follows the terminal API without a reload, and a forgotten session is closed from its page."""
+"""Issue 11's story in chromium against gunicorn (see tests/browsing.py), in order: sign in, add
+a cashier, open a session for it through the terminal API and see the board follow without a
+reload, move cash, force-close the forgotten session from its page, read the Z-report, download
+the day's CSV through the page; the sessions and terminals pages on the way out."""
 
+import csv
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import requests
 
 from app.auth import issue_token
+from tests.browsing import SCREENSHOTS, SIZES, browser, server, sign_in  # noqa: F401  (fixtures)
 from tests.helpers import CREATE, movements_url
-from tests.test_backoffice_browser import SCREENSHOTS, SIZES, browser, server  # noqa: F401
 
 
 def test_board_follows_the_terminals_and_a_session_is_closed_by_force(
@@ -15,20 +19,21 @@ def test_board_follows_the_terminals_and_a_session_is_closed_by_force(
     browser,  # noqa: F811
     server,  # noqa: F811
     store,
+    tmp_path,
 ):
     with app.app_context():
         token = issue_token([store], "Till 1", 30)
     api = {"Authorization": f"Bearer {token}", "x-store-id": store}
     requested, console = [], []
-    pages = {size: browser.new_page(viewport=viewport) for size, viewport in SIZES.items()}
+    pages = {
+        size: browser.new_page(viewport=viewport, accept_downloads=True)
+        for size, viewport in SIZES.items()
+    }
     for page in pages.values():
         page.on("request", lambda request: requested.append(request.url))
         page.on("console", lambda message: console.append(message.text))
-        page.goto(server.url + "/backoffice/login")
-        page.get_by_label("Name").fill("olga")
-        page.get_by_label("Password").fill("manager-pw")
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"**/backoffice/stores/{store}/")
+        sign_in(page, server.url)
+        assert page.url == f"{server.url}/backoffice/stores/{store}/"  # the board
     desk = pages["1024"]
 
     desk.goto(f"{server.url}/backoffice/stores/{store}/cashiers")
@@ -83,6 +88,25 @@ def test_board_follows_the_terminals_and_a_session_is_closed_by_force(
     assert not desk.get_by_role("navigation", name="Sections").is_visible()
     desk.emulate_media(media="screen")
 
+    desk.get_by_role("link", name="Day report").click()
+    desk.wait_for_url("**/days/20*")
+    store_forced = desk.locator("dl.figures > div").filter(has_text="Forced closes").first
+    assert store_forced.locator("dd").inner_text() == "1"  # the store's totals come first
+    with desk.expect_download() as download:
+        desk.get_by_role("link", name="Download CSV").click()
+    download.value.save_as(tmp_path / "day.csv")
+    with open(tmp_path / "day.csv", newline="") as f:
+        [row] = csv.DictReader(f)
+    assert (row["session_id"], row["cashier"], row["forced"]) == (opened["id"], "Ana Lopez", "yes")
+    assert (row["opening_cash"], row["sales"], row["pay_outs"]) == ("100.00", "1234.50", "20.00")
+    assert (row["expected_cash"], row["closing_cash"]) == ("1314.50", "1314.45")
+    for column, total in (
+        ("expected_cash", "#total-expected"),
+        ("closing_cash", "#total-counted"),
+        ("difference", "#total-difference"),
+    ):
+        assert desk.locator(total).inner_text() == f"{Decimal(row[column]):,.2f} EUR"
+
     for size, page in pages.items():
         page.goto(f"{server.url}/backoffice/stores/{store}/sessions")
         page.screenshot(path=SCREENSHOTS / f"sessions-{size}.png", full_page=True)
@@ -93,6 +117,7 @@ def test_board_follows_the_terminals_and_a_session_is_closed_by_force(
     field = desk.get_by_label("Token (select it and copy)")
     field.focus()
     assert desk.evaluate("document.activeElement.selectionEnd") == len(field.input_value())
+    assert desk.get_by_role("row", name="Till 2").is_visible()  # listed as soon as issued
     for size, page in pages.items():
         page.screenshot(path=SCREENSHOTS / f"terminals-{size}.png", full_page=True)
 

@@ -15,6 +15,7 @@ from app import management, reports
 from app.database import UnitOfWork
 from app.extensions import db
 from app.models import PosSession, Store
+from app.pos_session.service import force_close
 from tests.helpers import PASSWORD, close_shift, move, open_shift, report
 from tests.test_backoffice_pages import manager, sign_in, text  # noqa: F401  (manager: a fixture)
 
@@ -103,6 +104,24 @@ def test_day_csv_equals_the_api_session_reports_to_the_cent(
     assert rows[2]["closed_at"] == "" and rows[2]["forced"] == "no"
     # A name that a spreadsheet would run as a formula comes out as text.
     assert rows[2]["cashier"] == "'=Bea"
+
+
+def test_a_session_closed_by_force_counts_in_the_day_and_says_so_in_the_csv(
+    app, client, store, day_of_sessions
+):
+    forgotten = day_of_sessions[2]  # =Bea's, still open
+    with app.app_context():
+        olga = management.get_manager_by_name("Olga")
+        force_close(UnitOfWork(), store, forgotten, "1081.00", "Left without closing", olga)
+    sign_in(client)
+    day = day_url(store, today(app, store))
+
+    assert "Forced closes 1" in text(client.get(day)).split("By cashier", 1)[0]
+    rows = {row["session_id"]: row for row in read_csv(client.get(day + ".csv"))}
+    assert rows[forgotten]["forced"] == "yes"
+    assert rows[forgotten]["closing_cash"] == "1081.00"
+    assert rows[forgotten]["difference"] == "-0.49"  # expected 80.50 + 1000.99
+    assert [row["forced"] for id_, row in rows.items() if id_ != forgotten] == ["no", "no"]
 
 
 def test_day_page_shows_store_totals_then_cashiers_then_sessions(

@@ -1,4 +1,4 @@
-"""The day report and the variance chart in a real browser (see test_backoffice_browser.py):
+"""The day report and the variance chart in a real browser (see tests/browsing.py):
 sessions made through the terminal API, the day's CSV downloaded through the page's link."""
 
 import csv
@@ -12,8 +12,8 @@ from app import management
 from app.database import UnitOfWork
 from app.extensions import db
 from app.models import PosSession
+from tests.browsing import SCREENSHOTS, SIZES, browser, server, sign_in  # noqa: F401  (fixtures)
 from tests.helpers import CLOSE, CREATE, PASSWORD, movements_url
-from tests.test_backoffice_browser import SCREENSHOTS, SIZES, browser, server  # noqa: F401
 
 SHIFTS = [  # cashier, opening float, movements, counted, business days ago
     ("Ana Lopez", 150, [("sale", 98.5)], 246.5, 9),
@@ -57,11 +57,7 @@ def test_day_report_csv_and_variance_chart(app, browser, server, store, make_tok
     for size, viewport in SIZES.items():
         page = browser.new_page(viewport=viewport, accept_downloads=True)
         page.on("request", lambda request: requested.append(request.url))
-        page.goto(server.url + "/backoffice/login")
-        page.get_by_label("Name").fill("Olga")
-        page.get_by_label("Password").fill("manager-pw")
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/cashiers")
+        sign_in(page, server.url)
         page.get_by_role("link", name="Day report").click()
         page.wait_for_url("**/days/20*")
         pages[size] = page

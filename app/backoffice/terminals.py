@@ -55,6 +55,7 @@ def issue_terminal(store_id):
     except ValidationError as err:
         return _terminals_page(400, err.normalized_messages(), typed)
     token = issue_token([store_id], values["name"], values["days"])
+    db.session.rollback()  # a fresh read transaction: the list below must show the new token
     # Rendered, not redirected to: the token is shown this once and never stored in clear.
     return _terminals_page(issued={"name": values["name"], "token": token})
 

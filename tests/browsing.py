@@ -1,0 +1,59 @@
+"""The back office in a real browser: Debian's chromium driven by Playwright, against gunicorn.
+
+Playwright's own browsers are never downloaded: it launches the system chromium. The browser
+tests skip only where chromium is missing and REQUIRE_CHROMIUM is not set (.ci/run sets it).
+The screenshots they take are the ones docs/ shows.
+"""
+
+import pytest
+
+from app import management
+from app.database import UnitOfWork
+from tests.helpers import ROOT, LiveServer, chromium
+
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+SIZES = {"1024": {"width": 1024, "height": 768}, "phone": {"width": 390, "height": 844}}
+MANAGER, MANAGER_PASSWORD = "Olga", "manager-pw"
+
+
+@pytest.fixture
+def browser():
+    executable = chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable,
+            args=[
+                "--headless",
+                "--no-sandbox",  # tests may run as root, where chromium's sandbox refuses
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                # Nothing but the box resolves: a request elsewhere fails and is seen below.
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server(app, tmp_path, store):
+    """gunicorn on a free 127.0.0.1 port; the store is Main Street in Paris, run by Olga."""
+    with app.app_context():
+        management.update_store(UnitOfWork(), store, name="Main Street", timezone="Europe/Paris")
+        management.create_manager(UnitOfWork(), MANAGER, MANAGER_PASSWORD, [store])
+    live = LiveServer(app, tmp_path / "gunicorn.log", workers=2)
+    yield live
+    live.stop()
+
+
+def sign_in(page, url: str) -> None:
+    page.goto(url + "/backoffice/login")
+    page.get_by_label("Name").fill(MANAGER.lower())  # names are matched whatever their case
+    page.get_by_label("Password").fill(MANAGER_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
