@@ -1,4 +1,4 @@
-"""Defaults, overridden by ``POS_*`` environment variables (see the README table)."""
+"""Defaults, overridden by ``POS_*`` environment variables (see the table in docs/operations.md)."""
 
 import os
 import secrets

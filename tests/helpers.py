@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,28 @@ def chromium() -> str:
             pytest.fail("REQUIRE_CHROMIUM is set but chromium is not installed")
         pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
     return path
+
+
+# The back office, through the test client.
+
+MANAGER, MANAGER_PASSWORD = "Olga", "manager-pw"
+
+
+def hidden_fields(html: str, action: str) -> dict:
+    """The hidden inputs (CSRF and one-time tokens) of the form posting to ``action``."""
+    form = re.search(rf'<form[^>]*action="{re.escape(action)}"[^>]*>(.*?)</form>', html, re.S)
+    assert form, f"no form posting to {action}"
+    return dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form.group(1)))
+
+
+def submit(client, page: str, action: str, **fields):
+    html = client.get(page).get_data(as_text=True)
+    return client.post(action, data={**hidden_fields(html, action), **fields})
+
+
+def sign_in(client, name=MANAGER, password=MANAGER_PASSWORD):
+    return submit(client, "/backoffice/login", "/backoffice/login", name=name, password=password)
+
+
+def text(response) -> str:
+    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))

@@ -11,8 +11,7 @@ from app import management
 from app.database import UnitOfWork
 from app.extensions import db
 from app.models import ApiToken, PosSession
-from tests.helpers import HISTORY, move, open_shift, report
-from tests.test_backoffice_pages import hidden_fields, sign_in, submit, text
+from tests.helpers import HISTORY, hidden_fields, move, open_shift, report, sign_in, submit, text
 
 
 @pytest.fixture

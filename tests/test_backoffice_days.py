@@ -16,8 +16,7 @@ from app.database import UnitOfWork
 from app.extensions import db
 from app.models import PosSession, Store
 from app.pos_session.service import force_close
-from tests.helpers import PASSWORD, close_shift, move, open_shift, report
-from tests.test_backoffice_pages import manager, sign_in, text  # noqa: F401  (manager: a fixture)
+from tests.helpers import PASSWORD, close_shift, move, open_shift, report, sign_in, text
 
 # Every test here has the manager Olga of ``store``.
 pytestmark = pytest.mark.usefixtures("manager")

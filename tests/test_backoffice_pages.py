@@ -2,43 +2,12 @@
 
 import re
 import time
-from html import unescape
-
-import pytest
 
 from app import management
 from app.database import UnitOfWork
 from app.extensions import db
 from app.models import PosProfile, Store
-from tests.helpers import PASSWORD
-
-MANAGER, MANAGER_PASSWORD = "Olga", "manager-pw"
-
-
-@pytest.fixture
-def manager(app, store):
-    with app.app_context():
-        return management.create_manager(UnitOfWork(), MANAGER, MANAGER_PASSWORD, [store])
-
-
-def hidden_fields(html: str, action: str) -> dict:
-    """The hidden inputs (CSRF and one-time tokens) of the form posting to ``action``."""
-    form = re.search(rf'<form[^>]*action="{re.escape(action)}"[^>]*>(.*?)</form>', html, re.S)
-    assert form, f"no form posting to {action}"
-    return dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form.group(1)))
-
-
-def submit(client, page: str, action: str, **fields):
-    html = client.get(page).get_data(as_text=True)
-    return client.post(action, data={**hidden_fields(html, action), **fields})
-
-
-def sign_in(client, name=MANAGER, password=MANAGER_PASSWORD):
-    return submit(client, "/backoffice/login", "/backoffice/login", name=name, password=password)
-
-
-def text(response) -> str:
-    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))
+from tests.helpers import MANAGER, MANAGER_PASSWORD, PASSWORD, hidden_fields, sign_in, submit, text
 
 
 def cashiers_url(store):
