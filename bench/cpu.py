@@ -42,7 +42,7 @@ def main(profiled: str | None) -> None:
         found = cpu_per_request(app, ids)
         bare, baseline = found[BARE], found[BASELINE]
         for name, us in found.items():
-            print(f"{name:24} {us:7.0f} us   {us - bare:+6.0f} us vs bare   {bare / us:4.0%} of bare")
+            print(f"{name:24} {us:7.0f} us  {us - bare:+6.0f} us vs bare  {bare / us:4.0%} of bare")
         print(f"{'app no-op vs bare':24} {baseline - bare:+7.0f} us")
         if profiled:
             profiler = cProfile.Profile()
