@@ -15,7 +15,7 @@ from flask_jwt_extended import JWTManager, create_access_token, get_jwt, verify_
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 
-from .database import UnitOfWork
+from .database import NO_BEGIN, UnitOfWork
 from .exceptions import (
     AuthorizationMissing,
     StoreAccessDenied,
@@ -152,9 +152,12 @@ def _is_revoked(_header, payload) -> bool:
 
     Run on the request's connection as a Core statement, not through the ORM, and never cached:
     a revocation holds on the next request in every worker. The row is kept for the checks that
-    follow (``_matches_table``, the store grant).
+    follow (``_matches_table``, the store grant). It opens the request's connection: without a
+    transaction for a ``@single_statement`` view.
     """
-    connection = db.session.connection()
+    view = current_app.view_functions.get(request.endpoint)
+    options = {NO_BEGIN: True} if getattr(view, "single_statement", False) else {}
+    connection = db.session.connection(execution_options=options)
     g.token_row = row = connection.execute(TOKEN_ROW, {"jti": payload.get("jti", "")}).first()
     if row is None:
         raise TokenNotKnown()

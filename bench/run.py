@@ -443,37 +443,47 @@ def time_create_without_bcrypt(app, ids: dict, count: int = 40) -> dict:
     }
 
 
-def cpu_per_request(app, ids: dict, rounds: int = 9) -> dict:
+def cpu_per_request(app, ids: dict, rounds: int = 9, only=None, profiler=None) -> dict:
     """In-process CPU (us) of one request per case, the WSGI app called directly: the bare
     Flask no-op and the app's routes, without gunicorn, nginx or the network. Minimum over the
-    rounds: the least disturbed by the rest of the machine."""
+    rounds: the least disturbed by the rest of the machine. ``only`` runs one case, under
+    ``profiler`` if given (bench/cpu.py)."""
     headers = {"Authorization": f"Bearer {ids['token']}", "x-store-id": ids["store"]}
     profile = ids["profiles"][1]
+    status = f"/pos-session/session-status/{profile}"
+    etag = app.test_client().get(status, headers=headers).headers["ETag"]
     cases = {
-        BARE: (bare.app, "/pos-session/ping", 300),
-        BASELINE: (app, "/pos-session/ping", 300),
-        "session-status": (app, f"/pos-session/session-status/{profile}", 300),
-        "current-session": (app, f"/pos-session/current-session/{profile}", 300),
-        "profiles": (app, "/pos-session/profiles", 60),
+        BARE: (bare.app, "/pos-session/ping", 300, {}),
+        BASELINE: (app, "/pos-session/ping", 300, {}),
+        "session-status": (app, status, 300, headers),
+        "session-status 304": (app, status, 300, {**headers, "If-None-Match": etag}),
+        "current-session": (app, f"/pos-session/current-session/{profile}", 300, headers),
+        "profiles": (app, "/pos-session/profiles", 60, headers),
     }
-    statuses = []
+    statuses = set()
 
     def start_response(status, _headers, _exc_info=None):
-        statuses.append(status)
+        statuses.add(status)
 
     found = {}
-    for name, (wsgi, path, count) in cases.items():
+    for name, (wsgi, path, count, sent) in cases.items():
+        if only not in (None, name):
+            continue
         # One environ built ahead and copied: the test client's own work would be timed too.
-        environ = EnvironBuilder(path=path, headers=headers).get_environ()
+        environ = EnvironBuilder(path=path, headers=sent).get_environ()
         times = []
         for _ in range(rounds):
+            if profiler:
+                profiler.enable()
             started = time.process_time()
             for _ in range(count):
                 b"".join(wsgi.wsgi_app(dict(environ), start_response))
             times.append((time.process_time() - started) / count * 1e6)
+            if profiler:
+                profiler.disable()
         found[name] = min(times)
-    if set(statuses) != {"200 OK"}:
-        raise RuntimeError(f"in-process requests failed: {set(statuses)}")
+    if not statuses <= {"200 OK", "304 NOT MODIFIED"}:
+        raise RuntimeError(f"in-process requests failed: {statuses}")
     return found
 
 

@@ -46,11 +46,21 @@ def test_create_session_begins_immediate(client, headers, open_body, sql_log):
     "path",
     ["/pos-session/profiles", "/pos-session/session-status/x", "/pos-session/current-session/x"],
 )
-def test_reads_never_take_the_write_lock(client, headers, sql_log, path):
+def test_single_statement_reads_take_no_lock_and_open_no_transaction(
+    client, headers, sql_log, path
+):
     assert client.get(path, headers=headers).status_code == 200
-    assert "BEGIN" in sql_log
-    assert "BEGIN IMMEDIATE" not in sql_log
+    assert sql_log and not any(s.startswith("BEGIN") for s in sql_log)
     assert not any(s.startswith(("INSERT", "UPDATE", "DELETE")) for s in sql_log)
+
+
+@sqlite_only
+def test_a_report_reads_in_one_transaction(client, headers, open_body, sql_log):
+    opened = client.post(CREATE, json=open_body, headers=headers).get_json()["data"][0]
+    sql_log.clear()
+    assert client.get(f"/pos-session/sessions/{opened['id']}", headers=headers).status_code == 200
+    # The session, its movements and its totals are read from one snapshot.
+    assert sql_log[0] == "BEGIN" and len(sql_log) > 3
 
 
 def test_database_refuses_a_second_open_session_even_bypassing_the_service(

@@ -9,6 +9,7 @@ from flask import Blueprint, g, request
 
 from ..auth import store_scoped
 from ..conditional import conditional
+from ..database import single_statement
 from ..errors import raises
 from ..exceptions import (
     NoOpenSession,
@@ -207,6 +208,7 @@ def session_report(session_id):
 
 @bp.get("/session-status/<profile_id>")
 @conditional
+@single_statement
 @store_scoped
 def session_status(profile_id):
     """Whether a profile has an open session, and which.
@@ -229,6 +231,7 @@ def session_status(profile_id):
 
 @bp.get("/current-session/<profile_id>")
 @conditional
+@single_statement
 @store_scoped
 def current_session(profile_id):
     """The open session of a profile.
@@ -249,6 +252,7 @@ def current_session(profile_id):
 
 @bp.get("/profiles")
 @conditional
+@single_statement
 @store_scoped
 def profiles():
     """Every enabled profile of the store, oldest first, with its open session if any.
