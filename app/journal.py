@@ -822,6 +822,39 @@ def _unmatched(connection, entry, expected: dict, sessions: set) -> str:
     )
 
 
+VERIFIED_FILE = "journal_verified.json"
+
+
+def record_verification(folder: str, store_id: str, by: str, result: Verification) -> dict:
+    """Keep a store's last verification (when, by whom, its finding) in the journal folder,
+    written atomically: the back office shows it."""
+    [problem] = result.problems or [None]
+    last = {
+        "at": timestamp(utcnow()),
+        "by": by,
+        "entries": result.entries,
+        "ok": problem is None,
+        "seq": problem and problem.seq,
+        "problem": problem and str(problem),
+    }
+    path = Path(folder) / VERIFIED_FILE
+    with open(Path(folder) / f".{VERIFIED_FILE}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two stores verified at once: both are kept
+        kept = last_verifications(folder)
+        tmp = path.with_name(f".{VERIFIED_FILE}.{os.getpid()}")
+        tmp.write_text(canonical(kept | {store_id: last}), encoding="utf-8")
+        os.replace(tmp, path)
+    return last
+
+
+def last_verifications(folder: str) -> dict:
+    """``{store_id: last verification}``; empty before the first (or if the file is unreadable)."""
+    try:
+        return json.loads((Path(folder) / VERIFIED_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
 # --- Signed export, verified offline ----------------------------------------------------------
 
 
