@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from typing import NamedTuple
 
@@ -24,7 +25,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import current_app, has_app_context
-from sqlalchemy import bindparam, event, func, insert, select, tuple_, update
+from sqlalchemy import bindparam, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -79,17 +80,6 @@ def money(value: Decimal) -> str:
 
 def timestamp(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds") + "Z"
-
-
-def stored_hash(row) -> str:
-    """The hash of a stored entry: its canonical JSON spliced from the stored texts, which is
-    canonical(entry) whenever ``data`` is canonical (the cross-check makes sure it is)."""
-    imported = '"imported":true,' if row.imported else ""
-    return sha256(
-        f'{{"at":{_encode(row.at)},"data":{row.data},{imported}"kind":{_encode(row.kind)},'
-        f'"prevHash":{_encode(row.prev_hash)},"seq":{int(row.seq)},'
-        f'"sessionId":{_encode(row.session_id)},"storeId":{_encode(row.store_id)}}}'
-    )
 
 
 def chained_row(seq, prev_hash, store_id, kind, at, session_id, data, imported=False) -> dict:
@@ -496,20 +486,177 @@ class Verification(NamedTuple):
 _sessions = PosSession.__table__
 _movements = CashMovement.__table__
 _closings = PosClosing.__table__
+_approvals = ClosingApproval.__table__
 STREAM = {"stream_results": True, "yield_per": 10_000}
 CHAIN = (
-    select(_entries)
+    select(
+        _entries.c.seq,
+        _entries.c.kind,
+        _entries.c.at,
+        _entries.c.session_id,
+        _entries.c.imported,
+        _entries.c.data,
+        _entries.c.prev_hash,
+        _entries.c.hash,
+    )
     .where(_entries.c.store_id == bindparam("store_id"))
     .order_by(_entries.c.seq)
-    .execution_options(**STREAM)
 )
-BATCH = 500  # sessions cross-checked at a time: memory stays bounded however long the history
-TABLES = {SESSION_OPENED: "pos_session", CASH_MOVEMENT: "cash_movement"}
-SUBJECT = {
-    CASH_MOVEMENT: "movementId",
-    SESSION_CLOSED: "closingId",
-    SESSION_FORCE_CLOSED: "closingId",
+
+
+def _text(value: str | None) -> str:
+    return "null" if value is None else _encode(value)
+
+
+def cents(value: int) -> str:
+    """money(Decimal(value) / 100): an amount as the database keeps it (MoneyColumn)."""
+    whole, part = divmod(abs(value), 100)
+    return f"{'-' if value < 0 else ''}{whole}.{part:02d}"
+
+
+def stored_timestamp(value) -> str:
+    """timestamp() of a datetime column as its DBAPI driver gives it: PostgreSQL's a datetime,
+    SQLite's SQLAlchemy's text, "YYYY-MM-DD HH:MM:SS[.ffffff]"."""
+    if isinstance(value, str):
+        return f"{value[:10]}T{value[11:19]}.{value[20:23]:0<3}Z"
+    return timestamp(value)
+
+
+def movement_text(movement_id, amount_cents, by, note, kind) -> str:
+    """canonical(movement_data(m)) from the stored columns, spliced in sorted key order: verify
+    builds one for nearly every entry, several times faster than json.dumps (the test of
+    verify holds the two equal)."""
+    return (
+        f'{{"amount":"{cents(amount_cents)}","by":{_text(by)},"movementId":{_text(movement_id)},'
+        f'"note":{_text(note)},"type":{_text(kind)}}}'
+    )
+
+
+def raw_batches(connection: Connection, query):
+    """The rows of ``query`` straight from a DBAPI cursor, as plain tuples of stored values, a
+    batch at a time: SQLAlchemy's per-row work was most of verify's time."""
+    sql = str(query.compile(connection, compile_kwargs={"literal_binds": True}))
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql)
+        while batch := cursor.fetchmany(10_000):
+            yield batch
+    finally:
+        cursor.close()
+
+
+MOVEMENT_FACTS = select(
+    _movements.c.id,
+    _movements.c.pos_session_id,
+    _movements.c.created_at,
+    _movements.c.amount,
+    _movements.c.created_by,
+    _movements.c.note,
+    _movements.c.type,
+)
+
+
+def _movement_facts(connection, store_id):
+    query = MOVEMENT_FACTS.where(_movements.c.store_id == store_id)
+    for batch in raw_batches(connection, query):
+        for movement_id, session_id, at, amount, by, note, kind in batch:
+            text = movement_text(movement_id, amount, by, note, kind)
+            yield movement_id, (session_id, CASH_MOVEMENT, stored_timestamp(at), text)
+
+
+def _facts(query, fact):
+    """The facts of the rows of ``query`` in a store, each made by ``fact(row)``."""
+
+    def facts(connection, store_id):
+        rows = connection.execute(
+            query.where(query.selected_columns.store_id == store_id).execution_options(**STREAM)
+        )
+        return (fact(row) for batch in rows.partitions() for row in batch)
+
+    return facts
+
+
+class Family(NamedTuple):
+    """The rows of one kind of fact, and what each row's entry must hold."""
+
+    table: str  # as messages name it
+    rows: object  # a select of a row (with its session id), to narrow with .where()
+    key: object  # the row id's column
+    subject: str | None  # the data field naming the row; None: the row is the session itself
+    data: Callable  # the entry's data, from a row of ``rows``
+    # facts(connection, store_id): (row id, (sessionId, kind, at, canonical data)) per row
+    facts: Callable
+
+
+APPROVALS = select(_approvals, _closings.c.pos_session_id).join_from(_approvals, _closings)
+FAMILIES = {
+    SESSION_OPENED: Family(
+        "pos_session",
+        select(_sessions),
+        _sessions.c.id,
+        None,
+        session_opened_data,
+        _facts(
+            select(_sessions),
+            lambda s: (
+                s.id,
+                (
+                    s.id,
+                    SESSION_OPENED,
+                    timestamp(s.created_at),
+                    canonical(session_opened_data(s)),
+                ),
+            ),
+        ),
+    ),
+    CASH_MOVEMENT: Family(
+        "cash_movement",
+        select(_movements),
+        _movements.c.id,
+        "movementId",
+        movement_data,
+        _movement_facts,
+    ),
+    SESSION_CLOSED: Family(
+        "pos_closing",
+        select(_closings),
+        _closings.c.id,
+        "closingId",
+        closing_data,
+        _facts(
+            select(_closings),
+            lambda c: (
+                c.id,
+                (
+                    c.pos_session_id,
+                    closing_kind(c),
+                    timestamp(c.created_at),
+                    canonical(closing_data(c)),
+                ),
+            ),
+        ),
+    ),
+    CLOSING_APPROVED: Family(
+        "closing_approval",
+        APPROVALS,
+        _approvals.c.closing_id,
+        "closingId",
+        approval_data,
+        _facts(
+            APPROVALS,
+            lambda a: (
+                a.closing_id,
+                (
+                    a.pos_session_id,
+                    CLOSING_APPROVED,
+                    timestamp(a.created_at),
+                    canonical(approval_data(a)),
+                ),
+            ),
+        ),
+    ),
 }
+FAMILY = {kind: kind for kind in FAMILIES} | {SESSION_FORCE_CLOSED: SESSION_CLOSED}
 
 
 def count_entries(connection: Connection, store_id: str | None = None) -> int:
@@ -525,170 +672,187 @@ def verify(
     signed_heads: dict | None,
     progress: Callable[[int], None] = lambda n: None,
 ) -> Verification:
-    """Recompute each store's chain, then cross-check it against the tables both ways.
-
-    ``progress`` is told of each entry twice (once per pass)."""
+    """Recompute each store's chain and cross-check it against the tables both ways, in one
+    pass over its entries; ``progress`` is told of them as they are read."""
     stores = entries = signed = 0
     problems = []
     for store_id in store_ids:
         stores += 1
         head = (signed_heads or {}).get(store_id)
         signed += head is not None
-        count, chain_problem = _check_chain(connection, store_id, head, progress)
+        count, found = _check_store(connection, store_id, head, progress)
         entries += count
-        found = [p for p in (chain_problem, _cross_check(connection, store_id, progress)) if p]
         if found:
             problems.append(min(found, key=Problem.order))
     return Verification(stores, entries, signed, problems)
 
 
-def _check_chain(connection, store_id, signed, progress) -> tuple[int, Problem | None]:
-    expected, prev, at_signed = 1, genesis(store_id), None
+def _expected(connection, store_id) -> tuple[dict, set, list[Problem]]:
+    """What the store's rows say their entries hold: ``{(sessionId, kind, at, data): (family,
+    row id)}``, the store's session ids, and a problem if its Z numbers have a gap."""
+    expected, sessions = {}, set()
+    for name, family in FAMILIES.items():
+        for row_id, fact in family.facts(connection, store_id):
+            expected[fact] = (name, row_id)
+            if name == SESSION_OPENED:
+                sessions.add(row_id)
+    z_numbers = sorted(
+        connection.scalars(select(_closings.c.z_number).where(_closings.c.store_id == store_id))
+    )
+    gaps = [
+        Problem(store_id, None, f"Z numbers jump from {before} to {after}")
+        for before, after in pairwise([0, *z_numbers])
+        if after != before + 1
+    ]
+    return expected, sessions, gaps[:1]
 
-    def problem(seq, message):
-        return expected - 1, Problem(store_id, seq, message)
 
-    for row in connection.execute(CHAIN, {"store_id": store_id}):
-        progress(1)
-        if row.seq != expected:
-            return problem(expected, f"entry {expected} is missing (the next one is {row.seq})")
-        if row.prev_hash != prev:
-            before = "the store id's hash" if expected == 1 else f"entry {expected - 1}'s hash"
-            return problem(expected, f"prevHash is not {before}")
-        if stored_hash(row) != row.hash:
-            return problem(expected, "hash does not match the entry's content")
-        if signed and row.seq == signed[0]:
-            at_signed = row.hash
-        prev = row.hash
-        expected += 1
-    last = expected - 1
+def _check_store(connection, store_id, signed, progress) -> tuple[int, list[Problem]]:
+    """The chain (seqs, prevHash, hash, stored and signed heads), then the rows against it; the
+    entry problems found first by seq, a row without its entry after them."""
+    expected, sessions, z_gap = _expected(connection, store_id)
+    chain_problem = cross_problem = None
+    last, prev, at_signed = 0, genesis(store_id), None
+    store_tail = f'"storeId":{_encode(store_id)}}}'
+    for batch in raw_batches(connection, CHAIN.params(store_id=store_id)):
+        progress(len(batch))
+        for seq, kind, at, session_id, imported, data, prev_hash, digest in batch:
+            if chain_problem is None:
+                chain_problem = _chain_link(store_id, last + 1, seq, prev, prev_hash)
+                text = (
+                    f'{{"at":{_encode(at)},"data":{data},{IMPORTED[bool(imported)]}'
+                    f'"kind":{_encode(kind)},"prevHash":"{prev}","seq":{seq},'
+                    f'"sessionId":{_encode(session_id)},{store_tail}'
+                )
+                if chain_problem is None and hashlib.sha256(text.encode()).hexdigest() != digest:
+                    chain_problem = Problem(
+                        store_id, seq, "hash does not match the entry's content"
+                    )
+                if chain_problem is None:
+                    last, prev = seq, digest
+                    if signed and seq == signed[0]:
+                        at_signed = digest
+            if cross_problem is None and expected.pop((session_id, kind, at, data), None) is None:
+                entry = (session_id, kind, at, data)
+                cross_problem = Problem(
+                    store_id, seq, _unmatched(connection, entry, expected, sessions)
+                )
+            if chain_problem and cross_problem:
+                break
+        else:
+            continue
+        break
+    chain_problem = chain_problem or _check_heads(
+        connection, store_id, last, prev, signed, at_signed
+    )
+    found = [p for p in (chain_problem, cross_problem) if p]
+    if not cross_problem and expected:
+        name, row_id = next(iter(expected.values()))
+        session_id = next(iter(expected))[0]
+        table = FAMILIES[name].table
+        found.append(
+            Problem(store_id, None, f"{table} row {row_id} (session {session_id}) has no entry")
+        )
+    return last, found + z_gap
+
+
+IMPORTED = {True: '"imported":true,', False: ""}
+
+
+def _chain_link(store_id, expected, seq, prev, prev_hash) -> Problem | None:
+    if seq != expected:
+        return Problem(store_id, expected, f"entry {expected} is missing (the next one is {seq})")
+    if prev_hash != prev:
+        before = "the store id's hash" if expected == 1 else f"entry {expected - 1}'s hash"
+        return Problem(store_id, expected, f"prevHash is not {before}")
+    return None
+
+
+def _check_heads(connection, store_id, last, prev, signed, at_signed) -> Problem | None:
+    """The journal reaches the head stored with it, and the one signed outside the database."""
     head = connection.execute(select(_heads).where(_heads.c.store_id == store_id)).first()
     recorded = (head.seq, head.hash) if head else (0, genesis(store_id))
     if recorded != (last, prev):
-        return problem(last + 1, f"the journal ends at seq {last} but its head says {recorded[0]}")
+        message = f"the journal ends at seq {last} but its head says {recorded[0]}"
+        return Problem(store_id, last + 1, message)
     if signed and last < signed[0]:
-        return problem(
+        return Problem(
+            store_id,
             last + 1,
             f"entries {last + 1} to {signed[0]} are missing: the signed head kept outside the "
             f"database says the journal reached seq {signed[0]}",
         )
     if signed and at_signed != signed[1]:
-        return problem(signed[0], "hash differs from the one in the signed head")
-    return last, None
+        return Problem(store_id, signed[0], "hash differs from the one in the signed head")
+    return None
 
 
-def _cross_check(connection, store_id, progress) -> Problem | None:
-    """Every session, movement and closing has its entry with the same figures, and every
-    entry its row; the first problem by seq (a row with no entry comes last)."""
-    problems = []
-    after = None
-    while True:
-        query = select(_sessions).where(_sessions.c.store_id == store_id)
-        if after is not None:
-            query = query.where(tuple_(_sessions.c.created_at, _sessions.c.id) > tuple_(*after))
-        sessions = connection.execute(
-            query.order_by(_sessions.c.created_at, _sessions.c.id).limit(BATCH)
-        ).all()
-        if not sessions:
-            break
-        after = (sessions[-1].created_at, sessions[-1].id)
-        problems += _cross_check_batch(connection, store_id, sessions, progress)
-    orphan = connection.execute(
-        select(_entries.c.seq, _entries.c.session_id)
-        .where(
-            _entries.c.store_id == store_id,
-            ~select(_sessions.c.id)
-            .where(_sessions.c.id == _entries.c.session_id, _sessions.c.store_id == store_id)
-            .exists(),
-        )
-        .order_by(_entries.c.seq)
-        .limit(1)
-    ).first()
-    if orphan:
-        problems.append(
-            Problem(store_id, orphan.seq, f"no pos_session row {orphan.session_id} in this store")
-        )
-    return min(problems, key=Problem.order) if problems else None
-
-
-def _cross_check_batch(connection, store_id, sessions, progress) -> list[Problem]:
-    ids = [s.id for s in sessions]
-    # What each row says its entry holds: (sessionId, kind, at, data), by (kind family, row id).
-    expected = {
-        (SESSION_OPENED, s.id): (s.id, SESSION_OPENED, timestamp(s.created_at), s) for s in sessions
-    }
-    for m in connection.execute(select(_movements).where(_movements.c.pos_session_id.in_(ids))):
-        expected[(CASH_MOVEMENT, m.id)] = (
-            m.pos_session_id,
-            CASH_MOVEMENT,
-            timestamp(m.created_at),
-            m,
-        )
-    for c in connection.execute(select(_closings).where(_closings.c.pos_session_id.in_(ids))):
-        expected[(SESSION_CLOSED, c.id)] = (
-            c.pos_session_id,
-            closing_kind(c),
-            timestamp(c.created_at),
-            c,
-        )
-    problems = []
-    entries = connection.execute(
-        select(_entries)
-        .where(_entries.c.store_id == store_id, _entries.c.session_id.in_(ids))
-        .order_by(_entries.c.seq)
-    )
-    for entry in entries:
-        progress(1)
-        message = _entry_against_row(entry, expected)
-        if message:
-            problems.append(Problem(store_id, entry.seq, message))
-    for (family, row_id), (session_id, *_rest) in expected.items():
-        table = TABLES.get(family, "pos_closing")
-        problems.append(
-            Problem(store_id, None, f"{table} row {row_id} (session {session_id}) has no entry")
-        )
-    return problems
-
-
-def _entry_against_row(entry, expected: dict) -> str | None:
-    """What is wrong with an entry compared with its row (which it then consumes), if anything."""
-    if entry.kind == CLOSING_APPROVED:
-        return None  # no approval table yet: checked by the chain only
-    if entry.kind not in (SESSION_OPENED, *SUBJECT):
-        return f"unknown kind {entry.kind!r}"
-    family = SESSION_CLOSED if entry.kind == SESSION_FORCE_CLOSED else entry.kind
+def _unmatched(connection, entry, expected: dict, sessions: set) -> str:
+    """What is wrong with an entry no row accounts for exactly (at most once per store: the
+    first such entry is the store's finding, so the scans here stay off the hot path)."""
+    session_id, kind, at, data_text = entry
+    if session_id not in sessions:
+        return f"no pos_session row {session_id} in this store"
+    if kind not in FAMILY:
+        return f"unknown kind {kind!r}"
+    name = FAMILY[kind]
+    family = FAMILIES[name]
     try:
-        data = json.loads(entry.data)
-        row_id = entry.session_id if family == SESSION_OPENED else data[SUBJECT[entry.kind]]
+        data = json.loads(data_text)
+        if not isinstance(data, dict):
+            raise TypeError
+        row_id = session_id if family.subject is None else data[family.subject]
     except (ValueError, KeyError, TypeError):
         return "data is not a JSON object naming its row"
-    table = TABLES.get(family, "pos_closing")
-    found = expected.pop((family, row_id), None)
-    if found is None:
-        return f"no {table} row {row_id}, or a second entry for it"
-    session_id, kind, at, row = found
-    row_data = {
-        SESSION_OPENED: session_opened_data,
-        CASH_MOVEMENT: movement_data,
-        SESSION_CLOSED: closing_data,
-    }[family](row)
-    if entry.data == canonical(row_data) and (entry.session_id, entry.kind, entry.at) == (
-        session_id,
-        kind,
-        at,
-    ):
-        return None
+    pending = [fact for fact, found in expected.items() if found == (name, row_id)]
+    if not pending:
+        return f"no {family.table} row {row_id}, or a second entry for it"
+    row = connection.execute(family.rows.where(family.key == row_id)).first()
+    row_data = family.data(row)
     differences = [
-        f"{name} is {got!r} in the entry, {want!r} in the row"
-        for name, got, want in [
-            ("sessionId", entry.session_id, session_id),
-            ("kind", entry.kind, kind),
-            ("at", entry.at, at),
+        f"{field} is {have!r} in the entry, {want!r} in the row"
+        for field, have, want in [
+            *zip(("sessionId", "kind", "at"), entry[:3], pending[0][:3], strict=True),
             *((f"data.{k}", data.get(k), v) for k, v in row_data.items()),
         ]
-        if got != want
+        if have != want
     ]
-    return f"{table} row {row_id} differs: " + ("; ".join(differences) or "data has other fields")
+    return f"{family.table} row {row_id} differs: " + (
+        "; ".join(differences) or "data has other fields"
+    )
+
+
+VERIFIED_FILE = "journal_verified.json"
+
+
+def record_verification(folder: str, store_id: str, by: str, result: Verification) -> dict:
+    """Keep a store's last verification (when, by whom, its finding) in the journal folder,
+    written atomically: the back office shows it."""
+    [problem] = result.problems or [None]
+    last = {
+        "at": timestamp(utcnow()),
+        "by": by,
+        "entries": result.entries,
+        "ok": problem is None,
+        "seq": problem and problem.seq,
+        "problem": problem and str(problem),
+    }
+    path = Path(folder) / VERIFIED_FILE
+    with open(Path(folder) / f".{VERIFIED_FILE}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two stores verified at once: both are kept
+        kept = last_verifications(folder)
+        tmp = path.with_name(f".{VERIFIED_FILE}.{os.getpid()}")
+        tmp.write_text(canonical(kept | {store_id: last}), encoding="utf-8")
+        os.replace(tmp, path)
+    return last
+
+
+def last_verifications(folder: str) -> dict:
+    """``{store_id: last verification}``; empty before the first (or if the file is unreadable)."""
+    try:
+        return json.loads((Path(folder) / VERIFIED_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
 
 
 # --- Signed export, verified offline ----------------------------------------------------------

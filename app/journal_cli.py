@@ -52,7 +52,7 @@ def verify(store_id):
     except journal.JournalError as err:
         raise click.ClickException(str(err)) from None
     total = journal.count_entries(connection, store_id)
-    with progress(2 * total, "verifying") as step:
+    with progress(total, "verifying") as step:
         result = journal.verify(connection, stores, heads, step)
     click.echo(result.summary())
     if result.problems:

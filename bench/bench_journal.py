@@ -190,6 +190,8 @@ def fill(app, entries: int) -> None:
                 closed_by="b",
                 created_at=at,
                 z_number=z,
+                forced=False,
+                reason=None,
                 needs_approval=False,
                 **dict.fromkeys(("refunds", "pay_ins", "pay_outs", "grand_refunds"), Decimal(0)),
                 **dict.fromkeys(("grand_pay_ins", "grand_pay_outs"), Decimal(0)),

@@ -72,6 +72,6 @@ def init_app(app) -> None:
     login_manager.login_message = "Please sign in."
     login_manager.login_message_category = "info"
 
-    from . import board, days, filters, forms, routes, sessions, terminals  # noqa: F401  (they register on bp)
+    from . import board, days, filters, forms, journal, routes, sessions, terminals  # noqa: F401  (they register on bp)
 
     app.register_blueprint(bp)

@@ -9,6 +9,7 @@ from .. import management, reports
 from ..models import Store, utcnow
 from ..pos_session import queries
 from . import bp
+from .journal import pending_approvals
 from .routes import store_view
 
 
@@ -43,7 +44,12 @@ def board(store_id):
     forced = queries.forced_closings(
         store_id, reports.day_bounds(g.store, reports.today(g.store))[0]
     )
-    return render_template("backoffice/board.html", forced=forced, **_board(g.store))
+    return render_template(
+        "backoffice/board.html",
+        forced=forced,
+        pending=pending_approvals(store_id),
+        **_board(g.store),
+    )
 
 
 @bp.get("/stores/<store_id>/board-table")

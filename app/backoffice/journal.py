@@ -1,0 +1,78 @@
+"""The journal page: the store's last verification and one on demand; approvals of closings
+whose difference was over the store's limit (listed on the board)."""
+
+from datetime import datetime
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import journal
+from ..database import UnitOfWork
+from ..extensions import db
+from ..models import ClosingApproval, PosClosing, PosProfile
+from ..pos_session import service
+from . import bp
+from .forms import once
+from .routes import store_view
+
+NOTE_MAX = 500  # closing_approval.note
+
+
+def pending_approvals(store_id: str) -> list:
+    """``(closing, cashier name)`` of the store's closings waiting for a manager, oldest first."""
+    return db.session.execute(
+        select(PosClosing, PosProfile.name)
+        .join(PosProfile, PosProfile.id == PosClosing.pos_profile_id)
+        .outerjoin(ClosingApproval)
+        .where(
+            PosClosing.store_id == store_id,
+            PosClosing.needs_approval,
+            ClosingApproval.closing_id.is_(None),
+        )
+        .order_by(PosClosing.z_number)
+    ).all()
+
+
+@bp.get("/stores/<store_id>/journal")
+@store_view
+def journal_page(store_id):
+    last = journal.last_verifications(journal.folder()).get(store_id)
+    if last:
+        last["at"] = datetime.fromisoformat(last["at"])  # shown in store time
+    entries = journal.count_entries(db.session.connection(), store_id)
+    return render_template("backoffice/journal.html", last=last, entries=entries)
+
+
+@bp.post("/stores/<store_id>/journal/verify")
+@store_view
+@once(".journal_page")
+def verify_journal(store_id):
+    folder = journal.folder()
+    try:
+        heads = journal.read_signed_heads(folder, journal.signing_key(folder).public_key())
+    except journal.JournalError as err:
+        heads = None
+        flash(f"The signed head could not be read: {err}", "error")
+    result = journal.verify(db.session.connection(), [store_id], heads)
+    last = journal.record_verification(folder, store_id, current_user.manager.name, result)
+    if last["ok"]:
+        flash(f"The journal holds: {last['entries']} entries checked, nothing changed.", "done")
+    else:
+        flash(f"The journal does not hold: {last['problem']}", "error")
+    return redirect(url_for(".journal_page", store_id=store_id))
+
+
+@bp.post("/stores/<store_id>/approvals/<closing_id>")
+@store_view
+@once(".board")
+def approve(store_id, closing_id):
+    if closing_id not in {closing.id for closing, _name in pending_approvals(store_id)}:
+        abort(404)  # another store's, or approved already
+    note = request.form.get("note", "").strip() or None
+    if note and len(note) > NOTE_MAX:
+        flash(f"The note is longer than {NOTE_MAX} characters, so nothing was approved.", "error")
+    else:
+        service.approve_closing(UnitOfWork(), closing_id, current_user.manager, note)
+        flash("Approved. The approval is in the journal and on the Z-report.", "done")
+    return redirect(url_for(".board", store_id=store_id))

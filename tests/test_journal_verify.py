@@ -1,0 +1,109 @@
+"""journal verify's fast path: the texts it splices equal the canonical JSON they stand for,
+and it cross-checks Z numbers and approvals too."""
+
+from decimal import Decimal
+
+import pytest
+
+from app import journal, management
+from app.database import UnitOfWork
+from app.extensions import db
+from app.models import CashMovement, Store
+from tests.helpers import close_shift, open_shift, sqlite_only
+from tests.journaling import instance  # noqa: F401  (a fixture)
+from tests.test_journal import failure, tamper  # noqa: F401  (a fixture)
+
+pytestmark = pytest.mark.usefixtures("instance")
+
+NOTES = [
+    None,
+    "",
+    "plain",
+    "Café Müller, 5 €",
+    "日本語のメモ 🧾",
+    'quote " and backslash \\ and slash /',
+    "tab\tnewline\ncarriage\rnul\x00 bell\x07 del\x7f",
+    "\u2028 line separator, \ufeff bom",
+]
+AMOUNTS = ["0.01", "0.10", "1.00", "12.50", "999999.99", "123456789012.34"]
+
+
+def test_cents_is_money_of_the_stored_cents():
+    for value in [*range(-1001, 1001), 10**15 + 7, -(10**15) - 7]:
+        assert journal.cents(value) == journal.money(Decimal(value) / 100)
+
+
+def test_the_spliced_movement_is_its_canonical_json(app, client, headers, profile, store):
+    session_id = open_shift(client, headers, profile)["id"]
+    with app.app_context():
+        for i, (note, amount) in enumerate(zip(NOTES * 2, AMOUNTS * 3, strict=False)):
+            db.session.add(
+                CashMovement(
+                    pos_session_id=session_id,
+                    store_id=store,
+                    type=("sale", "refund", "pay_in", "pay_out")[i % 4],
+                    amount=Decimal(amount),
+                    note=note,
+                    created_by=NOTES[(i + 3) % len(NOTES)] or "bob",
+                )
+            )
+        db.session.commit()
+        spliced = dict(journal.FAMILIES["cash_movement"].facts(db.session.connection(), store))
+        rows = db.session.query(CashMovement).filter_by(store_id=store).all()
+        assert len(rows) == len(spliced) == 16
+        for m in rows:
+            assert spliced[m.id] == (
+                session_id,
+                "cash_movement",
+                journal.timestamp(m.created_at),
+                journal.canonical(journal.movement_data(m)),
+            )
+
+
+def test_a_timestamp_as_sqlite_keeps_it():
+    assert journal.stored_timestamp("2025-01-01 10:00:02.123456") == "2025-01-01T10:00:02.123Z"
+    assert journal.stored_timestamp("2025-01-01 10:00:02") == "2025-01-01T10:00:02.000Z"
+
+
+@sqlite_only
+def test_a_gap_in_the_z_numbers(app, client, headers, profile, store):
+    for _ in range(3):
+        open_shift(client, headers, profile)
+        close_shift(client, headers, profile, cash=100)
+    with app.app_context():
+        connection = db.session.connection()
+        assert journal._expected(connection, store)[2] == []
+        connection.exec_driver_sql("DROP TRIGGER IF EXISTS pos_closing_no_update")
+        connection.exec_driver_sql("UPDATE pos_closing SET z_number = 4 WHERE z_number = 2")
+        [gap] = journal._expected(connection, store)[2]
+        assert gap.message == "Z numbers jump from 1 to 3"
+        db.session.rollback()
+
+
+@pytest.fixture
+def approved(app, client, headers, profile, runner, store):
+    """A close over the store's limit, approved by a manager: its approval is entry 3."""
+    with app.app_context():
+        management.create_manager(UnitOfWork(), "Mia", "manager-pw", [store])
+        db.session.get(Store, store).max_unapproved_difference = Decimal(5)
+        db.session.commit()
+    open_shift(client, headers, profile, cash=100)
+    closing_id = close_shift(client, headers, profile, cash=50)["closing"]["id"]
+    args = ["session", "approve", closing_id, "--manager", "Mia", "--note", "recounted"]
+    assert runner.invoke(args=args).exit_code == 0
+    assert runner.invoke(args=["journal", "verify"]).exit_code == 0
+    return store
+
+
+@sqlite_only
+def test_an_approval_edited(approved, tamper, runner):  # noqa: F811
+    tamper("UPDATE closing_approval SET note = 'nothing to see'")
+    line = failure(runner, approved)
+    assert "seq 3: closing_approval row" in line
+    assert "data.note is 'recounted' in the entry, 'nothing to see' in the row" in line
+
+
+@sqlite_only
+def test_an_approval_deleted(approved, tamper, runner):  # noqa: F811
+    tamper("DELETE FROM closing_approval")
+    assert "seq 3: no closing_approval row" in failure(runner, approved)
