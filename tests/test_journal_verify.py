@@ -9,7 +9,7 @@ from app import journal, management
 from app.database import UnitOfWork
 from app.extensions import db
 from app.models import CashMovement, Store
-from tests.helpers import close_shift, open_shift, sqlite_only
+from tests.helpers import POSTGRES_URL, close_shift, open_shift, sqlite_only
 from tests.journaling import instance  # noqa: F401  (a fixture)
 from tests.test_journal import failure, tamper  # noqa: F401  (a fixture)
 
@@ -22,9 +22,12 @@ NOTES = [
     "Café Müller, 5 €",
     "日本語のメモ 🧾",
     'quote " and backslash \\ and slash /',
-    "tab\tnewline\ncarriage\rnul\x00 bell\x07 del\x7f",
+    "tab\tnewline\ncarriage\r bell\x07 del\x7f",
     "\u2028 line separator, \ufeff bom",
 ]
+# NUL is refused as input on PostgreSQL (its text cannot hold it); SQLite stores it.
+if not POSTGRES_URL:
+    NOTES.append("nul\x00 inside")
 AMOUNTS = ["0.01", "0.10", "1.00", "12.50", "999999.99", "123456789012.34"]
 
 
@@ -50,7 +53,7 @@ def test_the_spliced_movement_is_its_canonical_json(app, client, headers, profil
         db.session.commit()
         spliced = dict(journal.FAMILIES["cash_movement"].facts(db.session.connection(), store))
         rows = db.session.query(CashMovement).filter_by(store_id=store).all()
-        assert len(rows) == len(spliced) == 16
+        assert len(rows) == len(spliced) == min(len(NOTES) * 2, len(AMOUNTS) * 3)
         for m in rows:
             assert spliced[m.id] == (
                 session_id,
