@@ -128,9 +128,9 @@ def _locked_row(tx, subject_id: str, now):
 
 
 def _failures(row, now) -> tuple[int, datetime]:
-    """Wrong passwords in the row's window, and when it began (now, if it has passed)."""
+    """Wrong passwords in the row's window, and when it began (now, if none or it has passed)."""
     window = timedelta(seconds=current_app.config["LOCKOUT_WINDOW_SECONDS"])
-    if now >= row.window_started_at + window:
+    if row.attempts == 0 or now >= row.window_started_at + window:
         return 0, now
     return row.attempts, row.window_started_at
 

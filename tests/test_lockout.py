@@ -60,6 +60,19 @@ def test_a_success_clears_the_count(client, headers, profile):
     guess_wrong(client, headers, profile, LIMIT)
 
 
+def test_the_window_after_a_success_begins_at_the_next_wrong_password(
+    app, client, headers, profile
+):
+    guess_wrong(client, headers, profile, LIMIT - 1)
+    assert attempt(client, headers, profile, PASSWORD).status_code == 200
+    move_window_back(app, profile, seconds=800)
+
+    guess_wrong(client, headers, profile, LIMIT)
+    retry_after = int(attempt(client, headers, profile, "wrong").headers["Retry-After"])
+
+    assert retry_after > 800
+
+
 def test_only_that_profile_is_locked(client, headers, store, profile, make_profile):
     other = make_profile(store, "bob")
     guess_wrong(client, headers, profile, LIMIT)
