@@ -25,6 +25,9 @@ class Config:
     # until the window (counted from the first of them) has passed.
     LOCKOUT_ATTEMPTS = 5
     LOCKOUT_WINDOW_SECONDS = 900
+    # bcrypt work one profile (or manager) may start per second and have running, in checks
+    # at cost 12 (a cheaper hash's check counts for less); more is 429 with Retry-After: 1.
+    PASSWORD_CHECKS_PER_SECOND = 1
     # /healthz runs its write probe and PRAGMA quick_check at most this often per worker.
     HEALTH_CHECK_INTERVAL_SECONDS = 5
     # The journal's Ed25519 key and signed head (docs/journal.md); empty: the instance folder.

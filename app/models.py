@@ -94,11 +94,13 @@ class PosProfile(db.Model):
 
 
 class PasswordAttempts(db.Model):
-    """Password attempts on one profile (or manager) since its last success, in the window.
+    """The password checks of one profile (or manager): the lockout's and the bcrypt budget's.
 
-    Kept in the database, not in a worker's memory, so the lockout holds across workers and
-    restarts. An attempt is counted before its password is checked and the row is deleted by
-    a success, so only wrong (or still running) attempts remain. ``profile_id`` holds a
+    Kept in the database, not in a worker's memory, so both hold across workers and restarts
+    (docs/security.md). ``attempts`` counts wrong passwords in the window that began at
+    ``window_started_at`` and is cleared by a success; ``checking`` counts checks in flight,
+    which stop counting at ``checking_until`` (a worker killed mid-check never ends its own);
+    ``work`` is the bcrypt work begun in the second ``work_second``. ``profile_id`` holds a
     profile's or a manager's id (both cuids), hence no foreign key.
     """
 
@@ -107,6 +109,10 @@ class PasswordAttempts(db.Model):
     profile_id: Mapped[str] = mapped_column(String(24), primary_key=True)
     attempts: Mapped[int]
     window_started_at: Mapped[datetime]
+    checking: Mapped[int] = mapped_column(default=0, server_default="0")
+    checking_until: Mapped[datetime | None]
+    work_second: Mapped[datetime | None]
+    work: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class PosSession(db.Model):

@@ -3,12 +3,14 @@ the check with its lockout against guessing. Used by the API (through the sessio
 back office's sign-in and the CLI.
 """
 
-from datetime import timedelta
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from math import ceil
+from time import monotonic, sleep
 
 import bcrypt
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .database import UnitOfWork
@@ -50,61 +52,144 @@ def lock_profile(session, profile_id: str) -> None:
 # What a password check may refuse with.
 PASSWORD_CHECK_ERRORS = (InvalidPassword, TooManyAttempts)
 
+# A check in flight stops counting after this long: gunicorn kills a request at 30 s, so only
+# a check whose worker died is still "in flight" then.
+CHECK_IN_FLIGHT_SECONDS = 30
+# A check that finds the lockout's remaining guesses all in flight waits for their outcome
+# (polling the row) at most this long, then is refused with Retry-After: 1.
+WAIT_SECONDS = 5
+POLL_SECONDS = 0.01
+# The bcrypt budget is counted in work: a check at cost c is 2**c (bcrypt doubles per round).
+BUDGET_COST = 12
+
 # The lockout's statements are plain Core on the table: the ORM's unit of work cost more than
 # the writes themselves, on every create-session.
 _attempts = PasswordAttempts.__table__
 # INSERT ... ON CONFLICT, which SQLAlchemy builds per dialect.
 _upsert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+# One check fewer in flight (never below none: the row may have been reset meanwhile).
+_one_check_less = case((_attempts.c.checking > 0, _attempts.c.checking - 1), else_=0)
+
+
+@contextmanager
+def password_checked(subject: PosProfile | Manager, password: str):
+    """A cashier's or a manager's password check, with a lockout against guessing and a
+    budget of bcrypt work per subject (docs/security.md).
+
+    Raises InvalidPassword, or TooManyAttempts with the seconds to wait. On success, yields
+    ``settle(tx)``, which the caller runs in the write transaction the check was for (the
+    count of checks in flight goes down, wrong passwords are forgotten, with that write); if
+    the block raises, the check is settled in a transaction of its own. bcrypt is slow on
+    purpose, so it runs between write transactions, never inside one.
+    """
+    _begin_check(subject.id, 2 ** int(subject.password_hash[4:6]))
+    if not bcrypt.checkpw(password.encode(), subject.password_hash):
+        _count_failure(subject.id)
+        raise InvalidPassword()
+
+    def settle(tx) -> None:
+        tx.execute(
+            update(_attempts)
+            .where(_attempts.c.profile_id == subject.id)
+            .values(checking=_one_check_less, attempts=0)
+        )
+
+    try:
+        yield settle
+    except BaseException:
+        with UnitOfWork() as uow:
+            settle(uow.session)
+            uow.commit()
+        raise
 
 
 def verify_password(subject: PosProfile | Manager, password: str) -> None:
-    """A cashier's or a manager's password check, with a lockout against guessing.
-
-    Raises InvalidPassword, or TooManyAttempts with the seconds to wait. The attempt is counted
-    before bcrypt runs, so guesses sent at once to every worker cannot slip past the limit, and
-    a locked profile is refused before bcrypt: not even the right password gets through until
-    the window has passed. A success clears the count. bcrypt is slow on purpose, so it runs
-    between the two write transactions, never inside one. They are units of work of their own:
-    the count stands whatever becomes of the request.
-    """
-    _count_attempt(subject.id)
-    if not bcrypt.checkpw(password.encode(), subject.password_hash):
-        raise InvalidPassword()
-    with UnitOfWork() as uow:
-        uow.session.execute(delete(_attempts).where(_attempts.c.profile_id == subject.id))
+    """The check on its own, settled at once (a manager's sign-in)."""
+    with password_checked(subject, password) as settle, UnitOfWork() as uow:
+        settle(uow.session)
         uow.commit()
 
 
-def _count_attempt(subject_id: str) -> None:
-    limit = current_app.config["LOCKOUT_ATTEMPTS"]
+def _locked_row(tx, subject_id: str, now):
+    """The subject's row, made if missing, locked. One statement makes it and locks it, or
+    locks the one there: on PostgreSQL, concurrent checks then wait for each other on that
+    row, where two first checks would otherwise both find none and both insert (a manager has
+    no other row to lock). A plain SELECT ... FOR UPDATE after an insert could find the row
+    deleted by an unlock in between. On SQLite, BEGIN IMMEDIATE already serialises them."""
+    upsert = _upsert[tx.get_bind().dialect.name](_attempts)
+    return tx.execute(
+        upsert.values(profile_id=subject_id, attempts=0, window_started_at=now)
+        .on_conflict_do_update(
+            index_elements=[_attempts.c.profile_id],
+            set_={"attempts": _attempts.c.attempts},  # unchanged: the lock is the point
+        )
+        .returning(*_attempts.c)
+    ).one()
+
+
+def _failures(row, now) -> tuple[int, datetime]:
+    """Wrong passwords in the row's window, and when it began (now, if none or it has passed)."""
     window = timedelta(seconds=current_app.config["LOCKOUT_WINDOW_SECONDS"])
-    now = utcnow()
+    if row.attempts == 0 or now >= row.window_started_at + window:
+        return 0, now
+    return row.attempts, row.window_started_at
+
+
+def _begin_check(subject_id: str, work: int) -> None:
+    """Count a check in flight and its bcrypt work, or refuse it.
+
+    Only wrong passwords lock (after bcrypt said so), but the lockout's remaining guesses
+    must not all be spent at once: a check starts only while wrong passwords plus checks in
+    flight are under the limit, else it waits for those in flight to end (a right one clears
+    the count) and is refused if they do not in time.
+    """
+    config = current_app.config
+    limit = config["LOCKOUT_ATTEMPTS"]
+    budget = config["PASSWORD_CHECKS_PER_SECOND"] * 2**BUDGET_COST
+    deadline = monotonic() + WAIT_SECONDS
+    while True:
+        with UnitOfWork() as uow:
+            now = utcnow()
+            row = _locked_row(uow.session, subject_id, now)
+            failures, started = _failures(row, now)
+            if failures >= limit:
+                window = timedelta(seconds=config["LOCKOUT_WINDOW_SECONDS"])
+                wait = ceil((started + window - now).total_seconds())
+                raise TooManyAttempts(retry_after_seconds=max(wait, 1))
+            in_flight = row.checking if row.checking_until and now < row.checking_until else 0
+            second = now.replace(microsecond=0)
+            spent = row.work if row.work_second == second else 0
+            # The work begun this second, and that still running (a check may outlast its
+            # second on a busy box), stay within the budget; one check is always allowed.
+            running = max(spent, in_flight * work)
+            if running and running + work > budget:
+                raise TooManyAttempts(retry_after_seconds=1)
+            if failures + in_flight < limit:
+                uow.session.execute(
+                    update(_attempts)
+                    .where(_attempts.c.profile_id == subject_id)
+                    .values(
+                        checking=in_flight + 1,
+                        checking_until=now + timedelta(seconds=CHECK_IN_FLIGHT_SECONDS),
+                        work_second=second,
+                        work=spent + work,
+                    )
+                )
+                uow.commit()
+                return
+        # Refusals and waits roll back: they write nothing.
+        if monotonic() >= deadline:
+            raise TooManyAttempts(retry_after_seconds=1)
+        sleep(POLL_SECONDS)
+
+
+def _count_failure(subject_id: str) -> None:
     with UnitOfWork() as uow:
-        tx = uow.session
-        # One statement makes the subject's row and locks it, or locks the one there: on
-        # PostgreSQL, concurrent guesses then wait for each other on that row, where two first
-        # guesses would otherwise both find none and both insert (a manager has no other row
-        # to lock). A plain SELECT ... FOR UPDATE after an insert could find the row deleted
-        # by a success in between. On SQLite, BEGIN IMMEDIATE already serialises them.
-        upsert = _upsert[tx.get_bind().dialect.name](_attempts)
-        row = tx.execute(
-            upsert.values(profile_id=subject_id, attempts=0, window_started_at=now)
-            .on_conflict_do_update(
-                index_elements=[_attempts.c.profile_id],
-                set_={"attempts": _attempts.c.attempts},  # unchanged: the lock is the point
-            )
-            .returning(_attempts.c.attempts, _attempts.c.window_started_at)
-        ).one()
-        if now >= row.window_started_at + window:
-            attempts, started = 0, now  # a new window
-        else:
-            attempts, started = row.attempts, row.window_started_at
-        if attempts >= limit:
-            wait = ceil((started + window - now).total_seconds())
-            raise TooManyAttempts(retry_after_seconds=max(wait, 1))
-        tx.execute(
+        now = utcnow()
+        failures, started = _failures(_locked_row(uow.session, subject_id, now), now)
+        uow.session.execute(
             update(_attempts)
             .where(_attempts.c.profile_id == subject_id)
-            .values(attempts=attempts + 1, window_started_at=started)
+            .values(checking=_one_check_less, attempts=failures + 1, window_started_at=started)
         )
         uow.commit()

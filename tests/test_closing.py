@@ -288,12 +288,13 @@ def test_the_close_is_one_immediate_transaction(client, headers, profile, sql_lo
     response = client.post(CLOSE, json=close_body(profile), headers=headers)
 
     assert response.status_code == 200
-    # The password lockout writes in transactions of its own; the close is one: the store's
-    # Z number and grand totals (its row made at its first close), the journal entry, then
-    # the closing with its entry's hash.
+    # The password check begins in a transaction of its own; the close is one: the check's
+    # end, the store's Z number and grand totals (its row made at its first close), the
+    # journal entry, then the closing with its entry's hash.
     closing = [t for t in write_transactions(sql_log) if "INSERT INTO POS_CLOSING" in t]
     assert closing == [
         [
+            "UPDATE PASSWORD_ATTEMPT SET",
             "INSERT INTO STORE_TOTALS",
             "UPDATE STORE_TOTALS SET",
             "INSERT INTO JOURNAL_ENTRY",
@@ -312,9 +313,11 @@ def test_a_wrong_password_writes_nothing_but_the_attempt(client, headers, profil
     response = client.post(CLOSE, json=close_body(profile, password="wrong"), headers=headers)
 
     assert response.status_code == 401
-    assert write_transactions(sql_log) == [
-        ["INSERT INTO PASSWORD_ATTEMPT", "UPDATE PASSWORD_ATTEMPT SET"]
-    ]
+    # The check in flight, then the wrong password counted.
+    assert (
+        write_transactions(sql_log)
+        == [["INSERT INTO PASSWORD_ATTEMPT", "UPDATE PASSWORD_ATTEMPT SET"]] * 2
+    )
 
 
 def test_the_database_refuses_a_second_closing_for_one_session(app, client, headers, profile):

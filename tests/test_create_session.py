@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.helpers import CREATE, ID, PASSWORD, TIMESTAMP
+from tests.helpers import CREATE, ID, PASSWORD, TIMESTAMP, sqlite_only, write_transactions
 
 
 def test_opens_a_session_in_the_reference_shape(client, headers, open_body, profile, store):
@@ -237,3 +237,16 @@ def test_the_session_records_who_opened_it(app, client, make_token, store, open_
 
     with app.app_context():
         assert db.session.get(PosSession, session_id).opened_by == "till-3"
+
+
+@sqlite_only
+def test_two_write_transactions_besides_bcrypt(client, headers, open_body, sql_log):
+    response = client.post(CREATE, json=open_body, headers=headers)
+
+    assert response.status_code == 200
+    # The password check in flight (and its bcrypt budget), then the open, which ends the
+    # check in its own transaction: a success clears nothing apart.
+    check, opened = write_transactions(sql_log)
+    assert check == ["INSERT INTO PASSWORD_ATTEMPT", "UPDATE PASSWORD_ATTEMPT SET"]
+    assert opened[:2] == ["UPDATE PASSWORD_ATTEMPT SET", "INSERT INTO POS_SESSION"]
+    assert sql_log.count("COMMIT") == 2

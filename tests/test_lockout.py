@@ -1,12 +1,17 @@
 """Password guessing: a profile locks after too many wrong passwords, in the database."""
 
+import statistics
+import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
 import requests
 
 from app.extensions import db
-from app.models import PasswordAttempts
+from app.models import PasswordAttempts, PosProfile
+from app.passwords import hash_password
+from tests.conftest import insert
 from tests.helpers import CREATE, PASSWORD, LiveServer, fire_together
 
 LIMIT = 5  # the default, POS_LOCKOUT_ATTEMPTS
@@ -53,6 +58,19 @@ def test_a_success_clears_the_count(client, headers, profile):
 
     # Without the reset the fifth of these would be refused with 429.
     guess_wrong(client, headers, profile, LIMIT)
+
+
+def test_the_window_after_a_success_begins_at_the_next_wrong_password(
+    app, client, headers, profile
+):
+    guess_wrong(client, headers, profile, LIMIT - 1)
+    assert attempt(client, headers, profile, PASSWORD).status_code == 200
+    move_window_back(app, profile, seconds=800)
+
+    guess_wrong(client, headers, profile, LIMIT)
+    retry_after = int(attempt(client, headers, profile, "wrong").headers["Retry-After"])
+
+    assert retry_after > 800
 
 
 def test_only_that_profile_is_locked(client, headers, store, profile, make_profile):
@@ -123,3 +141,76 @@ def test_the_lockout_holds_across_workers_and_a_restart(
         assert post(restarted, PASSWORD).status_code == 429
     finally:
         restarted.stop()
+
+
+def test_right_passwords_in_flight_are_not_counted_as_guesses(app, live_server, headers, store):
+    # A cost at which the checks overlap, as they do at the production cost.
+    profile = insert(
+        app, PosProfile(store_id=store, name="bob", password_hash=hash_password(PASSWORD, 8))
+    )
+    url = live_server.url + CREATE
+    wrong = {"profileId": profile, "openningCash": 1, "password": "wrong"}
+    for _ in range(LIMIT - 2):
+        assert requests.post(url, json=wrong, headers=headers, timeout=10).status_code == 401
+
+    right = {**wrong, "password": PASSWORD}
+    responses = fire_together(url, headers, [right] * 10)
+
+    # Every one of them passes the password check: one opens, the others find it open.
+    assert Counter(r.status_code for r in responses) == {200: 1, 400: 9}
+    assert {r.json()["message"] for r in responses if r.status_code == 400} == {
+        "Session already open"
+    }
+
+
+def test_a_storm_of_right_passwords_does_not_slow_other_terminals(
+    app, live_server, headers, store, profile
+):
+    """Eight clients repeat create-session with the right password on a profile that has a
+    session open: each would be a bcrypt check at the production cost, 4 workers' worth."""
+    costly = insert(
+        app, PosProfile(store_id=store, name="bob", password_hash=hash_password(PASSWORD, 12))
+    )
+    body = {"profileId": costly, "openningCash": 1, "password": PASSWORD}
+    assert requests.post(live_server.url + CREATE, json=body, headers=headers).status_code == 200
+    status_url = f"{live_server.url}/pos-session/session-status/{profile}"
+
+    def status_p50() -> float:
+        times, deadline = [], time.monotonic() + 10
+        while len(times) < 40 and time.monotonic() < deadline:
+            started = time.perf_counter()
+            assert requests.get(status_url, headers=headers, timeout=10).status_code == 200
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    before = status_p50()
+    stop = threading.Event()
+    answers = Counter()
+
+    def storm():
+        with requests.Session() as terminal:
+            while not stop.is_set():
+                response = terminal.post(
+                    live_server.url + CREATE, json=body, headers=headers, timeout=30
+                )
+                answers[response.status_code, response.headers.get("Retry-After")] += 1
+
+    clients = [threading.Thread(target=storm) for _ in range(8)]
+    for client in clients:
+        client.start()
+    try:
+        time.sleep(1)
+        started = time.monotonic()
+        during = status_p50()
+        lasted = time.monotonic() + 1 - started
+    finally:
+        stop.set()
+        for client in clients:
+            client.join(timeout=30)
+
+    assert set(answers) <= {(400, None), (429, "1")}, answers
+    # One check at cost 12 per second for one profile (and the seconds the storm began and ended
+    # in), where 8 clients would otherwise keep 4 workers in bcrypt.
+    assert answers[400, None] <= lasted + 2, (answers, lasted)
+    # What remains is the flood of cheap 429s itself: 8 clients that never pause.
+    assert during <= 5 * before + 0.05, (during, before)

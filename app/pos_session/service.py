@@ -44,7 +44,7 @@ from ..models import (
     new_id,
     utcnow,
 )
-from ..passwords import lock_profile, verify_password
+from ..passwords import lock_profile, password_checked
 from .queries import summary_query
 from .schemas import ForceCloseSchema
 
@@ -66,9 +66,7 @@ def _open_session_query(store_id: str, profile_id: str):
     )
 
 
-def _authorised_profile(
-    store_id: str, profile_id: str, password: str, *, to_open: bool
-) -> PosProfile:
+def _profile_to_check(store_id: str, profile_id: str, *, to_open: bool) -> PosProfile:
     profile = _profile_in_store(store_id, profile_id)
     if profile is None:
         raise ProfileNotFound()
@@ -76,7 +74,6 @@ def _authorised_profile(
     # session it has open: the drawer is counted all the same.
     if to_open and not profile.enabled:
         raise ProfileDisabled()
-    verify_password(profile, password)
     return profile
 
 
@@ -90,24 +87,28 @@ def open_session(
     opening_cash: Decimal,
     note: str | None = None,
 ):
-    _authorised_profile(store_id, profile_id, password, to_open=True)
+    profile = _profile_to_check(store_id, profile_id, to_open=True)
     # The partial unique index catches what the check below should have: still a 400.
-    with _refused_as(SessionAlreadyOpen, OPEN_SESSION_INDEX, "pos_session.pos_profile_id"):
-        with uow:
-            tx = uow.session
-            lock_profile(tx, profile_id)
-            if tx.scalar(_open_session_query(store_id, profile_id)) is not None:
-                raise SessionAlreadyOpen()
-            opened = PosSession(
-                pos_profile_id=profile_id,
-                store_id=store_id,
-                opening_cash=opening_cash,
-                note=note,
-                opened_by=actor,
-            )
-            tx.add(opened)
-            journal.record_session_opened(tx, opened)
-            uow.commit()
+    with (
+        password_checked(profile, password) as settle,
+        _refused_as(SessionAlreadyOpen, OPEN_SESSION_INDEX, "pos_session.pos_profile_id"),
+        uow,
+    ):
+        tx = uow.session
+        settle(tx)  # the password check ends with the open, in its transaction
+        lock_profile(tx, profile_id)
+        if tx.scalar(_open_session_query(store_id, profile_id)) is not None:
+            raise SessionAlreadyOpen()
+        opened = PosSession(
+            pos_profile_id=profile_id,
+            store_id=store_id,
+            opening_cash=opening_cash,
+            note=note,
+            opened_by=actor,
+        )
+        tx.add(opened)
+        journal.record_session_opened(tx, opened)
+        uow.commit()
     return opened
 
 
@@ -135,15 +136,18 @@ def close_session(
     note: str | None = None,
 ) -> PosSession:
     """Close the profile's open session with the counted cash; returns it with its closing."""
-    _authorised_profile(store_id, profile_id, password, to_open=False)
+    profile = _profile_to_check(store_id, profile_id, to_open=False)
 
-    def open_one(tx) -> PosSession:
-        pos_session = tx.scalar(_open_session_query(store_id, profile_id).with_for_update())
-        if pos_session is None:
-            raise NoOpenSession()
-        return pos_session
+    with password_checked(profile, password) as settle:
 
-    return _close(uow, open_one, NoOpenSession, actor, closing_cash, note=note)
+        def open_one(tx) -> PosSession:
+            settle(tx)  # the password check ends with the close, in its transaction
+            pos_session = tx.scalar(_open_session_query(store_id, profile_id).with_for_update())
+            if pos_session is None:
+                raise NoOpenSession()
+            return pos_session
+
+        return _close(uow, open_one, NoOpenSession, actor, closing_cash, note=note)
 
 
 def force_close(
