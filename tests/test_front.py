@@ -291,6 +291,13 @@ def test_errors_before_the_app_are_json(either):
     assert each_answer(either.port, BEFORE_THE_APP) == {}
 
 
+def test_a_method_refused_before_the_app_says_what_is_allowed(either, headers):
+    raw = b"TRACE /pos-session/profiles HTTP/1.1\r\nHost: box\r\n\r\n"
+    status, answer_headers, body = exchange(either.port, raw)
+    assert_json_error(status, answer_headers, body, 405)
+    assert "GET" in answer_headers["allow"]
+
+
 def test_http_09_gets_a_json_error(either):
     # An HTTP/0.9 answer has no status line nor headers (nginx), or is an HTTP/1.1 400 (gunicorn).
     with socket.create_connection(("127.0.0.1", either.port), timeout=10) as sock:
