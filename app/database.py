@@ -3,25 +3,78 @@
 pysqlite emits no BEGIN of its own, so SQLAlchemy's recipe is used: the driver is put in
 autocommit mode and the ``begin`` event emits the BEGIN. Reads get a plain (deferred) BEGIN,
 so they never wait for the write lock; a ``UnitOfWork`` asks for IMMEDIATE, so a
-check-then-insert holds the write lock from its first read and cannot be raced. A view marked
-``@single_statement`` (the token check and one SELECT) gets no BEGIN at all: each SELECT is
-atomic on its own, and the BEGIN and ROLLBACK round trips were a tenth of a status poll's CPU.
+check-then-insert holds the write lock from its first read and cannot be raced.
+
+A view marked ``@single_statement`` (the token check and one SELECT: the terminals' polls) reads
+on a connection its worker holds across requests, each statement its own transaction (atomic on
+its own): taking a connection from the pool through the request's ORM session and giving it back
+cost twice the two SELECTs themselves (docs/bench.md). The held connection is dropped, and
+another opened, when it failed or when the database file is no longer the one it opened.
 """
 
+import threading
+from weakref import WeakKeyDictionary
+
+from flask import Flask, current_app, g, request
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from . import dbfile
 from .extensions import db
 
 IMMEDIATE = "pos_begin_immediate"
 NO_BEGIN = "pos_no_begin"
+# Each statement its own transaction: SQLite's driver is in autocommit mode already (above), so
+# only the BEGIN is left out; PostgreSQL's is put in it.
+_ON_ITS_OWN = {"sqlite": {NO_BEGIN: True}}
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 
 
 def single_statement(view):
     """Mark a read-only view whose data is one SELECT: its reads run without a transaction."""
     view.single_statement = True
     return view
+
+
+# Per database (engine), as tests and tools run more than one app in a process; per thread, as a
+# connection serves one request at a time.
+_held: WeakKeyDictionary[Engine, threading.local] = WeakKeyDictionary()
+
+
+def read_connection() -> Connection:
+    """Where a request's reads run: the worker's held connection for a ``@single_statement``
+    view, else the request's ORM session (one read transaction, rolled back at its end)."""
+    connection = g.get("read_connection")
+    if connection is None:
+        connection = g.read_connection = _request_read_connection()
+    return connection
+
+
+def _request_read_connection() -> Connection:
+    view = current_app.view_functions.get(request.endpoint)
+    if not getattr(view, "single_statement", False):
+        return db.session.connection()
+    held = _held.setdefault(db.engine, threading.local())
+    connection = getattr(held, "connection", None)
+    if connection is not None and (connection.invalidated or not dbfile.still_current(connection)):
+        connection.invalidate()  # never back to the pool: it failed, or reads another file
+        connection.close()
+        connection = held.connection = None
+    if connection is None:
+        options = _ON_ITS_OWN.get(db.engine.dialect.name, _AUTOCOMMIT)
+        connection = held.connection = db.engine.connect().execution_options(**options)
+    return connection
+
+
+def init_app(app: Flask) -> None:
+    @app.teardown_request
+    def end_held_transaction(_exc):
+        # SQLAlchemy's bookkeeping only: the driver holds no transaction to end.
+        held = _held.get(db.engine)
+        connection = held and getattr(held, "connection", None)
+        if connection is not None and connection.in_transaction():
+            connection.rollback()
 
 
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -21,6 +21,12 @@ _RECORD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime
 
 request_log = logging.getLogger("app.requests")
 
+# A line names no thread, process or source line (JsonFormatter), so the record need not look them
+# up: the logging HOWTO's "Optimization" settings. Finding the caller walked the stack on every
+# request's line.
+logging._srcfile = None
+logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+
 
 class JsonFormatter(logging.Formatter):
     """A record as one JSON object: time, level, logger, message, the extra fields, traceback."""

@@ -38,9 +38,17 @@ class SessionCookie(SecureCookieSessionInterface):
     """
 
     def open_session(self, app, request):
-        if self.get_cookie_name(app) not in request.cookies:
+        if (
+            not request.path.startswith(bp.url_prefix)
+            or self.get_cookie_name(app) not in request.cookies
+        ):
             return self.session_class()
         return super().open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        if session or session.modified or session.accessed:
+            super().save_session(app, session, response)
+        # else Flask would only compute the cookie's settings, and set nothing
 
     def get_cookie_secure(self, app) -> bool:
         return request.is_secure or super().get_cookie_secure(app)

@@ -14,6 +14,7 @@ from typing import NamedTuple
 from sqlalchemy import BigInteger, and_, bindparam, case, func, select, tuple_, type_coerce
 from sqlalchemy.orm import joinedload
 
+from ..database import read_connection
 from ..exceptions import SessionNotFound
 from ..extensions import db
 from ..models import (
@@ -172,14 +173,13 @@ def current_session(store_id: str, profile_id: str):
 
 
 def profiles_with_status(store_id: str):
-    """Every enabled profile of the store with its open session id, oldest first, in one query."""
-    # Mappings, not Rows: marshmallow looks each field up by key first, which a Row refuses
-    # with an exception per field (a third of the dump of 200 profiles).
-    return _read(PROFILES_WITH_STATUS, store_id=store_id).mappings().all()
+    """Every enabled profile of the store with its open session id, oldest first, in one query,
+    as Rows: hashable, for ``RowsShapedOnce``."""
+    return _read(PROFILES_WITH_STATUS, store_id=store_id).all()
 
 
 def _read(statement, **params):
-    return db.session.connection().execute(statement, params)
+    return read_connection().execute(statement, params)
 
 
 def forced_closings(store_id: str, since: datetime) -> list[tuple[PosClosing, str]]:
