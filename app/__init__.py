@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.routing import UnicodeConverter, ValidationError
 
-from . import auth, conditional, database, dbfile, health, journal_api, journal_cli, logs, openapi
+from . import auth, conditional, dbfile, health, journal_api, journal_cli, logs, openapi
 from .cli import register_cli
 from .config import MIN_SECRET_BYTES, Config, load_secret
 from .database import configure_sqlite
@@ -53,7 +53,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["SECRET_KEY"] = app.config["JWT_SECRET_KEY"] = secret
 
     db.init_app(app)
-    database.init_app(app)
     auth.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     with app.app_context():

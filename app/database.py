@@ -9,13 +9,14 @@ A view marked ``@single_statement`` (the token check and one SELECT: the termina
 on a connection its worker holds across requests, each statement its own transaction (atomic on
 its own): taking a connection from the pool through the request's ORM session and giving it back
 cost twice the two SELECTs themselves (docs/bench.md). The held connection is dropped, and
-another opened, when it failed or when the database file is no longer the one it opened.
+another opened, when it failed or when the database file is no longer the one it opened. Its
+transaction is SQLAlchemy's bookkeeping only (the driver holds none), so it is never ended.
 """
 
 import threading
 from weakref import WeakKeyDictionary
 
-from flask import Flask, current_app, g, request
+from flask import current_app, g, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
@@ -65,16 +66,6 @@ def _request_read_connection() -> Connection:
         options = _ON_ITS_OWN.get(db.engine.dialect.name, _AUTOCOMMIT)
         connection = held.connection = db.engine.connect().execution_options(**options)
     return connection
-
-
-def init_app(app: Flask) -> None:
-    @app.teardown_request
-    def end_held_transaction(_exc):
-        # SQLAlchemy's bookkeeping only: the driver holds no transaction to end.
-        held = _held.get(db.engine)
-        connection = held and getattr(held, "connection", None)
-        if connection is not None and connection.in_transaction():
-            connection.rollback()
 
 
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

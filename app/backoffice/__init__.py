@@ -76,6 +76,11 @@ def init_app(app) -> None:
     app.session_interface = SessionCookie()
     csrf.init_app(app)
     login_manager.init_app(app)
+    # Flask-Login refreshes its remember-me cookie after every request of the app; only the
+    # page's requests carry a signed-in session (the terminal API never does), so it runs there.
+    hook = login_manager._update_remember_cookie
+    app.after_request_funcs[None].remove(hook)
+    app.after_request_funcs.setdefault(bp.name, []).append(hook)
     login_manager.login_view = "backoffice.login"
     login_manager.login_message = "Please sign in."
     login_manager.login_message_category = "info"
