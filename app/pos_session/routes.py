@@ -269,5 +269,5 @@ def profiles():
                 type: array
                 items: ProfileSchema
     """
-    rows = queries.profiles_with_status(g.store_id)
-    return current_app.response_class(profile_list.json(rows), mimetype="application/json")
+    body = queries.profile_list(g.store_id, profile_list.json)
+    return current_app.response_class(body, mimetype="application/json")
