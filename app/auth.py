@@ -6,16 +6,22 @@ expiring when the row says, whatever its claims say.
 
 import time
 from datetime import UTC, timedelta
-from functools import wraps
+from functools import lru_cache, wraps
 from uuid import uuid4
 from weakref import WeakKeyDictionary
 
 from flask import current_app, g, request
-from flask_jwt_extended import JWTManager, create_access_token, get_jwt, verify_jwt_in_request
+from flask_jwt_extended import (
+    JWTManager,
+    create_access_token,
+    get_jwt,
+    verify_jwt_in_request,
+    view_decorators,
+)
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 
-from .database import NO_BEGIN, UnitOfWork
+from .database import UnitOfWork, read_connection
 from .exceptions import (
     AuthorizationMissing,
     StoreAccessDenied,
@@ -62,6 +68,13 @@ class TokenManager(JWTManager):
 
 
 jwt = TokenManager()
+# The one parse outside ``_decode_jwt_from_config``: each request reads the token's header again
+# (``view_decorators._decode_jwt_from_request``), a third of a cached token's decoding. A header
+# is a function of the token's text alone, so it is read once per distinct token; this only runs
+# after the token was verified.
+view_decorators.get_unverified_jwt_headers = lru_cache(maxsize=TokenManager.CACHE_SIZE)(
+    view_decorators.get_unverified_jwt_headers
+)
 
 
 def issue_token(store_ids: list[str], name: str, days: int | None) -> str:
@@ -130,9 +143,12 @@ def store_scoped(view):
 _known_stores: WeakKeyDictionary[Engine, set[str]] = WeakKeyDictionary()
 
 
+STORE_EXISTS = select(Store.id).where(Store.id == bindparam("id"))
+
+
 def _store_exists(store_id: str) -> bool:
     known = _known_stores.setdefault(db.engine, set())
-    if store_id not in known and db.session.get(Store, store_id) is not None:
+    if store_id not in known and read_connection().scalar(STORE_EXISTS, {"id": store_id}):
         known.add(store_id)
     return store_id in known
 
@@ -150,15 +166,12 @@ def _is_revoked(_header, payload) -> bool:
     """A token not in the table was signed with this secret for another database (one created
     anew, or restored from before the token): say so, rather than "revoked".
 
-    Run on the request's connection as a Core statement, not through the ORM, and never cached:
-    a revocation holds on the next request in every worker. The row is kept for the checks that
-    follow (``_matches_table``, the store grant). It opens the request's connection: without a
-    transaction for a ``@single_statement`` view.
+    Run where the request reads (``read_connection``) as a Core statement, not through the ORM,
+    and never cached: a revocation holds on the next request in every worker. The row is kept
+    for the checks that follow (``_matches_table``, the store grant).
     """
-    view = current_app.view_functions.get(request.endpoint)
-    options = {NO_BEGIN: True} if getattr(view, "single_statement", False) else {}
-    connection = db.session.connection(execution_options=options)
-    g.token_row = row = connection.execute(TOKEN_ROW, {"jti": payload.get("jti", "")}).first()
+    row = read_connection().execute(TOKEN_ROW, {"jti": payload.get("jti", "")}).first()
+    g.token_row = row
     if row is None:
         raise TokenNotKnown()
     return row.revoked_at is not None

@@ -20,7 +20,7 @@ import sqlite3
 from pathlib import Path
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DisconnectionError
 
 from .exceptions import DatabaseBusy, DatabaseUnavailable
@@ -79,6 +79,13 @@ def unusable(err: BaseException) -> bool:
     return _primary_code(err) in _UNUSABLE or str(err).startswith("no such table")
 
 
+def still_current(connection: Connection) -> bool:
+    """Whether ``connection`` still reads the file its path names (a connection held across
+    requests is never checked out again, so its holder asks)."""
+    info = connection.info
+    return "path" not in info or info["file"] == identity(info["path"])
+
+
 def guard(engine: Engine) -> None:
     """Wire the rules above into ``engine`` (a SQLite file only)."""
     path = file_of(engine.url)
@@ -92,6 +99,7 @@ def guard(engine: Engine) -> None:
 
     @event.listens_for(engine, "connect")
     def remember_file(_dbapi_connection, record):
+        record.info["path"] = path
         record.info["file"] = identity(path)
 
     @event.listens_for(engine, "checkout")

@@ -93,6 +93,17 @@ class PosProfile(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=_created_at, onupdate=utcnow)
 
 
+class ProfileListVersion(db.Model):
+    """A store's profile list version (a random number), moved by triggers (migration 0008)
+    whenever a profile or a session of the store changes: workers keep the list per version
+    (queries.profile_list)."""
+
+    __tablename__ = "profile_list_version"
+
+    store_id: Mapped[str] = mapped_column(ForeignKey("store.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 class PasswordAttempts(db.Model):
     """The password checks of one profile (or manager): the lockout's and the bcrypt budget's.
 

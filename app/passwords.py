@@ -148,7 +148,8 @@ def _begin_check(subject_id: str, work: int) -> None:
     budget = config["PASSWORD_CHECKS_PER_SECOND"] * 2**BUDGET_COST
     deadline = monotonic() + WAIT_SECONDS
     while True:
-        with UnitOfWork() as uow:
+        # A check in flight lapses by itself (checking_until): after a power cut, none is.
+        with UnitOfWork(durable=False) as uow:
             now = utcnow()
             row = _locked_row(uow.session, subject_id, now)
             failures, started = _failures(row, now)

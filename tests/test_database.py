@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from app.database import UnitOfWork
 from app.extensions import db
 from app.models import PosSession
 from app.pos_session import service
@@ -120,3 +121,30 @@ def test_reads_answer_while_another_connection_holds_the_write_lock(
         writer.execute("ROLLBACK")
         writer.close()
     assert set(answers.values()) == {200}
+
+
+@sqlite_only
+def test_a_unit_of_work_not_durable_skips_only_its_own_disk_flush(app):
+    """synchronous NORMAL (1) for it alone; every other transaction, on whichever pooled
+    connection, commits with FULL (2)."""
+    with app.app_context():
+        for _ in range(8):  # enough to come back to the same pooled connections
+            with UnitOfWork(durable=False) as uow:
+                assert uow.session.execute(text("PRAGMA synchronous")).scalar() == 1
+            with UnitOfWork() as uow:
+                assert uow.session.execute(text("PRAGMA synchronous")).scalar() == 2
+
+
+def test_the_password_check_in_flight_is_the_one_write_not_durable(
+    client, headers, open_body, monkeypatch
+):
+    kinds = []
+    real_enter = UnitOfWork.__enter__
+
+    def enter(uow):
+        kinds.append(uow.durable)
+        return real_enter(uow)
+
+    monkeypatch.setattr(UnitOfWork, "__enter__", enter)
+    assert client.post(CREATE, json=open_body, headers=headers).status_code == 200
+    assert kinds == [False, True]  # the check begins; the session opens (and the check ends)

@@ -91,6 +91,32 @@ def test_a_token_from_before_init_db_made_a_new_database_says_so(app, runner, he
     assert response.get_json() == {"message": "Token not known to this box", "statusCode": 401}
 
 
+def test_a_status_poll_follows_the_database_file_it_polled_before(
+    app, client, headers, profile, runner, tmp_path
+):
+    """The polls' connection is held across requests: it is never checked out of the pool again,
+    so it must notice a deleted or replaced file by itself."""
+    status = f"/pos-session/session-status/{profile}"
+    assert client.get(status, headers=headers).status_code == 200
+    database = database_of(app)
+    os.link(database, tmp_path / "kept.sqlite3")
+    database.unlink()
+
+    assert (client.get(status, headers=headers).get_json()) == UNAVAILABLE
+    assert not database.exists()
+    os.rename(tmp_path / "kept.sqlite3", database)
+    assert client.get(status, headers=headers).status_code == 200
+
+    for path in database.parent.glob("pos.sqlite3*"):
+        path.rename(tmp_path / f"old-{path.name}")
+    assert runner.invoke(args=["init-db"]).exit_code == 0  # a new database in its place
+    answer = client.get(status, headers=headers)
+    assert (answer.status_code, answer.get_json()["message"]) == (
+        401,
+        "Token not known to this box",
+    )
+
+
 @pytest.fixture
 def short_busy_timeout(monkeypatch):
     """Gunicorn's workers wait at most 200 ms for the write lock (LiveServer passes the env on)."""

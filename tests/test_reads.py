@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import text
 
 from app.extensions import db
 from app.pos_session import queries
@@ -79,21 +80,26 @@ class TestProfiles:
     def test_empty_store_is_an_empty_list(self, client, headers):
         assert client.get("/pos-session/profiles", headers=headers).get_json() == []
 
-    def test_one_query_however_many_profiles(self, client, headers, store, make_profile, sql_log):
+    def test_one_query_however_many_profiles_and_none_while_nothing_changed(
+        self, client, headers, store, make_profile, sql_log
+    ):
+        client.get("/pos-session/profiles", headers=headers)  # warm the worker's store cache
         for i in range(30):
             profile_id = make_profile(store, f"cashier-{i}")
             if i % 3 == 0:
                 open_session(client, headers, profile_id)
-        client.get("/pos-session/profiles", headers=headers)  # warm the worker's store cache
-        sql_log.clear()
 
-        response = client.get("/pos-session/profiles", headers=headers)
+        def selects():
+            sql_log.clear()
+            assert len(client.get("/pos-session/profiles", headers=headers).get_json()) == 30
+            return [s for s in sql_log if s.startswith("SELECT")]
 
-        assert len(response.get_json()) == 30
-        selects = [s for s in sql_log if s.startswith("SELECT")]
-        # One for the profiles, one for the token's revocation check.
-        assert len(selects) == 2
-        assert sum("POS_PROFILE" in s for s in selects) == 1
+        # The token's row, the list's version, and the list in one query.
+        changed = selects()
+        assert len(changed) == 3 and sum("FROM POS_PROFILE" in s for s in changed) == 1
+        # Nothing changed since: the list the worker keeps for this version.
+        unchanged = selects()
+        assert len(unchanged) == 2 and not any("FROM POS_PROFILE" in s for s in unchanged)
 
 
 @pytest.mark.parametrize(
@@ -135,3 +141,49 @@ def test_open_sessions_are_found_through_the_partial_index(app, statement):
         details = " ".join(row[3] for row in plan)
     assert "USING INDEX uq_pos_session_one_open_per_profile" in details
     assert "SCAN pos_session" not in details and "SCAN open_session" not in details
+
+
+def test_the_profile_list_a_worker_keeps_follows_every_change(
+    app, client, headers, store, make_store, make_profile, runner, tmp_path
+):
+    """Each worker answers the list it keeps until the store's list version moves; the
+    database's triggers move it, whatever makes the change."""
+    ana, bea = make_profile(store, "ana"), make_profile(store, "bea")
+
+    def listed() -> dict:
+        response = client.get("/pos-session/profiles", headers=headers)
+        return {p["name"]: p["isOpened"] for p in response.get_json()}
+
+    assert listed() == {"ana": False, "bea": False}
+    session = open_session(client, headers, ana)
+    assert listed() == {"ana": True, "bea": False}
+    assert runner.invoke(args=["profile", "rename", bea, "bea2"]).exit_code == 0
+    assert listed() == {"ana": True, "bea2": False}
+    assert runner.invoke(args=["profile", "disable", bea]).exit_code == 0
+    assert listed() == {"ana": True}
+    make_profile(store, "cy")
+    assert listed() == {"ana": True, "cy": False}
+    body = {"profileId": ana, "closingCash": session["openingCash"], "password": PASSWORD}
+    assert client.post("/pos-session/close-session", json=body, headers=headers).status_code == 200
+    assert listed() == {"ana": False, "cy": False}
+    with app.app_context():  # plain SQL, past every rule of the app
+        db.session.execute(text("UPDATE pos_profile SET name = 'ana!' WHERE id = :id"), {"id": ana})
+        db.session.commit()
+    assert listed() == {"ana!": False, "cy": False}
+    elsewhere = make_store("elsewhere")
+    with app.app_context():
+        db.session.execute(
+            text("UPDATE pos_profile SET store_id = :other WHERE id = :id"),
+            {"other": elsewhere, "id": ana},
+        )
+        db.session.commit()
+    assert listed() == {"cy": False}
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A restored file is read afresh, even once its version is again the one kept.
+        assert runner.invoke(args=["backup", str(tmp_path / "b.sqlite3")]).exit_code == 0
+        make_profile(store, "dee")
+        assert listed() == {"cy": False, "dee": False}
+        assert runner.invoke(args=["restore", str(tmp_path / "b.sqlite3")]).exit_code == 0
+        make_profile(store, "eve")  # the same version number as the list with dee
+        assert listed() == {"cy": False, "eve": False}

@@ -38,9 +38,17 @@ class SessionCookie(SecureCookieSessionInterface):
     """
 
     def open_session(self, app, request):
-        if self.get_cookie_name(app) not in request.cookies:
+        if (
+            not request.path.startswith(bp.url_prefix)
+            or self.get_cookie_name(app) not in request.cookies
+        ):
             return self.session_class()
         return super().open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        if session or session.modified or session.accessed:
+            super().save_session(app, session, response)
+        # else Flask would only compute the cookie's settings, and set nothing
 
     def get_cookie_secure(self, app) -> bool:
         return request.is_secure or super().get_cookie_secure(app)
@@ -68,6 +76,11 @@ def init_app(app) -> None:
     app.session_interface = SessionCookie()
     csrf.init_app(app)
     login_manager.init_app(app)
+    # Flask-Login refreshes its remember-me cookie after every request of the app; only the
+    # page's requests carry a signed-in session (the terminal API never does), so it runs there.
+    hook = login_manager._update_remember_cookie
+    app.after_request_funcs[None].remove(hook)
+    app.after_request_funcs.setdefault(bp.name, []).append(hook)
     login_manager.login_view = "backoffice.login"
     login_manager.login_message = "Please sign in."
     login_manager.login_message_category = "info"

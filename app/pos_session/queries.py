@@ -7,6 +7,7 @@ the ORM's per-statement and per-row work costs more than SQLite's (docs/bench.md
 plain rows, shaped by the schemas like any object.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
@@ -14,6 +15,7 @@ from typing import NamedTuple
 from sqlalchemy import BigInteger, and_, bindparam, case, func, select, tuple_, type_coerce
 from sqlalchemy.orm import joinedload
 
+from ..database import read_connection
 from ..exceptions import SessionNotFound
 from ..extensions import db
 from ..models import (
@@ -23,6 +25,7 @@ from ..models import (
     PosClosing,
     PosProfile,
     PosSession,
+    ProfileListVersion,
 )
 
 
@@ -172,14 +175,35 @@ def current_session(store_id: str, profile_id: str):
 
 
 def profiles_with_status(store_id: str):
-    """Every enabled profile of the store with its open session id, oldest first, in one query."""
-    # Mappings, not Rows: marshmallow looks each field up by key first, which a Row refuses
-    # with an exception per field (a third of the dump of 200 profiles).
-    return _read(PROFILES_WITH_STATUS, store_id=store_id).mappings().all()
+    """Every enabled profile of the store with its open session id, oldest first, in one query,
+    as Rows: hashable, for ``RowsShapedOnce``."""
+    return _read(PROFILES_WITH_STATUS, store_id=store_id).all()
+
+
+_versions = ProfileListVersion.__table__
+PROFILE_LIST_VERSION = select(_versions.c.version).where(
+    _versions.c.store_id == bindparam("store_id")
+)
+_KEPT_LISTS = "pos_profile_lists"
+
+
+def profile_list(store_id: str, shape: Callable[[list], str]) -> str:
+    """``shape(profiles_with_status(store_id))``, made again only when the store's profile list
+    version has moved: the database's triggers move it, to a random number, with any change to
+    a profile or a session of the store (migration 0008), so one version is one content, even
+    across a restore. Kept per connection (the file it reads)."""
+    connection = read_connection()
+    # The version first: a list read after it is as new as it, or newer (never older).
+    version = connection.execute(PROFILE_LIST_VERSION, {"store_id": store_id}).scalar() or 0
+    kept = connection.info.setdefault(_KEPT_LISTS, {})
+    found = kept.get(store_id)
+    if found is None or found[0] != version:
+        found = kept[store_id] = (version, shape(profiles_with_status(store_id)))
+    return found[1]
 
 
 def _read(statement, **params):
-    return db.session.connection().execute(statement, params)
+    return read_connection().execute(statement, params)
 
 
 def forced_closings(store_id: str, since: datetime) -> list[tuple[PosClosing, str]]:

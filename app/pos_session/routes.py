@@ -5,7 +5,7 @@ document adds the rest: path parameters, tags, and from ``@idempotent`` and ``@r
 Idempotency-Key header and the error responses, read from the error table.
 """
 
-from flask import Blueprint, g, request
+from flask import Blueprint, current_app, g, request
 
 from ..auth import store_scoped
 from ..conditional import conditional
@@ -269,4 +269,5 @@ def profiles():
                 type: array
                 items: ProfileSchema
     """
-    return profile_list.dump(queries.profiles_with_status(g.store_id))
+    body = queries.profile_list(g.store_id, profile_list.json)
+    return current_app.response_class(body, mimetype="application/json")
