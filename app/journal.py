@@ -671,20 +671,25 @@ def verify(
     store_ids: Iterable[str],
     signed_heads: dict | None,
     progress: Callable[[int], None] = lambda n: None,
+    verified: Callable[[str, Verification], None] = lambda store_id, result: None,
 ) -> Verification:
     """Recompute each store's chain and cross-check it against the tables both ways, in one
-    pass over its entries; ``progress`` is told of them as they are read."""
-    stores = entries = signed = 0
-    problems = []
+    pass over its entries; ``progress`` is told of them as they are read, ``verified`` of each
+    store's result."""
+    results = []
     for store_id in store_ids:
-        stores += 1
         head = (signed_heads or {}).get(store_id)
-        signed += head is not None
         count, found = _check_store(connection, store_id, head, progress)
-        entries += count
-        if found:
-            problems.append(min(found, key=Problem.order))
-    return Verification(stores, entries, signed, problems)
+        first = [min(found, key=Problem.order)] if found else []
+        result = Verification(1, count, int(head is not None), first)
+        verified(store_id, result)
+        results.append(result)
+    return Verification(
+        len(results),
+        sum(r.entries for r in results),
+        sum(r.signed for r in results),
+        [problem for r in results for problem in r.problems],
+    )
 
 
 def _expected(connection, store_id) -> tuple[dict, set, list[Problem]]:

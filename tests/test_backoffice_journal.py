@@ -1,5 +1,6 @@
 """The journal page (the last verification, one on demand) and approvals from the board."""
 
+import getpass
 import re
 from decimal import Decimal
 
@@ -47,6 +48,23 @@ def test_the_journal_page_verifies_on_demand_and_shows_the_last_result(
     assert (
         signed_in.post(f"{journal_url(store)}/verify", data={"once": "x" * 20}).status_code == 400
     )
+
+
+def test_a_verification_from_the_command_line_shows_on_the_page(
+    signed_in,  # noqa: F811
+    headers,
+    profile,
+    store,
+    runner,
+):
+    a_day(signed_in, headers, profile)
+    result = runner.invoke(args=["journal", "verify"])
+    assert result.exit_code == 0, result.output
+
+    words = text(signed_in.get(journal_url(store)))
+
+    by = f"the command line ({getpass.getuser()})"
+    assert re.search(rf"Holds \d\d:\d\d, by {re.escape(by)}: 5 entries, nothing changed", words)
 
 
 @sqlite_only
