@@ -93,7 +93,7 @@ class SessionFigures:
 
     @property
     def approval(self) -> str:
-        """"pending", "approved", or "" when the close needed none (or is still open)."""
+        """ "pending", "approved", or "" when the close needed none (or is still open)."""
         if not self.needs_approval:
             return ""
         return "approved" if self.approved_at else "pending"
