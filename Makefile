@@ -46,11 +46,13 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check app tests bench
 
 # Load test of the production gunicorn (and nginx) with wrk (Debian's package), against a bare
-# Flask no-op under the same settings; writes its table into docs/bench.md.
+# Flask no-op under the same settings; writes its table into docs/bench.md. Then what the
+# journal costs (a write's append, verify over 1,000,000 entries), into docs/journal.md.
 bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null || apt-get install -y -qq nginx
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/bench_journal.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,5 +1,6 @@
 """``flask journal ...``: verify the chains, sign the head, export and check exports offline."""
 
+import getpass
 import sys
 from contextlib import contextmanager
 from datetime import timedelta
@@ -42,18 +43,24 @@ def verify(store_id):
     """Recompute every chain and cross-check it with the tables both ways.
 
     Exit 0 with a one-line summary, else exit 1 with, per bad store, its first bad seq and
-    what is wrong.
+    what is wrong. Each store's result is kept for the back office's journal page.
     """
     stores = _store_ids(store_id)
-    key = journal.signing_key(journal.folder())
+    folder = journal.folder()
+    key = journal.signing_key(folder)
     connection = db.session.connection()
     try:
-        heads = journal.read_signed_heads(journal.folder(), key.public_key())
+        heads = journal.read_signed_heads(folder, key.public_key())
     except journal.JournalError as err:
         raise click.ClickException(str(err)) from None
     total = journal.count_entries(connection, store_id)
+    by = f"the command line ({getpass.getuser()})"
+
+    def keep(store, result):
+        journal.record_verification(folder, store, by, result)
+
     with progress(total, "verifying") as step:
-        result = journal.verify(connection, stores, heads, step)
+        result = journal.verify(connection, stores, heads, step, keep)
     click.echo(result.summary())
     if result.problems:
         sys.exit(1)

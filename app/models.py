@@ -217,7 +217,7 @@ class ClosingApproval(db.Model):
 
     closing_id: Mapped[str] = mapped_column(ForeignKey("pos_closing.id"), primary_key=True)
     store_id: Mapped[str] = mapped_column(ForeignKey("store.id"))
-    # A name until the back office's managers exist.
+    # The approving manager's name, as it was then (a manager may be renamed later).
     approved_by: Mapped[str] = mapped_column(String(120))
     note: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

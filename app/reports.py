@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import false, func
 
 from .extensions import db
-from .models import PosClosing, PosProfile, PosSession, Store, utcnow
+from .models import ClosingApproval, PosClosing, PosProfile, PosSession, Store, utcnow
 from .pos_session.queries import summaries_query
 
 VARIANCE_DAYS = 30
@@ -84,6 +84,19 @@ class SessionFigures:
     closing_cash: Decimal | None
     difference: Decimal | None
     forced: bool
+    z_number: int | None
+    # A difference over the store's limit waits for a manager (docs/journal.md).
+    needs_approval: bool
+    approved_by: str | None
+    approved_at: datetime | None
+    approval_note: str | None
+
+    @property
+    def approval(self) -> str:
+        """ "pending", "approved", or "" when the close needed none (or is still open)."""
+        if not self.needs_approval:
+            return ""
+        return "approved" if self.approved_at else "pending"
 
 
 MONEY = ("opening_cash", "sales", "refunds", "pay_ins", "pay_outs", "expected_cash")
@@ -122,18 +135,24 @@ def sessions_between(store: Store, start: datetime, end: datetime) -> list[Sessi
             PosClosing.created_at.label("closed_at"),
             PosClosing.closing_cash,
             PosClosing.difference,
-            # An open session has no closing row: not forced.
+            # An open session has no closing row: not forced, and nothing to approve.
             func.coalesce(PosClosing.forced, false()).label("forced"),
+            PosClosing.z_number,
+            func.coalesce(PosClosing.needs_approval, false()).label("needs_approval"),
+            ClosingApproval.approved_by,
+            ClosingApproval.created_at.label("approved_at"),
+            ClosingApproval.note.label("approval_note"),
         )
         .join(PosProfile, PosProfile.id == PosSession.pos_profile_id)
         .outerjoin(PosClosing, PosClosing.pos_session_id == PosSession.id)
+        .outerjoin(ClosingApproval, ClosingApproval.closing_id == PosClosing.id)
         .where(
             PosSession.store_id == store.id,
             PosSession.created_at >= start,
             PosSession.created_at < end,
         )
-        # PostgreSQL reads the profile's and closing's columns as grouped by their keys.
-        .group_by(PosProfile.id, PosClosing.id)
+        # PostgreSQL reads the other tables' columns as grouped by their keys.
+        .group_by(PosProfile.id, PosClosing.id, ClosingApproval.closing_id)
         .order_by(PosSession.created_at, PosSession.id)
     )
     names = [f.name for f in fields(SessionFigures)]
@@ -169,6 +188,11 @@ CSV_HEADER = (
     *MONEY,
     *COUNTED,
     "forced",
+    "z_number",
+    "approval",
+    "approved_by",
+    "approved_at",
+    "approval_note",
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -202,6 +226,11 @@ def sessions_csv(store: Store, sessions: list[SessionFigures]) -> str:
                 _time_cell(store, row.closed_at),
                 *(_money_cell(getattr(row, name)) for name in MONEY + COUNTED),
                 "yes" if row.forced else "no",
+                row.z_number or "",
+                row.approval,
+                _text_cell(row.approved_by or ""),
+                _time_cell(store, row.approved_at),
+                _text_cell(row.approval_note or ""),
             ]
         )
     return out.getvalue()

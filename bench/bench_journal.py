@@ -1,20 +1,24 @@
 """What the journal costs: an append inside a cash movement's write, and `journal verify`.
 
-    .venv/bin/python bench/bench_journal.py [--entries 1000000] [--writes 2000]
+    .venv/bin/python bench/bench_journal.py [--entries 1000000] [--writes 600] [--no-page]
 
-Prints medians measured in one run (the machine may be shared); docs/journal.md quotes them.
+`make bench` runs it after bench/run.py. Prints medians measured in one run (the machine may be
+shared) and writes the table into docs/journal.md, between its bench markers.
 """
 
 import argparse
+import os
+import resource
 import statistics
 import tempfile
 import time
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from flask_migrate import upgrade
+from run import LOAD_BEFORE, ROOT, machine, write_bench_page
 from sqlalchemy import insert
 
 from app import create_app, journal
@@ -36,6 +40,7 @@ from app.passwords import hash_password
 from app.pos_session import service
 
 PIN = "bench-pin"
+JOURNAL_PAGE = ROOT / "docs" / "journal.md"
 MOVEMENTS_PER_SESSION = 48  # with its opening and closing: 50 entries a session
 
 
@@ -219,39 +224,91 @@ class _Row:
         self.__dict__.update(values)
 
 
-def verify_throughput(app) -> tuple[int, float]:
+def verify_throughput(app) -> dict:
     with app.app_context():
         connection = db.session.connection()
         # Only the filled store: append_cost's half-journaled store would fail, as it should.
         stores = [s.id for s in db.session.query(Store).filter_by(name="big")]
-        started = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         result = journal.verify(connection, stores, None)
-        elapsed = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     assert not result.problems, result.summary()
-    return result.entries, elapsed
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"entries": result.entries, "wall": wall, "cpu": cpu, "rss_mib": rss}
+
+
+def render(costs: dict, verified: dict, writes: int) -> str:
+    movement = costs["movement + append"] - costs["movement"]
+    create = costs["create-session + append"] - costs["create-session"]
+    rate = verified["entries"] / verified["wall"]
+    rows = [
+        (
+            "cash movement (the service's rule, one fsync'd commit)",
+            f"{costs['movement']:.2f} ms",
+            "",
+        ),
+        ("the same with its journal line", f"{costs['movement + append']:.2f} ms", ""),
+        (
+            "**the journal adds to a cash movement**",
+            f"**{movement:+.2f} ms**",
+            target(movement < 1),
+        ),
+        ("create-session (bcrypt at cost 4)", f"{costs['create-session']:.2f} ms", ""),
+        ("the same with its journal line", f"{costs['create-session + append']:.2f} ms", ""),
+        ("**the journal adds to create-session**", f"**{create:+.2f} ms**", target(create < 1)),
+        (
+            "one signed-head write (at most once per 5 s, and at closings)",
+            f"{costs['one signed-head write']:.2f} ms",
+            "",
+        ),
+        (
+            f"**`journal verify`, {verified['entries']:,} entries**",
+            f"**{rate:,.0f} entries/s** "
+            f"({verified['wall']:.1f} s wall, {verified['cpu']:.1f} s CPU)",
+            "at least 100,000/s: " + ("met" if rate >= 100_000 else "MISSED"),
+        ),
+        (
+            "peak RSS of the process that filled and verified them",
+            f"{verified['rss_mib']:.0f} MiB",
+            "",
+        ),
+    ]
+    lines = ["| measure | result | target |", "| --- | ---: | --- |"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    lines.append("")
+    lines.append(
+        f"Medians of {writes} writes each way, alternating with and without the journal line "
+        f"(the service's own rules, SQLite, bcrypt's time included alike on both sides). "
+        f"Command: `make bench` (or `.venv/bin/python bench/bench_journal.py`). Machine: "
+        f"{machine(server=False)}. Load average before: {LOAD_BEFORE}, after: "
+        f"{os.getloadavg()[0]:.2f}. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC."
+    )
+    return "\n".join(lines)
+
+
+def target(ok: bool) -> str:
+    return "under 1 ms: " + ("met" if ok else "MISSED")
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--entries", type=int, default=1_000_000)
-    parser.add_argument("--writes", type=int, default=2000)
+    parser.add_argument("--writes", type=int, default=600)
+    parser.add_argument("--no-page", action="store_true", help="print only, leave docs/ alone")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         app = make_app(Path(folder))
         costs = append_cost(app, args.writes)
-        for name, ms in costs.items():
-            print(f"{name:>26}: {ms:.3f} ms (median)")
-        for name in ("movement", "create-session"):
-            added = costs[f"{name} + append"] - costs[name]
-            print(f"{'the journal adds to ' + name:>26}: {added:.3f} ms")
         started = time.perf_counter()
         fill(app, args.entries)
         print(f"filled {args.entries} entries in {time.perf_counter() - started:.0f} s")
-        entries, elapsed = verify_throughput(app)
-        print(
-            f"journal verify: {entries} entries in {elapsed:.1f} s "
-            f"= {entries / elapsed:,.0f} entries/s"
-        )
+        verified = verify_throughput(app)
+        with app.app_context():
+            journal._signer().sign()  # now, while its folder (a temporary one) still exists
+    report = render(costs, verified, args.writes)
+    print(report)
+    if not args.no_page:
+        write_bench_page(report, JOURNAL_PAGE)
 
 
 if __name__ == "__main__":

@@ -579,24 +579,27 @@ def met(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
-def machine() -> str:
+def machine(server: bool = True) -> str:
     cpu = next(
         (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if "model name" in line),
         platform.processor() or "unknown CPU",
     )
-    return (
+    text = (
         f"{os.cpu_count()} cores ({cpu}), Linux {platform.release()}, Python "
-        f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, {WORKERS} gunicorn sync "
-        f"workers, wrk and the server on the same machine"
+        f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}"
     )
+    if server:
+        text += f", {WORKERS} gunicorn sync workers, wrk and the server on the same machine"
+    return text
 
 
-def write_bench_page(report: str) -> None:
+def write_bench_page(report: str, page: Path = BENCH_PAGE) -> None:
+    """Put ``report`` between the page's bench markers."""
     start, end = "<!-- bench:start -->", "<!-- bench:end -->"
-    text = BENCH_PAGE.read_text()
+    text = page.read_text()
     before, rest = text.split(start, 1)
     after = rest.split(end, 1)[1]
-    BENCH_PAGE.write_text(f"{before}{start}\n{report}\n{end}{after}")
+    page.write_text(f"{before}{start}\n{report}\n{end}{after}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The journal page (the last verification, one on demand) and approvals from the board."""
 
+import getpass
 import re
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from app.models import Store
 from tests.helpers import close_shift, open_shift, report, sqlite_only
 from tests.journaling import a_day, instance  # noqa: F401  (a fixture)
 from tests.test_backoffice_board_sessions import manager, signed_in  # noqa: F401  (fixtures)
+from tests.test_backoffice_days import day_url, read_csv, today
 from tests.test_backoffice_pages import hidden_fields, submit, text
 from tests.test_journal import tamper  # noqa: F401  (a fixture)
 
@@ -47,6 +49,23 @@ def test_the_journal_page_verifies_on_demand_and_shows_the_last_result(
     assert (
         signed_in.post(f"{journal_url(store)}/verify", data={"once": "x" * 20}).status_code == 400
     )
+
+
+def test_a_verification_from_the_command_line_shows_on_the_page(
+    signed_in,  # noqa: F811
+    headers,
+    profile,
+    store,
+    runner,
+):
+    a_day(signed_in, headers, profile)
+    result = runner.invoke(args=["journal", "verify"])
+    assert result.exit_code == 0, result.output
+
+    words = text(signed_in.get(journal_url(store)))
+
+    by = f"the command line ({getpass.getuser()})"
+    assert re.search(rf"Holds \d\d:\d\d, by {re.escape(by)}: 5 entries, nothing changed", words)
 
 
 @sqlite_only
@@ -151,3 +170,29 @@ def test_store_b_s_journal_and_approvals_are_out_of_reach(
     with app.app_context():
         assert journal.last_verifications(journal.folder()) == {}
     assert report(signed_in, their_headers, closed["id"])["closing"]["approval"] == "pending"
+
+
+def test_the_day_report_and_its_csv_show_the_approval_with_who_and_when(
+    app,
+    signed_in,  # noqa: F811
+    pending,
+    store,
+):
+    day = day_url(store, today(app, store))
+    page = signed_in.get(day).get_data(as_text=True)
+    assert "Approval pending" in page
+    [row] = read_csv(signed_in.get(day + ".csv"))
+    assert (row["z_number"], row["approval"], row["approved_by"]) == ("1", "pending", "")
+
+    board = f"/backoffice/stores/{store}/"
+    action = f"/backoffice/stores/{store}/approvals/{pending['closing']['id']}"
+    assert submit(signed_in, board, action, note="<script>x()</script>=SUM(A1)").status_code == 302
+
+    page = signed_in.get(day).get_data(as_text=True)
+    assert "Approval pending" not in page
+    assert re.search(r"Approved by Olga, \d\d:\d\d: &lt;script&gt;x\(\)&lt;/script&gt;", page)
+    assert "<script>x()" not in page
+    [row] = read_csv(signed_in.get(day + ".csv"))
+    assert (row["approval"], row["approved_by"]) == ("approved", "Olga")
+    assert row["approved_at"].startswith(today(app, store) + "T")
+    assert row["approval_note"] == "<script>x()</script>=SUM(A1)"

@@ -51,7 +51,8 @@ def test_the_spliced_movement_is_its_canonical_json(app, client, headers, profil
                 )
             )
         db.session.commit()
-        spliced = dict(journal.FAMILIES["cash_movement"].facts(db.session.connection(), store))
+        facts = journal.FAMILIES["cash_movement"].facts(db.session.connection(), store, "m")
+        spliced = {row_id: fact for fact, (_name, row_id) in facts.items()}
         rows = db.session.query(CashMovement).filter_by(store_id=store).all()
         assert len(rows) == len(spliced) == min(len(NOTES) * 2, len(AMOUNTS) * 3)
         for m in rows:
