@@ -9,9 +9,9 @@ that readers see all at once or not at all, and tokens revoked on the live box s
 """
 
 import os
-import shutil
 import sqlite3
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from contextlib import closing
@@ -49,13 +49,28 @@ def sqlite_file(database_url) -> Path:
     return path
 
 
-def backup(database: Path, target: Path, busy_timeout_s: float, secret: str) -> Path:
+COPY_CHUNK = 1 << 20
+
+
+def size(path: Path) -> int:
+    """Bytes of a database file and its -wal: what a copy of it roughly writes."""
+    return sum(
+        Path(f"{path}{suffix}").stat().st_size
+        for suffix in ("", "-wal")
+        if Path(f"{path}{suffix}").exists()
+    )
+
+
+def backup(
+    database: Path, target: Path, busy_timeout_s: float, secret: str, progress=lambda n: None
+) -> Path:
     """Write a consistent copy of ``database``, with the signing ``secret``, to ``target`` or to
     a dated file in that folder.
 
     The copy goes into a new private file beside the target, renamed over it once complete:
     nothing is ever written through a file another process may have open. The live database
     (or one of its -wal, -shm, -journal files) is refused as a target before anything is written.
+    ``progress(n)`` is told of the bytes written as the copy grows.
     """
     if target.is_dir():
         target = target / f"pos-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.sqlite3"
@@ -72,7 +87,7 @@ def backup(database: Path, target: Path, busy_timeout_s: float, secret: str) -> 
             ) as source,
             closing(sqlite3.connect(partial)) as copy,
         ):
-            _copy(source, copy, busy_timeout_s)  # all pages in one step: one snapshot
+            _copy(source, copy, busy_timeout_s, [partial], progress)
             with copy:
                 copy.execute(f"CREATE TABLE {SECRET_TABLE} (secret TEXT NOT NULL)")
                 copy.execute(f"INSERT INTO {SECRET_TABLE} VALUES (?)", (secret,))
@@ -105,6 +120,7 @@ def restore(
     secret: str,
     install_secret: Callable[[str], None] | None,
     keep_secret: bool = False,
+    progress: Callable[[int], None] = lambda n: None,
 ) -> tuple[str, bool]:
     """Check ``backup_file``, bring a copy of it to this release's schema, keep every token
     revoked in ``database`` revoked, write it into ``database`` (created if missing).
@@ -113,13 +129,17 @@ def restore(
     ``install_secret``; with None (the secret is set by configuration) the restore is refused
     unless ``keep_secret``, as is a backup without a secret (made by an earlier release).
     Returns the schema revision and whether the secret was installed. The backup file itself
-    is never modified."""
+    is never modified. ``progress(n)`` is told of the bytes copied, twice the backup's size in
+    all (into a scratch copy, then into the database)."""
     if not backup_file.is_file():
         raise BackupError(f"{backup_file}: no such file")
     # The scratch copy sits beside the database, so it shares its disk and permissions.
     scratch = database.with_name(f".restore-{os.getpid()}.sqlite3")
     try:
-        shutil.copyfile(backup_file, scratch)
+        with open(backup_file, "rb") as read, open(scratch, "wb") as write:
+            while chunk := read.read(COPY_CHUNK):
+                write.write(chunk)
+                progress(len(chunk))
         with closing(sqlite3.connect(scratch)) as copy:
             _check_integrity(copy, backup_file)
             _check_ours(copy, backup_file)
@@ -144,7 +164,8 @@ def restore(
             closing(sqlite3.connect(scratch)) as source,
             closing(sqlite3.connect(_existing(database), uri=True, timeout=busy_timeout_s)) as live,
         ):
-            _copy(source, live, busy_timeout_s)
+            live_files = [database, Path(f"{database}-wal")]
+            _copy(source, live, busy_timeout_s, live_files, progress)
     finally:
         for leftover in (scratch, Path(f"{scratch}-wal"), Path(f"{scratch}-shm")):
             leftover.unlink(missing_ok=True)
@@ -200,16 +221,48 @@ def _keep_revoked(database: Path, copy: sqlite3.Connection, busy_timeout_s: floa
         )
 
 
-def _copy(source: sqlite3.Connection, target: sqlite3.Connection, timeout_s: float) -> None:
+def _copy(
+    source: sqlite3.Connection,
+    target: sqlite3.Connection,
+    timeout_s: float,
+    written: list[Path],
+    progress: Callable[[int], None],
+) -> None:
     """``source.backup(target)``, giving up once a lock has kept it waiting ``timeout_s``:
-    on a busy database Python's backup would otherwise retry forever."""
+    on a busy database Python's backup would otherwise retry forever.
+
+    All pages in one step, so the copy is one snapshot even while the server writes; SQLite
+    runs that step without Python's lock, so a thread tells ``progress`` how the ``written``
+    files grow meanwhile."""
     deadline = time.monotonic() + timeout_s
 
     def give_up_when_stuck(status, _remaining, _total):
         if status in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) and time.monotonic() > deadline:
             raise BackupError("the database stayed locked by another connection; try again")
 
-    source.backup(target, progress=give_up_when_stuck)
+    def grown() -> int:
+        return sum(path.stat().st_size for path in written if path.exists())
+
+    done, start, told = threading.Event(), grown(), [0]
+
+    def tell():
+        now = grown() - start
+        if now > told[0]:
+            progress(now - told[0])
+            told[0] = now
+
+    def watch():
+        while not done.wait(0.2):
+            tell()
+
+    watcher = threading.Thread(target=watch, name="backup-progress", daemon=True)
+    watcher.start()
+    try:
+        source.backup(target, progress=give_up_when_stuck)
+    finally:
+        done.set()
+        watcher.join()
+    tell()
 
 
 def _check_integrity(connection: sqlite3.Connection, name: Path) -> None:

@@ -1,6 +1,7 @@
 """Administration: each command prints only the new id or token on stdout, for scripts."""
 
 import sqlite3
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,6 +21,19 @@ from .exceptions import DomainError, InvalidInput, SessionNotFound
 from .extensions import db
 from .models import ApiToken, PosSession, Store
 from .pos_session.service import approve_closing, force_close
+
+
+@contextmanager
+def progress(length: int, label: str):
+    """A progress bar on stderr, with a count and an estimate, when stderr is a terminal;
+    silence in scripts. Yields ``step(n)``: n more done."""
+    if not sys.stderr.isatty():
+        yield lambda n: None
+        return
+    with click.progressbar(
+        length=length, label=label, file=sys.stderr, show_pos=True, show_eta=True
+    ) as bar:
+        yield bar.update
 
 
 def register_cli(app) -> None:
@@ -44,7 +58,9 @@ def register_cli(app) -> None:
         try:
             database = backups.sqlite_file(db.engine.url)
             secret = current_app.config["SECRET_KEY"]
-            click.echo(backups.backup(database, path, _busy_timeout_s(), secret))
+            with progress(backups.size(database), "backing up (bytes)") as step:
+                written = backups.backup(database, path, _busy_timeout_s(), secret, step)
+            click.echo(written)
         except (backups.BackupError, OSError, sqlite3.Error) as err:
             raise click.ClickException(str(err)) from None
 
@@ -65,15 +81,17 @@ def register_cli(app) -> None:
         """
         try:
             database = backups.sqlite_file(db.engine.url)
-            revision, secret_installed = backups.restore(
-                path,
-                database,
-                _busy_timeout_s(),
-                _upgrade_copy,
-                secret=current_app.config["SECRET_KEY"],
-                install_secret=_secret_installer(),
-                keep_secret=keep_secret,
-            )
+            with progress(2 * backups.size(path), "restoring (bytes)") as step:
+                revision, secret_installed = backups.restore(
+                    path,
+                    database,
+                    _busy_timeout_s(),
+                    _upgrade_copy,
+                    secret=current_app.config["SECRET_KEY"],
+                    install_secret=_secret_installer(),
+                    keep_secret=keep_secret,
+                    progress=step,
+                )
         except (backups.BackupError, OSError, sqlite3.Error) as err:
             raise click.ClickException(str(err)) from None
         if secret_installed:

@@ -2,7 +2,6 @@
 
 import getpass
 import sys
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,22 +10,11 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from . import journal
+from .cli import progress
 from .extensions import db
 from .models import Store
 
 cli = AppGroup("journal", help="The hash-chained journal of cash facts (docs/journal.md).")
-
-
-@contextmanager
-def progress(length: int, label: str):
-    """A progress bar on stderr when it is a terminal; silence in scripts."""
-    if not sys.stderr.isatty():
-        yield lambda n: None
-        return
-    with click.progressbar(
-        length=length, label=label, file=sys.stderr, show_pos=True, show_eta=True
-    ) as bar:
-        yield bar.update
 
 
 def _store_ids(store_id: str | None) -> list[str]:

@@ -1,8 +1,12 @@
 """Backups taken while gunicorn writes are consistent; restore refuses what is not ours."""
 
 import os
+import pty
+import re
 import sqlite3
 import stat
+import subprocess
+import sys
 import threading
 import time
 from contextlib import closing
@@ -11,12 +15,14 @@ from pathlib import Path
 import pytest
 import requests
 from flask_migrate import upgrade
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from app import create_app, revisions
 from app.backup import BackupError, sqlite_file
 from app.extensions import db
-from tests.helpers import CREATE, PASSWORD, SECRET
+from app.models import Store
+from tests.helpers import CREATE, PASSWORD, ROOT, SECRET, close_shift, open_shift
 
 PROFILES = 400
 
@@ -375,3 +381,70 @@ def test_restore_refuses_a_secret_other_than_pos_secret_key_unless_told(tmp_path
     assert refused.exit_code == 1
     assert "made with another signing secret than POS_SECRET_KEY" in refused.output
     assert kept.exit_code == 0, kept.output
+
+
+def in_a_terminal(args: list[str], env: dict) -> tuple[int, str]:
+    """Run ``flask --app wsgi ARGS`` as an admin does, stderr on a terminal (a pseudo one);
+    returns its exit status and what it wrote there."""
+    main, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the terminal's other end closed: the process is done
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(main)
+    return process.wait(timeout=60), seen.decode(errors="replace")
+
+
+def test_long_commands_show_progress_in_a_terminal_and_none_in_scripts(
+    app, client, headers, profile, tmp_path
+):
+    for _ in range(3):
+        open_shift(client, headers, profile)
+        close_shift(client, headers, profile)
+    journal_dir = tmp_path / "journal"
+    journal_dir.mkdir()
+    env = {
+        "PATH": os.environ["PATH"],
+        "POS_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "POS_SECRET_KEY": SECRET,
+        "POS_JOURNAL_DIR": str(journal_dir),
+    }
+    with app.app_context():
+        store = db.session.scalar(select(Store.id))
+    backup_file = tmp_path / "b.sqlite3"
+    commands = {
+        "backing up": ["backup", str(backup_file)],
+        "verifying": ["journal", "verify"],
+        "exporting": ["journal", "export", "--store", store, str(tmp_path / "e.jsonl")],
+        "restoring": ["restore", str(backup_file)],
+    }
+    for label, args in commands.items():
+        status, shown = in_a_terminal(args, env)
+        assert status == 0, shown
+        # click's bar: the label, the count done of the whole, and the estimate
+        assert re.search(rf"{label}.*\d+/\d+", shown), shown
+
+        quiet = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert quiet.returncode == 0, quiet.stderr
+        assert label not in quiet.stderr
