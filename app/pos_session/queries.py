@@ -2,9 +2,10 @@
 
 Reads run in the request's own read transaction (``db.session``), never in a unit of work, so
 they never wait for the write lock. The reference's reads (status, current session, profile
-list) are Core statements built once and run on the session's connection: for a row or two,
-the ORM's per-statement and per-row work costs more than SQLite's (docs/bench.md). They return
-plain rows, shaped by the schemas like any object.
+list) are Core statements built once and run on the worker's held connection
+(``database.read_connection``): for a row or two, the ORM's per-statement and per-row work
+costs more than SQLite's (docs/bench.md). They return plain rows, shaped by the schemas like
+any object.
 """
 
 from collections.abc import Callable
