@@ -6,8 +6,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.routing import UnicodeConverter, ValidationError
 
-from . import auth, conditional, dbfile, health, journal_api, journal_cli, logs, openapi
-from .cli import register_cli
+from . import auth, cli, conditional, dbfile, health, journal_api, journal_cli, logs, openapi
 from .config import MIN_SECRET_BYTES, Config, load_secret
 from .database import configure_sqlite
 from .errors import register_error_handlers
@@ -74,6 +73,6 @@ def create_app(config: dict | None = None) -> Flask:
         # Same app, same error handlers and headers; no auth, no SQL. Off in production so it
         # exposes nothing unauthenticated.
         app.add_url_rule("/pos-session/ping", "bench_ping", lambda: {"ok": True})
-    register_cli(app)
+    cli.init_app(app)
     app.cli.add_command(journal_cli.cli)
     return app

@@ -127,4 +127,5 @@ def test_cli_force_close(app, client, headers, profile, store, olga, runner):
             "olga",
         ]
     )
-    assert bad.exit_code == 1 and "counted: Enter an amount" in bad.stderr
+    # Refused by click as a usage error (exit 2) before anything is looked up.
+    assert bad.exit_code == 2 and "Invalid value for '--counted': Enter an amount" in bad.stderr

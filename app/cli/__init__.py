@@ -1,0 +1,29 @@
+"""``flask --app wsgi NOUN COMMAND``: the administration commands, a module per noun.
+
+Each command prints only the new id or token (or its table) on stdout, for scripts; what it
+did goes to stderr. Each is a few lines: its options are checked and typed by click
+(``types``), the rules do the rest, and a refusal of the rules becomes an exit status and a
+message through one table (``answers``).
+"""
+
+from . import cashiers, database, managers, reports, sessions, stores, tokens
+from .output import progress
+
+__all__ = ["init_app", "progress"]
+
+COMMANDS = (
+    database.init_db,
+    database.backup,
+    database.restore,
+    stores.cli,
+    cashiers.cli,
+    managers.cli,
+    tokens.cli,
+    sessions.cli,
+    reports.cli,
+)
+
+
+def init_app(app) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)

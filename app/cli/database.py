@@ -1,0 +1,108 @@
+"""``init-db``, ``backup`` and ``restore``: the database itself (backups: app/backup.py).
+
+Top-level commands, each with an app context under any runner (``with_appcontext``)."""
+
+import sqlite3
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from flask_migrate import upgrade
+
+from .. import backup as backups
+from .. import dbfile
+from ..config import install_secret
+from ..extensions import db
+from .output import progress
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db():
+    """Create or upgrade the schema; safe to run again. The only command that creates the
+    database (the server refuses to): its folder and files are made private to this user."""
+    dbfile.make_private(Path(current_app.instance_path), 0o700)
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    click.echo("database is at the latest schema", err=True)
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("path", type=click.Path(path_type=Path))
+def backup(path):
+    """Copy the SQLite database and the signing secret to PATH, consistent even while the
+    server writes.
+
+    PATH is a file (replaced if it exists) or a folder, where a dated file is made; the
+    live database and its -wal, -shm and -journal files are refused. Prints the file
+    written (mode 0600: it holds the secret).
+    """
+    try:
+        database = backups.sqlite_file(db.engine.url)
+        secret = current_app.config["SECRET_KEY"]
+        with progress(backups.size(database), "backing up (bytes)") as step:
+            written = backups.backup(database, path, _busy_timeout_s(), secret, step)
+        click.echo(written)
+    except (backups.BackupError, OSError, sqlite3.Error) as err:
+        raise click.ClickException(str(err)) from None
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--keep-secret",
+    is_flag=True,
+    help="Keep this box's signing secret, not the backup's (or restore a backup without one).",
+)
+def restore(path, keep_secret):
+    """Replace the SQLite database with the backup at PATH, and the signing secret with the
+    one it carries.
+
+    Refuses a file that fails PRAGMA integrity_check or is not this service's database;
+    an older backup is upgraded to this release's schema; tokens revoked on this box stay
+    revoked. Restart the server afterwards.
+    """
+    try:
+        database = backups.sqlite_file(db.engine.url)
+        with progress(2 * backups.size(path), "restoring (bytes)") as step:
+            revision, secret_installed = backups.restore(
+                path,
+                database,
+                _busy_timeout_s(),
+                _upgrade_copy,
+                secret=current_app.config["SECRET_KEY"],
+                install_secret=_secret_installer(),
+                keep_secret=keep_secret,
+                progress=step,
+            )
+    except (backups.BackupError, OSError, sqlite3.Error) as err:
+        raise click.ClickException(str(err)) from None
+    if secret_installed:
+        click.echo("signing secret restored from the backup", err=True)
+    click.echo(f"restored {path} (schema {revision}); restart the server", err=True)
+
+
+def _busy_timeout_s() -> float:
+    return current_app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000
+
+
+def _secret_installer():
+    """Where the backup's secret goes: the instance file, unless POS_SECRET_KEY sets it."""
+    path = Path(current_app.instance_path) / "secret_key"
+    if not path.is_file() or path.read_text().strip() != current_app.config["SECRET_KEY"]:
+        return None
+    return lambda secret: install_secret(current_app.instance_path, secret)
+
+
+def _upgrade_copy(path: Path) -> None:
+    """Run this release's migrations on the database file at ``path`` (not the live one)."""
+    from .. import create_app
+
+    scratch = create_app(
+        {"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": current_app.config["SECRET_KEY"]}
+    )
+    with scratch.app_context():
+        upgrade(directory=scratch.extensions["migrate"].directory)
+        db.engine.dispose()

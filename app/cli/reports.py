@@ -1,0 +1,86 @@
+"""``report day``: the back office's day report on the command line: the same rules
+(app/reports.py), so the same figures to the cent, and the same CSV."""
+
+import click
+from flask.cli import AppGroup
+
+from .. import management
+from .. import reports as rules
+from .answers import refusals
+from .output import money, table
+from .types import DAY
+
+cli = AppGroup("report", help="The owner's reports, as the back office shows them.")
+
+FIGURES = (
+    "OPENING",
+    "SALES",
+    "REFUNDS",
+    "PAY-INS",
+    "PAY-OUTS",
+    "EXPECTED",
+    "COUNTED",
+    "DIFFERENCE",
+)
+TOTALS = ("SESSIONS", "OPEN", "FORCED", *FIGURES)
+
+
+@cli.command("day")
+@click.option("--store", "store_id", required=True, help="Store id.")
+@click.option("--date", "day", type=DAY, help="The business day (default: the store's today).")
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.File("w", lazy=True),
+    help="Write the page's CSV of the day's sessions to this file (- for stdout) instead.",
+)
+def day(store_id, day, csv_file):
+    """The sessions opened on one business day of the store: the store's totals, each
+    cashier's, then each session (times in store time). Counted cash and difference add up
+    the closed sessions only: "-" while none is closed."""
+    with refusals():
+        store = management.get_store(store_id)
+    report = rules.day_report(store, day or rules.today(store))
+    if csv_file is not None:
+        csv_file.write(rules.sessions_csv(store, report.sessions))
+        click.echo(f"{len(report.sessions)} session(s) of {report.day} written", err=True)
+        return
+    start, end = (_time(store, moment) for moment in rules.day_bounds(store, report.day))
+    click.echo(
+        f"{store.name}, business day {report.day}: sessions opened from {start} to {end} "
+        f"{store.timezone}, amounts in {store.currency}"
+    )
+    if not report.sessions:
+        click.echo("no session on this day")
+        return
+    click.echo()
+    table([("STORE", *TOTALS), (store.name, *_totals(report.store))])
+    click.echo()
+    table([("CASHIER", *TOTALS), *((name, *_totals(t)) for name, t in report.cashiers.items())])
+    click.echo()
+    rows = [("SESSION", "CASHIER", "OPENED", "CLOSED", *FIGURES, "FORCED", "APPROVAL")]
+    for row in report.sessions:
+        figures = (getattr(row, name) for name in rules.MONEY + rules.COUNTED)
+        rows.append(
+            (
+                row.id,
+                row.cashier,
+                _time(store, row.opened_at),
+                _time(store, row.closed_at),
+                *map(money, figures),
+                "yes" if row.forced else "no",
+                row.approval or "-",
+            )
+        )
+    table(rows)
+
+
+def _totals(totals: rules.Totals) -> tuple[str, ...]:
+    figures = [totals.sums[name] for name in rules.MONEY]
+    figures += [totals.sums[name] if totals.closed else None for name in rules.COUNTED]
+    opened = (totals.sessions, totals.sessions - totals.closed, totals.forced)
+    return (*map(str, opened), *map(money, figures))
+
+
+def _time(store, moment) -> str:
+    return "-" if moment is None else f"{rules.local_time(store, moment):%Y-%m-%d %H:%M}"

@@ -1,0 +1,89 @@
+"""``store ...``: the stores and their settings."""
+
+from collections import defaultdict
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from .. import management
+from ..database import UnitOfWork
+from ..extensions import db
+from ..models import Store
+from .answers import refusals
+from .output import table
+
+cli = AppGroup("store", help="Stores.")
+
+SETTINGS = (
+    click.option("--timezone", help="IANA time zone, e.g. Europe/Paris (default UTC)."),
+    click.option("--day-start", help="When the business day starts, HH:MM (default 00:00)."),
+    click.option(
+        "--stale-hours",
+        "stale_after_hours",
+        type=int,
+        help="Hours after which an open session is stale (16).",
+    ),
+    click.option("--currency", help="Currency code shown with amounts (default EUR)."),
+)
+
+
+def with_settings(command):
+    for option in reversed(SETTINGS):
+        command = option(command)
+    return command
+
+
+@cli.command("create")
+@click.argument("name")
+@with_settings
+def create(name, **settings):
+    """A new store called NAME; prints its id.
+
+    NAME is trimmed and must not be empty. The business day (day report, CSV) runs from
+    --day-start to the same time the next day, in --timezone; `store set` changes any of
+    these later. Then add its cashiers (`profile create`), a manager (`manager create`) and
+    a token for its terminals (`token issue`).
+    """
+    given = {key: value for key, value in settings.items() if value is not None}
+    with refusals():
+        click.echo(management.create_store(UnitOfWork(), name=name, **given))
+
+
+@cli.command("set")
+@click.argument("store_id")
+@click.option("--name", help="Display name.")
+@with_settings
+def set_(store_id, **settings):
+    """Change the settings given; the others keep their value."""
+    with refusals():
+        management.update_store(UnitOfWork(), store_id, **settings)
+    click.echo(f"store {store_id} updated", err=True)
+
+
+@cli.command("list")
+def list_():
+    """Every store by name: id, name, time zone, how many profiles (cashiers), its managers
+    (a disabled one marked so)."""
+    managers = defaultdict(list)
+    for manager in management.list_managers():
+        for store in manager.stores:
+            managers[store.id].append(manager.name + ("" if manager.enabled else " (disabled)"))
+    rows = [("ID", "NAME", "TIME ZONE", "PROFILES", "MANAGERS")]
+    for store in all_stores():
+        profiles = len(management.list_profiles(store.id))
+        rows.append(
+            (
+                store.id,
+                store.name,
+                store.timezone,
+                str(profiles),
+                ", ".join(managers[store.id]) or "-",
+            )
+        )
+    table(rows)
+
+
+def all_stores() -> list[Store]:
+    """Every store by name (no rule lists them: only the CLI does)."""
+    return db.session.scalars(select(Store).order_by(Store.name, Store.id)).all()
