@@ -2,10 +2,11 @@
 
 import bcrypt
 import jwt as pyjwt
+import pytest
 
 from app.extensions import db
 from app.models import ApiToken, PosProfile, Store
-from tests.helpers import ID, SECRET
+from tests.helpers import ID, SECRET, open_shift
 
 
 def test_init_db_is_safe_to_run_again(runner, store):
@@ -146,3 +147,128 @@ def test_a_new_password_has_at_least_four_characters(runner, store):
 
     assert short.exit_code == 1 and "at least 4 characters" in short.output
     assert four.exit_code == 0
+
+
+def test_store_create_help_says_what_it_does(runner):
+    result = runner.invoke(args=["store", "create", "--help"])
+    assert result.exit_code == 0
+    assert "A new store called NAME; prints its id." in result.stdout
+    assert "--day-start" in result.stdout and "manager create" in result.stdout
+
+
+def test_store_list_shows_zone_profiles_and_managers(app, runner, store, make_store):
+    runner.invoke(args=["store", "set", store, "--name", "Main Street", "--timezone", "Asia/Tokyo"])
+    harbour = make_store("Harbour")
+    for name in ("ana", "bob"):
+        runner.invoke(args=["profile", "create", "--store", store, "--password", "1234", name])
+    for name, stores in (("Olga", [store, harbour]), ("Ivan", [store])):
+        grants = [arg for s in stores for arg in ("--store", s)]
+        runner.invoke(args=["manager", "create", *grants, "--password", "pw-1234", name])
+    runner.invoke(args=["manager", "disable", "Ivan"])
+
+    result = runner.invoke(args=["store", "list"])
+
+    assert result.exit_code == 0 and result.stderr == ""
+    assert result.stdout.splitlines() == [
+        "ID                        NAME         TIME ZONE   PROFILES  MANAGERS",
+        f"{harbour}  Harbour      UTC         0         Olga",
+        f"{store}  Main Street  Asia/Tokyo  2         Ivan (disabled), Olga",
+    ]
+
+
+def test_store_list_of_a_new_box_is_its_headings(runner):
+    result = runner.invoke(args=["store", "list"])
+    assert (result.exit_code, result.stdout) == (0, "ID  NAME  TIME ZONE  PROFILES  MANAGERS\n")
+
+
+@pytest.mark.parametrize(
+    ("bind", "address"),
+    [
+        (None, "http://127.0.0.1:8000/backoffice/"),
+        ("192.168.1.10:8000", "http://192.168.1.10:8000/backoffice/"),
+        ("0.0.0.0:80", "http://<this box's address>:80/backoffice/"),
+    ],
+)
+def test_manager_create_says_who_for_which_stores_and_where_on_stderr(
+    monkeypatch, runner, store, make_store, bind, address
+):
+    if bind is None:
+        monkeypatch.delenv("POS_BIND", raising=False)
+    else:
+        monkeypatch.setenv("POS_BIND", bind)
+    harbour = make_store("Harbour")
+    result = runner.invoke(
+        args=["manager", "create", "--store", store, "--store", harbour, "--store", store]
+        + ["--password", "pw-1234", "  Olga Kay "]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert ID.match(result.stdout.strip()), "stdout holds only the id, for scripts"
+    assert result.stderr == (
+        f"manager 'Olga Kay' created for Main Street ({store}), Harbour ({harbour}); "
+        f"they sign in at {address}\n"
+    )
+
+
+def test_cashier_and_manager_lives_are_one_set_of_commands(runner, store, make_profile):
+    """rename, password, disable, enable and unlock are written once, for both groups; each
+    says on stderr what it did, as before."""
+    from app.cli import cashiers, managers  # here, so the other tests run on an older tree
+
+    life = ("rename", "password", "disable", "enable", "unlock")
+    for name in life:
+        assert (
+            cashiers.cli.commands[name].callback.__code__
+            is managers.cli.commands[name].callback.__code__
+        )
+    profile = make_profile(store, "ana")
+    runner.invoke(args=["manager", "create", "--store", store, "--password", "pw-1234", "olga"])
+    said = {}
+    for args in (
+        ["profile", "rename", profile, "Ana"],
+        ["profile", "password", profile, "--password", "4321"],
+        ["profile", "disable", profile],
+        ["profile", "enable", profile],
+        ["profile", "unlock", profile],
+        ["manager", "rename", "olga", "Olga"],
+        ["manager", "password", "OLGA", "--password", "pw-4321"],
+        ["manager", "disable", "olga"],
+        ["manager", "enable", "olga"],
+        ["manager", "unlock", "olga"],
+    ):
+        result = runner.invoke(args=args)
+        assert (result.exit_code, result.stdout) == (0, ""), (args, result.output)
+        said[args[0], args[1]] = result.stderr
+    assert said["profile", "rename"] == f"profile {profile} renamed\n"
+    assert said["profile", "password"] == f"profile {profile}: password changed\n"
+    assert said["manager", "rename"] == "manager 'olga' renamed\n"
+    assert said["manager", "password"] == "manager 'OLGA': password changed\n"
+    assert said["manager", "disable"] == "manager 'olga' disabled\n"
+    missing = runner.invoke(args=["profile", "password", "nope"], input="pin9\npin9\n")
+    assert missing.exit_code == 1 and "Profile not found." in missing.stderr
+    assert "Password" not in missing.stderr, "refused before the prompt"
+    usage = runner.invoke(args=["manager", "rename", "olga"])
+    assert usage.exit_code == 2 and "Missing argument 'NEW_NAME'" in usage.stderr
+    usage = runner.invoke(args=["profile", "unlock"])
+    assert usage.exit_code == 2 and "Missing argument 'PROFILE_ID'" in usage.stderr
+
+
+@pytest.mark.parametrize("counted", ["abc", "", "12.345", "-1", "NaN", "Infinity", "1" * 20])
+def test_money_options_refuse_a_non_number_before_looking_anything_up(runner, counted):
+    result = runner.invoke(
+        args=["session", "force-close", "nope", "--counted", counted]
+        + ["--reason", "forgot", "--manager", "nobody"]
+    )
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "Invalid value for '--counted'" in result.stderr
+    assert "not found" not in result.stderr
+
+
+def test_force_close_takes_an_amount_as_typed(runner, client, headers, profile, manager):
+    opened = open_shift(client, headers, profile, cash=100)
+    result = runner.invoke(
+        args=["session", "force-close", opened["id"], "--counted", " 1,100.5 "]
+        + ["--reason", "forgot", "--manager", "Olga"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "counted 1100.50, difference 1000.50" in result.stderr
