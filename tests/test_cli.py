@@ -272,3 +272,22 @@ def test_force_close_takes_an_amount_as_typed(runner, client, headers, profile, 
     )
     assert result.exit_code == 0, result.output
     assert "counted 1100.50, difference 1000.50" in result.stderr
+
+
+def test_every_command_says_what_it_does_in_its_help():
+    import click
+
+    from app import cli  # here, so the other tests run on an older tree
+
+    def commands(command, path):
+        if isinstance(command, click.Group):
+            assert command.help, path
+            for name, sub in command.commands.items():
+                yield from commands(sub, f"{path} {name}")
+        else:
+            yield path, command
+
+    found = [found for top in cli.COMMANDS for found in commands(top, top.name)]
+    assert len(found) == 27
+    for path, command in found:
+        assert command.help and command.help.strip(), path
