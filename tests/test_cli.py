@@ -1,6 +1,7 @@
 """The administration commands print only the new id or token, so scripts can capture them."""
 
 import bcrypt
+import click
 import jwt as pyjwt
 import pytest
 
@@ -275,8 +276,6 @@ def test_force_close_takes_an_amount_as_typed(runner, client, headers, profile, 
 
 
 def test_every_command_says_what_it_does_in_its_help():
-    import click
-
     from app import cli  # here, so the other tests run on an older tree
 
     def commands(command, path):
