@@ -29,7 +29,16 @@ from .exceptions import (
     StoreNotFound,
 )
 from .extensions import db
-from .models import Manager, PasswordAttempts, PosProfile, PosSession, Store, clean_name, utcnow
+from .models import (
+    BackofficeSignin,
+    Manager,
+    PasswordAttempts,
+    PosProfile,
+    PosSession,
+    Store,
+    clean_name,
+    utcnow,
+)
 from .passwords import hash_password, password_problem, verify_password
 
 NAME_MAX = 120
@@ -329,10 +338,6 @@ def list_managers() -> list[Manager]:
     ).all()
 
 
-def get_manager(manager_id: str) -> Manager | None:
-    return db.session.get(Manager, manager_id)
-
-
 def get_manager_by_name(name: str) -> Manager:
     return _manager(db.session, name)
 
@@ -357,18 +362,41 @@ def rename_manager(uow: UnitOfWork, name: str, new_name: str) -> None:
 
 
 def set_manager_password(uow: UnitOfWork, name: str, password: str) -> None:
-    """Also signs the manager out of every browser (the sign-in is tied to the hash)."""
+    """Also signs the manager out of every browser: whoever knew the old password may be
+    signed in with it."""
     values = _load(PasswordSchema(), {"password": password})
     hashed = _hash(values["password"])
     with uow:
-        _manager(uow.session, name).password_hash = hashed
+        manager = _manager(uow.session, name)
+        manager.password_hash = hashed
+        _end_signins(uow.session, manager.id)
         uow.commit()
 
 
 def set_manager_enabled(uow: UnitOfWork, name: str, enabled: bool) -> None:
+    """Disabling also signs the manager out of every browser; enabling signs nobody in."""
     with uow:
-        _manager(uow.session, name).enabled = enabled
+        manager = _manager(uow.session, name)
+        manager.enabled = enabled
+        if not enabled:
+            _end_signins(uow.session, manager.id)
         uow.commit()
+
+
+def end_signins(uow: UnitOfWork, manager_id: str, signin_id: str | None = None) -> None:
+    """Sign the manager out of the browser whose sign-in is ``signin_id``, else of every
+    browser. Another manager's sign-in, or one already ended, is left as it is."""
+    with uow:
+        _end_signins(uow.session, manager_id, signin_id)
+        uow.commit()
+
+
+def _end_signins(tx, manager_id: str, signin_id: str | None = None) -> None:
+    # Deleted, not marked: a sign-in not in the table is refused (app.backoffice.signins).
+    ended = delete(BackofficeSignin).where(BackofficeSignin.manager_id == manager_id)
+    if signin_id is not None:
+        ended = ended.where(BackofficeSignin.id == signin_id)
+    tx.execute(ended)
 
 
 def unlock_manager(uow: UnitOfWork, name: str) -> None:

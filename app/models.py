@@ -311,6 +311,25 @@ class Manager(db.Model):
     stores: Mapped[list[Store]] = relationship(secondary=manager_store, order_by=Store.name)
 
 
+class BackofficeSignin(db.Model):
+    """One manager signed in to the back office in one browser: the cookie names the row.
+
+    Signing out, a new password or disabling the manager deletes the row, so any copy of the
+    cookie stops working at once. ``last_seen_at`` moves at most once a minute
+    (app.backoffice.signins); a row idle past the limit is refused, and deleted at a later
+    sign-in."""
+
+    __tablename__ = "backoffice_signin"
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
+    manager_id: Mapped[str] = mapped_column(ForeignKey("manager.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=_created_at)
+    # As the browser sent it (printable characters only, cut to 300): shown, escaped, to the
+    # manager so they can tell their browsers apart.
+    user_agent: Mapped[str] = mapped_column(String(300))
+
+
 class FormSubmission(db.Model):
     """The one-time token of each back-office form sent: a second send of it does nothing."""
 

@@ -1,8 +1,8 @@
 """The back-office page at /backoffice/: managers run their stores from a browser.
 
 Server-rendered HTML on the same rules as the CLI (``app.management``). It signs in with a
-cookie of its own, never with a terminal's bearer token, and the terminal API never reads that
-cookie: the two doors stay apart.
+cookie of its own that names a sign-in kept on the server (``signins``), never with a
+terminal's bearer token, and the terminal API never reads that cookie: the two doors stay apart.
 """
 
 from datetime import timedelta
@@ -27,6 +27,12 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+
+
+def is_a_click() -> bool:
+    """A request the manager made, not the board refreshing itself: only a click keeps the
+    manager signed in."""
+    return request.endpoint != "backoffice.board_table"
 
 
 class SessionCookie(SecureCookieSessionInterface):
@@ -54,7 +60,7 @@ class SessionCookie(SecureCookieSessionInterface):
         return request.is_secure or super().get_cookie_secure(app)
 
     def should_set_cookie(self, app, session) -> bool:
-        if request.endpoint == "backoffice.board_table":
+        if not is_a_click():
             return False
         return super().should_set_cookie(app, session)
 

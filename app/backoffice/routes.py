@@ -1,7 +1,6 @@
 """The page's views: thin, they call app.management and turn its domain errors into page
 messages: field errors next to their field, anything not found (or not granted) a 404 page."""
 
-import hashlib
 from functools import wraps
 
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
@@ -21,8 +20,8 @@ from ..exceptions import (
     StoreNotFound,
     TooManyAttempts,
 )
-from ..models import Manager
-from . import CONTENT_SECURITY_POLICY, bp, csrf, login_manager
+from ..models import BackofficeSignin, Manager
+from . import CONTENT_SECURITY_POLICY, bp, csrf, is_a_click, login_manager, signins
 from .forms import once
 
 # Form fields kept when a form comes back with errors: never a password.
@@ -30,27 +29,22 @@ KEPT_FIELDS = ("name", "timezone", "day_start", "stale_after_hours", "currency")
 
 
 class SignedIn(UserMixin):
-    """The signed-in manager. The id in the cookie carries a digest of the password hash, so a
-    new password (or a disabled account) signs the manager out of every browser at once."""
+    """The signed-in manager. The cookie holds the id of the sign-in kept on the server
+    (Flask-Login's "alternative tokens"), not the manager's: ending that sign-in signs this
+    browser out, whatever copies of the cookie exist."""
 
-    def __init__(self, manager: Manager):
+    def __init__(self, signin: BackofficeSignin, manager: Manager):
+        self.signin = signin
         self.manager = manager
 
     def get_id(self) -> str:
-        return f"{self.manager.id}:{_digest(self.manager)}"
-
-
-def _digest(manager: Manager) -> str:
-    return hashlib.sha256(manager.password_hash).hexdigest()[:16]
+        return self.signin.id
 
 
 @login_manager.user_loader
-def load_manager(user_id: str) -> SignedIn | None:
-    manager_id, _, digest = user_id.partition(":")
-    manager = management.get_manager(manager_id)
-    if manager is None or not manager.enabled or digest != _digest(manager):
-        return None
-    return SignedIn(manager)
+def load_manager(signin_id: str) -> SignedIn | None:
+    found = signins.resume(signin_id, click=is_a_click())
+    return SignedIn(*found) if found else None
 
 
 @bp.before_request
@@ -123,7 +117,7 @@ def login():
     except (InvalidInput, InvalidPassword, TooManyAttempts) as err:
         return _login_refused(err, name)
     session.clear()  # nothing from before the sign-in carries over
-    login_user(SignedIn(manager))
+    login_user(SignedIn(signins.start(manager, request.user_agent.string), manager))
     session.permanent = True
     return redirect(url_for(".index"))
 
@@ -144,25 +138,59 @@ def _login_refused(err: DomainError, name: str):
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        management.end_signins(UnitOfWork(), current_user.manager.id, current_user.get_id())
+    return _signed_out("You are signed out.")
+
+
+def _signed_out(message: str):
+    """This browser's cookie forgets the sign-in (ended on the server already)."""
     logout_user()
     session.clear()
-    flash("You are signed out.", "done")
+    flash(message, "done")
     return redirect(url_for(".login"))
+
+
+@bp.get("/signins")
+@login_required
+def signins_page():
+    g.store = _last_store()  # for the navigation, as on the store's own pages
+    rows = signins.active(current_user.manager.id)
+    return render_template("backoffice/signins.html", rows=rows, this=current_user.get_id())
+
+
+@bp.post("/signins/<signin_id>/end")
+@login_required
+def end_signin(signin_id):
+    management.end_signins(UnitOfWork(), current_user.manager.id, signin_id)
+    if signin_id == current_user.get_id():
+        return _signed_out("You are signed out.")
+    flash("That sign-in has ended: its browser is signed out.", "done")
+    return redirect(url_for(".signins_page"))
+
+
+@bp.post("/signins/end-all")
+@login_required
+def end_all_signins():
+    management.end_signins(UnitOfWork(), current_user.manager.id)
+    return _signed_out("You are signed out everywhere, in this browser too.")
 
 
 @bp.get("/")
 @login_required
 def index():
     """The store chosen in the switcher, else the last one used, else the first granted."""
-    stores = current_user.manager.stores
-    wanted = request.args.get("store") or session.get("store_id")
-    if request.args.get("store"):
-        store = management.granted_store(current_user.manager, wanted)
-    else:
-        store = next((s for s in stores if s.id == wanted), stores[0] if stores else None)
+    wanted = request.args.get("store")
+    store = management.granted_store(current_user.manager, wanted) if wanted else _last_store()
     if store is None:
         abort(404)
     return redirect(url_for(".board", store_id=store.id))
+
+
+def _last_store():
+    stores = current_user.manager.stores
+    last = session.get("store_id")
+    return next((s for s in stores if s.id == last), stores[0] if stores else None)
 
 
 # Cashiers
