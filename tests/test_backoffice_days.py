@@ -150,6 +150,31 @@ def test_day_page_shows_store_totals_then_cashiers_then_sessions(
     assert "Open" in sessions_part
 
 
+def test_an_open_session_has_no_count_and_no_difference_by_cashier_nor_in_the_csv(
+    app, client, store, day_of_sessions
+):
+    sign_in(client)
+    day = day_url(store, today(app, store))
+    by_cashier = text(client.get(day)).split("By cashier", 1)[1].split("Sessions Cashier", 1)[0]
+    bea = by_cashier.split("=Bea", 1)[1].split("Ana", 1)[0]  # =Bea's only session is open
+
+    # Expected: what the drawer should hold now; counted and difference: none yet.
+    assert bea.strip().startswith("1 (1 still open)")
+    assert bea.strip().endswith("1,081.49 still open still open") and "even" not in bea
+    rows = read_csv(client.get(day + ".csv"))
+    assert (rows[2]["closed_at"], rows[2]["closing_cash"], rows[2]["difference"]) == ("", "", "")
+
+
+def test_a_day_of_open_sessions_only_has_no_difference_yet(app, client, headers, store, bar):
+    shift(client, headers, bar["Ana"], 100, [("sale", 5)], None, close=False)
+    sign_in(client)
+    store_part = text(client.get(day_url(store, today(app, store)))).split("By cashier", 1)[0]
+
+    assert "No session closed yet: 1 still open" in store_part
+    assert "Counted cash still open Difference still open" in store_part
+    assert "even" not in store_part and "0.00 EUR" not in store_part.split("Expected cash")[1]
+
+
 def test_a_session_opened_at_0130_belongs_to_the_previous_business_day(
     app, client, store, day_of_sessions
 ):
