@@ -5,7 +5,7 @@ The sessions are made through the terminal API, so the figures compared are the 
 import csv
 import io
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -65,6 +65,10 @@ def today(app, store):
 
 def day_url(store, day):
     return f"/backoffice/stores/{store}/days/{day}"
+
+
+def html(response) -> str:
+    return response.get_data(as_text=True)
 
 
 def read_csv(response) -> list[dict]:
@@ -226,8 +230,9 @@ def test_csv_of_a_range_of_days(app, client, store, day_of_sessions):
     "query, message",
     [
         ({"from": "2026-03-28", "to": "2026-03-27"}, "The last day comes before the first."),
-        ({"from": "yesterday", "to": "2026-03-27"}, "Choose the first day."),
-        ({"from": "2026-03-28"}, "Choose the last day."),
+        ({"from": "yesterday", "to": "2026-03-27"}, "Enter the first day, as in 3 Dec 2026."),
+        ({"from": "2026-03-28"}, "Enter the last day, as in 3 Dec 2026."),
+        ({"from": "28 Mar 2026", "to": "27/03/2026"}, "Enter the last day, as in 3 Dec 2026."),
         ({"from": "2020-01-01", "to": "2026-01-01"}, "At most 366 days at a time."),
     ],
 )
@@ -254,9 +259,40 @@ def test_a_bad_date_in_the_picker_is_shown_on_the_page(client, store):
     sign_in(client)
     response = client.get(f"/backoffice/stores/{store}/days/", query_string={"day": "soon"})
     assert response.status_code == 400
-    assert "Choose a date." in text(response)
-    picked = client.get(f"/backoffice/stores/{store}/days/", query_string={"day": "2026-03-29"})
-    assert picked.location == day_url(store, "2026-03-29")
+    assert "Enter a day as in 3 Dec 2026." in text(response)
+    assert 'id="day" name="day" type="text" value="soon" aria-invalid="true"' in html(response)
+    for typed in ("2026-03-29", "29 Mar 2026", "29 march 2026"):
+        picked = client.get(f"/backoffice/stores/{store}/days/", query_string={"day": typed})
+        assert picked.location == day_url(store, "2026-03-29"), typed
+
+
+def test_the_day_filters_write_days_as_the_rest_of_the_page(client, store, bar):
+    """Text fields in the page's own "29 Mar 2026", not the browser's locale (03/29/2026)."""
+    sign_in(client)
+    page = html(client.get(day_url(store, "2026-03-29")))
+
+    for field in ("day", "range-from", "range-to"):
+        assert (
+            f'id="{field}" name="{field.removeprefix("range-")}" type="text" value="29 Mar 2026"'
+            in page
+        )
+    assert 'type="date"' not in page
+    assert "Day report: Sunday 29 March 2026" in page
+    url = f"/backoffice/stores/{store}/sessions.csv"
+    rows = read_csv(client.get(url, query_string={"from": "28 Mar 2026", "to": "29 Mar 2026"}))
+    assert rows == []
+
+
+def test_no_next_day_link_past_today_in_store_time(app, client, store, bar):
+    sign_in(client)
+    now = date.fromisoformat(today(app, store))
+    tomorrow = day_url(store, (now + timedelta(days=1)).isoformat())
+
+    on_today = html(client.get(day_url(store, now.isoformat())))
+    assert f'href="{tomorrow}"' not in on_today and 'rel="next"' not in on_today
+    assert f'href="{day_url(store, (now - timedelta(days=1)).isoformat())}" rel="prev"' in on_today
+    yesterday = html(client.get(day_url(store, (now - timedelta(days=1)).isoformat())))
+    assert f'href="{day_url(store, now.isoformat())}" rel="next"' in yesterday
 
 
 def test_an_empty_day_says_so(client, store, bar):
