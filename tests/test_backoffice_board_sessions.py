@@ -99,10 +99,13 @@ def test_board_without_a_sign_in_sends_to_the_sign_in(client, manager, store):
 # Sessions
 
 
+CHECK = "/force-close/check#force-title"  # the form comes back scrolled to itself
+
+
 def check(client, store, session_id, **fields):
     """The force-close form sent: the figures to confirm, or the form with its messages."""
     url = session_url(store, session_id)
-    return submit(client, url, url + "/force-close/check", **fields)
+    return submit(client, url, url + CHECK, **fields)
 
 
 def force(client, store, session_id, **fields):
@@ -188,8 +191,8 @@ def test_force_close_asks_to_confirm_the_figures_in_words_first(signed_in, heade
     # "Change what I typed" comes back to the form, filled in.
     url = session_url(store, opened["id"])
     html = checked.get_data(as_text=True)
-    change = hidden_fields(html, url + "/force-close/check")
-    again = signed_in.post(url + "/force-close/check", data={**change, "change": "1"})
+    change = hidden_fields(html, url + CHECK)
+    again = signed_in.post(url + CHECK, data={**change, "change": "1"})
     assert 'value="119.95"' in again.get_data(as_text=True) and "Check before" not in text(again)
 
     # Cash moved since the check: the close does not go through on the old figures.

@@ -152,6 +152,9 @@ def test_day_page_shows_store_totals_then_cashiers_then_sessions(
     assert cashiers_part.index("=Bea") < cashiers_part.index("Ana")
     assert "short by 0.05" in sessions_part and "over by 2.00" in sessions_part
     assert "Open" in sessions_part
+    # Each time with its day (a night's shift crosses midnight), the year in the title.
+    when = r"\d\d? [A-Z][a-z]{2} \d\d:\d\d"
+    assert len(re.findall(rf"Ana {when} – {when}", sessions_part)) == 2
 
 
 def test_an_open_session_has_no_count_and_no_difference_by_cashier_nor_in_the_csv(

@@ -25,12 +25,14 @@ def store_time(moment: datetime, zone: str) -> datetime:
 
 
 @bp.app_template_filter("store_time")
-def store_time_text(moment: datetime | None, zone: str) -> str:
-    """The day and the time, as every list and report writes them: "3 Dec 2026 08:02"."""
+def store_time_text(moment: datetime | None, zone: str, year: bool = True) -> str:
+    """The day and the time, as every list and report writes them: "3 Dec 2026 08:02"; without
+    the year on a page whose title names it: "3 Dec 08:02"."""
     if moment is None:
         return "-"
     local = store_time(moment, zone)
-    return f"{day_text(local.date())} {local:%H:%M}"
+    day = day_text(local.date()) if year else f"{local.day} {MONTHS[local.month - 1][:3]}"
+    return f"{day} {local:%H:%M}"
 
 
 @bp.app_template_filter("clock")
