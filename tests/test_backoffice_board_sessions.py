@@ -129,7 +129,7 @@ def test_session_page_is_the_x_report_then_the_z_report(signed_in, headers, stor
     done = force(signed_in, store, opened["id"], counted="122", reason="went home ill")
     assert done.status_code == 302 and done.location == url
     z = text(signed_in.get(url))
-    assert "Session closed by force: over by 2.00 EUR" in z
+    assert "Session closed by force: over by 2.00 EUR. Z-report 1 is below" in z
     assert "Z-report · alice" in z and "+2.00 EUR over by 2.00 EUR" in z
     assert "Counted cash 122.00 EUR" in z and "Yes, by Olga: went home ill" in z
     assert "Close this session" not in z and "Signature" in z

@@ -31,8 +31,7 @@ def store_time_text(moment: datetime | None, zone: str, year: bool = True) -> st
     if moment is None:
         return "-"
     local = store_time(moment, zone)
-    day = day_text(local.date()) if year else f"{local.day} {MONTHS[local.month - 1][:3]}"
-    return f"{day} {local:%H:%M}"
+    return f"{day_text(local.date(), year)} {local:%H:%M}"
 
 
 @bp.app_template_filter("clock")
@@ -53,14 +52,14 @@ MONTHS = (
 ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
 TYPED_DAY = re.compile(r"(\d{1,2}) +([a-z]{3,9})\.? +(\d{4})")
 DAY_EXAMPLE = "3 Dec 2026"
-
-
 bp.add_app_template_global(DAY_EXAMPLE, "day_example")
 
 
 @bp.app_template_filter("day")
-def day_text(day: date) -> str:
-    return f"{day.day} {MONTHS[day.month - 1][:3]} {day.year}"
+def day_text(day: date, year: bool = True) -> str:
+    """ "3 Dec 2026", or "3 Dec" without the year."""
+    short = f"{day.day} {MONTHS[day.month - 1][:3]}"
+    return f"{short} {day.year}" if year else short
 
 
 def read_day(text: str | None) -> date | None:

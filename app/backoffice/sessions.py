@@ -149,8 +149,8 @@ def force_close(store_id, session_id):
     else:
         in_words = difference_words(closed.closing.difference, g.store.currency)
         flash(
-            f"Session closed by force: {in_words}. Its Z-report is below, ready to print; "
-            "the cashier can open a new session now.",
+            f"Session closed by force: {in_words}. Z-report {closed.closing.z_number} is below, "
+            "ready to print; the cashier can open a new session now.",
             "done",
         )
     return redirect(url_for(".session_page", store_id=store_id, session_id=session_id))
