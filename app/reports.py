@@ -105,12 +105,19 @@ COUNTED = ("closing_cash", "difference")
 
 @dataclass
 class Totals:
-    """Sums over sessions; counted cash and difference over the closed ones only."""
+    """Sums over sessions; counted cash and difference over the closed ones only, and None
+    while none is closed: an open session has no count, so no difference either."""
 
     sessions: int = 0
     closed: int = 0
     forced: int = 0
-    sums: dict = field(default_factory=lambda: dict.fromkeys(MONEY + COUNTED, Decimal("0.00")))
+    sums: dict = field(
+        default_factory=lambda: dict.fromkeys(MONEY, Decimal("0.00")) | dict.fromkeys(COUNTED)
+    )
+
+    @property
+    def open(self) -> int:
+        return self.sessions - self.closed
 
     def add(self, row: SessionFigures) -> None:
         self.sessions += 1
@@ -120,7 +127,7 @@ class Totals:
         if row.closed_at is not None:
             self.closed += 1
             for name in COUNTED:
-                self.sums[name] += getattr(row, name)
+                self.sums[name] = (self.sums[name] or Decimal("0.00")) + getattr(row, name)
 
 
 def sessions_between(store: Store, start: datetime, end: datetime) -> list[SessionFigures]:

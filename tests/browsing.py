@@ -57,3 +57,18 @@ def sign_in(page, url: str) -> None:
     page.get_by_label("Password").fill(MANAGER_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+
+
+def header_fits_two_lines(page) -> None:
+    """On a phone, 360 and 390 px wide, the header takes two lines: the store and sign-out,
+    then every section in one row (scrolling sideways when it is longer than the screen)."""
+    for width in (360, 390):
+        page.set_viewport_size({"width": width, "height": 800})
+        line = page.evaluate("parseFloat(getComputedStyle(document.body).lineHeight)")
+        header = page.locator("header.top").bounding_box()["height"]
+        tops = page.eval_on_selector_all(
+            "nav[aria-label=Sections] a", "links => links.map(a => a.getBoundingClientRect().top)"
+        )
+        assert len(set(tops)) == 1, f"the sections take {len(set(tops))} lines at {width} px"
+        assert header < 3 * line + 24, f"the header is {header} px high at {width} px"
+    page.set_viewport_size(SIZES["phone"])

@@ -10,7 +10,14 @@ from urllib.parse import urlsplit
 import requests
 
 from app.auth import issue_token
-from tests.browsing import SCREENSHOTS, SIZES, browser, server, sign_in  # noqa: F401  (fixtures)
+from tests.browsing import (  # noqa: F401  (fixtures)
+    SCREENSHOTS,
+    SIZES,
+    browser,
+    header_fits_two_lines,
+    server,
+    sign_in,
+)
 from tests.helpers import CREATE, movements_url
 
 
@@ -37,14 +44,16 @@ def test_board_follows_the_terminals_and_a_session_is_closed_by_force(
     desk = pages["1024"]
 
     desk.goto(f"{server.url}/backoffice/stores/{store}/cashiers")
-    desk.get_by_label("Name").fill("Ana Lopez")
-    desk.get_by_label("Password").fill("4321")
-    desk.get_by_role("button", name="Add cashier").click()
-    desk.wait_for_load_state()
+    for name in ("Ana Lopez", "Ben Okafor"):  # Ben stays at home: a row without a drawer
+        desk.get_by_label("Name").fill(name)
+        desk.get_by_label("Password").fill("4321")
+        desk.get_by_role("button", name="Add cashier").click()
+        desk.wait_for_load_state()
     desk.get_by_role("link", name="Board").click()
     desk.wait_for_url(f"**/backoffice/stores/{store}/")
     desk.evaluate("window.notReloaded = true")
-    [ana] = [p for p in requests.get(server.url + "/pos-session/profiles", headers=api).json()]
+    profiles = requests.get(server.url + "/pos-session/profiles", headers=api).json()
+    [ana] = [p for p in profiles if p["name"] == "Ana Lopez"]
 
     body = {"profileId": ana["id"], "openningCash": 100, "password": "4321"}
     opened = requests.post(server.url + CREATE, json=body, headers=api).json()["data"][0]
@@ -61,9 +70,12 @@ def test_board_follows_the_terminals_and_a_session_is_closed_by_force(
         assert sent.status_code == 201
     row.get_by_text("1,314.50 EUR").wait_for(timeout=15000)
     assert desk.evaluate("window.notReloaded") is True
+    ben = desk.get_by_role("row", name="Ben Okafor")
+    assert ben.inner_text().split() == "Ben Okafor Closed: no drawer open".split()
     for size, page in pages.items():
         page.reload()
         page.screenshot(path=SCREENSHOTS / f"board-{size}.png", full_page=True)
+    header_fits_two_lines(pages["phone"])
 
     desk.get_by_role("link", name="Ana Lopez").click()
     desk.wait_for_url("**/sessions/*")
@@ -72,9 +84,20 @@ def test_board_follows_the_terminals_and_a_session_is_closed_by_force(
     for size, page in pages.items():
         page.screenshot(path=SCREENSHOTS / f"session-x-{size}.png", full_page=True)
 
-    desk.get_by_label("Cash counted (EUR)").fill("1314.45")
+    # Sent empty: the page's own message beside the field, not the browser's.
+    desk.get_by_role("button", name="Close by force…").click()
+    desk.wait_for_load_state()
+    counted = desk.get_by_label("Cash counted (EUR)")
+    assert counted.get_attribute("aria-invalid") == "true"
+    assert "Enter an amount such as 152.30." in desk.locator(".has-error").first.inner_text()
+    counted.fill("1314.45")
     desk.get_by_label("Reason").fill("Forgot to close before leaving")
-    desk.get_by_role("button", name="Close by force").click()
+    desk.get_by_role("button", name="Close by force…").click()
+    desk.wait_for_load_state()
+    confirm = desk.locator("main").inner_text()
+    assert "Check before you close" in confirm and "short by 0.05 EUR" in confirm
+    desk.screenshot(path=SCREENSHOTS / "session-confirm-1024.png", full_page=True)
+    desk.get_by_role("button", name="Yes, close by force").click()
     desk.wait_for_load_state()
     z = desk.locator("main").inner_text()
     assert "Session closed by force: short by 0.05 EUR" in z

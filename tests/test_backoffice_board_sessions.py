@@ -7,11 +7,14 @@ from decimal import Decimal as D
 import pytest
 
 import app.backoffice.sessions as sessions_module
-from app import management
+from app import management, reports
 from app.database import UnitOfWork
 from app.extensions import db
-from app.models import ApiToken, PosSession
+from app.models import ApiToken, PosSession, Store
 from tests.helpers import HISTORY, hidden_fields, move, open_shift, report, sign_in, submit, text
+
+# A time as every list and report writes it: the day, then the time ("3 Dec 2026 08:02").
+WHEN = r"\d\d? [A-Z][a-z]{2} \d{4} \d\d:\d\d"
 
 
 @pytest.fixture
@@ -56,6 +59,9 @@ def test_board_shows_who_works_with_terminal_float_and_expected_cash(
     assert "1 of 2 cashiers working now" in words
     assert re.search(r"alice Open since \d\d:\d\d, 0 min terminal-1 100.00 EUR 1,334.50 EUR", words)
     assert "bea Closed" in words and "Times are in Europe/Paris" in words
+    # A cashier without a drawer says so once, in words, not with a dash per column.
+    bea_row = re.search(r"<tr[^>]*>\s*<td data-label=\"Name\">bea</td>.*?</tr>", page.text, re.S)
+    assert "Closed: no drawer open" in bea_row.group(0) and ">-<" not in bea_row.group(0)
     html = page.get_data(as_text=True)
     assert 'src="/backoffice/static/board.js"' in html and "<script>" not in html
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
@@ -93,9 +99,22 @@ def test_board_without_a_sign_in_sends_to_the_sign_in(client, manager, store):
 # Sessions
 
 
-def force(client, store, session_id, **fields):
+CHECK = "/force-close/check#force-title"  # the form comes back scrolled to itself
+
+
+def check(client, store, session_id, **fields):
+    """The force-close form sent: the figures to confirm, or the form with its messages."""
     url = session_url(store, session_id)
-    return submit(client, url, url + "/force-close", **fields)
+    return submit(client, url, url + CHECK, **fields)
+
+
+def force(client, store, session_id, **fields):
+    """The force-close form sent, then its figures confirmed."""
+    checked = check(client, store, session_id, **fields)
+    if checked.status_code != 200:
+        return checked
+    action = session_url(store, session_id) + "/force-close"
+    return client.post(action, data=hidden_fields(checked.get_data(as_text=True), action))
 
 
 def test_session_page_is_the_x_report_then_the_z_report(signed_in, headers, store, profile):
@@ -110,10 +129,16 @@ def test_session_page_is_the_x_report_then_the_z_report(signed_in, headers, stor
     done = force(signed_in, store, opened["id"], counted="122", reason="went home ill")
     assert done.status_code == 302 and done.location == url
     z = text(signed_in.get(url))
-    assert "Session closed by force: over by 2.00 EUR" in z
+    assert "Session closed by force: over by 2.00 EUR. Z-report 1 is below" in z
     assert "Z-report · alice" in z and "+2.00 EUR over by 2.00 EUR" in z
     assert "Counted cash 122.00 EUR" in z and "Yes, by Olga: went home ill" in z
     assert "Close this session" not in z and "Signature" in z
+    # The long id and hash, folded on screen: one tap away, never across a phone's width.
+    html = signed_in.get(url).get_data(as_text=True)
+    hash_ = signed_in.get(HISTORY, headers=headers).get_json()["data"][0]["closing"]["hash"]
+    folded = re.search(r'<details class="fine no-print">(.*?)</details>', html, re.S).group(1)
+    assert f"Session {opened['id']}" in folded and f"Journal hash {hash_}" in folded
+    assert opened["id"] not in re.search(r'<p class="lead">(.*?)</p>', html).group(1)
 
 
 def test_force_close_errors_sit_next_to_the_field_and_keep_what_was_typed(
@@ -128,11 +153,66 @@ def test_force_close_errors_sit_next_to_the_field_and_keep_what_was_typed(
     assert report(signed_in, headers, opened["id"])["closing"] is None
 
 
+@pytest.mark.parametrize("counted", ["", "   ", "abc", "12 EUR"])
+def test_force_close_says_in_its_own_words_that_counted_cash_is_missing_or_not_a_number(
+    signed_in, headers, store, profile, counted
+):
+    opened = open_shift(signed_in, headers, profile)
+    url = session_url(store, opened["id"])
+    # The page's message, not the browser's: the form does not stop at the browser's check.
+    form = re.search(
+        r"<form[^>]*force-close/check[^>]*>", signed_in.get(url).get_data(as_text=True)
+    )
+    assert "novalidate" in form.group(0)
+
+    page = check(signed_in, store, opened["id"], counted=counted, reason="went home")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 400
+    assert 'aria-invalid="true" aria-describedby="counted-hint counted-error"' in html
+    assert re.search(r'id="counted-error">Enter an amount such as 152.30', html)
+    assert f'name="counted" type="text" value="{counted}"' in html
+    assert 'value="went home"' in html  # what was typed stays
+    assert report(signed_in, headers, opened["id"])["closing"] is None
+
+
+def test_force_close_asks_to_confirm_the_figures_in_words_first(signed_in, headers, store, profile):
+    opened = open_shift(signed_in, headers, profile, cash=100)
+    move(signed_in, headers, opened["id"], "sale", 20)
+
+    checked = check(signed_in, store, opened["id"], counted="119.95", reason="went home ill")
+    words = text(checked)
+    assert checked.status_code == 200
+    assert "Check before you close. Closing now writes alice's Z-report" in words
+    assert "it cannot be undone. alice can open a new session right after" in words
+    assert "Expected cash 120.00 EUR Cash counted 119.95 EUR" in words
+    assert "Difference -0.05 EUR: short by 0.05 EUR Reason went home ill" in words
+    assert report(signed_in, headers, opened["id"])["closing"] is None  # nothing closed yet
+
+    # "Change what I typed" comes back to the form, filled in.
+    url = session_url(store, opened["id"])
+    html = checked.get_data(as_text=True)
+    change = hidden_fields(html, url + CHECK)
+    again = signed_in.post(url + CHECK, data={**change, "change": "1"})
+    assert 'value="119.95"' in again.get_data(as_text=True) and "Check before" not in text(again)
+
+    # Cash moved since the check: the close does not go through on the old figures.
+    confirm = hidden_fields(html, url + "/force-close")
+    move(signed_in, headers, opened["id"], "sale", 1)
+    moved = signed_in.post(url + "/force-close", data=confirm)
+    assert "The expected cash changed since you checked" in text(moved)
+    assert "Expected cash 121.00 EUR" in text(moved)
+    assert report(signed_in, headers, opened["id"])["closing"] is None
+
+    confirm = hidden_fields(moved.get_data(as_text=True), url + "/force-close")
+    done = signed_in.post(url + "/force-close", data=confirm, follow_redirects=True)
+    assert "Session closed by force: short by 1.05 EUR" in text(done)
+
+
 def test_a_double_submitted_force_close_acts_once(signed_in, headers, store, profile):
     opened = open_shift(signed_in, headers, profile)
     url = session_url(store, opened["id"])
-    fields = hidden_fields(signed_in.get(url).get_data(as_text=True), url + "/force-close")
-    sent = {**fields, "counted": "150", "reason": "forgot"}
+    checked = check(signed_in, store, opened["id"], counted="150", reason="forgot")
+    sent = hidden_fields(checked.get_data(as_text=True), url + "/force-close")
     assert signed_in.post(url + "/force-close", data=sent).location == url
     again = signed_in.post(url + "/force-close", data=sent, follow_redirects=True)
     assert "already sent, so nothing was done a second time" in text(again)
@@ -159,9 +239,10 @@ def test_sessions_list_filters_and_pages(
     none = signed_in.get(url, query_string={"from": "2001-01-01", "to": "2001-01-02"})
     assert "No session matches these filters" in text(none)
     bad = signed_in.get(url, query_string={"from": "yesterday", "to": "2001-01-02"})
-    assert bad.status_code == 400 and "Enter a date such as" in text(bad)
-    backwards = signed_in.get(url, query_string={"from": "2001-01-05", "to": "2001-01-02"})
-    assert backwards.status_code == 400 and "Must not be before from." in text(backwards)
+    assert bad.status_code == 400 and "Enter a day as in 3 Dec 2026." in text(bad)
+    backwards = signed_in.get(url, query_string={"from": "5 Jan 2001", "to": "2 Jan 2001"})
+    assert backwards.status_code == 400
+    assert "The last day comes before the first." in text(backwards)
 
     monkeypatch.setattr(sessions_module, "PAGE", 1)
     page_one = signed_in.get(url).get_data(as_text=True)
@@ -169,6 +250,29 @@ def test_sessions_list_filters_and_pages(
     page_two = text(signed_in.get(older)).split("Difference")[-1]
     assert "alice" in page_two and "bea" not in page_two and "Newest" in page_two
     assert signed_in.get(url, query_string={"cursor": "junk"}).status_code == 400
+
+
+def test_sessions_list_gives_every_time_its_day_and_reads_days_as_the_pages_write_them(
+    app, signed_in, headers, store, profile
+):
+    from app.backoffice.filters import day_text
+
+    opened = open_shift(signed_in, headers, profile)
+    force(signed_in, store, opened["id"], counted="15000", reason="forgot")
+    url = f"/backoffice/stores/{store}/sessions"
+    with app.app_context():
+        day = reports.today(db.session.get(Store, store))
+
+    page = signed_in.get(url)
+    assert re.search(rf"alice {WHEN} {WHEN} Forced", text(page)), text(page)
+    html = page.get_data(as_text=True)
+    assert 'id="from" name="from" type="text"' in html and "As in 3 Dec 2026" in text(page)
+    for typed in (day_text(day), day_text(day).upper(), day.isoformat()):
+        found = signed_in.get(url, query_string={"from": typed, "to": typed})
+        assert found.status_code == 200 and "alice" in text(found).split("Difference")[-1]
+        assert f'value="{typed}"' in found.get_data(as_text=True)  # as typed
+    ambiguous = signed_in.get(url, query_string={"from": day.strftime("%d/%m/%Y")})
+    assert ambiguous.status_code == 400 and "Enter a day as in 3 Dec 2026." in text(ambiguous)
 
 
 def test_history_on_the_page_and_the_api_agree(signed_in, headers, store, profile):
@@ -226,6 +330,7 @@ def test_terminals_issue_shows_the_token_once_and_revoke_refuses_it(signed_in, s
     assert signed_in.get("/pos-session/profiles", headers=bearer).status_code == 200
     listed = text(signed_in.get(url))
     assert "Till 2" in listed and "Active" in listed and token.group(1) not in listed
+    assert re.search(rf"Till 2 {WHEN} {WHEN} Active", listed)  # created, expires: one style
 
     page = signed_in.get(url).get_data(as_text=True)
     revoke = re.search(r'action="([^"]+/revoke)"', page).group(1)

@@ -5,7 +5,7 @@ The sessions are made through the terminal API, so the figures compared are the 
 import csv
 import io
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -65,6 +65,10 @@ def today(app, store):
 
 def day_url(store, day):
     return f"/backoffice/stores/{store}/days/{day}"
+
+
+def html(response) -> str:
+    return response.get_data(as_text=True)
 
 
 def read_csv(response) -> list[dict]:
@@ -148,6 +152,34 @@ def test_day_page_shows_store_totals_then_cashiers_then_sessions(
     assert cashiers_part.index("=Bea") < cashiers_part.index("Ana")
     assert "short by 0.05" in sessions_part and "over by 2.00" in sessions_part
     assert "Open" in sessions_part
+    # Each time with its day (a night's shift crosses midnight), the year in the title.
+    when = r"\d\d? [A-Z][a-z]{2} \d\d:\d\d"
+    assert len(re.findall(rf"Ana {when} – {when}", sessions_part)) == 2
+
+
+def test_an_open_session_has_no_count_and_no_difference_by_cashier_nor_in_the_csv(
+    app, client, store, day_of_sessions
+):
+    sign_in(client)
+    day = day_url(store, today(app, store))
+    by_cashier = text(client.get(day)).split("By cashier", 1)[1].split("Sessions Cashier", 1)[0]
+    bea = by_cashier.split("=Bea", 1)[1].split("Ana", 1)[0]  # =Bea's only session is open
+
+    # Expected: what the drawer should hold now; counted and difference: none yet.
+    assert bea.strip().startswith("1 (1 still open)")
+    assert bea.strip().endswith("1,081.49 still open still open") and "even" not in bea
+    rows = read_csv(client.get(day + ".csv"))
+    assert (rows[2]["closed_at"], rows[2]["closing_cash"], rows[2]["difference"]) == ("", "", "")
+
+
+def test_a_day_of_open_sessions_only_has_no_difference_yet(app, client, headers, store, bar):
+    shift(client, headers, bar["Ana"], 100, [("sale", 5)], None, close=False)
+    sign_in(client)
+    store_part = text(client.get(day_url(store, today(app, store)))).split("By cashier", 1)[0]
+
+    assert "No session closed yet: 1 still open" in store_part
+    assert "Counted cash still open Difference still open" in store_part
+    assert "even" not in store_part and "0.00 EUR" not in store_part.split("Expected cash")[1]
 
 
 def test_a_session_opened_at_0130_belongs_to_the_previous_business_day(
@@ -201,8 +233,9 @@ def test_csv_of_a_range_of_days(app, client, store, day_of_sessions):
     "query, message",
     [
         ({"from": "2026-03-28", "to": "2026-03-27"}, "The last day comes before the first."),
-        ({"from": "yesterday", "to": "2026-03-27"}, "Choose the first day."),
-        ({"from": "2026-03-28"}, "Choose the last day."),
+        ({"from": "yesterday", "to": "2026-03-27"}, "Enter the first day, as in 3 Dec 2026."),
+        ({"from": "2026-03-28"}, "Enter the last day, as in 3 Dec 2026."),
+        ({"from": "28 Mar 2026", "to": "27/03/2026"}, "Enter the last day, as in 3 Dec 2026."),
         ({"from": "2020-01-01", "to": "2026-01-01"}, "At most 366 days at a time."),
     ],
 )
@@ -229,9 +262,40 @@ def test_a_bad_date_in_the_picker_is_shown_on_the_page(client, store):
     sign_in(client)
     response = client.get(f"/backoffice/stores/{store}/days/", query_string={"day": "soon"})
     assert response.status_code == 400
-    assert "Choose a date." in text(response)
-    picked = client.get(f"/backoffice/stores/{store}/days/", query_string={"day": "2026-03-29"})
-    assert picked.location == day_url(store, "2026-03-29")
+    assert "Enter a day as in 3 Dec 2026." in text(response)
+    assert 'id="day" name="day" type="text" value="soon" aria-invalid="true"' in html(response)
+    for typed in ("2026-03-29", "29 Mar 2026", "29 march 2026"):
+        picked = client.get(f"/backoffice/stores/{store}/days/", query_string={"day": typed})
+        assert picked.location == day_url(store, "2026-03-29"), typed
+
+
+def test_the_day_filters_write_days_as_the_rest_of_the_page(client, store, bar):
+    """Text fields in the page's own "29 Mar 2026", not the browser's locale (03/29/2026)."""
+    sign_in(client)
+    page = html(client.get(day_url(store, "2026-03-29")))
+
+    for field in ("day", "range-from", "range-to"):
+        assert (
+            f'id="{field}" name="{field.removeprefix("range-")}" type="text" value="29 Mar 2026"'
+            in page
+        )
+    assert 'type="date"' not in page
+    assert "Day report: Sunday 29 March 2026" in page
+    url = f"/backoffice/stores/{store}/sessions.csv"
+    rows = read_csv(client.get(url, query_string={"from": "28 Mar 2026", "to": "29 Mar 2026"}))
+    assert rows == []
+
+
+def test_no_next_day_link_past_today_in_store_time(app, client, store, bar):
+    sign_in(client)
+    now = date.fromisoformat(today(app, store))
+    tomorrow = day_url(store, (now + timedelta(days=1)).isoformat())
+
+    on_today = html(client.get(day_url(store, now.isoformat())))
+    assert f'href="{tomorrow}"' not in on_today and 'rel="next"' not in on_today
+    assert f'href="{day_url(store, (now - timedelta(days=1)).isoformat())}" rel="prev"' in on_today
+    yesterday = html(client.get(day_url(store, (now - timedelta(days=1)).isoformat())))
+    assert f'href="{day_url(store, now.isoformat())}" rel="next"' in yesterday
 
 
 def test_an_empty_day_says_so(client, store, bar):

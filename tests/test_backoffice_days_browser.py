@@ -2,6 +2,7 @@
 sessions made through the terminal API, the day's CSV downloaded through the page's link."""
 
 import csv
+import re
 from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -78,6 +79,24 @@ def test_day_report_csv_and_variance_chart(app, browser, server, store, make_tok
     ):
         total = sum(Decimal(row[column]) for row in rows)
         assert desk.locator(shown).inner_text() == f"{total:,.2f} EUR"
+    # Its fields write a day as the page does, and read it back so: no browser locale.
+    shown = desk.get_by_label("Go to day").input_value()
+    assert (
+        shown
+        == desk.get_by_label("First day").input_value()
+        == desk.get_by_label("Last day").input_value()
+    )
+    assert re.fullmatch(r"\d\d? [A-Z][a-z]{2} \d{4}", shown)  # "3 Dec 2026", as in the lead
+    assert desk.get_by_role("link", name="→").count() == 0  # no next day past today
+    earlier = desk.get_by_role("link", name="←").get_attribute("href")
+    desk.get_by_label("Go to day").fill("soon")
+    desk.get_by_role("button", name="Show").click()
+    desk.wait_for_load_state()
+    assert "Enter a day as in 3 Dec 2026." in desk.locator(".day-pick").inner_text()
+    desk.get_by_label("Go to day").fill(shown)
+    desk.get_by_role("button", name="Show").click()
+    desk.wait_for_url("**/days/20*")
+    assert desk.get_by_role("link", name="←").get_attribute("href") == earlier
     for size, page in pages.items():
         page.screenshot(path=SCREENSHOTS / f"day-report-{size}.png", full_page=True)
 

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import Store
 from tests.helpers import close_shift, open_shift, report, sqlite_only
 from tests.journaling import a_day, instance  # noqa: F401  (a fixture)
-from tests.test_backoffice_board_sessions import manager, signed_in  # noqa: F401  (fixtures)
+from tests.test_backoffice_board_sessions import WHEN, manager, signed_in  # noqa: F401
 from tests.test_backoffice_days import day_url, read_csv, today
 from tests.test_backoffice_pages import hidden_fields, submit, text
 from tests.test_journal import tamper  # noqa: F401  (a fixture)
@@ -43,7 +43,7 @@ def test_the_journal_page_verifies_on_demand_and_shows_the_last_result(
 
     words = text(done)
     assert "The journal holds: 5 entries checked" in words
-    assert re.search(r"Holds \d\d:\d\d, by Olga: 5 entries, nothing changed", words), words
+    assert re.search(rf"Holds {WHEN}, by Olga: 5 entries, nothing changed", words), words
     again = signed_in.post(f"{journal_url(store)}/verify", data=form, follow_redirects=True)
     assert "already sent" in text(again)
     assert (
@@ -62,10 +62,14 @@ def test_a_verification_from_the_command_line_shows_on_the_page(
     result = runner.invoke(args=["journal", "verify"])
     assert result.exit_code == 0, result.output
 
-    words = text(signed_in.get(journal_url(store)))
+    page = signed_in.get(journal_url(store))
+    words = text(page)
 
     by = f"the command line ({getpass.getuser()})"
-    assert re.search(rf"Holds \d\d:\d\d, by {re.escape(by)}: 5 entries, nothing changed", words)
+    assert re.search(rf"Holds {WHEN}, by {re.escape(by)}: 5 entries, nothing changed", words)
+    # The command with the store's long id, folded: it would run across a phone's width.
+    folded = re.search(r"<details[^>]*>(.*?)</details>", page.get_data(as_text=True), re.S)
+    assert f"journal verify --store {store}" in folded.group(1)
 
 
 @sqlite_only
@@ -104,7 +108,7 @@ def test_pending_approvals_are_on_the_board_and_approved_there(
     session_page = f"/backoffice/stores/{store}/sessions/{pending['id']}"
     closing = pending["closing"]
     words = text(signed_in.get(board))
-    assert re.search(r"Z 1: alice closed at \d\d:\d\d, short by 50.00 EUR, over", words), words
+    assert re.search(rf"Z 1: alice closed at {WHEN}, short by 50.00 EUR, over", words), words
     z_report = text(signed_in.get(session_page))
     assert "Approval Pending: the difference is over the store's limit" in z_report
     assert f"Z 1 · journal hash {closing['hash']}" in z_report
@@ -117,7 +121,7 @@ def test_pending_approvals_are_on_the_board_and_approved_there(
     assert "Approved. The approval is in the journal" in words
     assert "Waiting for your approval" not in words
     assert re.search(
-        r"Approval Approved by Olga, \d\d:\d\d: Till recounted, é ok",
+        rf"Approval Approved by Olga, {WHEN}: Till recounted, é ok",
         text(signed_in.get(session_page)),
     )
     assert runner.invoke(args=["journal", "verify"]).exit_code == 0
@@ -190,7 +194,9 @@ def test_the_day_report_and_its_csv_show_the_approval_with_who_and_when(
 
     page = signed_in.get(day).get_data(as_text=True)
     assert "Approval pending" not in page
-    assert re.search(r"Approved by Olga, \d\d:\d\d: &lt;script&gt;x\(\)&lt;/script&gt;", page)
+    # The day report names its year in the title: its times leave it out ("3 Dec 08:02").
+    when = r"\d\d? [A-Z][a-z]{2} \d\d:\d\d"
+    assert re.search(rf"Approved by Olga, {when}: &lt;script&gt;x\(\)&lt;/script&gt;", page)
     assert "<script>x()" not in page
     [row] = read_csv(signed_in.get(day + ".csv"))
     assert (row["approval"], row["approved_by"]) == ("approved", "Olga")

@@ -221,6 +221,23 @@ def test_add_a_cashier_with_bad_input_shows_errors_next_to_the_fields_and_keeps_
     assert management_profiles(client.application, store) == ["Ana"]
 
 
+def test_the_password_rule_is_shown_beside_the_field_before_it_is_broken(
+    client, manager, store, profile
+):
+    sign_in(client)
+    rule = "At least 4 characters; a 4-digit PIN will do."
+    for url, field in (
+        (cashiers_url(store), "password"),
+        (f"{cashiers_url(store)}/{profile}", "reset-password"),
+    ):
+        html = client.get(url).get_data(as_text=True)
+        assert f'<p class="hint" id="{field}-hint">{rule}' in html
+        assert re.search(rf'id="{field}"[^>]*aria-describedby="{field}-hint"', html)
+    short = submit(client, cashiers_url(store), cashiers_url(store), name="Ana", password="123")
+    html = short.get_data(as_text=True)
+    assert rule in html and 'id="password-error">Must be at least 4 characters.' in html
+
+
 def test_a_double_submitted_form_acts_once(client, manager, store):
     sign_in(client)
     html = client.get(cashiers_url(store)).get_data(as_text=True)
@@ -319,6 +336,22 @@ def test_money_filter_uses_the_store_currency(app):
     assert money(Decimal("1234567.5"), "EUR") == "1,234,567.50 EUR"
     assert money(Decimal("-0.05"), "USD") == "-0.05 USD"
     assert money(None, "EUR") == "-"
+
+
+def test_days_and_times_are_written_one_way_and_days_read_the_way_they_are_written(app):
+    from datetime import date, datetime
+
+    from app.backoffice.filters import day_text, read_day, store_time_text
+
+    assert day_text(date(2026, 12, 3)) == "3 Dec 2026"
+    assert store_time_text(datetime(2026, 12, 3, 7, 2), "Europe/Paris") == "3 Dec 2026 08:02"
+    assert store_time_text(datetime(2027, 1, 1, 7, 2), "UTC") == "1 Jan 2027 07:02"
+    for typed in ("3 Dec 2026", " 3  dec 2026 ", "03 DEC. 2026", "3 December 2026", "2026-12-03"):
+        assert read_day(typed) == date(2026, 12, 3), typed
+    assert read_day("3 Sept 2026") == date(2026, 9, 3)
+    for typed in ("", None, "3/12/2026", "12/3/2026", "Dec 3 2026", "31 Feb 2026", "3 Ju 2026",
+                  "3 Dex 2026", "2026-02-30", "3 Dec", "yesterday"):  # fmt: skip
+        assert read_day(typed) is None, typed
 
 
 def test_open_session_time_is_shown_in_the_store_zone(app, client, manager, store, headers):

@@ -2,6 +2,7 @@
 session belongs to, and CSV cells."""
 
 from datetime import date, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -92,3 +93,37 @@ def test_a_range_of_business_days_runs_from_the_first_start_to_the_last_end():
 )
 def test_a_text_cell_that_starts_like_a_formula_gets_a_leading_quote(name, cell):
     assert reports._text_cell(name) == cell
+
+
+def figures(closed: bool, **money) -> reports.SessionFigures:
+    """A session's figures: counted 10.00 and short by 0.50 once closed, nothing while open."""
+    zero = Decimal("0.00")
+    return reports.SessionFigures(
+        id="s",
+        cashier="Ana",
+        opened_at=datetime(2026, 3, 28, 9),
+        closed_at=datetime(2026, 3, 28, 17) if closed else None,
+        **{name: money.get(name, zero) for name in reports.MONEY},
+        closing_cash=Decimal("10.00") if closed else None,
+        difference=Decimal("-0.50") if closed else None,
+        forced=False,
+        z_number=1 if closed else None,
+        needs_approval=False,
+        approved_by=None,
+        approved_at=None,
+        approval_note=None,
+    )
+
+
+def test_totals_of_open_sessions_only_have_no_count_and_no_difference():
+    total = reports.Totals()
+    total.add(figures(closed=False, expected_cash=Decimal("80.50")))
+
+    assert (total.sessions, total.closed, total.open) == (1, 0, 1)
+    assert total.sums["expected_cash"] == Decimal("80.50")
+    assert total.sums["closing_cash"] is None and total.sums["difference"] is None
+
+    total.add(figures(closed=True, expected_cash=Decimal("10.50")))
+    assert (total.closed, total.open) == (1, 1)
+    assert total.sums["closing_cash"] == Decimal("10.00")
+    assert total.sums["difference"] == Decimal("-0.50")  # the open session counts for nothing

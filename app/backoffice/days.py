@@ -5,7 +5,6 @@ Business days are in store time (``app.reports``). The short addresses of the is
 store in use; the pages themselves live under the store, like every other page.
 """
 
-import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -14,22 +13,23 @@ from flask_login import current_user, login_required
 
 from .. import reports
 from . import bp
+from .filters import DAY_EXAMPLE, ISO_DAY, day_text, read_day
 from .routes import store_view
 
-DAY = re.compile(r"\d{4}-\d\d-\d\d")
 # Far enough either way for any shop, near enough that no time zone arithmetic overflows.
 FIRST_DAY, LAST_DAY = date(1970, 1, 2), date(9998, 12, 30)
+DAY_ERROR = f"Enter a day as in {DAY_EXAMPLE}."
 
 
 def parse_day(text: str | None) -> date | None:
-    """A YYYY-MM-DD date the reports can use, else None."""
-    if not text or not DAY.fullmatch(text):
-        return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        return None
-    return day if FIRST_DAY <= day <= LAST_DAY else None
+    """A YYYY-MM-DD date the reports can use, else None: a day's address, the CLI's --date."""
+    return typed_day(text) if text and ISO_DAY.fullmatch(text) else None
+
+
+def typed_day(text: str | None) -> date | None:
+    """A day typed in a filter, "3 Dec 2026" or YYYY-MM-DD, that the reports can use."""
+    day = read_day(text)
+    return day if day is not None and FIRST_DAY <= day <= LAST_DAY else None
 
 
 def _day_or_404(text: str) -> date:
@@ -80,11 +80,12 @@ def variances_in_use():
 @bp.get("/stores/<store_id>/days/")
 @store_view
 def days(store_id):
-    """Today's business day, or the one chosen in the date picker (``?day=``)."""
+    """Today's business day, or the one typed in "Go to day" (``?day=``)."""
     if "day" in request.args:
-        day = parse_day(request.args["day"])
+        day = typed_day(request.args["day"])
         if day is None:
-            return _day_page(reports.today(g.store), 400, {"day": ["Choose a date."]})
+            typed = {"day": request.args["day"]}
+            return _day_page(reports.today(g.store), 400, {"day": [DAY_ERROR]}, typed)
     else:
         day = reports.today(g.store)
     return redirect(url_for(".day", store_id=store_id, day=day.isoformat()))
@@ -96,9 +97,11 @@ def day(store_id, day):
     return _day_page(_day_or_404(day))
 
 
-def _day_page(day: date, status=200, errors=None, values=None):
+def _day_page(day: date, status=200, errors=None, typed=None):
+    """The day's report; ``typed``: what was typed in its forms, kept when refused."""
     store = g.store
     start, end = reports.day_bounds(store, day)
+    shown = day_text(day)
     page = render_template(
         "backoffice/day.html",
         report=reports.day_report(store, day),
@@ -108,7 +111,7 @@ def _day_page(day: date, status=200, errors=None, values=None):
         next=day + timedelta(days=1),
         today=reports.today(store),
         errors=errors or {},
-        values=values or {"from": day.isoformat(), "to": day.isoformat()},
+        values={"day": shown, "from": shown, "to": shown, **(typed or {})},
     )
     return page, status
 
@@ -126,12 +129,12 @@ def day_csv(store_id, day):
 def sessions_csv(store_id):
     """The sessions of the business days ``from`` to ``to`` (both included)."""
     values = {k: request.args.get(k, "") for k in ("from", "to")}
-    first, last = parse_day(values["from"]), parse_day(values["to"])
+    first, last = typed_day(values["from"]), typed_day(values["to"])
     errors = {}
     if first is None:
-        errors["from"] = ["Choose the first day."]
+        errors["from"] = [f"Enter the first day, as in {DAY_EXAMPLE}."]
     if last is None:
-        errors["to"] = ["Choose the last day."]
+        errors["to"] = [f"Enter the last day, as in {DAY_EXAMPLE}."]
     elif first is not None and last < first:
         errors["to"] = ["The last day comes before the first."]
     elif first is not None and (last - first).days >= reports.MAX_RANGE_DAYS:

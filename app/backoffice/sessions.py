@@ -1,6 +1,6 @@
 """The sessions: the history with filters, each session's X- or Z-report, and the force-close."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -10,8 +10,9 @@ from .. import management, reports
 from ..database import UnitOfWork
 from ..exceptions import InvalidInput, SessionClosed
 from ..pos_session import queries, service
-from ..pos_session.schemas import HistoryQuerySchema, SessionHistoryResponse
+from ..pos_session.schemas import ForceCloseSchema, HistoryQuerySchema, SessionHistoryResponse
 from . import bp
+from .days import DAY_ERROR, typed_day
 from .filters import difference_words
 from .forms import once
 from .routes import store_view
@@ -23,22 +24,25 @@ next_cursor = SessionHistoryResponse().fields["next_cursor"]
 
 
 def _history_query(args) -> tuple[dict, dict]:
-    """The API's history query from the page's filters (dates are business days in store
-    time, both included), and the messages by filter."""
+    """The API's history query from the page's filters (days are business days in store time,
+    both included, typed as the pages write them), and the messages by filter."""
     query, errors = {"limit": PAGE}, {}
     for name, key in (("cashier", "profileId"), ("status", "status"), ("cursor", "cursor")):
         if args.get(name):
             query[key] = args[name]
-    for name, after in (("from", 0), ("to", 1)):
+    days = {}
+    for name in ("from", "to"):
         if args.get(name):
-            try:
-                day = date.fromisoformat(args[name]) + timedelta(days=after)
-            except ValueError:
-                errors[name] = ["Enter a date such as 2025-03-31."]
-                continue
-            query[name] = reports.day_bounds(g.store, day)[0].isoformat()
+            days[name] = typed_day(args[name])
+            if days[name] is None:
+                errors[name] = [DAY_ERROR]
+    if days.get("from") and days.get("to") and days["to"] < days["from"]:
+        errors["to"] = ["The last day comes before the first."]
     if errors:
         return {}, errors
+    for name, day in days.items():
+        after = timedelta(days=1 if name == "to" else 0)
+        query[name] = reports.day_bounds(g.store, day + after)[0].isoformat()
     try:
         return history_query.load(query), {}
     except ValidationError as err:
@@ -66,7 +70,8 @@ def sessions(store_id):
     return page_html, 400 if errors else 200
 
 
-def _session_page(store_id, session_id, status=200, errors=None, values=None):
+def _session_page(store_id, session_id, status=200, errors=None, values=None, check=None):
+    """The X- or Z-report; ``check``: the force-close's figures to confirm, by name."""
     report = queries.session_report(store_id, session_id)
     cashier = management.get_profile(report.session.pos_profile_id, store_id)
     page = render_template(
@@ -75,6 +80,7 @@ def _session_page(store_id, session_id, status=200, errors=None, values=None):
         cashier=cashier,
         errors=errors or {},
         values=values or {},
+        check=check,
     )
     return page, status
 
@@ -85,10 +91,51 @@ def session_page(store_id, session_id):
     return _session_page(store_id, session_id)
 
 
+# Closing a forgotten session by force: the form, then the figures it will write to confirm
+# (a step that changes nothing), then the close itself.
+
+
+def _typed_close() -> dict:
+    return {k: request.form.get(k, "") for k in ("counted", "reason")}
+
+
+@bp.post("/stores/<store_id>/sessions/<session_id>/force-close/check")
+@store_view
+def check_force_close(store_id, session_id):
+    if "change" in request.form:  # back to the form, with what was typed
+        return _session_page(store_id, session_id, values=_typed_close())
+    return _confirm_force_close(store_id, session_id)
+
+
+def _confirm_force_close(store_id, session_id, moved=False):
+    """The figures the close would write, in words, with the button that writes them; or the
+    form again, its messages next to the fields. ``moved``: the figures confirmed before
+    changed since (a movement came in), so they are shown again."""
+    typed = _typed_close()
+    try:
+        counted = ForceCloseSchema().load(typed)["counted"]
+    except ValidationError as err:
+        return _session_page(store_id, session_id, 400, err.normalized_messages(), typed)
+    expected = queries.session_report(store_id, session_id).summary["expected_cash"]
+    check = {
+        "counted": counted,
+        "expected": expected,
+        "difference": counted - expected,
+        "moved": moved,
+    }
+    return _session_page(store_id, session_id, values=typed, check=check)
+
+
 @bp.post("/stores/<store_id>/sessions/<session_id>/force-close")
 @store_view
 @once(".sessions")
 def force_close(store_id, session_id):
+    report = queries.session_report(store_id, session_id)
+    confirmed = request.form.get("expected")
+    # Not confirmed yet, or confirmed on figures that have moved since: confirm (again). A
+    # session closed meanwhile goes on, to say so.
+    if report.session.closing is None and confirmed != f"{report.summary['expected_cash']:.2f}":
+        return _confirm_force_close(store_id, session_id, moved=confirmed is not None)
     counted, reason = request.form.get("counted", ""), request.form.get("reason", "")
     try:
         closed = service.force_close(
@@ -102,8 +149,8 @@ def force_close(store_id, session_id):
     else:
         in_words = difference_words(closed.closing.difference, g.store.currency)
         flash(
-            f"Session closed by force: {in_words}. Its Z-report is below, ready to print; "
-            "the cashier can open a new session now.",
+            f"Session closed by force: {in_words}. Z-report {closed.closing.z_number} is below, "
+            "ready to print; the cashier can open a new session now.",
             "done",
         )
     return redirect(url_for(".session_page", store_id=store_id, session_id=session_id))
