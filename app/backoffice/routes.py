@@ -114,6 +114,12 @@ def _typed() -> dict:
     return {k: request.form[k] for k in KEPT_FIELDS if k in request.form}
 
 
+def _form(schema) -> dict:
+    """The form loaded by ``schema``, a field not sent taken as empty (else InvalidInput)."""
+    keys = (field.data_key or name for name, field in schema.fields.items())
+    return load(schema, {key: request.form.get(key, "") for key in keys})
+
+
 # Sign-in
 
 
@@ -123,10 +129,9 @@ def login():
         return redirect(url_for(".index"))
     if request.method == "GET":
         return render_template("backoffice/login.html", errors={}, values={})
-    name, password = request.form.get("name", ""), request.form.get("password", "")
+    name = request.form.get("name", "")
     try:
-        values = load(SignInSchema(), {"name": name, "password": password})
-        manager = signin.authenticate(values["name"], values["password"])
+        manager = signin.authenticate(**_form(SignInSchema()))
     except (InvalidInput, InvalidPassword, TooManyAttempts) as err:
         return _login_refused(err, name)
     session.clear()  # nothing from before the sign-in carries over
@@ -229,10 +234,7 @@ def cashiers(store_id):
 def add_cashier(store_id):
     name = request.form.get("name", "")
     try:
-        values = load(
-            NewCashierSchema(), {"name": name, "password": request.form.get("password", "")}
-        )
-        profiles.create(UnitOfWork(), **values, store_id=store_id)
+        profiles.create(UnitOfWork(), **_form(NewCashierSchema()), store_id=store_id)
     except InvalidInput as err:
         return _cashiers_page(_status(err), err.errors, _typed())
     flash(f"{name.strip()} was added and can open a session on a terminal now.", "done")
@@ -258,7 +260,7 @@ def cashier(store_id, profile_id):
 def rename_cashier(store_id, profile_id):
     old = profiles.get(profile_id, store_id=store_id).name
     try:
-        name = load(RenameSchema(), {"name": request.form.get("name", "")})["name"]
+        name = _form(RenameSchema())["name"]
         new = profiles.rename(UnitOfWork(), profile_id, name, store_id=store_id).name
     except InvalidInput as err:
         profile = profiles.get(profile_id, store_id=store_id)
@@ -273,8 +275,8 @@ def rename_cashier(store_id, profile_id):
 def reset_password(store_id, profile_id):
     profile = profiles.get(profile_id, store_id=store_id)
     try:
-        password = load(PasswordSchema(), {"password": request.form.get("password", "")})
-        profiles.set_password(UnitOfWork(), profile_id, password["password"], store_id=store_id)
+        password = _form(PasswordSchema())["password"]
+        profiles.set_password(UnitOfWork(), profile_id, password, store_id=store_id)
     except InvalidInput as err:
         return _cashier_page(profile, _status(err), {"password": err.errors})
     flash(f"{profile.name}'s password was changed; the old one no longer works.", "done")
