@@ -60,7 +60,7 @@ class IdempotencyKeyReused(DomainError):
     pass
 
 
-# The owner's rules (app.management), for the back-office page and the CLI.
+# The owner's rules (app.stores, app.people), for the back-office page and the CLI.
 
 
 class InvalidInput(DomainError):

@@ -68,7 +68,7 @@ class MoneyColumn(TypeDecorator):
 class Store(db.Model):
     id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(120))
-    # Settings for the back office (app.management validates them); the API ignores them.
+    # Settings for the back office (app.owner_input checks them); the API ignores them.
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     day_start_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
     stale_after_hours: Mapped[int] = mapped_column(default=16, server_default="16")
@@ -288,7 +288,7 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None]
 
 
-# The back office: managers and the stores granted to them (app.management holds the rules).
+# The back office: managers and the stores granted to them (app.people holds the rules).
 manager_store = db.Table(
     "manager_store",
     Column("manager_id", ForeignKey("manager.id"), primary_key=True),

@@ -7,8 +7,9 @@ The screenshots they take are the ones docs/ shows.
 
 import pytest
 
-from app import management
 from app.database import UnitOfWork
+from app.people import managers
+from app.stores import update_store
 from tests.helpers import ROOT, LiveServer, chromium
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -44,8 +45,8 @@ def browser():
 def server(app, tmp_path, store):
     """gunicorn on a free 127.0.0.1 port; the store is Main Street in Paris, run by Olga."""
     with app.app_context():
-        management.update_store(UnitOfWork(), store, name="Main Street", timezone="Europe/Paris")
-        management.create_manager(UnitOfWork(), MANAGER, MANAGER_PASSWORD, [store])
+        update_store(UnitOfWork(), store, name="Main Street", timezone="Europe/Paris")
+        managers.create(UnitOfWork(), MANAGER, MANAGER_PASSWORD, store_ids=[store])
     live = LiveServer(app, tmp_path / "gunicorn.log", workers=2)
     yield live
     live.stop()

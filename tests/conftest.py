@@ -4,12 +4,13 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import event, make_url
 
-from app import create_app, management
+from app import create_app
 from app.auth import issue_token
 from app.database import UnitOfWork
 from app.extensions import db
 from app.models import PosProfile, Store
 from app.passwords import hash_password
+from app.people import managers
 from tests.helpers import MANAGER, MANAGER_PASSWORD, PASSWORD, POSTGRES_URL, SECRET, LiveServer
 
 
@@ -138,4 +139,4 @@ def live_server(app, tmp_path):
 @pytest.fixture
 def manager(app, store):
     with app.app_context():
-        return management.create_manager(UnitOfWork(), MANAGER, MANAGER_PASSWORD, [store])
+        return managers.create(UnitOfWork(), MANAGER, MANAGER_PASSWORD, store_ids=[store])

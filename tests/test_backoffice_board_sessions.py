@@ -7,10 +7,12 @@ from decimal import Decimal as D
 import pytest
 
 import app.backoffice.sessions as sessions_module
-from app import management, reports
+from app import reports
 from app.database import UnitOfWork
 from app.extensions import db
 from app.models import ApiToken, PosSession, Store
+from app.people import managers
+from app.stores import update_store
 from tests.helpers import HISTORY, hidden_fields, move, open_shift, report, sign_in, submit, text
 
 # A time as every list and report writes it: the day, then the time ("3 Dec 2026 08:02").
@@ -20,8 +22,8 @@ WHEN = r"\d\d? [A-Z][a-z]{2} \d{4} \d\d:\d\d"
 @pytest.fixture
 def manager(app, store):
     with app.app_context():
-        management.update_store(UnitOfWork(), store, name="Main Street", timezone="Europe/Paris")
-        return management.create_manager(UnitOfWork(), "Olga", "manager-pw", [store])
+        update_store(UnitOfWork(), store, name="Main Street", timezone="Europe/Paris")
+        return managers.create(UnitOfWork(), "Olga", "manager-pw", store_ids=[store])
 
 
 @pytest.fixture
@@ -311,7 +313,7 @@ def test_a_manager_of_store_a_sees_and_touches_nothing_of_store_b(
 
 def management_store(app):
     with app.app_context():
-        return management.get_manager_by_name("Olga").stores[0].id
+        return managers.get("Olga").stores[0].id
 
 
 # Terminals

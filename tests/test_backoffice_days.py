@@ -11,11 +11,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import update
 
-from app import management, reports
+from app import reports
 from app.database import UnitOfWork
 from app.extensions import db
 from app.models import PosSession, Store
+from app.people import cashiers, managers
 from app.pos_session.service import force_close
+from app.stores import update_store
 from tests.helpers import PASSWORD, close_shift, move, open_shift, report, sign_in, text
 
 # Every test here has the manager Olga of ``store``.
@@ -26,11 +28,11 @@ pytestmark = pytest.mark.usefixtures("manager")
 def bar(app, store):
     """A bar in Paris whose business day starts at 04:00, with two cashiers."""
     with app.app_context():
-        management.update_store(
-            UnitOfWork(), store, name="Night Bar", timezone="Europe/Paris", day_start="04:00"
+        update_store(
+            UnitOfWork(), store, name="Night Bar", timezone="Europe/Paris", day_start_minutes=240
         )
         return {
-            name: management.create_profile(UnitOfWork(), store, name, PASSWORD)
+            name: cashiers.create(UnitOfWork(), name, PASSWORD, store_id=store)
             for name in ("Ana", "=Bea")
         }
 
@@ -114,8 +116,10 @@ def test_a_session_closed_by_force_counts_in_the_day_and_says_so_in_the_csv(
 ):
     forgotten = day_of_sessions[2]  # =Bea's, still open
     with app.app_context():
-        olga = management.get_manager_by_name("Olga")
-        force_close(UnitOfWork(), store, forgotten, "1081.00", "Left without closing", olga)
+        olga = managers.get("Olga")
+        force_close(
+            UnitOfWork(), store, forgotten, Decimal("1081.00"), "Left without closing", olga
+        )
     sign_in(client)
     day = day_url(store, today(app, store))
 

@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 
 import requests
 
-from app import management
 from app.database import UnitOfWork
 from app.extensions import db
 from app.models import PosSession
+from app.people import cashiers
 from tests.browsing import SCREENSHOTS, SIZES, browser, server, sign_in  # noqa: F401  (fixtures)
 from tests.helpers import CLOSE, CREATE, PASSWORD, movements_url
 
@@ -32,7 +32,7 @@ def make_sessions(app, live, store, token):
     headers = {"Authorization": f"Bearer {token}", "x-store-id": store}
     with app.app_context():
         ids = {
-            name: management.create_profile(UnitOfWork(), store, name, PASSWORD)
+            name: cashiers.create(UnitOfWork(), name, PASSWORD, store_id=store)
             for name in {name for name, *_ in SHIFTS}
         }
     for name, opening, moves, counted, days_ago in SHIFTS:

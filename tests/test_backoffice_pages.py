@@ -3,10 +3,11 @@
 import re
 import time
 
-from app import management
 from app.database import UnitOfWork
 from app.extensions import db
 from app.models import PosProfile, Store
+from app.people import cashiers, managers
+from app.stores import update_store
 from tests.helpers import MANAGER, MANAGER_PASSWORD, PASSWORD, hidden_fields, sign_in, submit, text
 
 
@@ -73,7 +74,7 @@ def test_csrf_token_is_required(client, manager, store):
 
 def management_profiles(app, store):
     with app.app_context():
-        return [row.profile.name for row in management.list_profiles(store)]
+        return [row.profile.name for row in cashiers.list_profiles(store)]
 
 
 def test_pages_need_a_sign_in_and_a_terminal_token_does_not_open_them(
@@ -118,12 +119,12 @@ def test_idle_sign_out_after_the_configured_minutes(app, client, manager, store,
 def test_a_new_password_or_disabling_signs_the_manager_out(app, client, manager, store):
     sign_in(client)
     with app.app_context():
-        management.set_manager_password(UnitOfWork(), MANAGER, "another-pw")
+        managers.set_password(UnitOfWork(), MANAGER, "another-pw")
     assert client.get(cashiers_url(store)).status_code == 302
 
     sign_in(client, password="another-pw")
     with app.app_context():
-        management.set_manager_enabled(UnitOfWork(), MANAGER, False)
+        managers.set_enabled(UnitOfWork(), MANAGER, False)
     assert client.get(cashiers_url(store)).status_code == 302
 
 
@@ -170,13 +171,13 @@ def test_a_manager_of_store_a_sees_and_touches_nothing_of_store_b(
     with app.app_context():
         profile = db.session.get(PosProfile, bob)
         assert (profile.name, profile.enabled) == ("bob", True)
-        assert management.list_profiles(other)[0].profile.name == "bob"
+        assert cashiers.list_profiles(other)[0].profile.name == "bob"
 
 
 def test_store_switcher_for_a_manager_of_several_stores(app, client, store, make_store):
     other = make_store("Harbour")
     with app.app_context():
-        management.create_manager(UnitOfWork(), MANAGER, MANAGER_PASSWORD, [store, other])
+        managers.create(UnitOfWork(), MANAGER, MANAGER_PASSWORD, store_ids=[store, other])
     sign_in(client)
 
     page = client.get(cashiers_url(store)).get_data(as_text=True)
@@ -199,7 +200,7 @@ def test_add_a_cashier(app, client, manager, store):
     page = text(client.get(cashiers_url(store)))
     assert "Ana was added" in page and "Not working" in page
     with app.app_context():
-        [row] = management.list_profiles(store)
+        [row] = cashiers.list_profiles(store)
     assert row.profile.name == "Ana"
 
 
@@ -356,8 +357,8 @@ def test_days_and_times_are_written_one_way_and_days_read_the_way_they_are_writt
 
 def test_open_session_time_is_shown_in_the_store_zone(app, client, manager, store, headers):
     with app.app_context():
-        management.update_store(UnitOfWork(), store, timezone="Asia/Kolkata")  # UTC+05:30, no DST
-        profile = management.create_profile(UnitOfWork(), store, "ana", PASSWORD)
+        update_store(UnitOfWork(), store, timezone="Asia/Kolkata")  # UTC+05:30, no DST
+        profile = cashiers.create(UnitOfWork(), "ana", PASSWORD, store_id=store)
     body = {"profileId": profile, "openningCash": 100, "password": PASSWORD}
     opened = client.post("/pos-session/create-session", json=body, headers=headers).get_json()
     utc = opened["data"][0]["createdAt"]

@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app import management
 from app.database import UnitOfWork
 from app.extensions import db
 from app.models import BackofficeSignin
+from app.people import cashiers, managers
 from tests.helpers import MANAGER, hidden_fields, sign_in, text
 
 LOGIN = "/backoffice/login"
@@ -30,7 +30,7 @@ def copy_of_cookie(app, client):
 
 def profiles(app, store):
     with app.app_context():
-        return [row.profile.name for row in management.list_profiles(store)]
+        return [row.profile.name for row in cashiers.list_profiles(store)]
 
 
 def rows(app):
@@ -106,7 +106,7 @@ def test_sign_out_everywhere_ends_every_sign_in_of_the_manager_only(
     app, client, manager, store, make_store
 ):
     with app.app_context():
-        management.create_manager(UnitOfWork(), "Ines", "ines-pw-1", [store])
+        managers.create(UnitOfWork(), "Ines", "ines-pw-1", store_ids=[store])
     other = app.test_client()
     sign_in(other, name="Ines", password="ines-pw-1")
     sign_in(client)
@@ -126,7 +126,7 @@ def test_sign_out_everywhere_ends_every_sign_in_of_the_manager_only(
 
 def test_a_manager_cannot_end_another_managers_sign_in(app, client, manager, store):
     with app.app_context():
-        management.create_manager(UnitOfWork(), "Ines", "ines-pw-1", [store])
+        managers.create(UnitOfWork(), "Ines", "ines-pw-1", store_ids=[store])
     sign_in(client)
     [olga] = rows(app)
     other = app.test_client()

@@ -10,10 +10,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import update
 
-from app import management, reports
+from app import reports
 from app.database import UnitOfWork
 from app.extensions import db
 from app.models import PosSession, Store
+from app.people import cashiers
+from app.stores import update_store
 from tests.helpers import PASSWORD, close_shift, move, open_shift, sign_in, text
 
 pytestmark = pytest.mark.usefixtures("manager")  # Olga, who signs in to the page
@@ -36,11 +38,11 @@ PAGE_LABELS = (
 def day_of_sessions(app, client, headers, store):
     """A bar in Paris whose day starts at 04:00: Ana short by 0.05, then over by 2; =Bea open."""
     with app.app_context():
-        management.update_store(
-            UnitOfWork(), store, name="Night Bar", timezone="Europe/Paris", day_start="04:00"
+        update_store(
+            UnitOfWork(), store, name="Night Bar", timezone="Europe/Paris", day_start_minutes=240
         )
         ana, bea = (
-            management.create_profile(UnitOfWork(), store, name, PASSWORD)
+            cashiers.create(UnitOfWork(), name, PASSWORD, store_id=store)
             for name in ("Ana", "=Bea")
         )
     ids = []

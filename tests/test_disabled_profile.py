@@ -2,14 +2,14 @@
 
 from app.database import UnitOfWork
 from app.extensions import db
-from app.management import set_profile_enabled
 from app.models import PasswordAttempts, PosSession
+from app.people.cashiers import set_enabled
 from tests.helpers import CLOSE, CREATE, PROFILES, close_body, open_shift
 
 
 def disable(app, profile_id):
     with app.app_context():
-        set_profile_enabled(UnitOfWork(), profile_id, False)
+        set_enabled(UnitOfWork(), profile_id, False)
 
 
 def test_create_session_refuses_a_disabled_profile_before_the_password(

@@ -5,10 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from app import management
 from app.database import UnitOfWork
 from app.extensions import db
 from app.models import Store
+from app.people import managers
 from tests.helpers import close_shift, open_shift, report
 from tests.journaling import instance  # noqa: F401  (a fixture)
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("instance", "manager")
 @pytest.fixture
 def manager(app, store):
     with app.app_context():
-        management.create_manager(UnitOfWork(), "Mia", "manager-pw", [store])
+        managers.create(UnitOfWork(), "Mia", "manager-pw", store_ids=[store])
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_only_a_manager_of_the_store_approves(app, client, headers, profile, run
     open_shift(client, headers, profile, cash=100)
     closed = close_shift(client, headers, profile, cash=50)
     with app.app_context():
-        management.create_manager(UnitOfWork(), "Olaf", "manager-pw", [make_store("Other")])
+        managers.create(UnitOfWork(), "Olaf", "manager-pw", store_ids=[make_store("Other")])
     elsewhere = runner.invoke(args=["session", "approve", closed["id"], "--manager", "Olaf"])
     nobody = runner.invoke(args=["session", "approve", closed["id"], "--manager", "Nobody"])
 

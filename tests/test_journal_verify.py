@@ -5,10 +5,11 @@ from decimal import Decimal
 
 import pytest
 
-from app import journal, management
+from app import journal
 from app.database import UnitOfWork
 from app.extensions import db
 from app.models import CashMovement, Store
+from app.people import managers
 from tests.helpers import POSTGRES_URL, close_shift, open_shift, sqlite_only
 from tests.journaling import instance  # noqa: F401  (a fixture)
 from tests.test_journal import failure, tamper  # noqa: F401  (a fixture)
@@ -88,7 +89,7 @@ def test_a_gap_in_the_z_numbers(app, client, headers, profile, store):
 def approved(app, client, headers, profile, runner, store):
     """A close over the store's limit, approved by a manager: its approval is entry 3."""
     with app.app_context():
-        management.create_manager(UnitOfWork(), "Mia", "manager-pw", [store])
+        managers.create(UnitOfWork(), "Mia", "manager-pw", store_ids=[store])
         db.session.get(Store, store).max_unapproved_difference = Decimal(5)
         db.session.commit()
     open_shift(client, headers, profile, cash=100)

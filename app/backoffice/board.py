@@ -5,8 +5,9 @@ from typing import NamedTuple
 
 from flask import g, render_template
 
-from .. import management, reports
+from .. import reports
 from ..models import Store, utcnow
+from ..people.cashiers import ProfileRow, list_profiles
 from ..pos_session import queries
 from . import bp
 from .journal import pending_approvals
@@ -14,7 +15,7 @@ from .routes import store_view
 
 
 class BoardRow(NamedTuple):
-    row: management.ProfileRow
+    row: ProfileRow
     expected_cash: object  # Decimal while a session is open, else None
     stale: bool
 
@@ -23,7 +24,7 @@ def _board(store: Store) -> dict:
     expected = queries.open_summaries(store.id)
     stale_before = utcnow() - timedelta(hours=store.stale_after_hours)
     rows = []
-    for row in management.list_profiles(store.id):
+    for row in list_profiles(store.id):
         opened = row.open_session
         rows.append(
             BoardRow(

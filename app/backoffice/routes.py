@@ -1,5 +1,6 @@
-"""The page's views: thin, they call app.management and turn its domain errors into page
-messages: field errors next to their field, anything not found (or not granted) a 404 page."""
+"""The page's views: thin, they load the form (app.owner_input), call the rules (app.stores,
+app.people) and turn their domain errors into page messages: field errors next to their
+field, anything not found (or not granted) a 404 page."""
 
 from functools import wraps
 
@@ -8,7 +9,6 @@ from flask_login import UserMixin, current_user, login_required, login_user, log
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .. import management
 from ..database import UnitOfWork
 from ..errors import ANSWERS
 from ..exceptions import (
@@ -21,6 +21,18 @@ from ..exceptions import (
     TooManyAttempts,
 )
 from ..models import BackofficeSignin, Manager
+from ..owner_input import (
+    NewCashierSchema,
+    PasswordSchema,
+    RenameSchema,
+    SignInSchema,
+    StoreSettingsSchema,
+    load,
+)
+from ..people import cashiers as profiles
+from ..people import signin
+from ..people.managers import granted_store
+from ..stores import update_store
 from . import CONTENT_SECURITY_POLICY, bp, csrf, is_a_click, login_manager, signins
 from .forms import once
 
@@ -91,7 +103,7 @@ def store_view(view):
     @wraps(view)
     @login_required
     def wrapper(store_id, **kwargs):
-        g.store = management.granted_store(current_user.manager, store_id)
+        g.store = granted_store(current_user.manager, store_id)
         session["store_id"] = store_id
         return view(store_id=store_id, **kwargs)
 
@@ -100,6 +112,12 @@ def store_view(view):
 
 def _typed() -> dict:
     return {k: request.form[k] for k in KEPT_FIELDS if k in request.form}
+
+
+def _form(schema) -> dict:
+    """The form loaded by ``schema``, a field not sent taken as empty (else InvalidInput)."""
+    keys = (field.data_key or name for name, field in schema.fields.items())
+    return load(schema, {key: request.form.get(key, "") for key in keys})
 
 
 # Sign-in
@@ -111,9 +129,9 @@ def login():
         return redirect(url_for(".index"))
     if request.method == "GET":
         return render_template("backoffice/login.html", errors={}, values={})
-    name, password = request.form.get("name", ""), request.form.get("password", "")
+    name = request.form.get("name", "")
     try:
-        manager = management.authenticate_manager(name, password)
+        manager = signin.authenticate(**_form(SignInSchema()))
     except (InvalidInput, InvalidPassword, TooManyAttempts) as err:
         return _login_refused(err, name)
     session.clear()  # nothing from before the sign-in carries over
@@ -139,7 +157,7 @@ def _login_refused(err: DomainError, name: str):
 @bp.post("/logout")
 def logout():
     if current_user.is_authenticated:
-        management.end_signins(UnitOfWork(), current_user.manager.id, current_user.get_id())
+        signin.end_signins(UnitOfWork(), current_user.manager.id, current_user.get_id())
     return _signed_out("You are signed out.")
 
 
@@ -162,7 +180,7 @@ def signins_page():
 @bp.post("/signins/<signin_id>/end")
 @login_required
 def end_signin(signin_id):
-    management.end_signins(UnitOfWork(), current_user.manager.id, signin_id)
+    signin.end_signins(UnitOfWork(), current_user.manager.id, signin_id)
     if signin_id == current_user.get_id():
         return _signed_out("You are signed out.")
     flash("That sign-in has ended: its browser is signed out.", "done")
@@ -172,7 +190,7 @@ def end_signin(signin_id):
 @bp.post("/signins/end-all")
 @login_required
 def end_all_signins():
-    management.end_signins(UnitOfWork(), current_user.manager.id)
+    signin.end_signins(UnitOfWork(), current_user.manager.id)
     return _signed_out("You are signed out everywhere, in this browser too.")
 
 
@@ -181,7 +199,7 @@ def end_all_signins():
 def index():
     """The store chosen in the switcher, else the last one used, else the first granted."""
     wanted = request.args.get("store")
-    store = management.granted_store(current_user.manager, wanted) if wanted else _last_store()
+    store = granted_store(current_user.manager, wanted) if wanted else _last_store()
     if store is None:
         abort(404)
     return redirect(url_for(".board", store_id=store.id))
@@ -197,7 +215,7 @@ def _last_store():
 
 
 def _cashiers_page(status=200, errors=None, values=None):
-    rows = management.list_profiles(g.store.id)
+    rows = profiles.list_profiles(g.store.id)
     page = render_template(
         "backoffice/cashiers.html", rows=rows, errors=errors or {}, values=values or {}
     )
@@ -216,7 +234,7 @@ def cashiers(store_id):
 def add_cashier(store_id):
     name = request.form.get("name", "")
     try:
-        management.create_profile(UnitOfWork(), store_id, name, request.form.get("password", ""))
+        profiles.create(UnitOfWork(), **_form(NewCashierSchema()), store_id=store_id)
     except InvalidInput as err:
         return _cashiers_page(_status(err), err.errors, _typed())
     flash(f"{name.strip()} was added and can open a session on a terminal now.", "done")
@@ -233,20 +251,19 @@ def _cashier_page(profile, status=200, errors=None, values=None):
 @bp.get("/stores/<store_id>/cashiers/<profile_id>")
 @store_view
 def cashier(store_id, profile_id):
-    return _cashier_page(management.get_profile(profile_id, store_id))
+    return _cashier_page(profiles.get(profile_id, store_id=store_id))
 
 
 @bp.post("/stores/<store_id>/cashiers/<profile_id>/rename")
 @store_view
 @once(".cashiers")
 def rename_cashier(store_id, profile_id):
-    old = management.get_profile(profile_id, store_id).name
+    old = profiles.get(profile_id, store_id=store_id).name
     try:
-        new = management.rename_profile(
-            UnitOfWork(), profile_id, request.form.get("name", ""), store_id
-        ).name
+        name = _form(RenameSchema())["name"]
+        new = profiles.rename(UnitOfWork(), profile_id, name, store_id=store_id).name
     except InvalidInput as err:
-        profile = management.get_profile(profile_id, store_id)
+        profile = profiles.get(profile_id, store_id=store_id)
         return _cashier_page(profile, _status(err), {"rename": err.errors}, _typed())
     flash(f"{old} is now called {new}.", "done")
     return redirect(url_for(".cashiers", store_id=store_id))
@@ -256,11 +273,10 @@ def rename_cashier(store_id, profile_id):
 @store_view
 @once(".cashiers")
 def reset_password(store_id, profile_id):
-    profile = management.get_profile(profile_id, store_id)
+    profile = profiles.get(profile_id, store_id=store_id)
     try:
-        management.set_profile_password(
-            UnitOfWork(), profile_id, request.form.get("password", ""), store_id
-        )
+        password = _form(PasswordSchema())["password"]
+        profiles.set_password(UnitOfWork(), profile_id, password, store_id=store_id)
     except InvalidInput as err:
         return _cashier_page(profile, _status(err), {"password": err.errors})
     flash(f"{profile.name}'s password was changed; the old one no longer works.", "done")
@@ -271,9 +287,8 @@ def reset_password(store_id, profile_id):
 @store_view
 @once(".cashiers")
 def disable_or_enable_cashier(store_id, profile_id, action):
-    name = management.set_profile_enabled(
-        UnitOfWork(), profile_id, action == "enable", store_id
-    ).name
+    enabled = action == "enable"
+    name = profiles.set_enabled(UnitOfWork(), profile_id, enabled, store_id=store_id).name
     if action == "enable":
         flash(f"{name} is enabled and can open a session again.", "done")
     else:
@@ -289,8 +304,8 @@ def disable_or_enable_cashier(store_id, profile_id, action):
 @store_view
 @once(".cashiers")
 def unlock_cashier(store_id, profile_id):
-    management.unlock_profile(UnitOfWork(), profile_id, store_id)
-    name = management.get_profile(profile_id, store_id).name
+    profiles.unlock(UnitOfWork(), profile_id, store_id=store_id)
+    name = profiles.get(profile_id, store_id=store_id).name
     flash(f"{name} is unlocked and may try the password again now.", "done")
     return redirect(url_for(".cashiers", store_id=store_id))
 
@@ -322,7 +337,8 @@ def _settings_page(status=200, errors=None):
 @once(".settings")
 def _save_settings(store_id):
     try:
-        management.update_store(UnitOfWork(), store_id, **_typed())
+        values = load(StoreSettingsSchema(), _typed(), partial=True)
+        update_store(UnitOfWork(), store_id, **values)
     except InvalidInput as err:
         return _settings_page(400, err.errors)
     flash("The store's settings were saved.", "done")

@@ -6,9 +6,12 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from .. import management, reports
+from .. import reports
 from ..database import UnitOfWork
 from ..exceptions import InvalidInput, SessionClosed
+from ..owner_input import load
+from ..people import cashiers as profiles
+from ..people.cashiers import list_profiles
 from ..pos_session import queries, service
 from ..pos_session.schemas import ForceCloseSchema, HistoryQuerySchema, SessionHistoryResponse
 from . import bp
@@ -55,7 +58,7 @@ def _history_query(args) -> tuple[dict, dict]:
 def sessions(store_id):
     query, errors = _history_query(request.args)
     page, cursor = queries.session_history(store_id, **query) if not errors else ([], None)
-    cashiers = {row.profile.id: row.profile for row in management.list_profiles(store_id)}
+    cashiers = {row.profile.id: row.profile for row in list_profiles(store_id)}
     filters = {k: request.args[k] for k in FILTERS if request.args.get(k)}
     more = {**filters, "cursor": next_cursor._serialize(cursor, None, None)} if cursor else None
     page_html = render_template(
@@ -73,7 +76,7 @@ def sessions(store_id):
 def _session_page(store_id, session_id, status=200, errors=None, values=None, check=None):
     """The X- or Z-report; ``check``: the force-close's figures to confirm, by name."""
     report = queries.session_report(store_id, session_id)
-    cashier = management.get_profile(report.session.pos_profile_id, store_id)
+    cashier = profiles.get(report.session.pos_profile_id, store_id=store_id)
     page = render_template(
         "backoffice/session.html",
         report=report,
@@ -113,9 +116,9 @@ def _confirm_force_close(store_id, session_id, moved=False):
     changed since (a movement came in), so they are shown again."""
     typed = _typed_close()
     try:
-        counted = ForceCloseSchema().load(typed)["counted"]
-    except ValidationError as err:
-        return _session_page(store_id, session_id, 400, err.normalized_messages(), typed)
+        counted = load(ForceCloseSchema(), typed)["counted"]
+    except InvalidInput as err:
+        return _session_page(store_id, session_id, 400, err.errors, typed)
     expected = queries.session_report(store_id, session_id).summary["expected_cash"]
     check = {
         "counted": counted,
@@ -136,13 +139,18 @@ def force_close(store_id, session_id):
     # session closed meanwhile goes on, to say so.
     if report.session.closing is None and confirmed != f"{report.summary['expected_cash']:.2f}":
         return _confirm_force_close(store_id, session_id, moved=confirmed is not None)
-    counted, reason = request.form.get("counted", ""), request.form.get("reason", "")
+    typed = _typed_close()
     try:
+        values = load(ForceCloseSchema(), typed)
         closed = service.force_close(
-            UnitOfWork(), store_id, session_id, counted, reason, current_user.manager
+            UnitOfWork(),
+            store_id,
+            session_id,
+            values["counted"],
+            values["reason"],
+            current_user.manager,
         )
     except InvalidInput as err:
-        typed = {"counted": counted, "reason": reason}
         return _session_page(store_id, session_id, 400, err.errors, typed)
     except SessionClosed:
         flash("This session was already closed, so nothing was changed.", "info")

@@ -1,6 +1,6 @@
 """Back-office sign-ins kept on the server: the signed cookie names a row of
 ``backoffice_signin``, and only a row that is there, not idle past the limit and of an enabled
-manager signs the browser in. Ending a sign-in (app.management.end_signins, a new password,
+manager signs the browser in. Ending a sign-in (app.people.signin.end_signins, a new password,
 disabling) deletes its row, so every copy of the cookie stops working at once."""
 
 from datetime import datetime, timedelta

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from ..auth import issue_token, revoke_tokens
 from ..extensions import db
-from ..management import Name
 from ..models import ApiToken
+from ..owner_input import Name
 from . import bp
 from .forms import once
 from .routes import store_view

@@ -3,8 +3,10 @@
 import click
 from flask.cli import AppGroup
 
-from .. import management
 from ..database import UnitOfWork
+from ..owner_input import NewCashierSchema, load
+from ..people import cashiers
+from ..stores import get_store
 from .answers import refusals
 from .output import table, when, yes
 from .people import People, add_life, password_option, password_or_prompt
@@ -20,10 +22,9 @@ cli = AppGroup("profile", help="POS profiles (cashiers).")
 def create(store_id, password, name):
     """A new cashier of the store; prints its id."""
     with refusals():
-        management.get_store(store_id)
-        click.echo(
-            management.create_profile(UnitOfWork(), store_id, name, password_or_prompt(password))
-        )
+        get_store(store_id)
+        values = load(NewCashierSchema(), {"name": name, "password": password_or_prompt(password)})
+        click.echo(cashiers.create(UnitOfWork(), **values, store_id=store_id))
 
 
 @cli.command("list")
@@ -31,7 +32,7 @@ def create(store_id, password, name):
 def list_(store_id):
     """Every profile of the store, by name: id, name, enabled, open session (UTC)."""
     with refusals():
-        listed = management.list_profiles(store_id)
+        listed = cashiers.list_profiles(store_id)
     rows = [("ID", "NAME", "ENABLED", "LOCKED", "OPEN SESSION", "OPEN SINCE")]
     for row in listed:
         open_ = row.open_session
@@ -48,18 +49,6 @@ def list_(store_id):
     table(rows)
 
 
-add_life(
-    cli,
-    People(
-        who="PROFILE_ID",
-        new_name="NAME",
-        shown=lambda profile_id: f"profile {profile_id}",
-        find=management.get_profile,
-        rename=management.rename_profile,
-        set_password=management.set_profile_password,
-        set_enabled=management.set_profile_enabled,
-        unlock=management.unlock_profile,
-        password_help="Set a new password: the old one stops working at once.",
-        disable_help="It can no longer open a session (it can still close one); its history stays.",
-    ),
-)
+PASSWORD_HELP = "Set a new password: the old one stops working at once."
+DISABLE_HELP = "It can no longer open a session (it can still close one); its history stays."
+add_life(cli, People(cashiers, "PROFILE_ID", "NAME", "profile {}", PASSWORD_HELP, DISABLE_HELP))

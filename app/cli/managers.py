@@ -5,10 +5,11 @@ import os
 import click
 from flask.cli import AppGroup
 
-from .. import management
 from ..backoffice import bp as backoffice
 from ..database import UnitOfWork
-from ..models import clean_name
+from ..owner_input import ManagerSchema, load
+from ..people import managers
+from ..stores import get_store
 from .answers import refusals
 from .output import table, yes
 from .people import People, add_life, password_option, password_or_prompt
@@ -24,14 +25,18 @@ def create(store_ids, password, name):
     """A person who runs the stores given from the back-office page (/backoffice/); prints
     the id, and on stderr who was created for which stores and where they sign in."""
     with refusals():
-        stores = {store_id: management.get_store(store_id) for store_id in store_ids}
+        stores = {store_id: get_store(store_id) for store_id in store_ids}
         granted = ", ".join(f"{store.name} ({store.id})" for store in stores.values())
-        manager_id = management.create_manager(
-            UnitOfWork(), name, password_or_prompt(password), store_ids
+        values = load(
+            ManagerSchema(),
+            {"name": name, "password": password_or_prompt(password), "stores": store_ids},
+        )
+        manager_id = managers.create(
+            UnitOfWork(), values["name"], values["password"], store_ids=values["stores"]
         )
     click.echo(manager_id)
     click.echo(
-        f"manager {clean_name(name)!r} created for {granted}; they sign in at {_sign_in_address()}",
+        f"manager {values['name']!r} created for {granted}; they sign in at {_sign_in_address()}",
         err=True,
     )
 
@@ -51,23 +56,11 @@ def _sign_in_address() -> str:
 def list_():
     """Every manager by name: id, name, enabled, stores."""
     rows = [("ID", "NAME", "ENABLED", "STORES")]
-    for m in management.list_managers():
+    for m in managers.list_managers():
         rows.append((m.id, m.name, yes(m.enabled), ",".join(s.id for s in m.stores)))
     table(rows)
 
 
-add_life(
-    cli,
-    People(
-        who="NAME",
-        new_name="NEW_NAME",
-        shown=lambda name: f"manager {name!r}",
-        find=management.get_manager_by_name,
-        rename=management.rename_manager,
-        set_password=management.set_manager_password,
-        set_enabled=management.set_manager_enabled,
-        unlock=management.unlock_manager,
-        password_help="Set a new password; signs the manager out of every browser.",
-        disable_help="Refuse the manager's sign-in, and sign them out of every browser.",
-    ),
-)
+PASSWORD_HELP = "Set a new password; signs the manager out of every browser."
+DISABLE_HELP = "Refuse the manager's sign-in, and sign them out of every browser."
+add_life(cli, People(managers, "NAME", "NEW_NAME", "manager {!r}", PASSWORD_HELP, DISABLE_HELP))

@@ -1,13 +1,14 @@
 """One life for someone with a password, cashier or manager: rename, password, disable,
-enable and unlock, built once for both groups from the rules that address each kind."""
+enable and unlock, built once for both groups on the one life of the rules (app.people.life)."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 
 import click
 from flask.cli import AppGroup
 
 from ..database import UnitOfWork
+from ..owner_input import PasswordSchema, RenameSchema, load
 from .answers import refusals
 
 password_option = click.option(
@@ -24,17 +25,13 @@ def password_or_prompt(password: str | None) -> str:
 
 @dataclass(frozen=True)
 class People:
-    """How the rules address one kind of person (``who``: an id or a name), and how the
+    """The rules of one kind of person, addressed by ``who`` (an id or a name), and how the
     commands name one of them and say what changes for them."""
 
+    rules: ModuleType  # app.people.cashiers or .managers: their life's rules
     who: str  # the argument's metavar: PROFILE_ID or NAME
     new_name: str  # rename's second argument
-    shown: Callable[[str], str]  # "profile <id>", "manager 'Olga'"
-    find: Callable[[str], object]  # refuses one who does not exist, before a prompt
-    rename: Callable[[UnitOfWork, str, str], object]
-    set_password: Callable[[UnitOfWork, str, str], object]
-    set_enabled: Callable[[UnitOfWork, str, bool], object]
-    unlock: Callable[[UnitOfWork, str], object]
+    shown: str  # "profile {}", "manager {!r}": formatted with who
     password_help: str
     disable_help: str
 
@@ -42,9 +39,10 @@ class People:
 def add_life(group: AppGroup, people: People) -> None:
     """Add ``rename``, ``password``, ``disable``, ``enable`` and ``unlock`` to ``group``."""
     who = click.argument("who", metavar=people.who)
+    rules = people.rules
 
     def done(who: str, what: str) -> None:
-        click.echo(f"{people.shown(who)}{what}", err=True)
+        click.echo(people.shown.format(who) + what, err=True)
 
     @group.command("rename")
     @who
@@ -52,7 +50,7 @@ def add_life(group: AppGroup, people: People) -> None:
     def rename(who, name):
         """Give a new name: trimmed, not empty, unique whatever its case."""
         with refusals():
-            people.rename(UnitOfWork(), who, name)
+            rules.rename(UnitOfWork(), who, load(RenameSchema(), {"name": name})["name"])
         done(who, " renamed")
 
     @group.command("password", help=people.password_help)
@@ -60,29 +58,30 @@ def add_life(group: AppGroup, people: People) -> None:
     @password_option
     def password(who, password):
         with refusals():
-            people.find(who)
-            people.set_password(UnitOfWork(), who, password_or_prompt(password))
+            rules.get(who)  # refused before the prompt
+            values = load(PasswordSchema(), {"password": password_or_prompt(password)})
+            rules.set_password(UnitOfWork(), who, values["password"])
         done(who, ": password changed")
 
-    @group.command("disable", help=people.disable_help)
-    @who
-    def disable(who):
-        with refusals():
-            people.set_enabled(UnitOfWork(), who, False)
-        done(who, " disabled")
+    def set_enabled(enabled: bool, what: str):
+        def command(who):
+            with refusals():
+                rules.set_enabled(UnitOfWork(), who, enabled)
+            done(who, what)
 
-    @group.command("enable")
-    @who
-    def enable(who):
-        """Allow again what disable refused."""
-        with refusals():
-            people.set_enabled(UnitOfWork(), who, True)
-        done(who, " enabled")
+        return command
+
+    disable_or_enable = (
+        ("disable", False, people.disable_help),
+        ("enable", True, "Allow again what disable refused."),
+    )
+    for name, enabled, help_ in disable_or_enable:
+        group.command(name, help=help_)(who(set_enabled(enabled, f" {name}d")))
 
     @group.command("unlock")
     @who
     def unlock(who):
         """Clear the count of wrong passwords, so they may try again at once."""
         with refusals():
-            people.unlock(UnitOfWork(), who)
+            rules.unlock(UnitOfWork(), who)
         done(who, " unlocked")

@@ -4,8 +4,8 @@
 import click
 from flask.cli import AppGroup
 
-from .. import management
 from .. import reports as rules
+from ..stores import get_store
 from .answers import refusals
 from .output import money, table
 from .types import DAY
@@ -39,7 +39,7 @@ def day(store_id, day, csv_file):
     cashier's, then each session (times in store time). Counted cash and difference add up
     the closed sessions only: "-" while none is closed."""
     with refusals():
-        store = management.get_store(store_id)
+        store = get_store(store_id)
     report = rules.day_report(store, day or rules.today(store))
     if csv_file is not None:
         csv_file.write(rules.sessions_csv(store, report.sessions))

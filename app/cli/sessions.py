@@ -3,14 +3,18 @@
 import click
 from flask.cli import AppGroup
 
-from .. import management, reports
+from .. import reports
 from ..database import UnitOfWork
 from ..exceptions import SessionNotFound
 from ..extensions import db
 from ..models import PosSession, Store
+from ..owner_input import load
+from ..people import managers
+from ..people.cashiers import list_profiles
 from ..pos_session.queries import session_history
-from ..pos_session.schemas import PAGE_MAX
+from ..pos_session.schemas import PAGE_MAX, ForceCloseSchema
 from ..pos_session.service import approve_closing, force_close
+from ..stores import get_store
 from .answers import refusals
 from .output import money, table, when
 from .stores import all_stores
@@ -27,7 +31,7 @@ def list_(store_id, open_only, day):
     """Sessions, newest first: id, store, cashier, opened and closed (UTC), opening cash,
     counted cash and difference ("-" while open)."""
     with refusals():
-        stores = [management.get_store(store_id)] if store_id else all_stores()
+        stores = [get_store(store_id)] if store_id else all_stores()
     found = [row for store in stores for row in _sessions(store, open_only, day)]
     found.sort(key=lambda row: (row[0].created_at, row[0].id), reverse=True)
     rows = [("ID", "STORE", "CASHIER", "OPENED", "CLOSED", "OPENING", "COUNTED", "DIFFERENCE")]
@@ -51,7 +55,7 @@ def list_(store_id, open_only, day):
 def _sessions(store: Store, open_only: bool, day):
     """The store's sessions with their cashier's name, page by page through the history."""
     since, until = reports.day_bounds(store, day) if day else (None, None)
-    names = {row.profile.id: row.profile.name for row in management.list_profiles(store.id)}
+    names = {row.profile.id: row.profile.name for row in list_profiles(store.id)}
     cursor = None
     while True:
         page, cursor = session_history(
@@ -74,7 +78,7 @@ def _sessions(store: Store, open_only: bool, day):
 def approve(closing_or_session_id, manager_name, note):
     """Approve a closing whose difference was over the store's limit (a journaled fact)."""
     with refusals():
-        manager = management.get_manager_by_name(manager_name)
+        manager = managers.get(manager_name)
         approval = approve_closing(UnitOfWork(), closing_or_session_id, manager, note)
     click.echo(approval.closing_id)
 
@@ -89,10 +93,12 @@ def approve(closing_or_session_id, manager_name, note):
 def force_close_(session_id, counted, reason, manager_name):
     """Close a session its cashier left open; prints the closing's id."""
     with refusals():
+        values = load(ForceCloseSchema(), {"counted": counted, "reason": reason})
         forgotten = db.session.get(PosSession, session_id)
         if forgotten is None:
             raise SessionNotFound()
-        manager = management.get_manager_by_name(manager_name)
+        manager = managers.get(manager_name)
+        counted, reason = values["counted"], values["reason"]
         closed = force_close(UnitOfWork(), forgotten.store_id, session_id, counted, reason, manager)
     closing = closed.closing
     click.echo(closing.id)

@@ -6,10 +6,13 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from .. import management
 from ..database import UnitOfWork
 from ..extensions import db
 from ..models import Store
+from ..owner_input import StoreSettingsSchema, load
+from ..people.cashiers import list_profiles
+from ..people.managers import list_managers
+from ..stores import create_store, update_store
 from .answers import refusals
 from .output import table
 
@@ -45,9 +48,9 @@ def create(name, **settings):
     these later. Then add its cashiers (`profile create`), a manager (`manager create`) and
     a token for its terminals (`token issue`).
     """
-    given = {key: value for key, value in settings.items() if value is not None}
     with refusals():
-        click.echo(management.create_store(UnitOfWork(), name=name, **given))
+        values = load(StoreSettingsSchema(), {"name": name, **_given(settings)})
+        click.echo(create_store(UnitOfWork(), **values))
 
 
 @cli.command("set")
@@ -57,8 +60,14 @@ def create(name, **settings):
 def set_(store_id, **settings):
     """Change the settings given; the others keep their value."""
     with refusals():
-        management.update_store(UnitOfWork(), store_id, **settings)
+        values = load(StoreSettingsSchema(), _given(settings), partial=True)
+        update_store(UnitOfWork(), store_id, **values)
     click.echo(f"store {store_id} updated", err=True)
+
+
+def _given(settings: dict) -> dict:
+    """The options given (click passes None for the others)."""
+    return {key: value for key, value in settings.items() if value is not None}
 
 
 @cli.command("list")
@@ -66,12 +75,12 @@ def list_():
     """Every store by name: id, name, time zone, how many profiles (cashiers), its managers
     (a disabled one marked so)."""
     managers = defaultdict(list)
-    for manager in management.list_managers():
+    for manager in list_managers():
         for store in manager.stores:
             managers[store.id].append(manager.name + ("" if manager.enabled else " (disabled)"))
     rows = [("ID", "NAME", "TIME ZONE", "PROFILES", "MANAGERS")]
     for store in all_stores():
-        profiles = len(management.list_profiles(store.id))
+        profiles = len(list_profiles(store.id))
         rows.append(
             (
                 store.id,

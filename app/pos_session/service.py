@@ -9,7 +9,6 @@ profile or session of another store behaves exactly like one that does not exist
 from contextlib import contextmanager
 from decimal import Decimal
 
-from marshmallow import ValidationError
 from sqlalchemy import (
     select,
 )
@@ -21,7 +20,6 @@ from ..database import UnitOfWork
 from ..exceptions import (
     ClosingNotFound,
     DomainError,
-    InvalidInput,
     ManagerDisabled,
     NoOpenSession,
     NothingToApprove,
@@ -32,7 +30,6 @@ from ..exceptions import (
     SessionNotFound,
 )
 from ..extensions import db
-from ..management import granted_store
 from ..models import (
     CashMovement,
     ClosingApproval,
@@ -45,8 +42,8 @@ from ..models import (
     utcnow,
 )
 from ..passwords import lock_profile, password_checked
+from ..people.managers import granted_store
 from .queries import summary_query
-from .schemas import ForceCloseSchema
 
 OPEN_SESSION_INDEX = "uq_pos_session_one_open_per_profile"
 CLOSED_ONCE = "uq_pos_closing_session"
@@ -151,23 +148,23 @@ def close_session(
 
 
 def force_close(
-    uow: UnitOfWork, store_id: str, session_id: str, counted, reason, manager: Manager
+    uow: UnitOfWork,
+    store_id: str,
+    session_id: str,
+    counted: Decimal,
+    reason: str,
+    manager: Manager,
 ) -> PosSession:
     """A manager closes a session a cashier left open, with the cash counted and why: the
     figures are a normal close's, the closing says it was forced, and the cashier may open
-    again at once. ``counted`` and ``reason`` are as typed (ForceCloseSchema checks them)."""
+    again at once. The edges load ``counted`` and ``reason`` (``ForceCloseSchema``)."""
     if not manager.enabled:
         raise ManagerDisabled()
     granted_store(manager, store_id)
-    try:
-        typed = ForceCloseSchema().load({"counted": counted, "reason": reason})
-    except ValidationError as err:
-        raise InvalidInput(err.normalized_messages()) from None
 
     def this_one(tx) -> PosSession:
         return _open_session_by_id(tx, store_id, session_id)
 
-    counted, reason = typed["counted"], typed["reason"]
     return _close(uow, this_one, SessionClosed, manager.name, counted, reason=reason)
 
 

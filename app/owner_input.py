@@ -1,0 +1,121 @@
+"""What the owner types, on the back-office page or the command line: the schemas both edges
+load before they call the rules, which take the typed values and check nothing of their form
+(the terminal API's schemas are in ``pos_session/schemas.py``).
+
+A refusal is ``InvalidInput``, a message per field: the page shows it next to the field, the
+CLI prints it (exit status 1).
+"""
+
+import re
+from functools import cache
+from zoneinfo import available_timezones
+
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from .exceptions import InvalidInput
+from .models import clean_name
+from .passwords import password_problem
+
+NAME_MAX = 120
+
+
+def load(schema: Schema, data: dict, partial: bool = False) -> dict:
+    """The typed values of ``data``, or InvalidInput with the messages by field."""
+    try:
+        return schema.load(data, partial=partial)
+    except ValidationError as err:
+        errors = {field: list(messages) for field, messages in err.normalized_messages().items()}
+        raise InvalidInput(errors) from None
+
+
+class Name(fields.String):
+    """A person's or store's name: trimmed, not empty, at most 120 characters."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.Length(1, NAME_MAX, error=_NAME_LENGTH), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        return clean_name(super()._deserialize(value, attr, data, **kwargs))
+
+
+_NAME_LENGTH = f"Enter a name of 1 to {NAME_MAX} characters."
+
+
+class Password(fields.String):
+    """The one password rule of ``app.passwords``, for a password being set."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if problem := password_problem(value, new=True):
+            raise ValidationError(problem)
+        return value
+
+
+class DayStart(fields.Field):
+    """When the business day starts: "HH:MM" or a number of minutes after midnight."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> int:
+        text = str(value).strip()
+        if match := re.fullmatch(r"(\d{1,2}):(\d{2})", text):
+            hours, minutes = map(int, match.groups())
+            if hours < 24 and minutes < 60:
+                return hours * 60 + minutes
+        elif text.isdigit() and int(text) < 24 * 60:
+            return int(text)
+        raise ValidationError("Enter a time of day such as 04:00.")
+
+
+# Names unlike the API's schemas: marshmallow (and so /openapi.json) knows schemas by class name.
+class NewCashierSchema(Schema):
+    name = Name(required=True)
+    password = Password(required=True)
+
+
+class RenameSchema(Schema):
+    name = Name(required=True)
+
+
+class PasswordSchema(Schema):
+    password = Password(required=True)
+
+
+class SignInSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, error="Enter your name."))
+    password = Password(required=True)
+
+
+class ManagerSchema(Schema):
+    name = Name(required=True)
+    password = Password(required=True)
+    stores = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+
+class StoreSettingsSchema(Schema):
+    """A store's settings; every field has its default when a store is created."""
+
+    name = Name(required=True)
+    timezone = fields.String(load_default="UTC")
+    day_start_minutes = DayStart(data_key="day_start", load_default=0)
+    stale_after_hours = fields.Integer(
+        load_default=16,
+        validate=validate.Range(1, 168, error="Enter a number of hours from 1 to 168."),
+    )
+    # Display only: amounts are plain decimals everywhere else. EUR as the default because the
+    # box has to show some code and most of its first shops are in the euro area; `store set`
+    # changes it.
+    currency = fields.String(load_default="EUR")
+
+    @validates("timezone")
+    def _zone(self, value, **kwargs):
+        if value not in _zones():
+            raise ValidationError("Enter a time zone such as Europe/Paris or America/New_York.")
+
+    @validates("currency")
+    def _currency(self, value, **kwargs):
+        if not re.fullmatch(r"[A-Z]{3}", value):
+            raise ValidationError("Enter a three-letter currency code such as EUR or USD.")
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())

@@ -1,0 +1,42 @@
+"""A manager's sign-in to the back office: the password check, and signing out (the sign-ins
+themselves are kept by ``app.backoffice.signins``)."""
+
+from functools import cache
+
+import bcrypt
+from flask import current_app
+from sqlalchemy import select
+
+from ..database import UnitOfWork
+from ..exceptions import InvalidPassword
+from ..extensions import db
+from ..models import Manager
+from ..passwords import hash_password, verify_password
+from .managers import end_signins_in, name_key
+
+
+def authenticate(name: str, password: str) -> Manager:
+    """The manager, if enabled and the password is right; the cashiers' lockout applies.
+
+    Raises InvalidPassword (an unknown or disabled name too: the page must not tell which
+    names exist) or TooManyAttempts, both from ``app.passwords``."""
+    manager = db.session.scalar(select(Manager).where(Manager.name_key == name_key(name)))
+    if manager is None or not manager.enabled:
+        # As slow as a wrong password, so a name that exists cannot be told from one that does not.
+        bcrypt.checkpw(password.encode(), _unused_hash(current_app.config["BCRYPT_ROUNDS"]))
+        raise InvalidPassword()
+    verify_password(manager, password)
+    return db.session.get(Manager, manager.id)
+
+
+@cache
+def _unused_hash(rounds: int) -> bytes:
+    return hash_password("no manager has this password", rounds)
+
+
+def end_signins(uow: UnitOfWork, manager_id: str, signin_id: str | None = None) -> None:
+    """Sign the manager out of the browser whose sign-in is ``signin_id``, else of every
+    browser. Another manager's sign-in, or one already ended, is left as it is."""
+    with uow:
+        end_signins_in(uow.session, manager_id, signin_id)
+        uow.commit()

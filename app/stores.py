@@ -1,0 +1,40 @@
+"""The stores and their settings (name, time zone, business day, staleness, currency).
+
+The edges load the settings (``app.owner_input.StoreSettingsSchema``) and hand these rules the
+typed values; each write goes through the unit of work it is handed and owns its commit.
+"""
+
+from .database import UnitOfWork
+from .exceptions import StoreNotFound
+from .extensions import db
+from .models import Store
+
+
+def create_store(uow: UnitOfWork, **settings) -> str:
+    """A new store with the settings given; the others take the model's defaults."""
+    with uow:
+        store = Store(**settings)
+        uow.session.add(store)
+        uow.commit()
+    return store.id
+
+
+def update_store(uow: UnitOfWork, store_id: str, **settings) -> Store:
+    """Change the settings given; the others keep their value."""
+    with uow:
+        store = find_store(uow.session, store_id)
+        for key, value in settings.items():
+            setattr(store, key, value)
+        uow.commit()
+    return store
+
+
+def get_store(store_id: str) -> Store:
+    return find_store(db.session, store_id)
+
+
+def find_store(tx, store_id: str) -> Store:
+    store = tx.get(Store, store_id)
+    if store is None:
+        raise StoreNotFound()
+    return store
