@@ -25,8 +25,10 @@ class Config:
     # until the window (counted from the first of them) has passed.
     LOCKOUT_ATTEMPTS = 5
     LOCKOUT_WINDOW_SECONDS = 900
-    # bcrypt work one profile (or manager) may start per second and have running, in checks
-    # at cost 12 (a cheaper hash's check counts for less); more is 429 with Retry-After: 1.
+    # bcrypt work per profile (or manager), in checks at cost 12 (a cheaper hash's check counts
+    # for less): a bucket of this many checks begun or running at once, refilled at this many
+    # per second; more is 429 with Retry-After.
+    PASSWORD_CHECK_BURST = 4
     PASSWORD_CHECKS_PER_SECOND = 1
     # /healthz runs its write probe and PRAGMA quick_check at most this often per worker.
     HEALTH_CHECK_INTERVAL_SECONDS = 5

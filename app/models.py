@@ -105,14 +105,16 @@ class ProfileListVersion(db.Model):
 
 
 class PasswordAttempts(db.Model):
-    """The password checks of one profile (or manager): the lockout's and the bcrypt budget's.
+    """The password checks of one profile (or manager): the lockout's and the bcrypt bucket's.
 
     Kept in the database, not in a worker's memory, so both hold across workers and restarts
     (docs/security.md). ``attempts`` counts wrong passwords in the window that began at
     ``window_started_at`` and is cleared by a success; ``checking`` counts checks in flight,
     which stop counting at ``checking_until`` (a worker killed mid-check never ends its own);
-    ``work`` is the bcrypt work begun in the second ``work_second``. ``profile_id`` holds a
-    profile's or a manager's id (both cuids), hence no foreign key.
+    ``work`` is the bcrypt work taken from the subject's bucket as of ``work_second`` (a
+    precise time; migration 0007 named it when the budget was counted per second, and a row
+    from then reads as a bucket that drained since). ``profile_id`` holds a profile's or a
+    manager's id (both cuids), hence no foreign key.
     """
 
     __tablename__ = "password_attempt"

@@ -59,7 +59,8 @@ CHECK_IN_FLIGHT_SECONDS = 30
 # (polling the row) at most this long, then is refused with Retry-After: 1.
 WAIT_SECONDS = 5
 POLL_SECONDS = 0.01
-# The bcrypt budget is counted in work: a check at cost c is 2**c (bcrypt doubles per round).
+# The bcrypt budget is counted in work: a check at cost c is 2**c (bcrypt doubles per round),
+# and its config in checks at this cost.
 BUDGET_COST = 12
 
 # The lockout's statements are plain Core on the table: the ORM's unit of work cost more than
@@ -74,7 +75,7 @@ _one_check_less = case((_attempts.c.checking > 0, _attempts.c.checking - 1), els
 @contextmanager
 def password_checked(subject: PosProfile | Manager, password: str):
     """A cashier's or a manager's password check, with a lockout against guessing and a
-    budget of bcrypt work per subject (docs/security.md).
+    bucket of bcrypt work per subject (docs/security.md).
 
     Raises InvalidPassword, or TooManyAttempts with the seconds to wait. On success, yields
     ``settle(tx)``, which the caller runs in the write transaction the check was for (the
@@ -142,10 +143,16 @@ def _begin_check(subject_id: str, work: int) -> None:
     must not all be spent at once: a check starts only while wrong passwords plus checks in
     flight are under the limit, else it waits for those in flight to end (a right one clears
     the count) and is refused if they do not in time.
+
+    The bcrypt work is a token bucket per subject, kept on the row so that it holds across
+    workers: ``work`` is what the checks begun have taken from it, as of ``work_second``, and
+    it is paid back at the rate per second. A retype or a terminal's retry finds room; a
+    storm finds it empty and is refused before bcrypt.
     """
     config = current_app.config
     limit = config["LOCKOUT_ATTEMPTS"]
-    budget = config["PASSWORD_CHECKS_PER_SECOND"] * 2**BUDGET_COST
+    rate = config["PASSWORD_CHECKS_PER_SECOND"] * 2**BUDGET_COST
+    burst = config["PASSWORD_CHECK_BURST"] * 2**BUDGET_COST
     deadline = monotonic() + WAIT_SECONDS
     while True:
         # A check in flight lapses by itself (checking_until): after a power cut, none is.
@@ -158,13 +165,16 @@ def _begin_check(subject_id: str, work: int) -> None:
                 wait = ceil((started + window - now).total_seconds())
                 raise TooManyAttempts(retry_after_seconds=max(wait, 1))
             in_flight = row.checking if row.checking_until and now < row.checking_until else 0
-            second = now.replace(microsecond=0)
-            spent = row.work if row.work_second == second else 0
-            # The work begun this second, and that still running (a check may outlast its
-            # second on a busy box), stay within the budget; one check is always allowed.
-            running = max(spent, in_flight * work)
-            if running and running + work > budget:
-                raise TooManyAttempts(retry_after_seconds=1)
+            # A clock set back counts as time passed, rather than keep the bucket empty until
+            # it has caught up.
+            elapsed = abs((now - row.work_second).total_seconds()) if row.work_second else 0
+            taken = max(ceil(row.work - elapsed * rate), 0)
+            # The work taken, and that still running (a check may outlast its refill on a busy
+            # box), stay within the bucket; one check is always allowed.
+            running = max(taken, in_flight * work)
+            if running and running + work > burst:
+                wait = ceil((running + work - burst) / rate)
+                raise TooManyAttempts(retry_after_seconds=max(wait, 1))
             if failures + in_flight < limit:
                 uow.session.execute(
                     update(_attempts)
@@ -172,8 +182,8 @@ def _begin_check(subject_id: str, work: int) -> None:
                     .values(
                         checking=in_flight + 1,
                         checking_until=now + timedelta(seconds=CHECK_IN_FLIGHT_SECONDS),
-                        work_second=second,
-                        work=spent + work,
+                        work_second=now,
+                        work=taken + work,
                     )
                 )
                 uow.commit()

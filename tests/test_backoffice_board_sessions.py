@@ -155,7 +155,7 @@ def test_force_close_errors_sit_next_to_the_field_and_keep_what_was_typed(
     assert report(signed_in, headers, opened["id"])["closing"] is None
 
 
-@pytest.mark.parametrize("counted", ["", "   ", "abc", "12 EUR"])
+@pytest.mark.parametrize("counted", ["", "   ", "abc", "12 EUR", "1,50", ".5"])
 def test_force_close_says_in_its_own_words_that_counted_cash_is_missing_or_not_a_number(
     signed_in, headers, store, profile, counted
 ):

@@ -254,7 +254,9 @@ def test_cashier_and_manager_lives_are_one_set_of_commands(runner, store, make_p
     assert usage.exit_code == 2 and "Missing argument 'PROFILE_ID'" in usage.stderr
 
 
-@pytest.mark.parametrize("counted", ["abc", "", "12.345", "-1", "NaN", "Infinity", "1" * 20])
+@pytest.mark.parametrize(
+    "counted", ["abc", "", "12.345", "-1", "NaN", "Infinity", "1" * 20, "1,50", ".5", "1_000"]
+)
 def test_money_options_refuse_a_non_number_before_looking_anything_up(runner, counted):
     result = runner.invoke(
         args=["session", "force-close", "nope", "--counted", counted]

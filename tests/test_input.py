@@ -1,19 +1,24 @@
 """Strict input at the edge: size, JSON syntax, content type, headers, and the signing secret.
 
-Field-level rules (NaN and Infinity, non-object bodies, lengths, bcrypt's 72 bytes, money) are
-tested with create-session in test_create_session.py.
+Field-level rules (NaN and Infinity, non-object bodies, lengths, bcrypt's 72 bytes) are tested
+with create-session in test_create_session.py; here, the one rule for how a money amount may be
+written (docs/api.md), in the API, the CLI and the page.
 """
 
 import json
 import os
 import subprocess
 import sys
+from decimal import Decimal
 
 import pytest
 import requests
+from marshmallow import ValidationError
 
 from app import create_app
-from tests.helpers import CREATE, PASSWORD, ROOT
+from app.pos_session.schemas import TypedMoney
+from tests.helpers import CLOSE, CREATE, PASSWORD, ROOT, close_body, move, open_shift
+from tests.journaling import instance  # noqa: F401 (a fixture)
 
 LIMIT = 16 * 1024
 
@@ -90,6 +95,150 @@ def test_a_body_that_is_not_declared_json_is_415(client, headers, open_body, con
 def test_json_with_a_charset_parameter_is_fine(client, headers, open_body):
     response = post_raw(client, headers, json.dumps(open_body), "application/json; charset=utf-8")
     assert response.status_code == 200
+
+
+PLACES = "Must have at most 2 decimal places."
+RANGE = "Must be between 0 and 1000000000000."
+NUMBER = "Must be a number."
+
+# A JSON amount is judged by the number it is, whatever JSON notation wrote it; negative zero
+# is zero. (raw JSON, the number answered back or the refusal)
+JSON_AMOUNTS = [
+    ("0", "0"),
+    ("-0", "0"),
+    ("-0.0", "0"),
+    ("-0.00", "0"),
+    ("-0e3", "0"),
+    ("1e-2", "0.01"),
+    ("0.1e1", "1"),
+    ("1E2", "100"),
+    ("1.5E+4", "15000"),
+    ("1e12", "1000000000000"),
+    ("1.0", "1"),
+    ("1.500", "1.5"),
+    ("1.005", PLACES),
+    ("1e-3", PLACES),
+    ("0.001e1", "0.01"),
+    ("1.1e12", RANGE),
+    ("-0.01", RANGE),
+    ("-1e-2", RANGE),
+    ('"1.0"', NUMBER),
+    ('"-0"', NUMBER),
+    ('"1e2"', NUMBER),
+]
+
+
+@pytest.mark.usefixtures("instance")
+@pytest.mark.parametrize(("raw", "answer"), JSON_AMOUNTS)
+def test_a_json_amount_is_judged_by_its_number(client, headers, profile, raw, answer):
+    body = f'{{"profileId": "{profile}", "openningCash": {raw}, "password": "{PASSWORD}"}}'
+    response = post_raw(client, headers, body)
+
+    if answer in (PLACES, RANGE, NUMBER):
+        assert assert_error(response, 400) == "Invalid value for openningCash"
+        assert response.get_json()["errors"] == {"openningCash": [answer]}
+        return
+    assert response.status_code == 200
+    assert f'"openingCash":{answer},' in response.get_data(as_text=True)
+    # The journal writes the same amount as the row keeps: never "-0.00".
+    [entry] = client.get("/pos-session/journal", headers=headers).get_json()["data"]
+    assert entry["data"]["openingCash"] == f"{Decimal(answer):.2f}"
+
+
+@pytest.mark.usefixtures("instance")
+def test_negative_zero_is_journaled_as_the_zero_verify_finds(client, headers, profile, runner):
+    body = f'{{"profileId": "{profile}", "openningCash": -0.00, "password": "{PASSWORD}"}}'
+    assert post_raw(client, headers, body).status_code == 200
+    session = client.get(f"/pos-session/current-session/{profile}", headers=headers).get_json()
+    assert move(client, headers, session["data"]["id"], "sale", 5).status_code == 201
+    closed = client.post(CLOSE, json=close_body(profile, 5), headers=headers)
+    assert closed.status_code == 200
+
+    result = runner.invoke(args=["journal", "verify"])
+
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("raw", "answer"),
+    [("-0.00", "0"), ("1e-2", "0.01"), ("0.1e1", "1"), ("1.005", PLACES), ('"1"', NUMBER)],
+)
+def test_closing_cash_follows_the_same_rule(client, headers, profile, raw, answer):
+    open_shift(client, headers, profile, cash=0)
+    body = f'{{"profileId": "{profile}", "closingCash": {raw}, "password": "{PASSWORD}"}}'
+    response = client.post(CLOSE, data=body, content_type="application/json", headers=headers)
+
+    if answer in (PLACES, NUMBER):
+        assert response.get_json()["errors"] == {"closingCash": [answer]}
+    else:
+        assert f'"closingCash":{answer},' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("raw", "answer"),
+    [("-0.00", "Must be greater than 0."), ("1e-2", "0.01"), ("0.1e1", "1"), ("1.005", PLACES)],
+)
+def test_a_movements_amount_follows_the_same_rule(client, headers, profile, raw, answer):
+    session_id = open_shift(client, headers, profile)["id"]
+    response = client.post(
+        f"/pos-session/sessions/{session_id}/cash-movements",
+        data=f'{{"type": "sale", "amount": {raw}}}',
+        content_type="application/json",
+        headers=headers,
+    )
+
+    if answer.startswith("M"):
+        assert response.get_json()["errors"] == {"amount": [answer]}
+    else:
+        assert f'"amount":{answer},' in response.get_data(as_text=True)
+
+
+TYPED = "Enter an amount such as 152.30."
+
+
+# Typed on the page or the command line: the same notation as JSON's, with commas allowed
+# between thousands only. (typed, the amount or the refusal)
+@pytest.mark.parametrize(
+    ("typed", "answer"),
+    [
+        ("152.30", "152.30"),
+        (" 152.3 ", "152.3"),
+        ("1,234.50", "1234.50"),
+        ("1,234,567", "1234567"),
+        ("-0", "0"),
+        ("-0.00", "0.00"),
+        ("1e-2", "0.01"),
+        ("0.1e1", "1"),
+        ("1E2", "100"),
+        ("1.0", "1.0"),
+        ("1.005", PLACES),
+        ("-1", RANGE),
+        ("1,50", TYPED),
+        ("12,34.5", TYPED),
+        ("1,234,56", TYPED),
+        (",5", TYPED),
+        (".5", TYPED),
+        ("5.", TYPED),
+        ("+5", TYPED),
+        ("05", TYPED),
+        ("1_000", TYPED),
+        ("1 000", TYPED),
+        ("\u0661\u0662", TYPED),  # Arabic-Indic digits
+        ("1e-99999999999999999999", TYPED),
+        ("1e99999", RANGE),
+        ("Infinity", TYPED),
+        ("NaN", TYPED),
+        ("", TYPED),
+    ],
+)
+def test_a_typed_amount_follows_the_same_rule(typed, answer):
+    try:
+        amount = TypedMoney().deserialize(typed)
+    except ValidationError as err:
+        assert err.messages == [answer]
+    else:
+        assert answer not in (PLACES, RANGE, TYPED), amount
+        assert (amount, amount.is_signed()) == (Decimal(answer), False)
 
 
 class TestHeaders:

@@ -6,10 +6,12 @@ import time
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 import requests
 
+from app import passwords
 from app.extensions import db
-from app.models import PasswordAttempts, PosProfile
+from app.models import PasswordAttempts, PosProfile, utcnow
 from app.passwords import hash_password
 from tests.conftest import insert
 from tests.helpers import CREATE, PASSWORD, LiveServer, fire_together
@@ -114,6 +116,109 @@ def test_lockout_comes_after_the_profile_lookup(client, headers, profile):
     assert response.get_json()["message"] == "Profile not found"
 
 
+class FrozenClock:
+    def __init__(self):
+        self.now = utcnow()
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds: float):
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The password checks' time, still until the test moves it: checks in one instant."""
+    frozen = FrozenClock()
+    monkeypatch.setattr(passwords, "utcnow", frozen)
+    return frozen
+
+
+@pytest.fixture
+def bcrypt_checks(monkeypatch):
+    """How many times bcrypt was asked."""
+    checks = []
+    real = passwords.bcrypt.checkpw
+    monkeypatch.setattr(passwords.bcrypt, "checkpw", lambda *a: checks.append(a) or real(*a))
+    return checks
+
+
+def test_the_readme_sequence_at_the_production_cost_is_answered_in_the_contracts_order(
+    app, client, headers, store, clock
+):
+    """A wrong password, the right one, then the same open again (the README's second open, or
+    a terminal's retry), all in one instant: each is answered by the password check."""
+    profile = insert(
+        app, PosProfile(store_id=store, name="bob", password_hash=hash_password(PASSWORD, 12))
+    )
+
+    answers = [attempt(client, headers, profile, p).status_code for p in ("wrong", PASSWORD)]
+    again = attempt(client, headers, profile, PASSWORD)
+
+    assert answers == [401, 200]
+    assert again.get_json() == {"message": "Session already open", "statusCode": 400}
+
+
+@pytest.fixture
+def bucket(app):
+    """The bucket's default size and rate, counted at the test profiles' cost (4, not 12)."""
+    app.config.update(PASSWORD_CHECK_BURST=4 / 256, PASSWORD_CHECKS_PER_SECOND=1 / 256)
+    return 4
+
+
+def test_a_storm_finds_the_bucket_empty_before_bcrypt_until_it_refills(
+    client, headers, profile, clock, bcrypt_checks, bucket
+):
+    answers = [attempt(client, headers, profile, PASSWORD).status_code for _ in range(bucket)]
+    assert answers == [200] + [400] * (bucket - 1)
+    assert len(bcrypt_checks) == bucket
+
+    refused = attempt(client, headers, profile, PASSWORD)
+    assert refused.status_code == 429
+    assert refused.get_json() == {"message": "Too many attempts", "statusCode": 429}
+    assert refused.headers["Retry-After"] == "1"
+    assert len(bcrypt_checks) == bucket
+
+    clock.advance(1)
+    assert attempt(client, headers, profile, PASSWORD).status_code == 400
+    assert attempt(client, headers, profile, PASSWORD).status_code == 429
+    assert len(bcrypt_checks) == bucket + 1
+
+
+def test_an_idle_bucket_refills_to_its_size_and_no_more(
+    client, headers, profile, clock, bcrypt_checks, bucket
+):
+    for _ in range(bucket):
+        attempt(client, headers, profile, PASSWORD)
+    clock.advance(3600)
+
+    answers = [attempt(client, headers, profile, PASSWORD).status_code for _ in range(6)]
+
+    assert answers == [400] * bucket + [429] * (6 - bucket)
+
+
+def test_retry_after_says_when_the_bucket_has_room(app, client, headers, profile, clock, bucket):
+    # Refilled at one check every 4 seconds: the next one is 4 seconds away.
+    app.config.update(PASSWORD_CHECKS_PER_SECOND=1 / 4 / 256)
+    for _ in range(bucket):
+        attempt(client, headers, profile, PASSWORD)
+
+    assert attempt(client, headers, profile, PASSWORD).headers["Retry-After"] == "4"
+    clock.advance(3)
+    assert attempt(client, headers, profile, PASSWORD).headers["Retry-After"] == "1"
+    clock.advance(1)
+    assert attempt(client, headers, profile, PASSWORD).status_code == 400
+
+
+def test_a_clock_set_back_does_not_keep_the_bucket_empty(client, headers, profile, clock, bucket):
+    for _ in range(bucket):
+        attempt(client, headers, profile, PASSWORD)
+    clock.advance(-3600)
+
+    assert attempt(client, headers, profile, PASSWORD).status_code == 400
+
+
 def test_guesses_sent_at_once_to_every_worker_get_no_more_than_the_limit(
     live_server, headers, profile
 ):
@@ -209,8 +314,8 @@ def test_a_storm_of_right_passwords_does_not_slow_other_terminals(
             client.join(timeout=30)
 
     assert set(answers) <= {(400, None), (429, "1")}, answers
-    # One check at cost 12 per second for one profile (and the seconds the storm began and ended
-    # in), where 8 clients would otherwise keep 4 workers in bcrypt.
-    assert answers[400, None] <= lasted + 2, (answers, lasted)
+    # The bucket's 4 checks at cost 12 (the first open took one of them a while ago), then one
+    # a second for one profile, where 8 clients would otherwise keep 4 workers in bcrypt.
+    assert answers[400, None] <= 4 + lasted + 1, (answers, lasted)
     # What remains is the flood of cheap 429s itself: 8 clients that never pause.
     assert during <= 5 * before + 0.05, (during, before)

@@ -30,8 +30,10 @@ PAGE_MAX = 200
 class MoneyField(fields.Field):
     """A JSON number with at most two decimals, kept as an exact Decimal.
 
-    The JSON parser hands numbers over as int or Decimal (never float), so ``true``, ``"15000"``
-    and ``null`` are refused here by type, and NaN/Infinity never reach this point.
+    The one money rule (docs/api.md): an amount is judged by the number it is, whatever JSON
+    notation wrote it (``1e-2`` is 0.01, ``0.1e1`` is 1), and negative zero is zero. The JSON
+    parser hands numbers over as int or Decimal (never float), so ``true``, ``"15000"`` and
+    ``null`` are refused here by type, and NaN/Infinity never reach this point.
     """
 
     default_error_messages = {
@@ -56,7 +58,8 @@ class MoneyField(fields.Field):
             raise self.make_error("range")
         if amount != amount.quantize(Decimal("0.01")):
             raise self.make_error("places")
-        return amount
+        # -0.00 would be journaled as "-0.00" while the row keeps 0, which verify then flags.
+        return amount.copy_abs() if amount.is_zero() else amount
 
     def _serialize(self, value, attr, obj, **kwargs):
         # Same number out as came in: 15000 -> 15000, 12.50 -> 12.5.
@@ -396,15 +399,24 @@ class RowsShapedOnce:
 
 
 class TypedMoney(MoneyField):
-    """An amount as a person types it on a page or a command line: "152.30"."""
+    """An amount as a person types it on a page or a command line: "152.30", "1,234.50".
+
+    The API's rule on the notation of a JSON number, with commas between thousands only:
+    "1,50" is refused rather than read as 150, and so is what Decimal alone would take and
+    JSON would not (".5", "+5", "1_000", other scripts' digits).
+    """
 
     default_error_messages = {"invalid": "Enter an amount such as 152.30."}
+    _typed = re.compile(r"-?(0|[1-9]\d{0,2}(,\d{3})+|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?", re.ASCII)
 
     def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
         if isinstance(value, str):
+            value = value.strip()
+            if not self._typed.fullmatch(value):
+                raise self.make_error("invalid")
             try:
-                value = Decimal(value.strip().replace(",", ""))
-            except InvalidOperation:
+                value = Decimal(value.replace(",", ""))
+            except InvalidOperation:  # an exponent beyond decimal's, as JSON's parser says
                 raise self.make_error("invalid") from None
         return super()._deserialize(value, attr, data, **kwargs)
 
