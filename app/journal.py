@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from .config import create_once
+from .jsonio import DuplicateKeyError, reject_duplicate_keys
 from .models import (
     CashMovement,
     ClosingApproval,
@@ -933,7 +934,7 @@ def verify_export(path: Path, public_key: str, progress=lambda n: None) -> dict:
         raise JournalError("the public key is not 64 hex digits of an Ed25519 key") from None
     first = previous = None
     count = 0
-    with open(path, encoding="utf-8") as f:
+    with open(path, "rb") as f:  # bytes: each line must be exactly what was hashed and signed
         pending = f.readline()
         for line in f:
             entry = _parse(pending, count + 1)
@@ -977,11 +978,18 @@ def verify_export(path: Path, public_key: str, progress=lambda n: None) -> dict:
     return manifest
 
 
-def _parse(line: str, number: int) -> dict:
+def _parse(line: bytes, number: int) -> dict:
+    """An export's line as the object it holds, refused unless its bytes are that object's
+    canonical JSON and a newline: a duplicate key (of which a reader keeps the last), a space or
+    an escape would make the line say other than what its hash or signature covers."""
     try:
-        value = json.loads(line)
+        value = json.loads(line, object_pairs_hook=reject_duplicate_keys)
+    except DuplicateKeyError as err:
+        raise JournalError(f"line {number}: {err}") from None
     except ValueError:
         value = None
     if not isinstance(value, dict):
         raise JournalError(f"line {number} is not a JSON object")
+    if line != f"{canonical(value)}\n".encode():
+        raise JournalError(f"line {number} is not in canonical form (sorted keys, no spaces)")
     return value
