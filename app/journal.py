@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
-from itertools import pairwise
 from pathlib import Path
 from typing import NamedTuple
 
@@ -699,28 +698,67 @@ def verify(
 
 def _expected(connection, store_id) -> tuple[dict, set, list[Problem]]:
     """What the store's rows say their entries hold: ``{(sessionId, kind, at, data): (family,
-    row id)}``, the store's session ids, and a problem if its Z numbers have a gap."""
+    row id)}``, the store's session ids, and the first problem of its Z closings."""
     expected = {}
     for name, family in FAMILIES.items():
         found = family.facts(connection, store_id, name)
         if name == SESSION_OPENED:
             sessions = {row_id for _name, row_id in found.values()}
         expected.update(found)
-    z_numbers = sorted(
-        connection.scalars(select(_closings.c.z_number).where(_closings.c.store_id == store_id))
+    return expected, sessions, _z_problems(connection, store_id)
+
+
+def _z_problems(connection, store_id) -> list[Problem]:
+    """The Z closings in order: numbered 1, 2, 3... and each one's grand totals the previous
+    one's (none for Z 1) plus its own, every figure; then store_totals, which the next Z adds
+    to, equal to the last Z. A Z and its entry agree (the cross-check), so a total lowered
+    in store_totals is caught at the next Z, and before it here."""
+    closings = connection.execute(
+        select(_closings).where(_closings.c.store_id == store_id).order_by(_closings.c.z_number)
     )
-    gaps = [
-        Problem(store_id, None, f"Z numbers jump from {before} to {after}")
-        for before, after in pairwise([0, *z_numbers])
-        if after != before + 1
+    last = None
+    for z in closings:
+        number = last.z_number if last else 0
+        if z.z_number != number + 1:
+            return [Problem(store_id, None, f"Z numbers jump from {number} to {z.z_number}")]
+        wrong = []
+        for name, column in TOTALS.items():
+            own, grand = getattr(z, column), getattr(z, f"grand_{column}")
+            before = getattr(last, f"grand_{column}") if last else 0
+            if grand != before + own:
+                made_of = f"Z {number}'s {money(before)} plus" if last else "the first Z:"
+                wrong.append(
+                    f"grand total {name} is {money(grand)}, not {money(before + own)} "
+                    f"({made_of} this closing's {money(own)})"
+                )
+        if wrong:
+            return [Problem(store_id, None, f"Z {z.z_number} (closing {z.id}): {'; '.join(wrong)}")]
+        last = z
+    if last is None:
+        return []
+    totals = connection.execute(select(_totals).where(_totals.c.store_id == store_id)).first()
+    if totals is None:
+        return [Problem(store_id, None, f"store_totals has no row, but Z {last.z_number} exists")]
+    wrong = [f"Z number is {totals.z_number} there"] if totals.z_number != last.z_number else []
+    wrong += [
+        f"{name} is {money(getattr(totals, column))} there, "
+        f"{money(getattr(last, f'grand_{column}'))} in the Z"
+        for name, column in TOTALS.items()
+        if getattr(totals, column) != getattr(last, f"grand_{column}")
     ]
-    return expected, sessions, gaps[:1]
+    if wrong:
+        return [
+            Problem(
+                store_id, None, f"store_totals differs from Z {last.z_number}: {'; '.join(wrong)}"
+            )
+        ]
+    return []
 
 
 def _check_store(connection, store_id, signed, progress) -> tuple[int, list[Problem]]:
     """The chain (seqs, prevHash, hash, stored and signed heads), then the rows against it; the
     entry problems found first by seq, a row without its entry after them."""
-    expected, sessions, z_gap = _expected(connection, store_id)
+    expected, sessions, z_problems = _expected(connection, store_id)
     chain_problem = cross_problem = None
     last, prev, at_signed = 0, genesis(store_id), None
     store_tail = f'"storeId":{_encode(store_id)}}}'
@@ -766,7 +804,7 @@ def _check_store(connection, store_id, signed, progress) -> tuple[int, list[Prob
         found.append(
             Problem(store_id, None, f"{table} row {row_id} (session {session_id}) has no entry")
         )
-    return last, found + z_gap
+    return last, found + z_problems
 
 
 IMPORTED = {True: '"imported":true,', False: ""}  # also 1 and 0, as SQLite gives them
