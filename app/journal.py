@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -38,6 +39,7 @@ from .models import (
     JournalHead,
     PosClosing,
     PosSession,
+    Store,
     StoreTotals,
     utcnow,
 )
@@ -382,6 +384,68 @@ def sign_heads(instance_path: str, key: Ed25519PrivateKey, heads: dict, replace=
         os.replace(tmp, folder / HEAD_FILE)
 
 
+HEAD_LOG = "journal_head.log"
+
+
+def start_new_head(instance_path: str, key: Ed25519PrivateKey, heads: dict, by, reason) -> dict:
+    """Sign ``heads`` (``{store_id: (seq, hash)}``) as the head in place of the old one, which
+    is kept beside it under a dated name, and append what was done to the head log (one JSON
+    line each; the back office's journal page shows it). For what the old head would rightly
+    fail: another box's backup restored, or an older one of this box accepted."""
+    folder, now = Path(instance_path), utcnow()
+    try:
+        previous = read_signed_heads(instance_path, key.public_key())
+    except JournalError:
+        previous = None  # unreadable, or another key's: kept all the same
+    archived = None
+    if (folder / HEAD_FILE).exists():
+        archived = f"{HEAD_FILE}.{now:%Y%m%dT%H%M%S.%fZ}"
+        os.link(folder / HEAD_FILE, folder / archived)  # the new head then replaces the name
+    sign_heads(instance_path, key, heads, replace=True)
+    event = {
+        "at": timestamp(now),
+        "by": by,
+        "reason": reason,
+        "archived": archived,
+        "previous": previous and {store: seq for store, (seq, _hash) in previous.items()},
+        "heads": {store: seq for store, (seq, _hash) in heads.items()},
+    }
+    with open(folder / HEAD_LOG, "a", encoding="utf-8") as log:
+        log.write(canonical(event) + "\n")
+    return event
+
+
+def head_log(instance_path: str) -> list[dict]:
+    """Every signed head started anew, oldest first; empty if none was."""
+    try:
+        with open(Path(instance_path) / HEAD_LOG, encoding="utf-8") as log:
+            return [json.loads(line) for line in log]
+    except FileNotFoundError:
+        return []
+
+
+def restore_findings(copy: sqlite3.Connection, signed: dict) -> tuple[list[str], list[str]]:
+    """What putting the database ``copy`` in place does to the signed head ``{store_id: (seq,
+    hash)}``: what it breaks (a store the head signed that the copy lacks, or whose entry at
+    the signed seq is another one: another box's journal) and what it rolls back (a store the
+    copy has at an earlier seq: an older backup of this box, which verify reports until
+    ``journal sign-head``)."""
+    heads = dict(copy.execute("SELECT store_id, seq FROM journal_head"))
+    broken, behind = [], []
+    for store, (seq, digest) in sorted(signed.items()):
+        if store not in heads:
+            broken.append(f"store {store} (signed at seq {seq}) is not in it")
+        elif heads[store] < seq:
+            behind.append(
+                f"store {store} ends at seq {heads[store]} in it, at seq {seq} in the head"
+            )
+        elif copy.execute(
+            "SELECT hash FROM journal_entry WHERE store_id = ? AND seq = ?", (store, seq)
+        ).fetchone() != (digest,):
+            broken.append(f"store {store}'s entry {seq} in it is not the one signed")
+    return broken, behind
+
+
 class HeadSigner:
     """A worker's committed heads, signed into the head file at most once per ``interval``
     seconds (a timer signs the last ones if no commit follows), and at once on a closing or
@@ -483,6 +547,7 @@ class Verification(NamedTuple):
         )
 
 
+_stores = Store.__table__
 _sessions = PosSession.__table__
 _movements = CashMovement.__table__
 _closings = PosClosing.__table__
@@ -672,18 +737,24 @@ def count_entries(connection: Connection, store_id: str | None = None) -> int:
 
 def verify(
     connection: Connection,
-    store_ids: Iterable[str],
+    store_ids: Iterable[str] | None,
     signed_heads: dict | None,
     progress: Callable[[int], None] = lambda n: None,
     verified: Callable[[str, Verification], None] = lambda store_id, result: None,
 ) -> Verification:
     """Recompute each store's chain and cross-check it against the tables both ways, in one
     pass over its entries; ``progress`` is told of them as they are read, ``verified`` of each
-    store's result."""
+    store's result. ``store_ids`` None: every store, the database's and the signed head's."""
+    present = set(connection.scalars(select(_stores.c.id)))
+    if store_ids is None:
+        store_ids = sorted(present | set(signed_heads or {}))
     results = []
     for store_id in store_ids:
         head = (signed_heads or {}).get(store_id)
-        count, found = _check_store(connection, store_id, head, progress)
+        if store_id in present:
+            count, found = _check_store(connection, store_id, head, progress)
+        else:  # deleted whole, or a restore without it: only the head outside remembers it
+            count, found = 0, [_not_in_the_database(store_id, head)]
         first = [min(found, key=Problem.order)] if found else []
         result = Verification(1, count, int(head is not None), first)
         verified(store_id, result)
@@ -694,6 +765,13 @@ def verify(
         sum(r.signed for r in results),
         [problem for r in results for problem in r.problems],
     )
+
+
+def _not_in_the_database(store_id, signed) -> Problem:
+    message = "not in the database"
+    if signed:
+        message += f", but the signed head kept outside it says its journal reached seq {signed[0]}"
+    return Problem(store_id, None, message)
 
 
 def _expected(connection, store_id) -> tuple[dict, set, list[Problem]]:
