@@ -121,9 +121,12 @@ def restore(
     install_secret: Callable[[str], None] | None,
     keep_secret: bool = False,
     progress: Callable[[int], None] = lambda n: None,
+    check_copy: Callable[[sqlite3.Connection], None] = lambda copy: None,
 ) -> tuple[str, bool]:
     """Check ``backup_file``, bring a copy of it to this release's schema, keep every token
     revoked in ``database`` revoked, write it into ``database`` (created if missing).
+    ``check_copy`` sees the copy at this schema before it is written, and may refuse it
+    (BackupError): the journal's signed head, kept outside the database, is checked there.
 
     The backup's signing secret, when it differs from ``secret``, is handed to
     ``install_secret``; with None (the secret is set by configuration) the restore is refused
@@ -155,6 +158,7 @@ def restore(
                 raise BackupError(
                     f"{backup_file}: not a POS session database (no {sorted(missing)})"
                 )
+            check_copy(copy)
             new_secret = _secret_to_install(
                 backup_file, saved_secret, secret, install_secret, keep_secret
             )

@@ -12,12 +12,12 @@ import fcntl
 import hashlib
 import json
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
-from itertools import pairwise
 from pathlib import Path
 from typing import NamedTuple
 
@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from .config import create_once
+from .jsonio import DuplicateKeyError, reject_duplicate_keys
 from .models import (
     CashMovement,
     ClosingApproval,
@@ -38,6 +39,7 @@ from .models import (
     JournalHead,
     PosClosing,
     PosSession,
+    Store,
     StoreTotals,
     utcnow,
 )
@@ -382,6 +384,68 @@ def sign_heads(instance_path: str, key: Ed25519PrivateKey, heads: dict, replace=
         os.replace(tmp, folder / HEAD_FILE)
 
 
+HEAD_LOG = "journal_head.log"
+
+
+def start_new_head(instance_path: str, key: Ed25519PrivateKey, heads: dict, by, reason) -> dict:
+    """Sign ``heads`` (``{store_id: (seq, hash)}``) as the head in place of the old one, which
+    is kept beside it under a dated name, and append what was done to the head log (one JSON
+    line each; the back office's journal page shows it). For what the old head would rightly
+    fail: another box's backup restored, or an older one of this box accepted."""
+    folder, now = Path(instance_path), utcnow()
+    try:
+        previous = read_signed_heads(instance_path, key.public_key())
+    except JournalError:
+        previous = None  # unreadable, or another key's: kept all the same
+    archived = None
+    if (folder / HEAD_FILE).exists():
+        archived = f"{HEAD_FILE}.{now:%Y%m%dT%H%M%S.%fZ}"
+        os.link(folder / HEAD_FILE, folder / archived)  # the new head then replaces the name
+    sign_heads(instance_path, key, heads, replace=True)
+    event = {
+        "at": timestamp(now),
+        "by": by,
+        "reason": reason,
+        "archived": archived,
+        "previous": previous and {store: seq for store, (seq, _hash) in previous.items()},
+        "heads": {store: seq for store, (seq, _hash) in heads.items()},
+    }
+    with open(folder / HEAD_LOG, "a", encoding="utf-8") as log:
+        log.write(canonical(event) + "\n")
+    return event
+
+
+def head_log(instance_path: str) -> list[dict]:
+    """Every signed head started anew, oldest first; empty if none was."""
+    try:
+        with open(Path(instance_path) / HEAD_LOG, encoding="utf-8") as log:
+            return [json.loads(line) for line in log]
+    except FileNotFoundError:
+        return []
+
+
+def restore_findings(copy: sqlite3.Connection, signed: dict) -> tuple[list[str], list[str]]:
+    """What putting the database ``copy`` in place does to the signed head ``{store_id: (seq,
+    hash)}``: what it breaks (a store the head signed that the copy lacks, or whose entry at
+    the signed seq is another one: another box's journal) and what it rolls back (a store the
+    copy has at an earlier seq: an older backup of this box, which verify reports until
+    ``journal sign-head``)."""
+    heads = dict(copy.execute("SELECT store_id, seq FROM journal_head"))
+    broken, behind = [], []
+    for store, (seq, digest) in sorted(signed.items()):
+        if store not in heads:
+            broken.append(f"store {store} (signed at seq {seq}) is not in it")
+        elif heads[store] < seq:
+            behind.append(
+                f"store {store} ends at seq {heads[store]} in it, at seq {seq} in the head"
+            )
+        elif copy.execute(
+            "SELECT hash FROM journal_entry WHERE store_id = ? AND seq = ?", (store, seq)
+        ).fetchone() != (digest,):
+            broken.append(f"store {store}'s entry {seq} in it is not the one signed")
+    return broken, behind
+
+
 class HeadSigner:
     """A worker's committed heads, signed into the head file at most once per ``interval``
     seconds (a timer signs the last ones if no commit follows), and at once on a closing or
@@ -483,6 +547,7 @@ class Verification(NamedTuple):
         )
 
 
+_stores = Store.__table__
 _sessions = PosSession.__table__
 _movements = CashMovement.__table__
 _closings = PosClosing.__table__
@@ -672,18 +737,24 @@ def count_entries(connection: Connection, store_id: str | None = None) -> int:
 
 def verify(
     connection: Connection,
-    store_ids: Iterable[str],
+    store_ids: Iterable[str] | None,
     signed_heads: dict | None,
     progress: Callable[[int], None] = lambda n: None,
     verified: Callable[[str, Verification], None] = lambda store_id, result: None,
 ) -> Verification:
     """Recompute each store's chain and cross-check it against the tables both ways, in one
     pass over its entries; ``progress`` is told of them as they are read, ``verified`` of each
-    store's result."""
+    store's result. ``store_ids`` None: every store, the database's and the signed head's."""
+    present = set(connection.scalars(select(_stores.c.id)))
+    if store_ids is None:
+        store_ids = sorted(present | set(signed_heads or {}))
     results = []
     for store_id in store_ids:
         head = (signed_heads or {}).get(store_id)
-        count, found = _check_store(connection, store_id, head, progress)
+        if store_id in present:
+            count, found = _check_store(connection, store_id, head, progress)
+        else:  # deleted whole, or a restore without it: only the head outside remembers it
+            count, found = 0, [_not_in_the_database(store_id, head)]
         first = [min(found, key=Problem.order)] if found else []
         result = Verification(1, count, int(head is not None), first)
         verified(store_id, result)
@@ -696,30 +767,76 @@ def verify(
     )
 
 
+def _not_in_the_database(store_id, signed) -> Problem:
+    message = "not in the database"
+    if signed:
+        message += f", but the signed head kept outside it says its journal reached seq {signed[0]}"
+    return Problem(store_id, None, message)
+
+
 def _expected(connection, store_id) -> tuple[dict, set, list[Problem]]:
     """What the store's rows say their entries hold: ``{(sessionId, kind, at, data): (family,
-    row id)}``, the store's session ids, and a problem if its Z numbers have a gap."""
+    row id)}``, the store's session ids, and the first problem of its Z closings."""
     expected = {}
     for name, family in FAMILIES.items():
         found = family.facts(connection, store_id, name)
         if name == SESSION_OPENED:
             sessions = {row_id for _name, row_id in found.values()}
         expected.update(found)
-    z_numbers = sorted(
-        connection.scalars(select(_closings.c.z_number).where(_closings.c.store_id == store_id))
+    return expected, sessions, _z_problems(connection, store_id)
+
+
+def _z_problems(connection, store_id) -> list[Problem]:
+    """The Z closings in order: numbered 1, 2, 3... and each one's grand totals the previous
+    one's (none for Z 1) plus its own, every figure; then store_totals, which the next Z adds
+    to, equal to the last Z. A Z and its entry agree (the cross-check), so a total lowered
+    in store_totals is caught at the next Z, and before it here."""
+    closings = connection.execute(
+        select(_closings).where(_closings.c.store_id == store_id).order_by(_closings.c.z_number)
     )
-    gaps = [
-        Problem(store_id, None, f"Z numbers jump from {before} to {after}")
-        for before, after in pairwise([0, *z_numbers])
-        if after != before + 1
+    last = None
+    for z in closings:
+        number = last.z_number if last else 0
+        if z.z_number != number + 1:
+            return [Problem(store_id, None, f"Z numbers jump from {number} to {z.z_number}")]
+        wrong = []
+        for name, column in TOTALS.items():
+            own, grand = getattr(z, column), getattr(z, f"grand_{column}")
+            before = getattr(last, f"grand_{column}") if last else 0
+            if grand != before + own:
+                made_of = f"Z {number}'s {money(before)} plus" if last else "the first Z:"
+                wrong.append(
+                    f"grand total {name} is {money(grand)}, not {money(before + own)} "
+                    f"({made_of} this closing's {money(own)})"
+                )
+        if wrong:
+            return [Problem(store_id, None, f"Z {z.z_number} (closing {z.id}): {'; '.join(wrong)}")]
+        last = z
+    if last is None:
+        return []
+    totals = connection.execute(select(_totals).where(_totals.c.store_id == store_id)).first()
+    if totals is None:
+        return [Problem(store_id, None, f"store_totals has no row, but Z {last.z_number} exists")]
+    wrong = [f"Z number is {totals.z_number} there"] if totals.z_number != last.z_number else []
+    wrong += [
+        f"{name} is {money(getattr(totals, column))} there, "
+        f"{money(getattr(last, f'grand_{column}'))} in the Z"
+        for name, column in TOTALS.items()
+        if getattr(totals, column) != getattr(last, f"grand_{column}")
     ]
-    return expected, sessions, gaps[:1]
+    if wrong:
+        return [
+            Problem(
+                store_id, None, f"store_totals differs from Z {last.z_number}: {'; '.join(wrong)}"
+            )
+        ]
+    return []
 
 
 def _check_store(connection, store_id, signed, progress) -> tuple[int, list[Problem]]:
     """The chain (seqs, prevHash, hash, stored and signed heads), then the rows against it; the
     entry problems found first by seq, a row without its entry after them."""
-    expected, sessions, z_gap = _expected(connection, store_id)
+    expected, sessions, z_problems = _expected(connection, store_id)
     chain_problem = cross_problem = None
     last, prev, at_signed = 0, genesis(store_id), None
     store_tail = f'"storeId":{_encode(store_id)}}}'
@@ -765,7 +882,7 @@ def _check_store(connection, store_id, signed, progress) -> tuple[int, list[Prob
         found.append(
             Problem(store_id, None, f"{table} row {row_id} (session {session_id}) has no entry")
         )
-    return last, found + z_gap
+    return last, found + z_problems
 
 
 IMPORTED = {True: '"imported":true,', False: ""}  # also 1 and 0, as SQLite gives them
@@ -933,7 +1050,7 @@ def verify_export(path: Path, public_key: str, progress=lambda n: None) -> dict:
         raise JournalError("the public key is not 64 hex digits of an Ed25519 key") from None
     first = previous = None
     count = 0
-    with open(path, encoding="utf-8") as f:
+    with open(path, "rb") as f:  # bytes: each line must be exactly what was hashed and signed
         pending = f.readline()
         for line in f:
             entry = _parse(pending, count + 1)
@@ -977,11 +1094,18 @@ def verify_export(path: Path, public_key: str, progress=lambda n: None) -> dict:
     return manifest
 
 
-def _parse(line: str, number: int) -> dict:
+def _parse(line: bytes, number: int) -> dict:
+    """An export's line as the object it holds, refused unless its bytes are that object's
+    canonical JSON and a newline: a duplicate key (of which a reader keeps the last), a space or
+    an escape would make the line say other than what its hash or signature covers."""
     try:
-        value = json.loads(line)
+        value = json.loads(line, object_pairs_hook=reject_duplicate_keys)
+    except DuplicateKeyError as err:
+        raise JournalError(f"line {number}: {err}") from None
     except ValueError:
         value = None
     if not isinstance(value, dict):
         raise JournalError(f"line {number} is not a JSON object")
+    if line != f"{canonical(value)}\n".encode():
+        raise JournalError(f"line {number} is not in canonical form (sorted keys, no spaces)")
     return value

@@ -1,28 +1,24 @@
 """``flask journal ...``: verify the chains, sign the head, export and check exports offline."""
 
-import getpass
 import sys
 from datetime import timedelta
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
 from . import journal
-from .cli import progress
+from .cli import command_line, progress
 from .extensions import db
 from .models import Store
 
 cli = AppGroup("journal", help="The hash-chained journal of cash facts (docs/journal.md).")
 
 
-def _store_ids(store_id: str | None) -> list[str]:
-    if store_id is None:
-        return list(db.session.scalars(select(Store.id).order_by(Store.id)))
-    if db.session.get(Store, store_id) is None:
+def _require_store(store_id: str, signed_heads: dict | None = None) -> None:
+    """A store of the database, or one the signed head knows (verify then says it is gone)."""
+    if db.session.get(Store, store_id) is None and store_id not in (signed_heads or {}):
         raise click.BadParameter(f"no store {store_id}", param_hint="--store")
-    return [store_id]
 
 
 @cli.command("verify")
@@ -33,7 +29,6 @@ def verify(store_id):
     Exit 0 with a one-line summary, else exit 1 with, per bad store, its first bad seq and
     what is wrong. Each store's result is kept for the back office's journal page.
     """
-    stores = _store_ids(store_id)
     folder = journal.folder()
     key = journal.signing_key(folder)
     connection = db.session.connection()
@@ -41,13 +36,16 @@ def verify(store_id):
         heads = journal.read_signed_heads(folder, key.public_key())
     except journal.JournalError as err:
         raise click.ClickException(str(err)) from None
+    if store_id is not None:
+        _require_store(store_id, heads)
     total = journal.count_entries(connection, store_id)
-    by = f"the command line ({getpass.getuser()})"
+    by = command_line()
 
     def keep(store, result):
         journal.record_verification(folder, store, by, result)
 
     with progress(total, "verifying") as step:
+        stores = None if store_id is None else [store_id]  # None: every store, the head's too
         result = journal.verify(connection, stores, heads, step, keep)
     click.echo(result.summary())
     if result.problems:
@@ -59,12 +57,16 @@ def sign_head():
     """Sign the database's current heads as the ones to hold it to.
 
     Only after a verified restore of an older backup: the signed head would otherwise (rightly)
-    report the entries the backup lacks as removed.
+    report the entries the backup lacks as removed. The old head is kept beside it, dated.
     """
-    key = journal.signing_key(journal.folder())
+    folder = journal.folder()
     heads = journal.database_heads(db.session.connection())
-    journal.sign_heads(journal.folder(), key, heads, replace=True)
+    started = journal.start_new_head(
+        folder, journal.signing_key(folder), heads, command_line(), "journal sign-head"
+    )
     click.echo(f"signed the heads of {len(heads)} store(s)", err=True)
+    if started["archived"]:
+        click.echo(f"the old signed head is kept as {Path(folder) / started['archived']}", err=True)
 
 
 @cli.command("public-key")
@@ -80,7 +82,7 @@ def public_key():
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
 def export(store_id, since, until, out):
     """Write the store's entries (whole days, inclusive) and a signed manifest to OUT."""
-    _store_ids(store_id)
+    _require_store(store_id)
     key = journal.signing_key(journal.folder())
     connection = db.session.connection()
     with progress(journal.count_entries(connection, store_id), "exporting") as step:

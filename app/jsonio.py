@@ -13,11 +13,16 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request as WerkzeugRequest
 
 
-def _reject_duplicate_keys(pairs):
+class DuplicateKeyError(ValueError):
+    pass
+
+
+def reject_duplicate_keys(pairs):
+    """An ``object_pairs_hook``: the object, unless a key comes twice."""
     obj = {}
     for key, value in pairs:
         if key in obj:
-            raise ValueError(f"duplicate key {key!r}")
+            raise DuplicateKeyError(f"duplicate key {key!r}")
         obj[key] = value
     return obj
 
@@ -33,7 +38,7 @@ class ExactJSONProvider(JSONProvider):
                 s,
                 use_decimal=True,
                 allow_nan=False,
-                object_pairs_hook=_reject_duplicate_keys,
+                object_pairs_hook=reject_duplicate_keys,
                 **kwargs,
             )
             _reject_lone_surrogates(value)

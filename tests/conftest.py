@@ -1,3 +1,4 @@
+import atexit
 from uuid import uuid4
 
 import pytest
@@ -32,18 +33,27 @@ def database_url(tmp_path):
 
 
 @pytest.fixture
-def app(database_url):
+def app(database_url, tmp_path):
+    # The journal's key and signed head in the test's own folder: in the shared instance
+    # folder one test's signed head would hold stores another test's database never had.
+    journal_dir = tmp_path / "journal"
+    journal_dir.mkdir(exist_ok=True)
     app = create_app(
         {
             "TESTING": True,
             "DATABASE_URL": database_url,
             "SECRET_KEY": SECRET,
             "BCRYPT_ROUNDS": 4,
+            "JOURNAL_DIR": str(journal_dir),
         }
     )
     with app.app_context():
         upgrade()
     yield app
+    signer = app.extensions.get("pos_journal_signer")
+    if signer:  # signs into the test's folder now, not at exit, when it may be gone
+        signer.sign()
+        atexit.unregister(signer.sign)
     with app.app_context():
         db.engine.dispose()
 

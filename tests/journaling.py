@@ -1,17 +1,16 @@
 """Journal test helpers: the journal's own folder, and a shift recorded through the API."""
 
+from pathlib import Path
+
 import pytest
 
 from tests.helpers import close_shift, move, open_shift
 
 
 @pytest.fixture
-def instance(app, tmp_path):
-    """Keys and the signed head go to a folder of the test's own, not the repository's."""
-    folder = tmp_path / "journal"
-    folder.mkdir()
-    app.config["JOURNAL_DIR"] = str(folder)
-    return folder
+def instance(app):
+    """The test's own folder of the journal's key and signed head (conftest's app sets it)."""
+    return Path(app.config["JOURNAL_DIR"])
 
 
 def a_day(client, headers, profile) -> str:

@@ -72,6 +72,29 @@ def test_a_verification_from_the_command_line_shows_on_the_page(
     assert f"journal verify --store {store}" in folded.group(1)
 
 
+def test_a_signed_head_started_anew_shows_on_the_page(
+    app,
+    signed_in,  # noqa: F811
+    headers,
+    profile,
+    store,
+    runner,
+):
+    a_day(signed_in, headers, profile)
+    assert "started anew" not in text(signed_in.get(journal_url(store)))
+    assert runner.invoke(args=["journal", "sign-head"]).exit_code == 0
+
+    words = text(signed_in.get(journal_url(store)))
+
+    [started] = journal.head_log(journal.folder(app))
+    by = re.escape(f"the command line ({getpass.getuser()})")
+    assert re.search(
+        rf"The signed head was started anew {WHEN} by {by}: journal sign-head\. The previous "
+        rf"one, which held this store at seq 5, is kept as {re.escape(started['archived'])}\.",
+        words,
+    ), words
+
+
 @sqlite_only
 def test_a_tampered_journal_shows_its_first_bad_entry(
     signed_in,  # noqa: F811

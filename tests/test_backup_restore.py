@@ -18,11 +18,12 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from app import create_app, revisions
+from app import create_app, journal, revisions
 from app.backup import BackupError, sqlite_file
 from app.extensions import db
 from app.models import Store
 from tests.helpers import CREATE, PASSWORD, ROOT, SECRET, close_shift, open_shift
+from tests.journaling import a_day
 
 PROFILES = 400
 
@@ -39,8 +40,15 @@ def rows(path: Path, table: str) -> list[tuple]:
 
 
 def fresh_app(tmp_path, name="fresh.sqlite3"):
+    journal_dir = tmp_path / f"journal-{name}"
+    journal_dir.mkdir(exist_ok=True)
     return create_app(
-        {"DATABASE_URL": f"sqlite:///{tmp_path / name}", "SECRET_KEY": SECRET, "TESTING": True}
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / name}",
+            "SECRET_KEY": SECRET,
+            "TESTING": True,
+            "JOURNAL_DIR": str(journal_dir),
+        }
     )
 
 
@@ -372,7 +380,11 @@ def test_restore_refuses_a_secret_other_than_pos_secret_key_unless_told(tmp_path
         upgrade()
     backup_file = _backup(made_elsewhere.test_cli_runner(), tmp_path)
     here = create_app(
-        {"DATABASE_URL": f"sqlite:///{tmp_path / 'here.sqlite3'}", "SECRET_KEY": "h" * 32}
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'here.sqlite3'}",
+            "SECRET_KEY": "h" * 32,
+            "JOURNAL_DIR": str(tmp_path),
+        }
     )
 
     refused = here.test_cli_runner().invoke(args=["restore", str(backup_file)])
@@ -381,6 +393,63 @@ def test_restore_refuses_a_secret_other_than_pos_secret_key_unless_told(tmp_path
     assert refused.exit_code == 1
     assert "made with another signing secret than POS_SECRET_KEY" in refused.output
     assert kept.exit_code == 0, kept.output
+
+
+def another_box_s_backup(tmp_path) -> tuple[Path, str]:
+    """A backup of another box, whose one store has a shift journaled; and that store."""
+    other = fresh_app(tmp_path, "other.sqlite3")
+    other.config["BCRYPT_ROUNDS"] = 4  # the cashier's password checked within the budget
+    with other.app_context():
+        upgrade()
+    cli = other.test_cli_runner()
+    store = cli.invoke(args=["store", "create", "Elsewhere"]).stdout.strip()
+    create = ["profile", "create", "--store", store, "--password", PASSWORD, "ana"]
+    profile = cli.invoke(args=create).stdout.strip()
+    token = cli.invoke(args=["token", "issue", "--store", store]).stdout.strip()
+    a_day(other.test_client(), {"Authorization": f"Bearer {token}", "x-store-id": store}, profile)
+    backup_file = tmp_path / "other-box.sqlite3"
+    assert cli.invoke(args=["backup", str(backup_file)]).exit_code == 0
+    return backup_file, store
+
+
+def test_another_box_s_backup_is_refused_unless_told_to_start_a_new_signed_head(
+    app, runner, client, headers, profile, store, tmp_path
+):
+    a_day(client, headers, profile)  # this box signs its store at seq 5
+    folder = Path(app.config["JOURNAL_DIR"])
+    signed = (folder / journal.HEAD_FILE).read_bytes()
+    backup_file, theirs = another_box_s_backup(tmp_path)
+
+    refused = runner.invoke(args=["restore", str(backup_file)])
+
+    assert refused.exit_code == 1
+    assert (
+        f"Error: restoring {backup_file} would break the journal's signed head "
+        f"({folder / journal.HEAD_FILE}): store {store} (signed at seq 5) is not in it. If this "
+        "backup is to be the box's journal from now on (another box's backup, say), restore it "
+        "with --new-head: the signed head is then kept beside it as journal_head.json.<UTC "
+        "time> and the backup's heads are signed as a new one\n"
+    ) in refused.output
+    assert [row[0] for row in rows(database_of(app), "store")] == [store]
+    assert (folder / journal.HEAD_FILE).read_bytes() == signed
+
+    accepted = runner.invoke(args=["restore", "--new-head", str(backup_file)])
+
+    assert accepted.exit_code == 0, accepted.output
+    [archived] = folder.glob(f"{journal.HEAD_FILE}.*")
+    assert archived.read_bytes() == signed
+    assert (
+        f"the journal's signed head was started anew; the old one is kept as {archived}"
+        in accepted.output
+    )
+    verified = runner.invoke(args=["journal", "verify"])
+    assert verified.exit_code == 0, verified.output
+    assert "1 store(s), 5 entries" in verified.stdout
+    assert "1 store(s) checked against the signed head" in verified.stdout
+    [started] = journal.head_log(str(folder))
+    assert started["reason"] == f"restore of {backup_file}"
+    assert (started["archived"], started["previous"]) == (archived.name, {store: 5})
+    assert started["heads"] == {theirs: 5}
 
 
 def in_a_terminal(args: list[str], env: dict) -> tuple[int, str]:
@@ -415,13 +484,12 @@ def test_long_commands_show_progress_in_a_terminal_and_none_in_scripts(
     for _ in range(3):
         open_shift(client, headers, profile)
         close_shift(client, headers, profile)
-    journal_dir = tmp_path / "journal"
-    journal_dir.mkdir()
+    journal_dir = app.config["JOURNAL_DIR"]  # the in-process shifts signed their heads there
     env = {
         "PATH": os.environ["PATH"],
         "POS_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "POS_SECRET_KEY": SECRET,
-        "POS_JOURNAL_DIR": str(journal_dir),
+        "POS_JOURNAL_DIR": journal_dir,
     }
     with app.app_context():
         store = db.session.scalar(select(Store.id))

@@ -436,18 +436,105 @@ def test_the_migration_imports_the_history(app, client, runner):
 
 @sqlite_only
 def test_backup_and_restore_keep_a_verifiable_journal(
-    app, client, headers, profile, runner, tmp_path
+    app, client, headers, profile, runner, store, tmp_path
 ):
     a_day(client, headers, profile)
     backup = tmp_path / "backup.sqlite3"
     assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
     a_day(client, headers, profile)
 
-    assert runner.invoke(args=["restore", str(backup)]).exit_code == 0, "restore"
+    restored = runner.invoke(args=["restore", str(backup)])
 
+    assert restored.exit_code == 0, restored.output
     # The restored journal is intact, but five entries the box had signed are gone: said so,
     # until the operator accepts the restored heads.
+    assert (
+        f"the backup is older than the journal's signed head: store {store} ends at seq 5 in "
+        "it, at seq 10 in the head; journal verify reports the entries missing until "
+        "`flask --app wsgi journal sign-head` accepts the restore\n" in restored.output
+    )
     assert "entries 6 to 10 are missing" in verify(runner).stdout
     assert runner.invoke(args=["journal", "sign-head"]).exit_code == 0
     result = verify(runner)
     assert result.exit_code == 0 and "5 entries" in result.stdout
+
+
+# --- What the signed head knows beyond the database -------------------------------------------
+
+
+def every_row_of(app, store) -> list[str]:
+    """DELETE statements for every row of ``store`` in every table, the store's own row last."""
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    with closing(sqlite3.connect(path)) as connection:
+        tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master")]
+        with_store = [
+            table
+            for table in tables
+            if any(
+                column[1] == "store_id"
+                for column in connection.execute(f"PRAGMA table_info({table})")
+            )
+        ]
+    return [f"DELETE FROM {t} WHERE store_id = '{store}'" for t in with_store] + [
+        f"DELETE FROM store WHERE id = '{store}'"
+    ]
+
+
+@sqlite_only
+def test_a_store_deleted_whole_fails_against_the_signed_head(
+    app, client, journaled, make_store, make_profile, make_token, tamper, runner
+):
+    gone = make_store("Gone")
+    a_day(
+        client,
+        {"Authorization": f"Bearer {make_token(gone)}", "x-store-id": gone},
+        make_profile(gone, "carl"),
+    )
+    tamper(*every_row_of(app, gone))
+
+    result = verify(runner)
+
+    assert result.exit_code == 1, result.output
+    assert result.stdout == (
+        f"store {gone}: not in the database, but the signed head kept outside it says its "
+        "journal reached seq 5\n"
+    )
+    assert verify(runner, "--store", gone).stdout == result.stdout
+
+
+def test_verify_checks_every_store_the_signed_head_knows(app, journaled):
+    ghost = "g" * 24
+    with app.app_context():
+        connection = db.session.connection()
+        heads = journal.database_heads(connection) | {ghost: (6, "a" * 64)}
+        result = journal.verify(connection, None, heads)
+    assert (result.stores, result.entries, result.signed) == (2, 10, 2)
+    assert [str(problem) for problem in result.problems] == [
+        f"store {ghost}: not in the database, but the signed head kept outside it says its "
+        "journal reached seq 6"
+    ]
+
+
+@sqlite_only
+def test_grand_totals_lowered_then_a_z_printed_on_them(
+    app, client, headers, profile, journaled, tamper, runner
+):
+    tamper("UPDATE store_totals SET sales = 0")
+    a_day(client, headers, profile)  # Z 3: 12.50 sold, printed with grand total sales 12.50
+
+    line = failure(runner, journaled)
+
+    assert re.search(
+        r": Z 3 \(closing \w{24}\): grand total sales is 12\.50, not 37\.50 "
+        r"\(Z 2's 25\.00 plus this closing's 12\.50\)$",
+        line,
+    ), line
+
+
+@sqlite_only
+def test_grand_totals_lowered_before_the_next_z(journaled, tamper, runner):
+    tamper("UPDATE store_totals SET sales = 0, pay_outs = 100")
+    assert failure(runner, journaled).endswith(
+        ": store_totals differs from Z 2: sales is 0.00 there, 25.00 in the Z; "
+        "payOuts is 1.00 there, 40.50 in the Z"
+    )

@@ -9,6 +9,7 @@ import sys
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from app import journal
 from tests.helpers import ROOT
 from tests.journaling import a_day, instance  # noqa: F401  (instance: a fixture)
 
@@ -156,6 +157,25 @@ def test_the_independent_verifier_checks_an_export(exported, store):
             lambda lines: lines.__setitem__(-1, lines[-1].replace('"count":10', '"count":9')),
             "signature is not this key's",
         ),
+        # The last of two "amount" keys is the real one, so the hash still matches.
+        (
+            lambda lines: lines.__setitem__(
+                1, lines[1].replace('"amount"', '"amount":"999999.00","amount"')
+            ),
+            "line 2: duplicate key 'amount'",
+        ),
+        (
+            lambda lines: lines.__setitem__(0, lines[0].replace('"seq":1,', '"seq": 1,')),
+            "line 1 is not in canonical form",
+        ),
+        (
+            lambda lines: lines.__setitem__(3, lines[3] + "\r"),
+            "line 4 is not in canonical form",
+        ),
+        (
+            lambda lines: lines.__setitem__(-1, lines[-1].replace('{"manifest"', '{ "manifest"')),
+            "line 11 is not in canonical form",
+        ),
     ],
 )
 def test_a_doctored_export_is_refused(exported, change, message):
@@ -185,3 +205,23 @@ def test_export_by_dates(app, client, headers, profile, store, runner, tmp_path)
     )
     assert whole.exit_code == 0, whole.output
     assert len(out.read_text().splitlines()) == 6
+
+
+def test_verify_export_refuses_a_duplicate_key_anywhere_in_a_line(exported, tmp_path):
+    path, key = exported
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    for number, (old, new) in enumerate(
+        [
+            ('"kind"', '"kind":"x","kind"'),
+            ('"by"', '"by":"x","by"'),
+            ('"signature"', '"signature":"x","signature"'),
+        ]
+    ):
+        line = -1 if old == '"signature"' else number
+        doctored = [*lines]
+        doctored[line] = doctored[line].replace(old, new, 1)
+        path.write_text("".join(doctored), encoding="utf-8")
+        with pytest.raises(journal.JournalError, match=f"duplicate key {old[1:-1]!r}"):
+            journal.verify_export(path, key)
+    path.write_text("".join(lines), encoding="utf-8")
+    assert journal.verify_export(path, key)["count"] == 10

@@ -1,6 +1,7 @@
 """journal verify's fast path: the texts it splices equal the canonical JSON they stand for,
 and it cross-checks Z numbers and approvals too."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -10,7 +11,7 @@ from app.database import UnitOfWork
 from app.extensions import db
 from app.models import CashMovement, Store
 from app.people import managers
-from tests.helpers import POSTGRES_URL, close_shift, open_shift, sqlite_only
+from tests.helpers import POSTGRES_URL, close_shift, move, open_shift, sqlite_only
 from tests.journaling import instance  # noqa: F401  (a fixture)
 from tests.test_journal import failure, tamper  # noqa: F401  (a fixture)
 
@@ -112,3 +113,26 @@ def test_an_approval_edited(approved, tamper, runner):  # noqa: F811
 def test_an_approval_deleted(approved, tamper, runner):  # noqa: F811
     tamper("DELETE FROM closing_approval")
     assert "seq 3: no closing_approval row" in failure(runner, approved)
+
+
+@sqlite_only
+def test_each_z_s_grand_totals_are_the_previous_plus_its_own(app, client, headers, profile, store):
+    for cash in (100, 110, 120):
+        session_id = open_shift(client, headers, profile, cash=cash)["id"]
+        assert move(client, headers, session_id, "sale", 10).status_code == 201
+        close_shift(client, headers, profile, cash=cash + 10)
+    with app.app_context():
+        connection = db.session.connection()
+        assert journal._expected(connection, store)[2] == []
+        connection.exec_driver_sql("DROP TRIGGER IF EXISTS pos_closing_no_update")
+        connection.exec_driver_sql(
+            "UPDATE pos_closing SET grand_sales = 500, grand_refunds = 7 WHERE z_number = 1"
+        )
+        [first] = journal._expected(connection, store)[2]
+        assert re.fullmatch(
+            r"Z 1 \(closing \w{24}\): grand total sales is 5\.00, not 10\.00 \(the first Z: this "
+            r"closing's 10\.00\); grand total refunds is 0\.07, not 0\.00 \(the first Z: this "
+            r"closing's 0\.00\)",
+            first.message,
+        ), first.message
+        db.session.rollback()

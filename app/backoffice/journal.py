@@ -38,10 +38,14 @@ def pending_approvals(store_id: str) -> list:
 @store_view
 def journal_page(store_id):
     last = journal.last_verifications(journal.folder()).get(store_id)
-    if last:
-        last["at"] = datetime.fromisoformat(last["at"])  # shown in store time
+    # The last time the signed head was started anew (a restore of another box's backup, or
+    # `journal sign-head`): what it held before matters as much as any verification.
+    started = (journal.head_log(journal.folder()) or [None])[-1]
+    for shown in (last, started):
+        if shown:
+            shown["at"] = datetime.fromisoformat(shown["at"])  # shown in store time
     entries = journal.count_entries(db.session.connection(), store_id)
-    return render_template("backoffice/journal.html", last=last, entries=entries)
+    return render_template("backoffice/journal.html", last=last, started=started, entries=entries)
 
 
 @bp.post("/stores/<store_id>/journal/verify")

@@ -7,9 +7,9 @@ message through one table (``answers``).
 """
 
 from . import cashiers, database, managers, reports, sessions, stores, tokens
-from .output import progress
+from .output import command_line, progress
 
-__all__ = ["init_app", "progress"]
+__all__ = ["command_line", "init_app", "progress"]
 
 COMMANDS = (
     database.init_db,

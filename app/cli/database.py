@@ -11,10 +11,10 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from .. import backup as backups
-from .. import dbfile
+from .. import dbfile, journal
 from ..config import install_secret
 from ..extensions import db
-from .output import progress
+from .output import command_line, progress
 
 
 @click.command("init-db")
@@ -56,16 +56,44 @@ def backup(path):
     is_flag=True,
     help="Keep this box's signing secret, not the backup's (or restore a backup without one).",
 )
-def restore(path, keep_secret):
+@click.option(
+    "--new-head",
+    is_flag=True,
+    help="Sign the backup's journal heads as a new signed head, the old one kept beside it "
+    "(dated): for another box's backup, or one without stores this box signed.",
+)
+def restore(path, keep_secret, new_head):
     """Replace the SQLite database with the backup at PATH, and the signing secret with the
     one it carries.
 
-    Refuses a file that fails PRAGMA integrity_check or is not this service's database;
-    an older backup is upgraded to this release's schema; tokens revoked on this box stay
-    revoked. Restart the server afterwards.
+    Refuses a file that fails PRAGMA integrity_check or is not this service's database, and
+    one that would break the journal's signed head (a store it signed missing, or another
+    journal at its seq) unless --new-head; an older backup is upgraded to this release's
+    schema; tokens revoked on this box stay revoked. Restart the server afterwards.
     """
+    folder = journal.folder()
+    behind = []
+
+    def check_journal(copy):
+        try:
+            broken, late = journal.restore_findings(
+                copy, journal.read_signed_heads(folder, key.public_key()) or {}
+            )
+        except journal.JournalError as err:  # unreadable, or another key's
+            broken, late = [str(err)], []
+        if broken and not new_head:
+            raise backups.BackupError(
+                f"restoring {path} would break the journal's signed head "
+                f"({Path(folder) / journal.HEAD_FILE}): {'; '.join(broken)}. If this backup is "
+                "to be the box's journal from now on (another box's backup, say), restore it "
+                f"with --new-head: the signed head is then kept beside it as {journal.HEAD_FILE}"
+                ".<UTC time> and the backup's heads are signed as a new one"
+            )
+        behind.extend(late)
+
     try:
         database = backups.sqlite_file(db.engine.url)
+        key = journal.signing_key(folder)
         with progress(2 * backups.size(path), "restoring (bytes)") as step:
             revision, secret_installed = backups.restore(
                 path,
@@ -76,11 +104,26 @@ def restore(path, keep_secret):
                 install_secret=_secret_installer(),
                 keep_secret=keep_secret,
                 progress=step,
+                check_copy=check_journal,
             )
     except (backups.BackupError, OSError, sqlite3.Error) as err:
         raise click.ClickException(str(err)) from None
     if secret_installed:
         click.echo("signing secret restored from the backup", err=True)
+    if new_head:
+        heads = journal.database_heads(db.session.connection())
+        started = journal.start_new_head(folder, key, heads, command_line(), f"restore of {path}")
+        said = "the journal's signed head was started anew"
+        if started["archived"]:
+            said += f"; the old one is kept as {Path(folder) / started['archived']}"
+        click.echo(said, err=True)
+    elif behind:
+        click.echo(
+            f"the backup is older than the journal's signed head: {'; '.join(behind)}; journal "
+            "verify reports the entries missing until `flask --app wsgi journal sign-head` "
+            "accepts the restore",
+            err=True,
+        )
     click.echo(f"restored {path} (schema {revision}); restart the server", err=True)
 
 

@@ -1,5 +1,6 @@
 """How the commands write: tables and values for the eye and for scripts, progress bars."""
 
+import getpass
 import sys
 from contextlib import contextmanager
 from decimal import Decimal
@@ -18,6 +19,11 @@ def progress(length: int, label: str):
         length=length, label=label, file=sys.stderr, show_pos=True, show_eta=True
     ) as bar:
         yield bar.update
+
+
+def command_line() -> str:
+    """Who did it, as a verification or a new signed head records it."""
+    return f"the command line ({getpass.getuser()})"
 
 
 def table(rows) -> None:
