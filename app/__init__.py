@@ -6,7 +6,18 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.routing import UnicodeConverter, ValidationError
 
-from . import auth, cli, conditional, dbfile, health, journal_api, journal_cli, logs, openapi
+from . import (
+    auth,
+    cli,
+    conditional,
+    dbfile,
+    health,
+    journal_api,
+    journal_cli,
+    logs,
+    openapi,
+    patches,
+)
 from .config import MIN_SECRET_BYTES, Config, load_secret
 from .database import configure_sqlite
 from .errors import register_error_handlers
@@ -34,6 +45,7 @@ def database_uri(app: Flask) -> str:
 
 
 def create_app(config: dict | None = None) -> Flask:
+    patches.apply(auth.jwt)
     app = Flask(__name__, instance_relative_config=True)
     app.request_class = ApiRequest
     app.url_map.converters["default"] = PathSegment

@@ -4,9 +4,8 @@ A token is checked against its row in ``api_token``: not revoked, and granting t
 expiring when the row says, whatever its claims say.
 """
 
-import time
 from datetime import UTC, timedelta
-from functools import lru_cache, wraps
+from functools import wraps
 from uuid import uuid4
 from weakref import WeakKeyDictionary
 
@@ -16,7 +15,6 @@ from flask_jwt_extended import (
     create_access_token,
     get_jwt,
     verify_jwt_in_request,
-    view_decorators,
 )
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
@@ -37,44 +35,8 @@ from .models import ApiToken, Store, utcnow
 STORES_CLAIM = "stores"
 
 
-class TokenManager(JWTManager):
-    """flask-jwt-extended, verifying each distinct token once per worker.
-
-    A terminal sends the same token on every request, and PyJWT's decoding is the costliest part
-    of a read (flask-jwt-extended parses the token three times, and PyJWT checks every character
-    of each segment in Python). Whether given bytes carry a valid signature cannot change while
-    the secret does not, so the claims of a verified token are kept, by its exact text, until it
-    expires; what can change (revocation, the token's row) is read on every request. Extends
-    ``_decode_jwt_from_config``, the one method behind every decode (flask-jwt-extended 4.7).
-    """
-
-    CACHE_SIZE = 1024  # tokens; the cache starts afresh when full
-
-    def __init__(self):
-        super().__init__()
-        self._verified: dict[tuple[str, str], dict] = {}
-
-    def _decode_jwt_from_config(self, encoded_token, csrf_value=None, allow_expired=False):
-        key = (encoded_token, current_app.config["JWT_SECRET_KEY"])
-        claims = self._verified.get(key)
-        if claims is not None and not allow_expired and claims.get("exp", 0) > time.time():
-            return claims
-        claims = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)
-        if not allow_expired and "exp" in claims:
-            if len(self._verified) >= self.CACHE_SIZE:
-                self._verified.clear()
-            self._verified[key] = claims
-        return claims
-
-
-jwt = TokenManager()
-# The one parse outside ``_decode_jwt_from_config``: each request reads the token's header again
-# (``view_decorators._decode_jwt_from_request``), a third of a cached token's decoding. A header
-# is a function of the token's text alone, so it is read once per distinct token; this only runs
-# after the token was verified.
-view_decorators.get_unverified_jwt_headers = lru_cache(maxsize=TokenManager.CACHE_SIZE)(
-    view_decorators.get_unverified_jwt_headers
-)
+# Verifies each distinct token once per worker: app.patches.
+jwt = JWTManager()
 
 
 def issue_token(store_ids: list[str], name: str, days: int | None) -> str:

@@ -2,7 +2,8 @@
 table that says how the API answers each domain error.
 
 To add an error: a ``DomainError`` subclass in ``app/exceptions.py``, raised by the rule, and
-one line in ``ANSWERS``; list it in the view's ``@raises`` so the OpenAPI document shows it.
+one line in ``ANSWERS`` unless its parent's answer is the one; list it in the view's ``@raises``
+so the OpenAPI document shows it. Every caller looks the table up through ``answer_for``.
 """
 
 import logging
@@ -115,6 +116,15 @@ ANSWERS: dict[type[DomainError], Answer] = {
 }
 
 
+def answer_for(err: DomainError | type[DomainError]) -> Answer:
+    """The answer to an error (or an error class): its class's, else its nearest ancestor's."""
+    kind = err if isinstance(err, type) else type(err)
+    for cls in kind.__mro__:
+        if cls in ANSWERS:
+            return ANSWERS[cls]
+    raise KeyError(f"no answer for {kind.__name__} in app.errors.ANSWERS")
+
+
 def raises(*errors: type[DomainError]):
     """Declare the domain errors a view may answer with, for the OpenAPI document."""
 
@@ -155,7 +165,7 @@ def validation_message(messages: dict) -> str:
 def register_error_handlers(app) -> None:
     @app.errorhandler(DomainError)
     def domain_error(err: DomainError):
-        answer = ANSWERS[type(err)]
+        answer = answer_for(err)
         if answer.status >= 500 and str(err):
             log.error("%s: %s", answer.message, err)  # the reason, for the owner only
         headers = {name: value(err) for name, value in answer.headers.items()}

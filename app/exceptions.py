@@ -1,8 +1,8 @@
 """What the rules refuse, as exceptions that know nothing of HTTP.
 
 The rules (service, passwords, idempotency, store scope) raise these; each caller decides what
-they mean to its user. For the API, ``app.errors.ANSWERS`` maps each class to a status, a
-message and any headers, and the OpenAPI document is built from that same table.
+they mean to its user. For the API, ``app.errors.ANSWERS`` maps each class (or its parent) to a
+status, a message and any headers, and the OpenAPI document is built from that same table.
 """
 
 

@@ -16,7 +16,7 @@ from flask import Blueprint, Flask, current_app, jsonify, render_template, send_
 from marshmallow import Schema, fields
 from swagger_ui_bundle import swagger_ui_path
 
-from .errors import ANSWERS
+from .errors import answer_for
 from .idempotency import HEADER as IDEMPOTENCY_KEY
 from .idempotency import MAX_KEY_LENGTH
 from .logs import REQUEST_ID_HEADER
@@ -209,8 +209,8 @@ def _require_every_response_field(document: dict) -> None:
 def _add_refusals(operation: dict, errors) -> None:
     """The responses of the domain errors a view declares, read from the error table."""
     by_status = defaultdict(list)
-    for error in errors:
-        by_status[ANSWERS[error].status].append(ANSWERS[error])
+    for answer in map(answer_for, errors):
+        by_status[answer.status].append(answer)
     responses = operation.setdefault("responses", {})
     for status, answers in sorted(by_status.items()):
         messages = ", ".join(f"`{answer.message}`" for answer in answers)

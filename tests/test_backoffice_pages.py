@@ -104,6 +104,13 @@ def test_sign_out(client, manager, store):
     assert client.get(cashiers_url(store)).status_code == 302
 
 
+def test_flask_login_runs_on_the_page_only(client, headers, manager):
+    # Its remember-me hook, after an API request, would read the session: Vary: Cookie.
+    assert "Vary" not in client.get("/pos-session/profiles", headers=headers).headers
+    sign_in(client)
+    assert "Cookie" in client.get("/backoffice/").headers["Vary"]
+
+
 def test_idle_sign_out_after_the_configured_minutes(app, client, manager, store, monkeypatch):
     assert app.config["BACKOFFICE_IDLE_MINUTES"] == 30
     sign_in(client)

@@ -1,8 +1,15 @@
 """Every failure, from every layer, answers in the one JSON error format."""
 
+import inspect
+
+import click
 import pytest
 
-from tests.helpers import CREATE
+from app.backoffice.routes import NOT_FOUND
+from app.cli.answers import refusals
+from app.errors import ANSWERS, answer_for
+from app.exceptions import DomainError, StoreNotFound
+from tests.helpers import CREATE, text
 
 
 def assert_error(response, status):
@@ -81,3 +88,85 @@ def test_responses_are_not_cached_or_sniffed(client, headers, path):
     response = client.get(path, headers=headers)
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+class StoreClosedForGood(StoreNotFound):
+    """A new error, defined here, that says nothing of its own answer: it has its parent's."""
+
+
+def subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from subclasses(sub)
+
+
+# Every refusal of the rules, and one defined by the test.
+REFUSALS = sorted(
+    {cls for cls in subclasses(DomainError) if cls.__module__.startswith("app.")},
+    key=lambda cls: cls.__name__,
+) + [StoreClosedForGood]
+# A value for each parameter an error's constructor takes.
+SAMPLES = {
+    "retry_after_seconds": 90,
+    "errors": {"name": ["Required."]},
+    "at": "0008",
+    "expected": "0009",
+}
+
+
+def build(cls) -> DomainError:
+    named = [
+        p.name
+        for p in list(inspect.signature(cls.__init__).parameters.values())[1:]  # after self
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    assert set(named) <= set(SAMPLES), f"{cls.__name__}: add its parameters to SAMPLES"
+    return cls(**{name: SAMPLES[name] for name in named})
+
+
+@pytest.fixture
+def raising(app):
+    """The app, with a route on the API and one on the page that raise the error named."""
+    errors = {cls.__name__: build(cls) for cls in REFUSALS}
+
+    def refuse(name):
+        raise errors[name]
+
+    app.add_url_rule("/test-refusal/<name>", "test_refusal", refuse)
+    app.add_url_rule("/backoffice/test-refusal/<name>", "backoffice.test_refusal", refuse)
+    return errors
+
+
+def test_a_new_error_has_its_parents_answer():
+    assert (
+        answer_for(StoreClosedForGood()) is answer_for(StoreClosedForGood) is ANSWERS[StoreNotFound]
+    )
+
+
+@pytest.mark.parametrize("cls", REFUSALS, ids=lambda cls: cls.__name__)
+def test_every_refusal_has_an_answer_on_the_api_the_page_and_the_cli(app, raising, cls):
+    err = raising[cls.__name__]
+    answer = answer_for(err)
+    message = answer.message.format(err=err)
+    assert 400 <= answer.status < 600 and message and "{" not in message
+    client = app.test_client()
+
+    response = client.get(f"/test-refusal/{cls.__name__}")
+    assert assert_error(response, answer.status) == {
+        "message": message,
+        "statusCode": answer.status,
+    }
+    assert set(answer.headers) <= set(response.headers.keys())
+
+    page = client.get(f"/backoffice/test-refusal/{cls.__name__}")
+    assert page.status_code == (404 if isinstance(err, NOT_FOUND) else answer.status)
+    assert page.mimetype == "text/html" and message in text(page)
+
+    @click.command()
+    def refused():
+        with refusals():
+            raise err
+
+    result = app.test_cli_runner().invoke(refused)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.startswith(f"Error: {message}.")

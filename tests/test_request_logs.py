@@ -76,6 +76,18 @@ def test_an_unhandled_error_is_logged_with_traceback_but_not_answered(
     assert request_records(caplog)[0].status == 500
 
 
+def test_only_the_request_log_skips_looking_up_its_caller(client, caplog):
+    caplog.set_level(logging.INFO)
+
+    client.get("/healthz")
+    logging.getLogger("app.x").warning("elsewhere")
+
+    [request_line] = request_records(caplog)
+    assert (request_line.funcName, request_line.lineno) == ("(unknown function)", 0)
+    [other] = [r for r in caplog.records if r.name == "app.x"]
+    assert other.funcName == "test_only_the_request_log_skips_looking_up_its_caller"
+
+
 def test_the_formatter_writes_one_json_line(app):
     formatter = JsonFormatter()
     try:

@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..database import UnitOfWork
-from ..errors import ANSWERS
+from ..errors import answer_for
 from ..exceptions import (
     DomainError,
     InvalidInput,
@@ -83,7 +83,7 @@ def http_error(err):
 
 
 def _status(err: DomainError) -> int:
-    return ANSWERS[type(err)].status
+    return answer_for(err).status
 
 
 # A page names the thing it shows: when that is not there (or not granted), it is a 404.
@@ -92,9 +92,10 @@ NOT_FOUND = (StoreNotFound, ProfileNotFound, ManagerNotFound)
 
 @bp.errorhandler(DomainError)
 def refused(err):
-    answer = ANSWERS[type(err)]
+    answer = answer_for(err)
     status = 404 if isinstance(err, NOT_FOUND) else answer.status
-    return render_template("backoffice/error.html", status=status, message=answer.message), status
+    message = answer.message.format(err=err)
+    return render_template("backoffice/error.html", status=status, message=message), status
 
 
 def store_view(view):

@@ -4,12 +4,12 @@ from contextlib import contextmanager
 
 import click
 
-from ..errors import ANSWERS
+from ..errors import answer_for
 from ..exceptions import DomainError, InvalidInput
 
 
 def message(err: DomainError) -> str:
-    return ANSWERS[type(err)].message.format(err=err)
+    return answer_for(err).message.format(err=err)
 
 
 @contextmanager
