@@ -1,4 +1,6 @@
 import atexit
+import sqlite3
+from contextlib import closing
 from uuid import uuid4
 
 import pytest
@@ -15,18 +17,53 @@ from app.people import managers
 from tests.helpers import MANAGER, MANAGER_PASSWORD, PASSWORD, POSTGRES_URL, SECRET, LiveServer
 
 
-@pytest.fixture
-def database_url(tmp_path):
-    """A new empty database for each test."""
+def _migrate(database_url, journal_dir):
+    config = {"DATABASE_URL": database_url, "SECRET_KEY": SECRET, "JOURNAL_DIR": str(journal_dir)}
+    app = create_app({"TESTING": True, **config})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory):
+    """The migrations, run once per session into a database each test copies (replaying
+    eight migrations per test was most of the suite's set-up time)."""
     if not POSTGRES_URL:
-        # A real file, not :memory:, so WAL and locking behave as in production.
-        yield f"sqlite:///{tmp_path / 'pos.sqlite3'}"
+        folder = tmp_path_factory.mktemp("template")
+        path = folder / "pos.sqlite3"
+        _migrate(f"sqlite:///{path}", folder)
+        yield path
+        return
+    import psycopg
+
+    name = f"pos_template_{uuid4().hex[:16]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    _migrate(url, tmp_path_factory.mktemp("template"))
+    yield name
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(tmp_path, template_database):
+    """A new database for each test, at the latest schema and empty."""
+    if not POSTGRES_URL:
+        # A real file, not :memory:, so WAL and locking behave as in production; copied
+        # with SQLite's backup API, so the copy is whole whatever the template's WAL holds.
+        path = tmp_path / "pos.sqlite3"
+        with closing(sqlite3.connect(template_database)) as source:
+            with closing(sqlite3.connect(path)) as copy:
+                source.backup(copy)
+        yield f"sqlite:///{path}"
         return
     import psycopg
 
     name = f"pos_test_{uuid4().hex[:16]}"
     with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
     yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
@@ -47,8 +84,6 @@ def app(database_url, tmp_path):
             "JOURNAL_DIR": str(journal_dir),
         }
     )
-    with app.app_context():
-        upgrade()
     yield app
     signer = app.extensions.get("pos_journal_signer")
     if signer:  # signs into the test's folder now, not at exit, when it may be gone
