@@ -1,7 +1,7 @@
 """The back-office page at /backoffice/: managers run their stores from a browser.
 
-Server-rendered HTML on the same rules as the CLI (``app.management``). It signs in with a
-cookie of its own that names a sign-in kept on the server (``signins``), never with a
+Server-rendered HTML on the same rules as the CLI (``app.stores``, ``app.people``). It signs
+in with a cookie of its own that names a sign-in kept on the server (``signins``), never with a
 terminal's bearer token, and the terminal API never reads that cookie: the two doors stay apart.
 """
 
