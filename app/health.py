@@ -18,6 +18,7 @@ from .exceptions import (
     SchemaNotAtHead,
 )
 from .extensions import db
+from .operation import operation
 
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
@@ -32,24 +33,20 @@ class HealthSchema(Schema):
 
 
 @bp.get("/healthz")
+@operation(
+    "Health check",
+    tag="operations",
+    answer=HealthSchema(),
+    answered="The database answers, takes a write, passes PRAGMA quick_check (SQLite) and is "
+    "at the latest schema revision.",
+    also={
+        503: "The database is missing, read-only, corrupt, does not answer, or its schema is "
+        "not at the latest revision; the message says which."
+    },
+)
 def healthz():
     """Whether this box can serve: the database file is there and writable, sound, at this
-    release's schema.
-    ---
-    get:
-      summary: Health check
-      tags: [operations]
-      responses:
-        200:
-          description: The database answers, takes a write, passes PRAGMA quick_check (SQLite)
-            and is at the latest schema revision.
-          content:
-            application/json:
-              schema: HealthSchema
-        503:
-          description: The database is missing, read-only, corrupt, does not answer, or its
-            schema is not at the latest revision; the message says which.
-    """
+    release's schema."""
     problem = _file_problem()
     if problem is None:
         checked_at, problem, at = current_app.extensions.get("pos_health", (None, None, None))
@@ -59,7 +56,7 @@ def healthz():
             current_app.extensions["pos_health"] = (time.monotonic(), problem, at)
     if problem:
         raise problem.with_traceback(None)  # the verdict may be raised again and again
-    return HealthSchema().dump({"status": "ok", "database": "ok", "schema": at})
+    return {"status": "ok", "database": "ok", "schema": at}
 
 
 def _file_problem() -> DatabaseUnavailable | None:

@@ -1,6 +1,6 @@
 """``GET /pos-session/journal``: the store's journal a page at a time, for accounting systems."""
 
-from flask import Blueprint, g, request
+from flask import Blueprint, g
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
@@ -8,6 +8,7 @@ from .auth import store_scoped
 from .extensions import db
 from .journal import wire_entry
 from .models import JournalEntry
+from .operation import operation
 from .pos_session.schemas import StrictSchema
 
 bp = Blueprint("journal", __name__, url_prefix="/pos-session")
@@ -43,33 +44,23 @@ class JournalPageResponse(Schema):
     )
 
 
-journal_query = JournalQuerySchema()
-journal_page = JournalPageResponse()
 _entries = JournalEntry.__table__
 
 
 @bp.get("/journal")
 @store_scoped
-def journal():
-    """The store's journal entries after a seq, oldest first.
-    ---
-    get:
-      summary: Follow the store's hash-chained journal of cash facts
-      description: >
-        Pass nextAfterSeq as afterSeq for the next page; null means there is no more yet.
-        docs/journal.md says how to check each entry's hash and the chain.
-      tags: [journal]
-      parameters:
-        - {in: query, schema: JournalQuerySchema}
-      responses:
-        200:
-          description: Up to limit entries, oldest first
-          content:
-            application/json:
-              schema: JournalPageResponse
-        400: {description: "Invalid value for afterSeq or limit"}
-    """
-    query = journal_query.load(request.args.to_dict())
+@operation(
+    "Follow the store's hash-chained journal of cash facts",
+    description="Pass nextAfterSeq as afterSeq for the next page; null means there is no more "
+    "yet. docs/journal.md says how to check each entry's hash and the chain.\n",
+    tag="journal",
+    query=JournalQuerySchema(),
+    answer=JournalPageResponse(),
+    answered="Up to limit entries, oldest first",
+    also={400: "Invalid value for afterSeq or limit"},
+)
+def journal(query):
+    """The store's journal entries after a seq, oldest first."""
     rows = db.session.execute(
         select(_entries)
         .where(_entries.c.store_id == g.store_id, _entries.c.seq > query["after_seq"])
@@ -78,6 +69,4 @@ def journal():
     ).all()
     page = [wire_entry(row) for row in rows[: query["limit"]]]
     more = len(rows) > query["limit"]
-    return journal_page.dump(
-        {"success": True, "data": page, "nextAfterSeq": page[-1]["seq"] if more else None}
-    )
+    return {"success": True, "data": page, "nextAfterSeq": page[-1]["seq"] if more else None}

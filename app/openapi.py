@@ -1,15 +1,14 @@
-"""The OpenAPI document, built from the views' docstrings and the marshmallow schemas they name.
+"""The OpenAPI document, built from the views' ``@operation`` declarations (app/operation.py).
 
-Each documented view carries its operation in YAML after a ``---`` line in its docstring. Every
-view of the pos_session blueprint is documented, found by walking the URL map, so a new route
-appears here by itself; what all of them share (bearer auth, the ``x-store-id`` header, the
-error responses) is added here rather than repeated in each docstring.
+Every view of the store-scoped blueprints is documented, found by walking the URL map, so a new
+route appears here by itself; what all of them share (bearer auth, the ``x-store-id`` header,
+the error responses) is added here rather than repeated in each declaration.
 """
 
 from collections import defaultdict
 from importlib.metadata import version
 
-from apispec import APISpec, yaml_utils
+from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec_webframeworks.flask import FlaskPlugin
 from flask import Blueprint, Flask, current_app, jsonify, render_template, send_from_directory
@@ -20,12 +19,14 @@ from .errors import answer_for
 from .idempotency import HEADER as IDEMPOTENCY_KEY
 from .idempotency import MAX_KEY_LENGTH
 from .logs import REQUEST_ID_HEADER
+from .operation import Operation
+from .operation import operation as declared_as
 from .pos_session.schemas import MAX_MONEY, MoneyField
 
 bp = Blueprint("docs", __name__)
 
 STORE_SCOPED_BLUEPRINTS = {"pos_session", "journal"}
-# An operation's tag, unless its docstring names its own: one per blueprint.
+# An operation's tag, unless its declaration names its own: one per blueprint.
 TAGS = {"pos_session": "pos-session"}
 DEFAULT_TAG = "operations"
 IDEMPOTENCY_KEY_PARAMETER = {
@@ -51,6 +52,7 @@ ERROR_RESPONSES = {
     500: "Unexpected server error; the details are in the server's log under the request id.",
 }
 ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+REQUEST_ID = {"$ref": "#/components/headers/RequestId"}
 
 
 class ErrorSchema(Schema):
@@ -123,24 +125,22 @@ def build_spec(app: Flask) -> dict:
             "schema": {"type": "string"},
         },
     )
-    request_id = {"$ref": "#/components/headers/RequestId"}
     for status, description in ERROR_RESPONSES.items():
         spec.components.response(
             str(status),
             {
                 "description": description,
-                "headers": {REQUEST_ID_HEADER: request_id},
+                "headers": {REQUEST_ID_HEADER: REQUEST_ID},
                 "content": ERROR_BODY,
             },
         )
 
-    scoped_paths = set()
     for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
         view = app.view_functions[rule.endpoint]
         blueprint = rule.endpoint.partition(".")[0]
         scoped = blueprint in STORE_SCOPED_BLUEPRINTS
-        operations = yaml_utils.load_operations_from_docstring(view.__doc__ or "")
-        if not scoped and not operations:
+        declared = getattr(view, "operation", None)
+        if not scoped and declared is None:
             continue
         path = FlaskPlugin.flaskpath2openapi(rule.rule)
         # Declared once, for the whole path: its arguments and the store header.
@@ -150,25 +150,51 @@ def build_spec(app: Flask) -> dict:
         ]
         if scoped:
             parameters.append("StoreId")
-            scoped_paths.add(path)
+        operations = {}
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            operation = operations.setdefault(method.lower(), {})
+            operation = operations[method.lower()] = _declared(declared)
             operation.setdefault("tags", [TAGS.get(blueprint, DEFAULT_TAG)])
             if getattr(view, "idempotent", False):
                 operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
             _add_refusals(operation, getattr(view, "raises", ()))
             if getattr(view, "conditional", False):
                 _add_conditional(operation)
+            _add_shared_parts(operation, path, scoped)
         spec.path(path=path, operations=operations, parameters=parameters)
 
     document = spec.to_dict()
-    for path, operation in _operations(document):
-        _add_shared_parts(operation, path, scoped=path in scoped_paths)
-        for response in operation["responses"].values():
-            if "$ref" not in response:
-                response.setdefault("headers", {})[REQUEST_ID_HEADER] = request_id
     _require_every_response_field(document)
     return document
+
+
+def _declared(declared: Operation | None) -> dict:
+    """The operation as a view's ``@operation`` declares it; the schemas become references."""
+    if declared is None:
+        return {}
+    content = {"schema": declared.answer}
+    operation = {
+        "summary": declared.summary,
+        "responses": {
+            str(declared.status): {
+                "description": declared.answered,
+                "content": {"application/json": content},
+            }
+        },
+    }
+    if declared.description:
+        operation["description"] = declared.description
+    if declared.tag:
+        operation["tags"] = [declared.tag]
+    if declared.query is not None:
+        operation["parameters"] = [{"in": "query", "schema": declared.query}]
+    if declared.body is not None:
+        body = {"schema": declared.body}
+        if declared.example:
+            body["example"] = declared.example
+        operation["requestBody"] = {"required": True, "content": {"application/json": body}}
+    for status, description in declared.also.items():
+        operation["responses"][str(status)] = {"description": description}
+    return operation
 
 
 def _operations(document: dict):
@@ -238,13 +264,13 @@ def _add_conditional(operation: dict) -> None:
     )
     responses = operation["responses"]
     etag = {"description": "A hash of the body", "schema": {"type": "string"}}
-    # YAML in the docstring reads the status as an int.
-    responses[200 if 200 in responses else "200"].setdefault("headers", {})["ETag"] = etag
+    responses["200"].setdefault("headers", {})["ETag"] = etag
     responses["304"] = {"description": "Unchanged since the ETag sent; no body."}
 
 
 def _add_shared_parts(operation: dict, path: str, scoped: bool) -> None:
-    """Auth and the error responses that apply to this operation, unless it names its own."""
+    """Auth, the error responses that apply to this operation unless it names its own, and the
+    request id every response carries."""
     statuses = {500}
     if scoped:
         operation["security"] = [{"bearerAuth": []}]
@@ -257,25 +283,21 @@ def _add_shared_parts(operation: dict, path: str, scoped: bool) -> None:
     for status in sorted(statuses):
         responses.setdefault(str(status), {"$ref": f"#/components/responses/{status}"})
     for status, response in responses.items():
-        if status.startswith(("4", "5")) and "$ref" not in response:
+        if "$ref" in response:
+            continue
+        if status.startswith(("4", "5")):
             response.setdefault("content", ERROR_BODY)
+        response.setdefault("headers", {})[REQUEST_ID_HEADER] = REQUEST_ID
 
 
 @bp.get("/openapi.json")
+@declared_as(
+    "The OpenAPI document",
+    answer={"type": "object"},
+    answered="The OpenAPI 3 document of this API.",
+)
 def openapi():
-    """This document.
-    ---
-    get:
-      summary: The OpenAPI document
-      tags: [operations]
-      responses:
-        200:
-          description: The OpenAPI 3 document of this API.
-          content:
-            application/json:
-              schema:
-                type: object
-    """
+    """This document."""
     # Built on each call: it is fetched once per page of docs, and it always matches the code.
     return jsonify(build_spec(current_app))
 

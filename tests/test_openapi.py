@@ -2,9 +2,13 @@
 
 import pytest
 import schemathesis
+from apispec.ext.marshmallow import resolver
+from marshmallow import Schema
 
 from app.openapi import ERROR_RESPONSES
-from tests.helpers import CREATE, PASSWORD, PROFILES
+from app.pos_session import routes
+from app.pos_session.schemas import RowsShapedOnce
+from tests.helpers import CLOSE, CREATE, HISTORY, PASSWORD, PROFILES, movements_url, report_url
 
 STATUS = "/pos-session/session-status/{profile_id}"
 CURRENT = "/pos-session/current-session/{profile_id}"
@@ -186,3 +190,61 @@ def test_the_document_follows_the_code(document):
         if locked_out:
             assert "Retry-After" in locked_out["headers"]
     assert IDEMPOTENT | PASSWORD_CHECKED <= seen
+
+
+def documented_answer(operation) -> str | None:
+    """The component name of the schema an operation's success response names, if it names one."""
+    status = next(code for code in operation["responses"] if code.startswith("2"))
+    schema = operation["responses"][status]["content"]["application/json"]["schema"]
+    ref = schema.get("items", schema).get("$ref")
+    return ref and ref.rpartition("/")[2]
+
+
+def test_every_answer_is_shaped_by_the_schema_the_document_names(
+    client, document, headers, profile, monkeypatch
+):
+    """The first schema that dumps during a request (the outermost one) is the one the
+    document gives as the success response, on every operation that names a schema."""
+    shaped_by = []
+    dump = Schema.dump
+
+    def recorded(schema, *args, **kwargs):
+        shaped_by.append(type(schema))
+        return dump(schema, *args, **kwargs)
+
+    monkeypatch.setattr(Schema, "dump", recorded)
+    # A fresh cache, so the rows are shaped during this test's request.
+    monkeypatch.setattr(routes, "profile_list", RowsShapedOnce(routes.profile_list.schema))
+    opened = {"profileId": profile, "openningCash": 10, "password": PASSWORD}
+    closed = {"profileId": profile, "closingCash": 10, "password": PASSWORD}
+    movement = {"type": "sale", "amount": 1}
+    requests = [
+        ("get", STATUS, STATUS.replace("{profile_id}", profile), None),
+        ("post", CREATE, CREATE, opened),
+        ("get", CURRENT, CURRENT.replace("{profile_id}", profile), None),
+        ("get", PROFILES, PROFILES, None),
+        ("post", "/pos-session/sessions/{session_id}/cash-movements", "movements", movement),
+        ("get", "/pos-session/sessions/{session_id}", "report", None),
+        ("get", HISTORY, HISTORY, None),
+        ("post", CLOSE, CLOSE, closed),
+        ("get", "/pos-session/journal", "/pos-session/journal", None),
+        ("get", "/healthz", "/healthz", None),
+    ]
+    session_id = None
+    for method, path, url, body in requests:
+        if session_id:
+            url = {"movements": movements_url(session_id), "report": report_url(session_id)}.get(
+                url, url
+            )
+        shaped_by.clear()
+        response = client.open(url, method=method, json=body, headers=headers)
+        assert response.status_code < 300, (path, response.get_json())
+        if path == CREATE:
+            session_id = response.get_json()["data"][0]["id"]
+        assert resolver(shaped_by[0]) == documented_answer(document["paths"][path][method]), path
+    named = {
+        (method, path)
+        for method, path, _item, operation in operations(document)
+        if documented_answer(operation)
+    }
+    assert named == {(method, path) for method, path, _url, _body in requests}

@@ -373,7 +373,8 @@ class SessionReportResponse(Schema):
 
 class RowsShapedOnce:
     """Rows (SQLAlchemy ``Row``s) as a JSON array, each distinct row shaped by ``schema`` and
-    serialised once per worker.
+    serialised once per worker. ``schema`` may be the list's (``many=True``), as a view
+    declares it for the document.
 
     A row is keyed by all its values, so a changed row is a new key, shaped afresh: the answer
     is always the JSON of ``schema.dump`` of each row. Meant for lists that change a row at a
@@ -393,7 +394,9 @@ class RowsShapedOnce:
             if text is None:
                 if len(shaped) >= self.size:
                     shaped.clear()
-                text = shaped[key] = current_app.json.dumps(self.schema.dump(row._mapping))
+                text = shaped[key] = current_app.json.dumps(
+                    self.schema.dump(row._mapping, many=False)
+                )
             parts.append(text)
         return f"[{','.join(parts)}]"
 
