@@ -212,6 +212,18 @@ def test_the_front_stops_with_gunicorn(serve):
     assert not folder.exists()
 
 
+def test_the_front_stops_with_gunicorn_after_its_master_was_killed(serve):
+    # nginx's workers outlive a master killed outright, and keep the port.
+    server = serve()
+    folder = front.folder(f"127.0.0.1:{server.port}")
+    os.kill(int((folder / "nginx.pid").read_text()), signal.SIGKILL)
+    assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+    server.stop()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=1)
+    assert not folder.exists()
+
+
 # --- errors answered before the app ----------------------------------------------------------
 
 
