@@ -67,8 +67,9 @@ def config(directory: Path, bind: str, client_timeout: int, keepalive: int, upst
     }
 
 
-def _die_with_parent():
-    # Should gunicorn's master be killed outright, nginx must not keep holding the port.
+def die_with_parent():
+    """In a child about to run: SIGTERM when its parent dies. Should gunicorn's master be
+    killed outright, nginx must not keep holding the port."""
     ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
@@ -82,7 +83,7 @@ def start(nginx: str, directory: Path, config_text: str, wait: float = 10) -> No
     # once their master is gone.
     process = subprocess.Popen(
         [nginx, "-p", str(directory), "-c", str(conf), "-e", "stderr"],
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
         process_group=0,
     )
     deadline = time.monotonic() + wait

@@ -320,19 +320,6 @@ class Writers:
             time.sleep(0.02)
 
 
-def workers_of(master: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == master:
-                found.append(int(entry.name))
-    return found
-
-
 def health(url) -> tuple[int, dict]:
     response = requests.get(url + "/healthz", timeout=10)
     return response.status_code, response.json()
@@ -383,7 +370,7 @@ def test_faults_under_write_load_lose_no_acknowledged_write(small_disk, modes_co
             load.wait_for_more()
 
             # A worker killed mid-write: its requests are retried with their keys.
-            for pid in workers_of(server.process.pid)[:2]:
+            for pid in server.workers()[:2]:
                 os.kill(pid, 9)
             load.wait_for_more()
 
@@ -405,7 +392,7 @@ def test_faults_under_write_load_lose_no_acknowledged_write(small_disk, modes_co
             # Read-only: the health check says so; new workers cannot write, then recover.
             load.phase = "read-only"
             database.chmod(0o400)
-            for pid in workers_of(server.process.pid):
+            for pid in server.workers():
                 os.kill(pid, 9)
             time.sleep(1.5)
             assert health(server.url) == (
