@@ -99,8 +99,8 @@ def start(nginx: str, directory: Path, config_text: str, wait: float = 10) -> No
 def stop(directory: Path, wait: float = 5) -> None:
     """Stop the nginx started from ``directory`` (by its pid file: gunicorn rereads its config,
     and so this module's state, on every reload), and remove the folder. All of its process
-    group is stopped: a worker whose master was killed outright keeps the port, and nginx never
-    notices."""
+    group is stopped: a worker whose master was killed outright keeps serving the port, and
+    nothing else would stop it."""
     try:
         group = int((directory / "nginx.pid").read_text())
     except (FileNotFoundError, ValueError):
