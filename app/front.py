@@ -67,8 +67,9 @@ def config(directory: Path, bind: str, client_timeout: int, keepalive: int, upst
     }
 
 
-def _die_with_parent():
-    # Should gunicorn's master be killed outright, nginx must not keep holding the port.
+def die_with_parent():
+    """In a child about to run: SIGTERM when its parent dies. Should gunicorn's master be
+    killed outright, nginx must not keep holding the port."""
     ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
@@ -78,9 +79,12 @@ def start(nginx: str, directory: Path, config_text: str, wait: float = 10) -> No
     conf, pidfile = directory / "nginx.conf", directory / "nginx.pid"
     conf.write_text(config_text)
     pidfile.unlink(missing_ok=True)
+    # In a process group of its own, which its workers join: stop() ends them through it even
+    # once their master is gone.
     process = subprocess.Popen(
         [nginx, "-p", str(directory), "-c", str(conf), "-e", "stderr"],
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
+        process_group=0,
     )
     deadline = time.monotonic() + wait
     while not pidfile.exists():
@@ -94,19 +98,33 @@ def start(nginx: str, directory: Path, config_text: str, wait: float = 10) -> No
 
 def stop(directory: Path, wait: float = 5) -> None:
     """Stop the nginx started from ``directory`` (by its pid file: gunicorn rereads its config,
-    and so this module's state, on every reload), reap it and remove the folder."""
+    and so this module's state, on every reload), and remove the folder. All of its process
+    group is stopped: a worker whose master was killed outright keeps serving the port, and
+    nothing else would stop it."""
     try:
-        pid = int((directory / "nginx.pid").read_text())
-        os.kill(pid, signal.SIGTERM)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        return
+        group = int((directory / "nginx.pid").read_text())
+    except (FileNotFoundError, ValueError):
+        group = None
+    if group is not None and not _signal_group(group, signal.SIGTERM, wait):
+        _signal_group(group, signal.SIGKILL, 1)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def _signal_group(group: int, sent: int, wait: float) -> bool:
+    """Send ``sent`` to the process group; whether it is gone within ``wait`` seconds."""
     deadline = time.monotonic() + wait
     try:
-        while os.waitpid(pid, os.WNOHANG) == (0, 0) and time.monotonic() < deadline:
+        os.killpg(group, sent)
+        while time.monotonic() < deadline:
+            try:
+                os.waitpid(group, os.WNOHANG)  # the master, once it has stopped its workers
+            except ChildProcessError:  # reaped by gunicorn's arbiter, or not our child
+                pass
+            os.killpg(group, 0)
             time.sleep(0.02)
-    except ChildProcessError:  # already reaped by gunicorn's arbiter
-        pass
-    shutil.rmtree(directory, ignore_errors=True)
+    except ProcessLookupError:
+        return True
+    return False
 
 
 def json_errors() -> None:

@@ -14,7 +14,27 @@ from app.extensions import db
 from app.models import PosProfile, Store
 from app.passwords import hash_password
 from app.people import managers
-from tests.helpers import MANAGER, MANAGER_PASSWORD, PASSWORD, POSTGRES_URL, SECRET, LiveServer
+from tests.helpers import (
+    MANAGER,
+    MANAGER_PASSWORD,
+    PASSWORD,
+    POSTGRES_URL,
+    SECRET,
+    LiveServer,
+    kill_all,
+    left_behind,
+)
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_running(tmp_path_factory):
+    """The run fails if a process it started outlives it (a server not stopped, an nginx worker
+    whose master was killed, any child of this process); those are killed first."""
+    yield
+    left = kill_all(left_behind(tmp_path_factory.getbasetemp()))
+    assert not left, "left running by the tests:\n" + "\n".join(map(str, left))
 
 
 def _migrate(database_url, journal_dir):

@@ -3,17 +3,21 @@
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
 
 import pytest
 import requests
+
+from app import front
 
 # Set (by `make test-postgres`) to run the whole suite against PostgreSQL instead of SQLite.
 POSTGRES_URL = os.environ.get("POS_TEST_DATABASE_URL", "")
@@ -98,8 +102,52 @@ def write_transactions(statements) -> list[list[str]]:
     return found
 
 
+@dataclass(frozen=True)
+class Process:
+    pid: int
+    parent: int
+    session: int
+    command: str
+
+    def __str__(self):
+        return f"{self.pid} (parent {self.parent}): {self.command}"
+
+
+def processes() -> list[Process]:
+    """Every process but zombies (which hold nothing), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes()
+            except OSError:  # gone meanwhile
+                continue
+            state, parent, _group, session = stat.rsplit(")", 1)[1].split()[:4]
+            if state != "Z":
+                name = command.replace(b"\0", b" ").decode(errors="replace").strip()
+                found.append(Process(int(entry.name), int(parent), int(session), name))
+    return found
+
+
+def kill_all(found: list[Process]) -> list[Process]:
+    for process in found:
+        try:
+            os.kill(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return found
+
+
+# The sessions of the LiveServers not stopped (yet), whose processes the check at the end of the
+# run (conftest.py) looks for.
+RUNNING_SERVERS: set[int] = set()
+
+
 class LiveServer:
-    """Real gunicorn, production config, on a free 127.0.0.1 port, sharing the app's database."""
+    """Real gunicorn, production config, on a free 127.0.0.1 port, sharing the app's database.
+
+    In a session of its own, so that all of it (workers, nginx, nginx's workers) can be found."""
 
     def __init__(self, app, log_path: Path, workers: int = 4):
         with socket.socket() as sock:
@@ -122,7 +170,10 @@ class LiveServer:
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=front.die_with_parent,  # should the tests be killed outright
         )
+        RUNNING_SERVERS.add(self.process.pid)
         try:
             self._wait_until_up()
         except BaseException:
@@ -144,10 +195,56 @@ class LiveServer:
     def log(self) -> str:
         return self.log_path.read_text()
 
+    def workers(self) -> list[int]:
+        """gunicorn's workers (its other child is nginx)."""
+        return [
+            p.pid
+            for p in processes()
+            if p.parent == self.process.pid and not p.command.startswith("nginx")
+        ]
+
     def stop(self):
+        """Stop gunicorn as systemd does (SIGTERM); should any of its session outlive it, kill
+        that and fail."""
         self.process.terminate()
-        self.process.wait(timeout=15)
-        self._log.close()
+        try:
+            self.process.wait(timeout=15)
+        finally:
+            self._log.close()
+            left = kill_all([p for p in processes() if p.session == self.process.pid])
+            self.process.wait()
+            RUNNING_SERVERS.discard(self.process.pid)
+        assert not left, "still running after gunicorn stopped:\n" + "\n".join(map(str, left))
+
+
+def left_behind(folder: Path) -> list[Process]:
+    """What the tests started and is still running: a LiveServer's, a child of this process, or
+    a process with a file, its working folder or an argument under ``folder`` (the run's
+    temporary one; an nginx worker whose master died has parent 1 and a command line of its
+    own, but its log is there)."""
+    return [
+        p
+        for p in processes()
+        if p.pid != os.getpid()
+        and (p.session in RUNNING_SERVERS or p.parent == os.getpid() or _uses(p, folder))
+    ]
+
+
+def _uses(process: Process, folder: Path) -> bool:
+    if any(Path(arg).is_relative_to(folder) for arg in process.command.split()):
+        return True
+    proc = Path(f"/proc/{process.pid}")
+    try:
+        links = [proc / "cwd", *(proc / "fd").iterdir()]
+    except OSError:  # gone meanwhile
+        return False
+    for link in links:
+        try:
+            if Path(os.readlink(link)).is_relative_to(folder):
+                return True
+        except OSError:
+            pass
+    return False
 
 
 def chromium() -> str:

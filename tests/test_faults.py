@@ -5,6 +5,7 @@ The first tests show each rule in one process; the last runs the production guni
 write load and injects the faults one after another.
 """
 
+import errno
 import json
 import os
 import shutil
@@ -206,6 +207,34 @@ def small_disk():
     folder.rmdir()
 
 
+def fill(disk: Path) -> Path:
+    """Write a file on ``disk`` until it is full (a real ENOSPC), however much room the writers
+    left; returns the file, whose removal frees the room."""
+    filler = disk / "filler"
+    # Unbuffered: a buffered file keeps what a short write left over, and its close() tries to
+    # write that again and raises ENOSPC.
+    with open(filler, "wb", buffering=0) as file:
+        try:
+            while True:
+                file.write(bytes(65536))
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+    return filler
+
+
+def test_filling_the_disk_ends_full_whatever_room_was_left(small_disk):
+    # Leave a page less than a whole number of 64 KiB writes: the last write is short by a page,
+    # which a buffered file would keep.
+    disk = os.statvfs(small_disk)
+    room = disk.f_bavail * disk.f_frsize
+    (small_disk / "taken").write_bytes(bytes(room % 65536 + disk.f_frsize))
+
+    fill(small_disk)
+
+    assert os.statvfs(small_disk).f_bavail == 0
+
+
 @pytest.fixture
 def modes_count(tmp_path, monkeypatch):
     """Gunicorn started without the capabilities that let root ignore file modes, as the box's
@@ -283,18 +312,12 @@ class Writers:
             assert time.monotonic() < deadline, f"writes did not resume: {self.errors[-3:]}"
             time.sleep(0.02)
 
-
-def workers_of(master: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == master:
-                found.append(int(entry.name))
-    return found
+    def wait_for_refusal(self, timeout: float = 15):
+        """Until a write is refused in this phase: a busy machine may take a while to try one."""
+        deadline = time.monotonic() + timeout
+        while not any(error[0] == self.phase for error in self.errors):
+            assert time.monotonic() < deadline, f"no write was refused while {self.phase}"
+            time.sleep(0.02)
 
 
 def health(url) -> tuple[int, dict]:
@@ -347,7 +370,7 @@ def test_faults_under_write_load_lose_no_acknowledged_write(small_disk, modes_co
             load.wait_for_more()
 
             # A worker killed mid-write: its requests are retried with their keys.
-            for pid in workers_of(server.process.pid)[:2]:
+            for pid in server.workers()[:2]:
                 os.kill(pid, 9)
             load.wait_for_more()
 
@@ -369,7 +392,7 @@ def test_faults_under_write_load_lose_no_acknowledged_write(small_disk, modes_co
             # Read-only: the health check says so; new workers cannot write, then recover.
             load.phase = "read-only"
             database.chmod(0o400)
-            for pid in workers_of(server.process.pid):
+            for pid in server.workers():
                 os.kill(pid, 9)
             time.sleep(1.5)
             assert health(server.url) == (
@@ -382,15 +405,9 @@ def test_faults_under_write_load_lose_no_acknowledged_write(small_disk, modes_co
 
             # A full disk: writes are refused until there is room again.
             load.phase = "disk full"
-            with open(small_disk / "filler", "wb") as filler:
-                try:
-                    while True:
-                        filler.write(b"\0" * 65536)
-                        filler.flush()
-                except OSError:
-                    pass
-            time.sleep(1)
-            (small_disk / "filler").unlink()
+            filler = fill(small_disk)
+            load.wait_for_refusal()
+            filler.unlink()
             load.wait_for_more()
 
             load.phase = "backup onto the live file"

@@ -14,7 +14,6 @@ import selectors
 import signal
 import socket
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -212,6 +211,18 @@ def test_the_front_stops_with_gunicorn(serve):
     assert not folder.exists()
 
 
+def test_the_front_stops_with_gunicorn_after_its_master_was_killed(serve):
+    # nginx's workers outlive a master killed outright, and keep the port.
+    server = serve()
+    folder = front.folder(f"127.0.0.1:{server.port}")
+    os.kill(int((folder / "nginx.pid").read_text()), signal.SIGKILL)
+    assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+    server.stop()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=1)
+    assert not folder.exists()
+
+
 # --- errors answered before the app ----------------------------------------------------------
 
 
@@ -323,17 +334,15 @@ def test_malformed_chunked_bodies_are_400(either, headers):
 def test_a_worker_timeout_is_a_json_504(serve, headers, profile):
     # nginx gives up two seconds before gunicorn kills the worker (whose answer would be its own).
     server = serve(workers=1, GUNICORN_CMD_ARGS="--timeout 3")
-    pid = server.process.pid
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    worker = next(c for c in children if b"nginx" not in Path(f"/proc/{c}/cmdline").read_bytes())
-    os.kill(int(worker), signal.SIGSTOP)
+    [worker] = server.workers()
+    os.kill(worker, signal.SIGSTOP)
     try:
         started = time.monotonic()
         response = requests.get(
             status_url(server, profile), headers={**headers, "X-Request-ID": "till-7"}, timeout=5
         )
     finally:
-        os.kill(int(worker), signal.SIGCONT)
+        os.kill(worker, signal.SIGCONT)
     assert response.status_code == 504
     assert time.monotonic() - started < 2
     assert response.json() == {"message": "Gateway Timeout", "statusCode": 504}
