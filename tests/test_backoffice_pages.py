@@ -3,6 +3,8 @@
 import re
 import time
 
+import pytest
+
 from app.database import UnitOfWork
 from app.extensions import db
 from app.models import PosProfile, Store
@@ -389,3 +391,25 @@ def test_the_board_refreshing_itself_does_not_keep_the_manager_signed_in(
         assert answered.status_code == 200 and "Set-Cookie" not in answered.headers
     monkeypatch.setattr(time, "time", lambda: now + 31 * 60)
     assert client.get(table).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "path, section",
+    [
+        ("/", "Board"),
+        ("/sessions", "Sessions"),
+        ("/days/", "Day report"),
+        ("/variances", "Variances"),
+        ("/cashiers", "Cashiers"),
+        ("/terminals", "Terminals"),
+        ("/journal", "Journal"),
+        ("/settings", "Settings"),
+    ],
+)
+def test_each_section_of_the_navigation_marks_its_own_page_only(
+    client, manager, store, path, section
+):
+    sign_in(client)
+    page = client.get(f"/backoffice/stores/{store}{path}", follow_redirects=True)
+    marked = re.findall(r'aria-current="page">([^<]+)</a>', page.get_data(as_text=True))
+    assert marked == [section]

@@ -12,6 +12,20 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
+from . import (
+    account,
+    board,
+    cashiers,
+    days,
+    filters,
+    forms,
+    journal,
+    sessions,
+    settings,
+    terminals,
+    views,
+)
+
 bp = Blueprint(
     "backoffice",
     __name__,
@@ -19,24 +33,20 @@ bp = Blueprint(
     template_folder="templates",
     static_folder="static",
 )
+# Each part of the page is a blueprint of its own, registered here under /backoffice (its
+# endpoints are "backoffice.<part>.<view>").
+PARTS = (account, board, cashiers, days, filters, forms, journal, sessions, settings, terminals)
+for part in PARTS:
+    bp.register_blueprint(part.bp)
+csrf = CSRFProtect()
+views.attach(bp, csrf)
+
 login_manager = LoginManager()
 # Flask-Login's own init_app, given the blueprint: its remember-me hook runs after the page's
 # requests only (after every API request it cost ~15 us and marked the session read, which sends
 # Vary: Cookie), and current_user is in the page's templates. The app gets it in init_app below.
 login_manager.init_app(bp)
-csrf = CSRFProtect()
-
-# Only what the box serves: no inline script or style, no other origin, no framing.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-
-
-def is_a_click() -> bool:
-    """A request the manager made, not the board refreshing itself: only a click keeps the
-    manager signed in."""
-    return request.endpoint != "backoffice.board_table"
+login_manager.user_loader(account.load_manager)
 
 
 class SessionCookie(SecureCookieSessionInterface):
@@ -64,7 +74,7 @@ class SessionCookie(SecureCookieSessionInterface):
         return request.is_secure or super().get_cookie_secure(app)
 
     def should_set_cookie(self, app, session) -> bool:
-        if not is_a_click():
+        if not views.is_a_click():
             return False
         return super().should_set_cookie(app, session)
 
@@ -79,17 +89,15 @@ def init_app(app) -> None:
         # The signed cookie is refused once older than this, and re-signed on every request:
         # the manager is signed out after this long without a click.
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=int(app.config["BACKOFFICE_IDLE_MINUTES"])),
-        # CSRF is checked by the page's own views only (see routes.py), not the terminal API.
+        # CSRF is checked by the page's own views only (see views.py), not the terminal API.
         WTF_CSRF_CHECK_DEFAULT=False,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the signed-in session
     )
     app.session_interface = SessionCookie()
     csrf.init_app(app)
     app.login_manager = login_manager  # what LoginManager.init_app(app) would attach
-    login_manager.login_view = "backoffice.login"
+    login_manager.login_view = "backoffice.account.login"
     login_manager.login_message = "Please sign in."
     login_manager.login_message_category = "info"
-
-    from . import board, days, filters, forms, journal, routes, sessions, terminals  # noqa: F401  (they register on bp)
 
     app.register_blueprint(bp)

@@ -3,15 +3,18 @@
 from datetime import timedelta
 from typing import NamedTuple
 
-from flask import g, render_template
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
 from .. import reports
 from ..models import Store, utcnow
 from ..people.cashiers import ProfileRow, list_profiles
+from ..people.managers import granted_store
 from ..pos_session import queries
-from . import bp
 from .journal import pending_approvals
-from .routes import store_view
+from .views import last_store, store_view
+
+bp = Blueprint("board", __name__)
 
 
 class BoardRow(NamedTuple):
@@ -37,6 +40,17 @@ def _board(store: Store) -> dict:
     rows.sort(key=lambda board_row: board_row.row.open_session is None)
     working = sum(r.row.open_session is not None for r in rows)
     return {"rows": rows, "working": working, "updated": utcnow()}
+
+
+@bp.get("/")
+@login_required
+def index():
+    """The store chosen in the switcher, else the last one used, else the first granted."""
+    wanted = request.args.get("store")
+    store = granted_store(current_user.manager, wanted) if wanted else last_store()
+    if store is None:
+        abort(404)
+    return redirect(url_for(".board", store_id=store.id))
 
 
 @bp.get("/stores/<store_id>/")

@@ -8,13 +8,24 @@ store in use; the pages themselves live under the store, like every other page.
 from datetime import date, timedelta
 from decimal import Decimal
 
-from flask import Response, abort, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from .. import reports
-from . import bp
 from .filters import DAY_EXAMPLE, ISO_DAY, day_text, read_day
-from .routes import store_view
+from .views import store_view
+
+bp = Blueprint("days", __name__)
 
 # Far enough either way for any shop, near enough that no time zone arithmetic overflows.
 FIRST_DAY, LAST_DAY = date(1970, 1, 2), date(9998, 12, 30)

@@ -6,8 +6,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from flask import Blueprint
+
 from ..passwords import MIN_LENGTH
-from . import bp
+
+bp = Blueprint("filters", __name__)
 
 
 @bp.app_template_filter("money")

@@ -9,13 +9,14 @@ import secrets
 from datetime import timedelta
 from functools import wraps
 
-from flask import abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from ..database import UnitOfWork
 from ..models import FormSubmission, utcnow
-from . import bp
+
+bp = Blueprint("forms", __name__)
 
 FIELD = "once"
 KEPT = timedelta(days=1)  # older tokens are forgotten; no page stays open that long

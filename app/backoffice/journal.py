@@ -3,7 +3,7 @@ whose difference was over the store's limit (listed on the board)."""
 
 from datetime import datetime
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -12,9 +12,10 @@ from ..database import UnitOfWork
 from ..extensions import db
 from ..models import ClosingApproval, PosClosing, PosProfile
 from ..pos_session import service
-from . import bp
 from .forms import once
-from .routes import store_view
+from .views import store_view
+
+bp = Blueprint("journal", __name__)
 
 NOTE_MAX = 500  # closing_approval.note
 
@@ -69,7 +70,7 @@ def verify_journal(store_id):
 
 @bp.post("/stores/<store_id>/approvals/<closing_id>")
 @store_view
-@once(".board")
+@once("backoffice.board.board")
 def approve(store_id, closing_id):
     if closing_id not in {closing.id for closing, _name in pending_approvals(store_id)}:
         abort(404)  # another store's, or approved already
@@ -79,4 +80,4 @@ def approve(store_id, closing_id):
     else:
         service.approve_closing(UnitOfWork(), closing_id, current_user.manager, note)
         flash("Approved. The approval is in the journal and on the Z-report.", "done")
-    return redirect(url_for(".board", store_id=store_id))
+    return redirect(url_for("backoffice.board.board", store_id=store_id))

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 
@@ -14,11 +14,12 @@ from ..people import cashiers as profiles
 from ..people.cashiers import list_profiles
 from ..pos_session import queries, service
 from ..pos_session.schemas import ForceCloseSchema, HistoryQuerySchema, SessionHistoryResponse
-from . import bp
 from .days import DAY_ERROR, typed_day
 from .filters import difference_words
 from .forms import once
-from .routes import store_view
+from .views import store_view
+
+bp = Blueprint("sessions", __name__)
 
 PAGE = 25
 FILTERS = ("cashier", "status", "from", "to")

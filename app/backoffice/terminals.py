@@ -1,6 +1,6 @@
 """The terminals: the store's API tokens, a new one issued (shown once), one revoked."""
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
@@ -8,9 +8,10 @@ from ..auth import issue_token, revoke_tokens
 from ..extensions import db
 from ..models import ApiToken
 from ..owner_input import Name
-from . import bp
 from .forms import once
-from .routes import store_view
+from .views import store_view
+
+bp = Blueprint("terminals", __name__)
 
 
 class NewTerminalSchema(Schema):
