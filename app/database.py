@@ -141,10 +141,14 @@ class UnitOfWork:
 
     def __enter__(self):
         connection = self.session.connection()
-        if connection.dialect.name == "sqlite":
-            _begin_sqlite(connection, immediate=True, durable=self.durable)
-        elif not self.durable:
-            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        try:
+            if connection.dialect.name == "sqlite":
+                _begin_sqlite(connection, immediate=True, durable=self.durable)
+            elif not self.durable:
+                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        except BaseException:
+            self.close()  # the lock waited for too long (DatabaseBusy): no ``__exit__`` follows
+            raise
         return self
 
     def reading_first(self):

@@ -65,7 +65,7 @@ class IdempotentUnitOfWork(ScopedUnitOfWork):
         super().__enter__()
         stored = _find(self.session, self.claim)
         if stored is not None:
-            self.session.close()
+            self.close()
             raise AlreadyAnswered(stored)
         return self
 

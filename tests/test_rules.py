@@ -6,27 +6,32 @@ a use case: one session for its reads and writes, whatever the caller holds, and
 connection given back however it ends.
 """
 
+import sqlite3
 from decimal import Decimal as D
 
 import pytest
+from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from sqlalchemy import select
 
+from app.auth import ScopedUnitOfWork, revoke_tokens
 from app.database import UnitOfWork
 from app.exceptions import (
     ClosingNotFound,
+    DatabaseBusy,
     InvalidPassword,
     ManagerDisabled,
     NothingToApprove,
     ProfileDisabled,
     ProfileNotFound,
     SessionNotFound,
+    TokenRevoked,
 )
 from app.extensions import db
 from app.models import Store
 from app.people import cashiers, managers
 from app.pos_session import service
 from app.stores import create_store, update_store
-from tests.helpers import MANAGER, PASSWORD
+from tests.helpers import MANAGER, PASSWORD, sqlite_only
 
 
 def opened(store, profile, cash=D(100)):
@@ -169,6 +174,41 @@ def test_a_unit_of_work_gives_its_connection_back_however_the_use_case_ends(
             assert type(err) is refusal
         else:
             assert refusal is None
+        assert db.engine.pool.checkedout() == 0
+
+
+def test_a_write_refused_as_it_begins_gives_its_connection_back(app, store, profile, headers):
+    """A store-scoped write reads its token again under the write lock: one revoked since the
+    request's check is refused there, before the use case's first statement."""
+    with app.app_context():
+        session_id = opened(store, profile).id
+    with app.test_request_context(headers=headers):
+        verify_jwt_in_request()
+        revoke_tokens(get_jwt()["jti"])
+        held = db.engine.pool.checkedout()  # the request's read transaction (the token check)
+        uow = ScopedUnitOfWork()  # kept, as the view that made it keeps it till the answer
+        with pytest.raises(TokenRevoked):
+            service.record_movement(
+                uow, store, "t", session_id, kind="sale", amount=D(1), note=None
+            )
+        assert db.engine.pool.checkedout() == held
+
+
+@sqlite_only
+def test_a_write_that_waits_too_long_for_the_lock_gives_its_connection_back(
+    app, store, database_url
+):
+    writer = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    with app.app_context():
+        uow = UnitOfWork()
+        uow.session.connection().exec_driver_sql("PRAGMA busy_timeout=50")  # not production's 5 s
+        writer.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(DatabaseBusy):
+                update_store(uow, store, name="Harbour")
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
         assert db.engine.pool.checkedout() == 0
 
 
