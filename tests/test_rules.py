@@ -6,6 +6,7 @@ a use case: one session for its reads and writes, whatever the caller holds, and
 connection given back however it ends.
 """
 
+import ast
 import sqlite3
 from decimal import Decimal as D
 
@@ -31,7 +32,7 @@ from app.models import Store
 from app.people import cashiers, managers
 from app.pos_session import service
 from app.stores import create_store, update_store
-from tests.helpers import MANAGER, PASSWORD, sqlite_only
+from tests.helpers import MANAGER, PASSWORD, ROOT, sqlite_only
 
 
 def opened(store, profile, cash=D(100)):
@@ -218,3 +219,24 @@ def test_one_unit_of_work_serves_one_use_case_after_another(app):
         store = create_store(uow, name="Main Street")
         assert update_store(uow, store, name="Harbour").name == "Harbour"
         assert db.session.get(Store, store).name == "Harbour"
+
+
+def test_a_use_case_goes_through_its_unit_of_work_only_and_says_when_it_is_done():
+    """A rule handed ``uow`` reads and writes through ``uow.session`` (never the request's
+    ``db.session``) and ends with ``uow.done()``: ``commit()`` always commits, and an
+    idempotent request's effect must wait for its answer."""
+    rules = [ROOT / "app/stores.py", ROOT / "app/pos_session/service.py"]
+    rules += sorted((ROOT / "app/people").glob("*.py"))
+    for path in rules:
+        for function in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(function, ast.FunctionDef):
+                continue
+            if "uow" not in {arg.arg for arg in function.args.args}:
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Attribute):
+                    where = (path.name, function.name)
+                    assert node.attr != "commit", where
+                    assert ast.unparse(node) != "db.session", where
+    # The session rules have nothing but the unit of work to read through.
+    assert "db.session" not in (ROOT / "app/pos_session/service.py").read_text()
