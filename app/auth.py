@@ -150,7 +150,7 @@ class ScopedUnitOfWork(UnitOfWork):
         jti = get_jwt()["jti"]
         row = self.session.execute(TOKEN_ROW.with_for_update(read=True), {"jti": jti}).first()
         if row is None or row.revoked_at is not None:
-            self.session.close()
+            self.close()
             raise TokenNotKnown() if row is None else TokenRevoked()
         return self
 

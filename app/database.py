@@ -2,7 +2,7 @@
 
 pysqlite emits no BEGIN of its own, so SQLAlchemy's recipe is used: the driver is put in
 autocommit mode and the ``begin`` event emits the BEGIN. Reads get a plain (deferred) BEGIN,
-so they never wait for the write lock; a ``UnitOfWork`` asks for IMMEDIATE, so a
+so they never wait for the write lock; a ``UnitOfWork``'s write begins IMMEDIATE, so a
 check-then-insert holds the write lock from its first read and cannot be raced.
 
 A view marked ``@single_statement`` (the token check and one SELECT: the terminals' polls) reads
@@ -14,6 +14,7 @@ transaction is SQLAlchemy's bookkeeping only (the driver holds none), so it is n
 """
 
 import threading
+from contextlib import ExitStack
 from weakref import WeakKeyDictionary
 
 from flask import current_app, g, request
@@ -24,9 +25,7 @@ from sqlalchemy.orm import Session
 from . import dbfile
 from .extensions import db
 
-IMMEDIATE = "pos_begin_immediate"
 NO_BEGIN = "pos_no_begin"
-DURABLE = "pos_durable"
 SYNCHRONOUS = "pos_synchronous"  # the SQLite connection's current setting
 # Each statement its own transaction: SQLite's driver is in autocommit mode already (above), so
 # only the BEGIN is left out; PostgreSQL's is put in it.
@@ -84,28 +83,38 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
-        options = connection.get_execution_options()
-        if options.get(NO_BEGIN):
+        if connection.get_execution_options().get(NO_BEGIN):
             return  # the driver runs each statement in its own implicit transaction
-        # Set between transactions, and only when it changes (a pooled connection keeps it).
-        synchronous = "FULL" if options.get(DURABLE, True) else "NORMAL"
-        if connection.info.get(SYNCHRONOUS) != synchronous:
-            connection.exec_driver_sql(f"PRAGMA synchronous={synchronous}")
-            connection.info[SYNCHRONOUS] = synchronous
-        immediate = options.get(IMMEDIATE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        _begin_sqlite(connection, immediate=False, durable=True)
+
+
+def _begin_sqlite(connection: Connection, *, immediate: bool, durable: bool) -> None:
+    # Set between transactions, and only when it changes (a pooled connection keeps it).
+    synchronous = "FULL" if durable else "NORMAL"
+    if connection.info.get(SYNCHRONOUS) != synchronous:
+        connection.exec_driver_sql(f"PRAGMA synchronous={synchronous}")
+        connection.info[SYNCHRONOUS] = synchronous
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class UnitOfWork:
-    """One write transaction: ``with uow:`` begins it holding the write lock (BEGIN IMMEDIATE
-    on SQLite; a plain BEGIN on PostgreSQL, where writers lock the rows they check), ``commit()``
-    makes it durable, and leaving the block rolls back whatever was not committed.
+    """One use case, read and written through one session, ``session``. ``with uow:`` is its
+    write: it begins holding the write lock (BEGIN IMMEDIATE on SQLite; on PostgreSQL, where
+    writers lock the rows they check, the transaction simply goes on), ``done()`` says the use
+    case's writes are all made (a plain unit of work commits them), and leaving the block ends
+    the unit of work, rolling back whatever was not committed. ``commit()`` always commits.
 
-    It writes through its own session and connection, never the request's ``db.session``: a
-    read transaction the caller already holds (the token check runs one) is left alone, so
-    nothing read before is expired or reloaded, and the first statement here, not an earlier
-    read, is what takes the lock. Objects stay readable after the commit. One instance may be
-    entered again for a further transaction.
+    Reads before the write, for a use case that must check a password first (bcrypt is slow
+    on purpose and must not hold the lock; see ``reading_first``), take no lock: on SQLite each
+    statement is its own transaction, as a ``@single_statement`` view's. They run on the
+    connection the write then takes, so what they loaded is in the session the write goes
+    through; under the lock the use case checks again what another writer may have changed.
+
+    The session is its own, never the request's ``db.session``: a read transaction the caller
+    already holds (the token check runs one) is left alone, so nothing read before is expired
+    or reloaded, and the write's first statement, not an earlier read, is what takes the lock.
+    Objects stay readable after the commit. One instance may be entered again for a further
+    use case, in a new session.
 
     ``durable=False`` is for bookkeeping whose loss in a power cut harms nothing (a password
     check in flight): its commit is not flushed to disk by itself (SQLite's ``synchronous=
@@ -114,22 +123,59 @@ class UnitOfWork:
     of the process loses nothing either way; only the machine's can.
     """
 
-    session: Session
+    _session: Session | None = None
     durable = True
 
     def __init__(self, durable: bool = True):
         self.durable = durable
 
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            # One connection for the whole use case. On SQLite, each statement on its own until
+            # the write, which ``__enter__`` begins.
+            options = _ON_ITS_OWN.get(db.engine.dialect.name, {})
+            self._connection = db.engine.connect().execution_options(**options)
+            self._session = Session(self._connection, expire_on_commit=False)
+        return self._session
+
     def __enter__(self):
-        self.session = Session(db.engine, expire_on_commit=False)
-        options = {IMMEDIATE: True, DURABLE: self.durable}
-        connection = self.session.connection(execution_options=options)
-        if not self.durable and connection.dialect.name == "postgresql":
-            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        connection = self.session.connection()
+        try:
+            if connection.dialect.name == "sqlite":
+                _begin_sqlite(connection, immediate=True, durable=self.durable)
+            elif not self.durable:
+                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        except BaseException:
+            self.close()  # the lock waited for too long (DatabaseBusy): no ``__exit__`` follows
+            raise
         return self
+
+    def reading_first(self):
+        """Hold a use case that reads before its write (``with uow:`` inside): whether it
+        ends written or refused, before its write or in it, the unit of work ends with it."""
+        ends = ExitStack()
+        ends.push(self.__exit__)
+        return ends
+
+    def done(self) -> None:
+        """The use case's writes are all made: commit them."""
+        self.commit()
 
     def commit(self) -> None:
         self.session.commit()
 
+    def close(self) -> None:
+        """End the unit of work: roll back what was not committed and give back the connection."""
+        if self._session is None:
+            return
+        self._session.close()
+        connection, self._session = self._connection, None
+        # Back to the pool durable, so that the next transaction on it pays no PRAGMA.
+        if not connection.invalidated and connection.info.get(SYNCHRONOUS) == "NORMAL":
+            connection.exec_driver_sql("PRAGMA synchronous=FULL")
+            connection.info[SYNCHRONOUS] = "FULL"
+        connection.close()
+
     def __exit__(self, *exc) -> None:
-        self.session.close()  # rolls back what was not committed
+        self.close()

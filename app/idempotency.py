@@ -1,9 +1,9 @@
 """Safe retries: a POST sent again with the same ``Idempotency-Key`` gets the first answer back.
 
 A layer on top of the unit of work. A view marked ``@idempotent`` is handed the unit of work its
-service writes through: a ``ScopedUnitOfWork`` (which checks the token again under the write
+use case goes through: a ``ScopedUnitOfWork`` (which checks the token again under the write
 lock) without a key, else an ``IdempotentUnitOfWork``, one of those which then looks
-the key up first thing under the write lock and, when the service commits, keeps the effect
+the key up first thing under the write lock and, when the use case is done, keeps its effect
 pending until the view's answer is stored beside it, then commits both at once. A crash can
 leave neither an effect without its key (a retry would repeat it) nor a key without its effect.
 Concurrent duplicates queue on the write lock and then find the key. Where the database lets
@@ -51,7 +51,9 @@ class AlreadyAnswered(Exception):
 
 
 class IdempotentUnitOfWork(ScopedUnitOfWork):
-    """A unit of work whose ``commit()`` waits for the answer, to commit with it in one go."""
+    """A unit of work that commits a use case's effect with the request's answer, in one go:
+    ``done()`` keeps the effect pending (flushed, not committed), ``commit_with_answer()``
+    stores the answer beside it and commits both, ``close()`` drops an effect never answered."""
 
     def __init__(self, claim: Claim):
         self.claim = claim
@@ -63,11 +65,11 @@ class IdempotentUnitOfWork(ScopedUnitOfWork):
         super().__enter__()
         stored = _find(self.session, self.claim)
         if stored is not None:
-            self.session.close()
+            self.close()
             raise AlreadyAnswered(stored)
         return self
 
-    def commit(self) -> None:
+    def done(self) -> None:
         self.session.flush()
         self.pending = True
 
@@ -102,9 +104,8 @@ class IdempotentUnitOfWork(ScopedUnitOfWork):
         return response
 
     def close(self) -> None:
-        if self.pending:
-            self.pending = False
-            self.session.close()  # a no-op once committed; undoes the effect otherwise
+        self.pending = False
+        super().close()  # a no-op once committed; undoes the effect otherwise
 
 
 def idempotent(view):

@@ -83,15 +83,16 @@ def password_checked(subject: PosProfile | Manager, password: str):
     the block raises, the check is settled in a transaction of its own. bcrypt is slow on
     purpose, so it runs between write transactions, never inside one.
     """
-    _begin_check(subject.id, 2 ** int(subject.password_hash[4:6]))
+    subject_id = subject.id  # the subject's session may be rolled back before its settle
+    _begin_check(subject_id, 2 ** int(subject.password_hash[4:6]))
     if not bcrypt.checkpw(password.encode(), subject.password_hash):
-        _count_failure(subject.id)
+        _count_failure(subject_id)
         raise InvalidPassword()
 
     def settle(tx) -> None:
         tx.execute(
             update(_attempts)
-            .where(_attempts.c.profile_id == subject.id)
+            .where(_attempts.c.profile_id == subject_id)
             .values(checking=_one_check_less, attempts=0)
         )
 

@@ -1,7 +1,8 @@
 """The stores and their settings (name, time zone, business day, staleness, currency).
 
 The edges load the settings (``app.owner_input.StoreSettingsSchema``) and hand these rules the
-typed values; each write goes through the unit of work it is handed and owns its commit.
+typed values; a write reads and writes through the unit of work it is handed and tells it when
+it is done (``uow.done()``). ``get_store`` is a read for the pages, in the request's session.
 """
 
 from .database import UnitOfWork
@@ -15,7 +16,7 @@ def create_store(uow: UnitOfWork, **settings) -> str:
     with uow:
         store = Store(**settings)
         uow.session.add(store)
-        uow.commit()
+        uow.done()
     return store.id
 
 
@@ -25,7 +26,7 @@ def update_store(uow: UnitOfWork, store_id: str, **settings) -> Store:
         store = find_store(uow.session, store_id)
         for key, value in settings.items():
             setattr(store, key, value)
-        uow.commit()
+        uow.done()
     return store
 
 

@@ -3,8 +3,9 @@ password, renamed, given a new password, disabled and enabled, unlocked; the pas
 itself, with its lockout, is ``app.passwords``.
 
 The edges load what was typed (``app.owner_input``) and hand these rules typed values: a name
-trimmed, a password that meets the rule. Each write goes through the unit of work it is handed
-and owns its commit. A kind of person says how one is found (``find``), where a name must be
+trimmed, a password that meets the rule. A write reads and writes through the unit of work it
+is handed and tells it when it is done (``uow.done()``); ``get`` is a read for the edges, in the
+request's session. A kind of person says how one is found (``find``), where a name must be
 unique (``check_name_free``) and what else a new password or disabling ends (``end_signins``).
 """
 
@@ -49,7 +50,7 @@ class Life:
             self.give_name(person, name)
             person.password_hash = hashed
             uow.session.add(person)
-            uow.commit()
+            uow.done()
         return person.id
 
     def rename(self, uow: UnitOfWork, who: str, name: str, **where):
@@ -57,7 +58,7 @@ class Life:
             person = self.find(uow.session, who, **where)
             self.check_name_free(uow.session, person, name)
             self.give_name(person, name)
-            uow.commit()
+            uow.done()
         return person
 
     def set_password(self, uow: UnitOfWork, who: str, password: str, **where) -> None:
@@ -68,7 +69,7 @@ class Life:
             person = self.find(uow.session, who, **where)
             person.password_hash = hashed
             self.end_signins(uow.session, person)
-            uow.commit()
+            uow.done()
 
     def set_enabled(self, uow: UnitOfWork, who: str, enabled: bool, **where):
         """Disable or enable; enabling signs nobody in."""
@@ -77,7 +78,7 @@ class Life:
             person.enabled = enabled
             if not enabled:
                 self.end_signins(uow.session, person)
-            uow.commit()
+            uow.done()
         return person
 
     def unlock(self, uow: UnitOfWork, who: str, **where) -> None:
@@ -87,7 +88,7 @@ class Life:
             uow.session.execute(
                 delete(PasswordAttempts).where(PasswordAttempts.profile_id == person.id)
             )
-            uow.commit()
+            uow.done()
 
 
 def _hash(password: str) -> bytes:

@@ -39,4 +39,4 @@ def end_signins(uow: UnitOfWork, manager_id: str, signin_id: str | None = None) 
     browser. Another manager's sign-in, or one already ended, is left as it is."""
     with uow:
         end_signins_in(uow.session, manager_id, signin_id)
-        uow.commit()
+        uow.done()

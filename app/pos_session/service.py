@@ -1,9 +1,9 @@
 """The session rules: who may open and close a session, that a profile never has two open at
 once, and what the drawer should hold. These are the writes; the reads are in ``queries``.
 
-Views call these functions and hand each write the unit of work it goes through; the
-functions own the transaction, commit included. Everything is filtered by store, so a
-profile or session of another store behaves exactly like one that does not exist.
+Views call these functions and hand each the unit of work it goes through: a use case reads
+and writes through ``uow.session`` only, and says when it is done. Everything is filtered by
+store, so a profile or session of another store behaves exactly like one that does not exist.
 """
 
 from contextlib import contextmanager
@@ -13,7 +13,6 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import journal
 from ..database import UnitOfWork
@@ -29,7 +28,6 @@ from ..exceptions import (
     SessionClosed,
     SessionNotFound,
 )
-from ..extensions import db
 from ..models import (
     CashMovement,
     ClosingApproval,
@@ -49,8 +47,8 @@ OPEN_SESSION_INDEX = "uq_pos_session_one_open_per_profile"
 CLOSED_ONCE = "uq_pos_closing_session"
 
 
-def _profile_in_store(store_id: str, profile_id: str) -> PosProfile | None:
-    return db.session.scalar(
+def _profile_in_store(tx, store_id: str, profile_id: str) -> PosProfile | None:
+    return tx.scalar(
         select(PosProfile).where(PosProfile.id == profile_id, PosProfile.store_id == store_id)
     )
 
@@ -63,8 +61,9 @@ def _open_session_query(store_id: str, profile_id: str):
     )
 
 
-def _profile_to_check(store_id: str, profile_id: str, *, to_open: bool) -> PosProfile:
-    profile = _profile_in_store(store_id, profile_id)
+def _profile_to_check(tx, store_id: str, profile_id: str, *, to_open: bool) -> PosProfile:
+    """The profile whose password is checked next, read before the write lock."""
+    profile = _profile_in_store(tx, store_id, profile_id)
     if profile is None:
         raise ProfileNotFound()
     # Before the password, so it counts no attempt. A disabled cashier may still close the
@@ -84,28 +83,29 @@ def open_session(
     opening_cash: Decimal,
     note: str | None = None,
 ):
-    profile = _profile_to_check(store_id, profile_id, to_open=True)
-    # The partial unique index catches what the check below should have: still a 400.
-    with (
-        password_checked(profile, password) as settle,
-        _refused_as(SessionAlreadyOpen, OPEN_SESSION_INDEX, "pos_session.pos_profile_id"),
-        uow,
-    ):
-        tx = uow.session
-        settle(tx)  # the password check ends with the open, in its transaction
-        lock_profile(tx, profile_id)
-        if tx.scalar(_open_session_query(store_id, profile_id)) is not None:
-            raise SessionAlreadyOpen()
-        opened = PosSession(
-            pos_profile_id=profile_id,
-            store_id=store_id,
-            opening_cash=opening_cash,
-            note=note,
-            opened_by=actor,
-        )
-        tx.add(opened)
-        journal.record_session_opened(tx, opened)
-        uow.commit()
+    with uow.reading_first():
+        profile = _profile_to_check(uow.session, store_id, profile_id, to_open=True)
+        # The partial unique index catches what the check below should have: still a 400.
+        with (
+            password_checked(profile, password) as settle,
+            _refused_as(SessionAlreadyOpen, OPEN_SESSION_INDEX, "pos_session.pos_profile_id"),
+            uow,
+        ):
+            tx = uow.session
+            settle(tx)  # the password check ends with the open, in its transaction
+            lock_profile(tx, profile_id)
+            if tx.scalar(_open_session_query(store_id, profile_id)) is not None:
+                raise SessionAlreadyOpen()
+            opened = PosSession(
+                pos_profile_id=profile_id,
+                store_id=store_id,
+                opening_cash=opening_cash,
+                note=note,
+                opened_by=actor,
+            )
+            tx.add(opened)
+            journal.record_session_opened(tx, opened)
+            uow.done()
     return opened
 
 
@@ -133,18 +133,19 @@ def close_session(
     note: str | None = None,
 ) -> PosSession:
     """Close the profile's open session with the counted cash; returns it with its closing."""
-    profile = _profile_to_check(store_id, profile_id, to_open=False)
+    with uow.reading_first():
+        profile = _profile_to_check(uow.session, store_id, profile_id, to_open=False)
+        with password_checked(profile, password) as settle:
 
-    with password_checked(profile, password) as settle:
+            def open_one(tx) -> tuple[PosSession, str]:
+                settle(tx)  # the password check ends with the close, in its transaction
+                query = _open_session_query(store_id, profile_id).with_for_update()
+                pos_session = tx.scalar(query)
+                if pos_session is None:
+                    raise NoOpenSession()
+                return pos_session, actor
 
-        def open_one(tx) -> PosSession:
-            settle(tx)  # the password check ends with the close, in its transaction
-            pos_session = tx.scalar(_open_session_query(store_id, profile_id).with_for_update())
-            if pos_session is None:
-                raise NoOpenSession()
-            return pos_session
-
-        return _close(uow, open_one, NoOpenSession, actor, closing_cash, note=note)
+            return _close(uow, open_one, NoOpenSession, closing_cash, note=note)
 
 
 def force_close(
@@ -158,14 +159,21 @@ def force_close(
     """A manager closes a session a cashier left open, with the cash counted and why: the
     figures are a normal close's, the closing says it was forced, and the cashier may open
     again at once. The edges load ``counted`` and ``reason`` (``ForceCloseSchema``)."""
-    if not manager.enabled:
+
+    def this_one(tx) -> tuple[PosSession, str]:
+        acting = _enabled(tx, manager)
+        granted_store(acting, store_id)
+        return _open_session_by_id(tx, store_id, session_id), acting.name
+
+    return _close(uow, this_one, SessionClosed, counted, reason=reason)
+
+
+def _enabled(tx, manager: Manager) -> Manager:
+    """The manager as this unit of work reads it (under the write lock), if still enabled."""
+    acting = tx.get(Manager, manager.id)
+    if not acting.enabled:
         raise ManagerDisabled()
-    granted_store(manager, store_id)
-
-    def this_one(tx) -> PosSession:
-        return _open_session_by_id(tx, store_id, session_id)
-
-    return _close(uow, this_one, SessionClosed, manager.name, counted, reason=reason)
+    return acting
 
 
 def _open_session_by_id(tx, store_id: str, session_id: str) -> PosSession:
@@ -186,21 +194,20 @@ def _close(
     uow: UnitOfWork,
     find,
     refused: type[DomainError],
-    actor: str,
     closing_cash: Decimal,
     *,
     note: str | None = None,
     reason: str | None = None,
 ) -> PosSession:
-    """Close the open session ``find(tx)`` returns (or refuses), under the write lock: of
-    concurrent closes the first wins and the rest get ``refused``."""
+    """Close the open session ``find(tx)`` returns (or refuses), with who closes it, under the
+    write lock: of concurrent closes the first wins and the rest get ``refused``."""
     # The one closing per session catches what the check in find should have: still refused.
     with _refused_as(refused, CLOSED_ONCE, "pos_closing.pos_session_id"):
         with uow:
             tx = uow.session
             # FOR UPDATE (in find) is for PostgreSQL (SQLite omits it): there it orders a
             # close and a movement of the same session as IMMEDIATE does here.
-            pos_session = find(tx)
+            pos_session, actor = find(tx)
             summary = tx.execute(summary_query(pos_session.id)).one()
             difference = closing_cash - summary.expected_cash  # exact: two decimals at most
             limit = tx.get(Store, pos_session.store_id).max_unapproved_difference
@@ -223,16 +230,15 @@ def _close(
                 created_at=now,
                 forced=reason is not None,
                 reason=reason,
+                approval=None,  # none yet: said here, so the answer shows it without a query
             )
             tx.add(closing)
             pos_session.pos_closing_id = closing.id
+            pos_session.closing = closing  # view-only: for the answer; the id above is written
             pos_session.closed_by = actor
             pos_session.updated_at = now
             journal.record_closing(tx, closing)
-            uow.commit()
-    # The answer shows the closing: attached as loaded, as a query with it would have.
-    set_committed_value(pos_session, "closing", closing)
-    set_committed_value(closing, "approval", None)
+            uow.done()
     return pos_session
 
 
@@ -263,7 +269,7 @@ def record_movement(
         )
         tx.add(movement)
         journal.record_movement(tx, movement)
-        uow.commit()
+        uow.done()
     return movement
 
 
@@ -272,24 +278,23 @@ def approve_closing(
 ) -> ClosingApproval:
     """A manager approves a closing's difference that was over the store's limit: a new fact,
     journaled; the closing itself never changes."""
-    if not manager.enabled:
-        raise ManagerDisabled()
     with uow:
         tx = uow.session
+        acting = _enabled(tx, manager)
         closing = tx.scalar(
             select(PosClosing).where(
                 (PosClosing.id == closing_or_session_id)
                 | (PosClosing.pos_session_id == closing_or_session_id)
             )
         )
-        if closing is None or closing.store_id not in {store.id for store in manager.stores}:
+        if closing is None or closing.store_id not in {store.id for store in acting.stores}:
             raise ClosingNotFound()
         if not closing.needs_approval or closing.approval is not None:
             raise NothingToApprove()
         approval = ClosingApproval(
-            closing_id=closing.id, store_id=closing.store_id, approved_by=manager.name, note=note
+            closing_id=closing.id, store_id=closing.store_id, approved_by=acting.name, note=note
         )
         tx.add(approval)
         journal.record_approval(tx, approval, closing)
-        uow.commit()
+        uow.done()
     return approval
