@@ -4,8 +4,8 @@ import inspect
 
 import click
 import pytest
-from app.backoffice.views import NOT_FOUND
 
+from app.backoffice.views import NOT_FOUND
 from app.cli.answers import refusals
 from app.errors import ANSWERS, answer_for
 from app.exceptions import DomainError, StoreNotFound
