@@ -74,23 +74,9 @@ class Fact:
 
         return walk(self.fields)
 
-    @cached_property
-    def _encodings(self) -> dict:
-        return self._map(encoding)
-
     def data(self, row) -> dict:
         """The entry's data, from the row (anything with the columns as attributes)."""
-        values = self._map(lambda column: getattr(row, column.name))
-
-        def walk(values, encodings):
-            return {
-                key: walk(value, encodings[key])
-                if isinstance(value, dict)
-                else encodings[key].value(value)
-                for key, value in values.items()
-            }
-
-        return walk(values, self._encodings)
+        return self._map(lambda column: encoding(column).value(getattr(row, column.name)))
 
     @cached_property
     def session_column(self) -> Column:
