@@ -9,7 +9,7 @@ fact), ``head`` and ``signer`` (the box's key, the signed head outside the datab
 """
 
 from .appending import locked_row, record, record_closing
-from .crosscheck import Problem, fact_texts, z_problems
+from .crosscheck import fact_texts, z_problems
 from .entry import (
     JournalError,
     canonical,
@@ -26,7 +26,6 @@ from .facts import (
     APPROVED,
     CLOSED,
     FACTS,
-    FORCE_CLOSED,
     MOVEMENT,
     OPENED,
     TOTALS,
@@ -47,13 +46,12 @@ from .head import (
     start_new_head,
 )
 from .signer import init_app, signer
-from .verify import Verification, count_entries, last_verifications, record_verification, verify
+from .verify import count_entries, last_verifications, record_verification, verify
 
 __all__ = [
     "APPROVED",
     "CLOSED",
     "FACTS",
-    "FORCE_CLOSED",
     "HEAD_FILE",
     "KEY_FILE",
     "MOVEMENT",
@@ -61,8 +59,6 @@ __all__ = [
     "TOTALS",
     "Fact",
     "JournalError",
-    "Problem",
-    "Verification",
     "canonical",
     "cents",
     "chained_row",

@@ -46,10 +46,10 @@ def fact_texts(connection: Connection, store_id: str, fact: Fact) -> dict:
     store, straight from the DBAPI cursor: the cross-check builds one for nearly every entry."""
     rows, text, row_id = fact.stored
     query = rows.where(fact.table.c.store_id == store_id)
-    kind, family, found = fact.kind, (fact.family,), {}
+    kind, family, found = fact.kind, fact.family, {}
     for batch in raw_batches(connection, query):
         for row in batch:
-            found[(row[-2], kind, stored_timestamp(row[-1]), text(*row))] = (*family, row[row_id])
+            found[(row[-2], kind, stored_timestamp(row[-1]), text(*row))] = (family, row[row_id])
     return found
 
 

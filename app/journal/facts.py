@@ -1,6 +1,6 @@
 """The kinds of cash fact, one definition each: from a ``Fact`` come the entry's data when the
 fact is recorded, and what verify expects of each of its table's rows. Adding a kind is one
-``Fact`` in ``FACTS`` and one ``record(tx, FACT, row, session_id)`` in its rule."""
+``Fact`` in ``FACTS`` and one ``record(tx, FACT, row)`` in its rule."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
