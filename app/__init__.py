@@ -12,6 +12,7 @@ from . import (
     conditional,
     dbfile,
     health,
+    journal,
     journal_api,
     journal_cli,
     logs,
@@ -64,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["SECRET_KEY"] = app.config["JWT_SECRET_KEY"] = secret
 
     db.init_app(app)
+    journal.init_app(app)
     auth.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     with app.app_context():

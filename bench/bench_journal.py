@@ -98,7 +98,7 @@ def append_cost(app, writes: int) -> dict:
         heads = journal.database_heads(db.session.connection())
         started = time.perf_counter()
         for _ in range(100):
-            journal.sign_heads(journal.folder(), journal._box_key(), heads)
+            journal.sign_heads(journal.folder(), journal.signer().key, heads)
         sign = (time.perf_counter() - started) / 100
     costs = {name: statistics.median(values) * 1000 for name, values in timings.items()}
     return costs | {"one signed-head write": sign * 1000}
@@ -110,12 +110,12 @@ def journal_switched(on: bool):
     if on:
         yield
         return
-    saved = journal.record_movement, journal.record_session_opened
-    journal.record_movement = journal.record_session_opened = lambda tx, row: None
+    saved = journal.record
+    journal.record = lambda tx, fact, row, session_id=None: None
     try:
         yield
     finally:
-        journal.record_movement, journal.record_session_opened = saved
+        journal.record = saved
 
 
 def fill(app, entries: int) -> None:
@@ -164,7 +164,7 @@ def fill(app, entries: int) -> None:
                 created_at=at,
                 updated_at=at,
             )
-            chain(journal.SESSION_OPENED, at, s["id"], journal.session_opened_data(_Row(s)))
+            chain(journal.OPENED.kind, at, s["id"], journal.OPENED.data(_Row(s)))
             for _ in range(MOVEMENTS_PER_SESSION):
                 at += timedelta(milliseconds=7)
                 m = dict(
@@ -178,7 +178,7 @@ def fill(app, entries: int) -> None:
                     created_at=at,
                 )
                 rows[CashMovement].append(m)
-                chain(journal.CASH_MOVEMENT, at, s["id"], journal.movement_data(_Row(m)))
+                chain(journal.MOVEMENT.kind, at, s["id"], journal.MOVEMENT.data(_Row(m)))
             at += timedelta(milliseconds=7)
             sales = MOVEMENTS_PER_SESSION * Decimal("12.50")
             z += 1
@@ -205,7 +205,7 @@ def fill(app, entries: int) -> None:
             )
             s["pos_closing_id"] = c["id"]
             rows[PosSession].append(s)
-            entry = chain(journal.SESSION_CLOSED, at, s["id"], journal.closing_data(_Row(c)))
+            entry = chain(journal.CLOSED.kind, at, s["id"], journal.CLOSED.data(_Row(c)))
             rows[PosClosing].append(c | {"journal_hash": entry["hash"]})
             if len(rows[JournalEntry]) >= 50_000 or seq >= entries:
                 for model, values in rows.items():  # in bulk, a bounded batch at a time
@@ -304,7 +304,7 @@ def main():
         print(f"filled {args.entries} entries in {time.perf_counter() - started:.0f} s")
         verified = verify_throughput(app)
         with app.app_context():
-            journal._signer().sign()  # now, while its folder (a temporary one) still exists
+            journal.signer().sign()  # now, while its folder (a temporary one) still exists
     report = render(costs, verified, args.writes)
     print(report)
     if not args.no_page:

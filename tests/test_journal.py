@@ -16,6 +16,7 @@ from flask_migrate import upgrade
 from app import journal
 from app.auth import issue_token
 from app.extensions import db
+from app.journal import appending
 from tests.helpers import (
     CLOSE,
     CREATE,
@@ -121,7 +122,7 @@ def test_a_failing_append_rolls_its_fact_back(
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(journal, "append", broken)
+    monkeypatch.setattr(appending, "append", broken)
     response = {
         "open": lambda: client.post(CREATE, json=open_body, headers=headers),
         "movement": lambda: move(client, headers, session_id, "sale", 10),

@@ -53,8 +53,8 @@ def test_the_spliced_movement_is_its_canonical_json(app, client, headers, profil
                 )
             )
         db.session.commit()
-        facts = journal.FAMILIES["cash_movement"].facts(db.session.connection(), store, "m")
-        spliced = {row_id: fact for fact, (_name, row_id) in facts.items()}
+        facts = journal.fact_texts(db.session.connection(), store, journal.MOVEMENT)
+        spliced = {row_id: fact for fact, (_family, row_id) in facts.items()}
         rows = db.session.query(CashMovement).filter_by(store_id=store).all()
         assert len(rows) == len(spliced) == min(len(NOTES) * 2, len(AMOUNTS) * 3)
         for m in rows:
@@ -62,7 +62,7 @@ def test_the_spliced_movement_is_its_canonical_json(app, client, headers, profil
                 session_id,
                 "cash_movement",
                 journal.timestamp(m.created_at),
-                journal.canonical(journal.movement_data(m)),
+                journal.canonical(journal.MOVEMENT.data(m)),
             )
 
 
@@ -78,10 +78,10 @@ def test_a_gap_in_the_z_numbers(app, client, headers, profile, store):
         close_shift(client, headers, profile, cash=100)
     with app.app_context():
         connection = db.session.connection()
-        assert journal._expected(connection, store)[2] == []
+        assert journal.z_problems(connection, store) == []
         connection.exec_driver_sql("DROP TRIGGER IF EXISTS pos_closing_no_update")
         connection.exec_driver_sql("UPDATE pos_closing SET z_number = 4 WHERE z_number = 2")
-        [gap] = journal._expected(connection, store)[2]
+        [gap] = journal.z_problems(connection, store)
         assert gap.message == "Z numbers jump from 1 to 3"
         db.session.rollback()
 
@@ -123,12 +123,12 @@ def test_each_z_s_grand_totals_are_the_previous_plus_its_own(app, client, header
         close_shift(client, headers, profile, cash=cash + 10)
     with app.app_context():
         connection = db.session.connection()
-        assert journal._expected(connection, store)[2] == []
+        assert journal.z_problems(connection, store) == []
         connection.exec_driver_sql("DROP TRIGGER IF EXISTS pos_closing_no_update")
         connection.exec_driver_sql(
             "UPDATE pos_closing SET grand_sales = 500, grand_refunds = 7 WHERE z_number = 1"
         )
-        [first] = journal._expected(connection, store)[2]
+        [first] = journal.z_problems(connection, store)
         assert re.fullmatch(
             r"Z 1 \(closing \w{24}\): grand total sales is 5\.00, not 10\.00 \(the first Z: this "
             r"closing's 10\.00\); grand total refunds is 0\.07, not 0\.00 \(the first Z: this "

@@ -41,6 +41,7 @@ from ..models import (
 )
 from ..passwords import lock_profile, password_checked
 from ..people.managers import granted_store
+from .closing import assign_z
 from .queries import summary_query
 
 OPEN_SESSION_INDEX = "uq_pos_session_one_open_per_profile"
@@ -104,7 +105,7 @@ def open_session(
                 opened_by=actor,
             )
             tx.add(opened)
-            journal.record_session_opened(tx, opened)
+            journal.record(tx, journal.OPENED, opened)
             uow.done()
     return opened
 
@@ -237,6 +238,7 @@ def _close(
             pos_session.closing = closing  # view-only: for the answer; the id above is written
             pos_session.closed_by = actor
             pos_session.updated_at = now
+            assign_z(tx, closing)
             journal.record_closing(tx, closing)
             uow.done()
     return pos_session
@@ -268,7 +270,7 @@ def record_movement(
             created_by=actor,
         )
         tx.add(movement)
-        journal.record_movement(tx, movement)
+        journal.record(tx, journal.MOVEMENT, movement)
         uow.done()
     return movement
 
@@ -295,6 +297,6 @@ def approve_closing(
             closing_id=closing.id, store_id=closing.store_id, approved_by=acting.name, note=note
         )
         tx.add(approval)
-        journal.record_approval(tx, approval, closing)
+        journal.record(tx, journal.APPROVED, approval, closing.pos_session_id)
         uow.done()
     return approval

@@ -137,15 +137,15 @@ SIGNS = {"sale": "sales", "refund": "refunds", "pay_in": "pay_ins", "pay_out": "
 
 def import_history(connection, entries, heads):
     facts = [
-        (s.store_id, s.created_at, 0, s.id, journal.SESSION_OPENED, s.id, s)
+        (s.store_id, s.created_at, 0, s.id, journal.OPENED.kind, s.id, s)
         for s in connection.execute(sa.select(sessions))
     ]
     facts += [
-        (m.store_id, m.created_at, 1, m.id, journal.CASH_MOVEMENT, m.pos_session_id, m)
+        (m.store_id, m.created_at, 1, m.id, journal.MOVEMENT.kind, m.pos_session_id, m)
         for m in connection.execute(sa.select(movements))
     ]
     facts += [
-        (c.store_id, c.created_at, 2, c.id, journal.closing_kind(c), c.pos_session_id, c)
+        (c.store_id, c.created_at, 2, c.id, journal.closing_fact(c).kind, c.pos_session_id, c)
         for c in connection.execute(sa.select(closings))
     ]
     # Creation order; at the same millisecond a session opens before its movements, which
@@ -157,10 +157,10 @@ def import_history(connection, entries, heads):
         session_totals = {}
         for _store, at, _rank, _id, kind, session_id, row in store_facts:
             seq += 1
-            if kind == journal.SESSION_OPENED:
-                data = journal.session_opened_data(row)
-            elif kind == journal.CASH_MOVEMENT:
-                data = journal.movement_data(row)
+            if kind == journal.OPENED.kind:
+                data = journal.OPENED.data(row)
+            elif kind == journal.MOVEMENT.kind:
+                data = journal.MOVEMENT.data(row)
                 counted = session_totals.setdefault(session_id, dict.fromkeys(TOTALS, Decimal(0)))
                 counted[SIGNS[row.type]] += row.amount
             else:
@@ -173,7 +173,7 @@ def import_history(connection, entries, heads):
                     **{f"grand_{column}": grand[column] for column in TOTALS},
                 }
                 row = SimpleNamespace(**row._asdict(), **z, needs_approval=False)
-                data = journal.closing_data(row)
+                data = journal.closing_fact(row).data(row)
             entry = journal.chained_row(
                 seq, prev, store_id, kind, at, session_id, data, imported=True
             )

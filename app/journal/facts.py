@@ -1,0 +1,170 @@
+"""The kinds of cash fact, one definition each: from a ``Fact`` come the entry's data when the
+fact is recorded, and what verify expects of each of its table's rows. Adding a kind is one
+``Fact`` in ``FACTS`` and one ``record(tx, FACT, row)`` in its rule."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
+
+from sqlalchemy import Boolean, Column, ColumnElement, Integer, Table, select
+
+from ..models import CashMovement, ClosingApproval, MoneyColumn, PosClosing, PosSession
+from .entry import Hole, canonical, cents, encode, money, spliced
+
+
+class Encoding(NamedTuple):
+    value: Callable  # the data's value, from a row object's attribute (an ORM object or row)
+    text: Callable  # the JSON text of the same value, from the column as the DBAPI gives it
+
+
+def _same(value):
+    return value
+
+
+def _text_or_null(value) -> str:
+    return "null" if value is None else encode(value)
+
+
+def _money_text(value: int) -> str:
+    return encode(cents(value))
+
+
+def _flag_text(value) -> str:
+    return canonical(bool(value))  # SQLite gives 1 and 0
+
+
+def encoding(column: Column) -> Encoding:
+    """How a column's value goes into an entry's data, by its type: an amount as its text with
+    two decimals, a flag as a boolean, a number or a text as it is."""
+    if isinstance(column.type, MoneyColumn):
+        return Encoding(money, _money_text)
+    if isinstance(column.type, Boolean):
+        return Encoding(bool, _flag_text)
+    if isinstance(column.type, Integer):
+        return Encoding(_same, canonical)
+    return Encoding(_same, _text_or_null if column.nullable else encode)
+
+
+@dataclass(frozen=True, eq=False)  # eq: ``where`` is SQL, its == a comparison
+class Fact:
+    """One kind of cash fact, journaled from a row of ``table`` (its ``store_id`` and
+    ``created_at`` give the entry's store and ``at``)."""
+
+    kind: str
+    table: Table
+    fields: dict  # the entry's data: each key's column name, or a dict of them (an object)
+    subject: str | None = None  # the data key naming the row; None: the row is the session
+    session: Column | None = None  # the row's session id; None: the table's pos_session_id
+    where: ColumnElement | None = None  # which of the table's rows are of this kind
+    family: str = ""  # shared by kinds of one table's rows (a closing, forced or not)
+    anchor: bool = False  # a Z or an approval: its head is signed at once
+
+    def __post_init__(self):
+        object.__setattr__(self, "family", self.family or self.kind)
+
+    def _map(self, leaf: Callable) -> dict:
+        """``fields`` with each column name replaced by ``leaf(column)``, depth first."""
+
+        def walk(fields):
+            return {
+                key: walk(value) if isinstance(value, dict) else leaf(self.table.c[value])
+                for key, value in fields.items()
+            }
+
+        return walk(self.fields)
+
+    def data(self, row) -> dict:
+        """The entry's data, from the row (anything with the columns as attributes)."""
+        return self._map(lambda column: encoding(column).value(getattr(row, column.name)))
+
+    @cached_property
+    def session_column(self) -> Column:
+        return self.table.c.pos_session_id if self.session is None else self.session
+
+    @cached_property
+    def key(self) -> Column:
+        """The row id's column."""
+        if self.subject is None:
+            return self.session_column
+        return self.table.c[self.fields[self.subject]]
+
+    @cached_property
+    def stored(self) -> tuple[object, Callable[..., str], int]:
+        """A select of the rows as (*fields' columns, session id, created_at), to narrow to a
+        store; the canonical text of a row's data from such a row as the DBAPI gives it; and
+        where in the row its id is."""
+        columns: list[Column] = []
+        self._map(columns.append)
+        labelled = [column.label(f"f{i}") for i, column in enumerate(columns)]
+        rows = select(*labelled, self.session_column, self.table.c.created_at)
+        if self.session_column.table is not self.table:
+            rows = rows.select_from(self.table.join(self.session_column.table))
+        if self.where is not None:
+            rows = rows.where(self.where)
+        text = spliced(self._map(lambda column: Hole(encoding(column).text)))
+        row_id = next((i for i, column in enumerate(columns) if column is self.key), -2)
+        return rows, text, row_id
+
+
+TOTALS = {"sales": "sales", "refunds": "refunds", "payIns": "pay_ins", "payOuts": "pay_outs"}
+_sessions = PosSession.__table__
+_movements = CashMovement.__table__
+_closings = PosClosing.__table__
+_approvals = ClosingApproval.__table__
+
+OPENED = Fact(
+    "session_opened",
+    _sessions,
+    {
+        "profileId": "pos_profile_id",
+        "openingCash": "opening_cash",
+        "by": "opened_by",
+        "note": "note",
+    },
+    session=_sessions.c.id,
+)
+MOVEMENT = Fact(
+    "cash_movement",
+    _movements,
+    {"movementId": "id", "type": "type", "amount": "amount", "by": "created_by", "note": "note"},
+    subject="movementId",
+)
+_CLOSING = {
+    "closingId": "id",
+    "profileId": "pos_profile_id",
+    "closingCash": "closing_cash",
+    "expectedCash": "expected_cash",
+    "difference": "difference",
+    "by": "closed_by",
+    "note": "note",
+    "zNumber": "z_number",
+    **TOTALS,
+    "grandTotals": {name: f"grand_{column}" for name, column in TOTALS.items()},
+    "approvalPending": "needs_approval",
+}
+CLOSED = Fact(
+    "session_closed", _closings, _CLOSING, "closingId", where=~_closings.c.forced, anchor=True
+)
+FORCE_CLOSED = Fact(
+    "session_force_closed",
+    _closings,
+    _CLOSING | {"reason": "reason"},
+    "closingId",
+    where=_closings.c.forced,
+    family=CLOSED.kind,
+    anchor=True,
+)
+APPROVED = Fact(
+    "closing_approved",
+    _approvals,
+    {"closingId": "closing_id", "by": "approved_by", "note": "note"},
+    "closingId",
+    session=_closings.c.pos_session_id,  # an approval's session is its closing's
+    anchor=True,
+)
+FACTS = {fact.kind: fact for fact in (OPENED, MOVEMENT, CLOSED, FORCE_CLOSED, APPROVED)}
+
+
+def closing_fact(closing) -> Fact:
+    return FORCE_CLOSED if closing.forced else CLOSED
