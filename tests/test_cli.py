@@ -5,7 +5,7 @@ import click
 import jwt as pyjwt
 import pytest
 
-from app.extensions import db
+from app.machinery.extensions import db
 from app.models import ApiToken, PosProfile, Store
 from tests.helpers import ID, SECRET, open_shift
 
