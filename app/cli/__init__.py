@@ -7,9 +7,6 @@ message through one table (``answers``).
 """
 
 from . import cashiers, database, journal, managers, reports, sessions, stores, tokens
-from .output import command_line, progress
-
-__all__ = ["command_line", "init_app", "progress"]
 
 COMMANDS = (
     database.init_db,
