@@ -5,7 +5,7 @@ import os
 
 from gunicorn import glogging
 
-from app import front
+from app.machinery import front
 
 wsgi_app = "wsgi:app"
 bind = os.environ.get("POS_BIND", "127.0.0.1:8000")
@@ -30,7 +30,7 @@ logger_class = Logger
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "app.logs.JsonFormatter"}},
+    "formatters": {"json": {"()": "app.machinery.logs.JsonFormatter"}},
     "handlers": {
         "stderr": {
             "class": "logging.StreamHandler",

@@ -6,26 +6,17 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.routing import UnicodeConverter, ValidationError
 
-from . import (
-    auth,
-    cli,
-    conditional,
-    dbfile,
-    health,
-    journal,
-    journal_api,
-    journal_cli,
-    logs,
-    openapi,
-    patches,
-)
-from .config import MIN_SECRET_BYTES, Config, load_secret
-from .database import configure_sqlite
+from . import cli, journal
+from .api import auth, conditional, openapi
+from .api import journal as journal_api
+from .api.sessions import bp as pos_session_bp
 from .errors import register_error_handlers
-from .extensions import db, migrate
-from .jsonio import ApiRequest, ExactJSONProvider
-from .pos_session.routes import bp as pos_session_bp
-from .revisions import MIGRATIONS
+from .machinery import dbfile, health, logs, patches
+from .machinery.config import MIN_SECRET_BYTES, Config, load_secret
+from .machinery.database import configure_sqlite
+from .machinery.extensions import db, migrate
+from .machinery.jsonio import ApiRequest, ExactJSONProvider
+from .machinery.revisions import MIGRATIONS
 
 
 class PathSegment(UnicodeConverter):
@@ -88,5 +79,4 @@ def create_app(config: dict | None = None) -> Flask:
         # exposes nothing unauthenticated.
         app.add_url_rule("/pos-session/ping", "bench_ping", lambda: {"ok": True})
     cli.init_app(app)
-    app.cli.add_command(journal_cli.cli)
     return app

@@ -15,6 +15,8 @@ from gunicorn.http.errors import ParseException
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from .api.idempotency import HEADER as IDEMPOTENCY_KEY
+from .api.idempotency import MAX_KEY_LENGTH
 from .exceptions import (
     AuthorizationMissing,
     ClosingNotFound,
@@ -48,8 +50,6 @@ from .exceptions import (
     TokenRevoked,
     TooManyAttempts,
 )
-from .idempotency import HEADER as IDEMPOTENCY_KEY
-from .idempotency import MAX_KEY_LENGTH
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .extensions import db
+from .machinery.extensions import db
 
 _cuid = Cuid(length=24)
 CENTS = Decimal(100)

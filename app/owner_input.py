@@ -1,6 +1,6 @@
 """What the owner types, on the back-office page or the command line: the schemas both edges
 load before they call the rules, which take the typed values and check nothing of their form
-(the terminal API's schemas are in ``pos_session/schemas.py``).
+(the terminal API's schemas are in ``app/api/schemas.py``).
 
 A refusal is ``InvalidInput``, a message per field: the page shows it next to the field, the
 CLI prints it (exit status 1).
@@ -14,7 +14,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from .exceptions import InvalidInput
 from .models import clean_name
-from .passwords import password_problem
+from .people.passwords import password_problem
 
 NAME_MAX = 120
 
@@ -42,7 +42,7 @@ _NAME_LENGTH = f"Enter a name of 1 to {NAME_MAX} characters."
 
 
 class Password(fields.String):
-    """The one password rule of ``app.passwords``, for a password being set."""
+    """The one password rule of ``app.people.passwords``, for a password being set."""
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         value = super()._deserialize(value, attr, data, **kwargs)

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import false, func
 
-from .extensions import db
+from .machinery.extensions import db
 from .models import ClosingApproval, PosClosing, PosProfile, PosSession, Store, utcnow
-from .pos_session.queries import summaries_query
+from .sessions.queries import summaries_query
 
 VARIANCE_DAYS = 30
 MAX_RANGE_DAYS = 366  # a CSV of at most a year at a time keeps every answer bounded

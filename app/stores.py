@@ -5,9 +5,9 @@ typed values; a write reads and writes through the unit of work it is handed and
 it is done (``uow.done()``). ``get_store`` is a read for the pages, in the request's session.
 """
 
-from .database import UnitOfWork
 from .exceptions import StoreNotFound
-from .extensions import db
+from .machinery.database import UnitOfWork
+from .machinery.extensions import db
 from .models import Store
 
 

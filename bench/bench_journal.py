@@ -22,8 +22,8 @@ from run import LOAD_BEFORE, ROOT, machine, write_bench_page
 from sqlalchemy import insert
 
 from app import create_app, journal
-from app.database import UnitOfWork
-from app.extensions import db
+from app.machinery.database import UnitOfWork
+from app.machinery.extensions import db
 from app.models import (
     CashMovement,
     JournalEntry,
@@ -36,8 +36,8 @@ from app.models import (
     new_id,
     utcnow,
 )
-from app.passwords import hash_password
-from app.pos_session import service
+from app.people.passwords import hash_password
+from app.sessions import service
 
 PIN = "bench-pin"
 JOURNAL_PAGE = ROOT / "docs" / "journal.md"

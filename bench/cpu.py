@@ -21,7 +21,7 @@ from pathlib import Path
 
 from run import BARE, BASELINE, bench_app, cpu_per_request, fill
 
-from app.logs import JsonFormatter
+from app.machinery.logs import JsonFormatter
 
 
 def production_logging() -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import run
 
-from app.front import nginx_path
+from app.machinery.front import nginx_path
 
 SECONDS = float(os.environ.get("BENCH_FRONT_SECONDS", "12"))
 SLOW = 64

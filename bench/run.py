@@ -37,10 +37,10 @@ from sqlalchemy import event, insert, select, text
 from werkzeug.test import EnvironBuilder
 
 from app import create_app
-from app.auth import issue_token
-from app.extensions import db
+from app.api.auth import issue_token
+from app.machinery.extensions import db
 from app.models import PosProfile, PosSession, Store, utcnow
-from app.passwords import hash_password
+from app.people.passwords import hash_password
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_PAGE = ROOT / "docs" / "bench.md"

@@ -7,7 +7,7 @@ The screenshots they take are the ones docs/ shows.
 
 import pytest
 
-from app.database import UnitOfWork
+from app.machinery.database import UnitOfWork
 from app.people import managers
 from app.stores import update_store
 from tests.helpers import ROOT, LiveServer, chromium

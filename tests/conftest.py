@@ -8,12 +8,12 @@ from flask_migrate import upgrade
 from sqlalchemy import event, make_url
 
 from app import create_app
-from app.auth import issue_token
-from app.database import UnitOfWork
-from app.extensions import db
+from app.api.auth import issue_token
+from app.machinery.database import UnitOfWork
+from app.machinery.extensions import db
 from app.models import PosProfile, Store
-from app.passwords import hash_password
 from app.people import managers
+from app.people.passwords import hash_password
 from tests.helpers import (
     MANAGER,
     MANAGER_PASSWORD,

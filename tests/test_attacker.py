@@ -10,7 +10,7 @@ import jwt as pyjwt
 import pytest
 from sqlalchemy import text
 
-from app.extensions import db
+from app.machinery.extensions import db
 from app.models import ApiToken
 from tests.helpers import CREATE, PASSWORD, SECRET
 

@@ -7,7 +7,7 @@ import jwt as pyjwt
 import pytest
 from flask_jwt_extended import create_access_token
 
-from app.extensions import db
+from app.machinery.extensions import db
 from app.models import ApiToken, utcnow
 from tests.helpers import SECRET
 

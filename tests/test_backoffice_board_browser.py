@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from app.auth import issue_token
+from app.api.auth import issue_token
 from tests.browsing import (  # noqa: F401  (fixtures)
     SCREENSHOTS,
     SIZES,

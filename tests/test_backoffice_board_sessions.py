@@ -8,8 +8,8 @@ import pytest
 
 import app.backoffice.sessions as sessions_module
 from app import reports
-from app.database import UnitOfWork
-from app.extensions import db
+from app.machinery.database import UnitOfWork
+from app.machinery.extensions import db
 from app.models import ApiToken, PosSession, Store
 from app.people import managers
 from app.stores import update_store

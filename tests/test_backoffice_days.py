@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import update
 
 from app import reports
-from app.database import UnitOfWork
-from app.extensions import db
+from app.machinery.database import UnitOfWork
+from app.machinery.extensions import db
 from app.models import PosSession, Store
 from app.people import cashiers, managers
-from app.pos_session.service import force_close
+from app.sessions.service import force_close
 from app.stores import update_store
 from tests.helpers import PASSWORD, close_shift, move, open_shift, report, sign_in, text
 

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from app.database import UnitOfWork
-from app.extensions import db
+from app.machinery.database import UnitOfWork
+from app.machinery.extensions import db
 from app.models import PosSession
 from app.people import cashiers
 from tests.browsing import SCREENSHOTS, SIZES, browser, server, sign_in  # noqa: F401  (fixtures)

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from app import journal
-from app.extensions import db
+from app.machinery.extensions import db
 from app.models import Store
 from tests.helpers import close_shift, open_shift, report, sqlite_only
 from tests.journaling import a_day, instance  # noqa: F401  (a fixture)

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from app.database import UnitOfWork
-from app.extensions import db
+from app.machinery.database import UnitOfWork
+from app.machinery.extensions import db
 from app.models import PosProfile, Store
 from app.people import cashiers, managers
 from app.stores import update_store

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.database import UnitOfWork
-from app.extensions import db
+from app.machinery.database import UnitOfWork
+from app.machinery.extensions import db
 from app.models import BackofficeSignin
 from app.people import cashiers, managers
 from tests.helpers import MANAGER, hidden_fields, sign_in, text

@@ -18,9 +18,10 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from app import create_app, journal, revisions
-from app.backup import BackupError, sqlite_file
-from app.extensions import db
+from app import create_app, journal
+from app.machinery import revisions
+from app.machinery.backup import BackupError, sqlite_file
+from app.machinery.extensions import db
 from app.models import Store
 from tests.helpers import CREATE, PASSWORD, ROOT, SECRET, close_shift, open_shift
 from tests.journaling import a_day

@@ -203,7 +203,7 @@ class TestReport:
         assert (summary["sales"], summary["expectedCash"]) == (0, 100)
 
     def test_a_thousand_cents_sum_exactly(self, app, client, headers, session_id):
-        from app.extensions import db
+        from app.machinery.extensions import db
         from app.models import CashMovement
 
         with app.app_context():

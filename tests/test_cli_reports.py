@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import update
 
 from app import reports
-from app.database import UnitOfWork
-from app.extensions import db
+from app.machinery.database import UnitOfWork
+from app.machinery.extensions import db
 from app.models import PosSession, Store
 from app.people import cashiers
 from app.stores import update_store

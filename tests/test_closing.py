@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from app.extensions import db
+from app.machinery.extensions import db
 from app.models import PosClosing, PosSession
 from tests.helpers import (
     CLOSE,
@@ -346,7 +346,7 @@ def test_a_close_that_slips_past_the_check_is_still_no_open_session(
     """If the open-session check were wrong, the one closing per session still holds."""
     from sqlalchemy import select
 
-    from app.pos_session import service
+    from app.sessions import service
 
     session_id = open_shift(client, headers, profile)["id"]
     first = close_shift(client, headers, profile, cash=1)["closing"]

@@ -7,7 +7,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from app.extensions import db
+from app.machinery.extensions import db
 from app.models import CashMovement, PosClosing, PosSession
 from tests.helpers import (
     CLOSE,

@@ -229,7 +229,7 @@ class TestOrderOfChecks:
 
 
 def test_the_session_records_who_opened_it(app, client, make_token, store, open_body):
-    from app.extensions import db
+    from app.machinery.extensions import db
     from app.models import PosSession
 
     headers = {"Authorization": f"Bearer {make_token(store, name='till-3')}", "x-store-id": store}

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from app.database import UnitOfWork
-from app.extensions import db
+from app.machinery.database import UnitOfWork
+from app.machinery.extensions import db
 from app.models import PosSession
-from app.pos_session import service
+from app.sessions import service
 from tests.helpers import CREATE, sqlite_only
 
 

@@ -1,7 +1,7 @@
 """A disabled cashier on the terminal API: cannot open, can still close, is not offered."""
 
-from app.database import UnitOfWork
-from app.extensions import db
+from app.machinery.database import UnitOfWork
+from app.machinery.extensions import db
 from app.models import PasswordAttempts, PosSession
 from app.people.cashiers import set_enabled
 from tests.helpers import CLOSE, CREATE, PROFILES, close_body, open_shift

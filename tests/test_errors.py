@@ -70,7 +70,7 @@ def test_body_too_large_is_413(client, headers):
 
 
 def test_unexpected_error_is_500_without_details(app, headers, monkeypatch):
-    from app.pos_session import queries
+    from app.sessions import queries
 
     def explode(*args):
         raise RuntimeError("secret internals")

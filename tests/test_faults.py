@@ -26,10 +26,10 @@ from flask_jwt_extended import create_access_token
 from flask_migrate import upgrade
 
 from app import create_app
-from app.auth import issue_token, revoke_tokens
-from app.extensions import db
+from app.api.auth import issue_token, revoke_tokens
+from app.machinery.extensions import db
 from app.models import PosProfile, Store
-from app.passwords import hash_password
+from app.people.passwords import hash_password
 from tests.helpers import PASSWORD, SECRET, LiveServer, sqlite_only
 
 pytestmark = sqlite_only

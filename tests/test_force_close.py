@@ -4,17 +4,12 @@ from decimal import Decimal as D
 
 import pytest
 
-from app.database import UnitOfWork
-from app.exceptions import (
-    ManagerDisabled,
-    SessionClosed,
-    SessionNotFound,
-    StoreNotFound,
-)
-from app.extensions import db
+from app.exceptions import ManagerDisabled, SessionClosed, SessionNotFound, StoreNotFound
+from app.machinery.database import UnitOfWork
+from app.machinery.extensions import db
 from app.models import Manager
 from app.people import managers
-from app.pos_session.service import force_close
+from app.sessions.service import force_close
 from tests.helpers import HISTORY, move, open_shift, report
 
 

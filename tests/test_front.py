@@ -18,7 +18,7 @@ import time
 import pytest
 import requests
 
-from app import front
+from app.machinery import front
 from tests.helpers import LiveServer
 
 CLIENT_TIMEOUT = 2

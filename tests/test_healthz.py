@@ -2,8 +2,9 @@
 
 from sqlalchemy import text
 
-from app import create_app, revisions
-from app.extensions import db
+from app import create_app
+from app.machinery import revisions
+from app.machinery.extensions import db
 from tests.helpers import SECRET, sqlite_only
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import event
 
-from app.extensions import db
+from app.machinery.extensions import db
 from app.models import PosSession, new_id
 from tests.helpers import HISTORY, close_shift, open_shift
 

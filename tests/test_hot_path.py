@@ -7,7 +7,7 @@ from flask import request
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import create_engine, literal, select
 
-from app.pos_session.schemas import ProfileSchema, RowsShapedOnce
+from app.api.schemas import ProfileSchema, RowsShapedOnce
 
 
 def test_rows_shaped_once_answer_what_the_schema_would_for_every_change(app):

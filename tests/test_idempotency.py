@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, update
 
-from app import idempotency
-from app.extensions import db
+from app.api import idempotency
+from app.machinery.extensions import db
 from app.models import CashMovement, IdempotencyKey, PosClosing, PosSession, utcnow
 from tests.helpers import (
     CLOSE,
@@ -242,7 +242,7 @@ def test_the_answer_commits_in_the_same_transaction_as_the_effect(
 def test_if_the_answer_cannot_be_made_the_effect_is_undone(
     app, client, headers, session_id, monkeypatch
 ):
-    from app.pos_session import routes
+    from app.api import sessions as routes
 
     def broken(*args, **kwargs):
         raise RuntimeError("the worker died here")

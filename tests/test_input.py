@@ -16,7 +16,7 @@ import requests
 from marshmallow import ValidationError
 
 from app import create_app
-from app.pos_session.schemas import TypedMoney
+from app.api.schemas import TypedMoney
 from tests.helpers import CLOSE, CREATE, PASSWORD, ROOT, close_body, move, open_shift
 from tests.journaling import instance  # noqa: F401 (a fixture)
 

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from app import journal
-from app.auth import issue_token
-from app.extensions import db
+from app.api.auth import issue_token
 from app.journal import appending
+from app.machinery.extensions import db
 from tests.helpers import (
     CLOSE,
     CREATE,

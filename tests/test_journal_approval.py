@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from app.database import UnitOfWork
-from app.extensions import db
+from app.machinery.database import UnitOfWork
+from app.machinery.extensions import db
 from app.models import Store
 from app.people import managers
 from tests.helpers import close_shift, open_shift, report

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from app import journal
-from app.database import UnitOfWork
-from app.extensions import db
+from app.machinery.database import UnitOfWork
+from app.machinery.extensions import db
 from app.models import MoneyColumn, new_id, utcnow
 from tests.helpers import move, open_shift, sqlite_only
 from tests.journaling import a_day, instance  # noqa: F401  (instance: a fixture)

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from app import journal
-from app.database import UnitOfWork
-from app.extensions import db
+from app.machinery.database import UnitOfWork
+from app.machinery.extensions import db
 from app.models import CashMovement, Store
 from app.people import managers
 from tests.helpers import POSTGRES_URL, close_shift, move, open_shift, sqlite_only

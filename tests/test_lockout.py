@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 import requests
 
-from app import passwords
-from app.extensions import db
+from app.machinery.extensions import db
 from app.models import PasswordAttempts, PosProfile, utcnow
-from app.passwords import hash_password
+from app.people import passwords
+from app.people.passwords import hash_password
 from tests.conftest import insert
 from tests.helpers import CREATE, PASSWORD, LiveServer, fire_together
 

@@ -14,8 +14,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from flask_migrate import upgrade
 
-from app import revisions
-from app.extensions import db
+from app.machinery import revisions
+from app.machinery.extensions import db
 
 ROWS = 3
 

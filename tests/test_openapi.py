@@ -5,9 +5,9 @@ import schemathesis
 from apispec.ext.marshmallow import resolver
 from marshmallow import Schema
 
-from app.openapi import ERROR_RESPONSES
-from app.pos_session import routes
-from app.pos_session.schemas import RowsShapedOnce
+from app.api import sessions as routes
+from app.api.openapi import ERROR_RESPONSES
+from app.api.schemas import RowsShapedOnce
 from tests.helpers import CLOSE, CREATE, HISTORY, PASSWORD, PROFILES, movements_url, report_url
 
 STATUS = "/pos-session/session-status/{profile_id}"

@@ -4,8 +4,9 @@ the app refuses to start on a version of the library the patches were not writte
 import pytest
 from flask_jwt_extended import view_decorators
 
-from app import create_app, patches
-from app.auth import jwt
+from app import create_app
+from app.api.auth import jwt
+from app.machinery import patches
 from tests.helpers import SECRET
 
 PROFILES = "/pos-session/profiles"

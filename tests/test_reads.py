@@ -3,8 +3,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from app.extensions import db
-from app.pos_session import queries
+from app.machinery.extensions import db
+from app.sessions import queries
 from tests.helpers import CREATE, PASSWORD
 
 

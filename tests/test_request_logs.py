@@ -8,8 +8,8 @@ import sys
 import pytest
 import requests
 
-from app.logs import JsonFormatter
-from app.pos_session import queries
+from app.machinery.logs import JsonFormatter
+from app.sessions import queries
 
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 

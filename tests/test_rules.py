@@ -14,8 +14,7 @@ import pytest
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from sqlalchemy import select
 
-from app.auth import ScopedUnitOfWork, revoke_tokens
-from app.database import UnitOfWork
+from app.api.auth import ScopedUnitOfWork, revoke_tokens
 from app.exceptions import (
     ClosingNotFound,
     DatabaseBusy,
@@ -27,12 +26,13 @@ from app.exceptions import (
     SessionNotFound,
     TokenRevoked,
 )
-from app.extensions import db
+from app.machinery.database import UnitOfWork
+from app.machinery.extensions import db
 from app.models import Store
 from app.people import cashiers, managers
-from app.pos_session import service
+from app.sessions import service
 from app.stores import create_store, update_store
-from tests.helpers import MANAGER, PASSWORD, ROOT, sqlite_only
+from tests.helpers import MANAGER, PASSWORD, ROOT, RULES, sqlite_only
 
 
 def opened(store, profile, cash=D(100)):
@@ -225,9 +225,7 @@ def test_a_use_case_goes_through_its_unit_of_work_only_and_says_when_it_is_done(
     """A rule handed ``uow`` reads and writes through ``uow.session`` (never the request's
     ``db.session``) and ends with ``uow.done()``: ``commit()`` always commits, and an
     idempotent request's effect must wait for its answer."""
-    rules = [ROOT / "app/stores.py", ROOT / "app/pos_session/service.py"]
-    rules += sorted((ROOT / "app/people").glob("*.py"))
-    for path in rules:
+    for path in RULES:
         for function in ast.walk(ast.parse(path.read_text())):
             if not isinstance(function, ast.FunctionDef):
                 continue
@@ -239,4 +237,4 @@ def test_a_use_case_goes_through_its_unit_of_work_only_and_says_when_it_is_done(
                     assert node.attr != "commit", where
                     assert ast.unparse(node) != "db.session", where
     # The session rules have nothing but the unit of work to read through.
-    assert "db.session" not in (ROOT / "app/pos_session/service.py").read_text()
+    assert "db.session" not in (ROOT / "app/sessions/service.py").read_text()

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from marshmallow import ValidationError
 
-from app.database import UnitOfWork
+from app.api.schemas import Cursor, MoneyField
 from app.exceptions import (
     InvalidPassword,
     NoOpenSession,
@@ -15,9 +15,9 @@ from app.exceptions import (
     SessionClosed,
     TooManyAttempts,
 )
+from app.machinery.database import UnitOfWork
 from app.models import MoneyColumn, PosSession
-from app.pos_session import queries, service
-from app.pos_session.schemas import Cursor, MoneyField
+from app.sessions import queries, service
 from tests.helpers import PASSWORD
 
 D = Decimal

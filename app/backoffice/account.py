@@ -4,8 +4,8 @@ its browser out: the sign-ins are kept on the server, ``signins``)."""
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
-from ..database import UnitOfWork
 from ..exceptions import DomainError, InvalidInput, InvalidPassword, TooManyAttempts
+from ..machinery.database import UnitOfWork
 from ..models import BackofficeSignin, Manager
 from ..owner_input import SignInSchema
 from ..people import signin

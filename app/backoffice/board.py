@@ -10,7 +10,7 @@ from .. import reports
 from ..models import Store, utcnow
 from ..people.cashiers import ProfileRow, list_profiles
 from ..people.managers import granted_store
-from ..pos_session import queries
+from ..sessions import queries
 from .journal import pending_approvals
 from .views import last_store, store_view
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint
 
-from ..passwords import MIN_LENGTH
+from ..people.passwords import MIN_LENGTH
 
 bp = Blueprint("filters", __name__)
 

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from ..database import UnitOfWork
+from ..machinery.database import UnitOfWork
 from ..models import FormSubmission, utcnow
 
 bp = Blueprint("forms", __name__)

@@ -8,10 +8,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import journal
-from ..database import UnitOfWork
-from ..extensions import db
+from ..machinery.database import UnitOfWork
+from ..machinery.extensions import db
 from ..models import ClosingApproval, PosClosing, PosProfile
-from ..pos_session import service
+from ..sessions import service
 from .forms import once
 from .views import store_view
 

@@ -7,13 +7,13 @@ from flask_login import current_user
 from marshmallow import ValidationError
 
 from .. import reports
-from ..database import UnitOfWork
+from ..api.schemas import ForceCloseSchema, HistoryQuerySchema, SessionHistoryResponse
 from ..exceptions import InvalidInput, SessionClosed
+from ..machinery.database import UnitOfWork
 from ..owner_input import load
 from ..people import cashiers as profiles
 from ..people.cashiers import list_profiles
-from ..pos_session import queries, service
-from ..pos_session.schemas import ForceCloseSchema, HistoryQuerySchema, SessionHistoryResponse
+from ..sessions import queries, service
 from .days import DAY_ERROR, typed_day
 from .filters import difference_words
 from .forms import once

@@ -2,8 +2,8 @@
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from ..database import UnitOfWork
 from ..exceptions import InvalidInput
+from ..machinery.database import UnitOfWork
 from ..owner_input import StoreSettingsSchema, load
 from ..stores import update_store
 from .forms import once

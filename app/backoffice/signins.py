@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from ..database import UnitOfWork
-from ..extensions import db
+from ..machinery.database import UnitOfWork
+from ..machinery.extensions import db
 from ..models import BackofficeSignin, Manager, utcnow
 
 # last_seen_at is written at most this often per sign-in, not at every click.

@@ -4,8 +4,8 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
-from ..auth import issue_token, revoke_tokens
-from ..extensions import db
+from ..api.auth import issue_token, revoke_tokens
+from ..machinery.extensions import db
 from ..models import ApiToken
 from ..owner_input import Name
 from .forms import once

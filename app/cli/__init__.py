@@ -6,10 +6,7 @@ did goes to stderr. Each is a few lines: its options are checked and typed by cl
 message through one table (``answers``).
 """
 
-from . import cashiers, database, managers, reports, sessions, stores, tokens
-from .output import command_line, progress
-
-__all__ = ["command_line", "init_app", "progress"]
+from . import cashiers, database, journal, managers, reports, sessions, stores, tokens
 
 COMMANDS = (
     database.init_db,
@@ -21,6 +18,7 @@ COMMANDS = (
     tokens.cli,
     sessions.cli,
     reports.cli,
+    journal.cli,
 )
 
 

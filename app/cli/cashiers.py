@@ -3,7 +3,7 @@
 import click
 from flask.cli import AppGroup
 
-from ..database import UnitOfWork
+from ..machinery.database import UnitOfWork
 from ..owner_input import NewCashierSchema, load
 from ..people import cashiers
 from ..stores import get_store

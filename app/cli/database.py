@@ -10,10 +10,11 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
-from .. import backup as backups
-from .. import dbfile, journal
-from ..config import install_secret
-from ..extensions import db
+from .. import journal
+from ..machinery import backup as backups
+from ..machinery import dbfile
+from ..machinery.config import install_secret
+from ..machinery.extensions import db
 from .output import command_line, progress
 
 

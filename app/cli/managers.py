@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from ..backoffice import bp as backoffice
-from ..database import UnitOfWork
+from ..machinery.database import UnitOfWork
 from ..owner_input import ManagerSchema, load
 from ..people import managers
 from ..stores import get_store

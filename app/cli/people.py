@@ -7,7 +7,7 @@ from types import ModuleType
 import click
 from flask.cli import AppGroup
 
-from ..database import UnitOfWork
+from ..machinery.database import UnitOfWork
 from ..owner_input import PasswordSchema, RenameSchema, load
 from .answers import refusals
 

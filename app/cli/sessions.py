@@ -4,16 +4,16 @@ import click
 from flask.cli import AppGroup
 
 from .. import reports
-from ..database import UnitOfWork
+from ..api.schemas import PAGE_MAX, ForceCloseSchema
 from ..exceptions import SessionNotFound
-from ..extensions import db
+from ..machinery.database import UnitOfWork
+from ..machinery.extensions import db
 from ..models import PosSession, Store
 from ..owner_input import load
 from ..people import managers
 from ..people.cashiers import list_profiles
-from ..pos_session.queries import session_history
-from ..pos_session.schemas import PAGE_MAX, ForceCloseSchema
-from ..pos_session.service import approve_closing, force_close
+from ..sessions.queries import session_history
+from ..sessions.service import approve_closing, force_close
 from ..stores import get_store
 from .answers import refusals
 from .output import money, table, when

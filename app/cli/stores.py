@@ -6,8 +6,8 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from ..database import UnitOfWork
-from ..extensions import db
+from ..machinery.database import UnitOfWork
+from ..machinery.extensions import db
 from ..models import Store
 from ..owner_input import StoreSettingsSchema, load
 from ..people.cashiers import list_profiles

@@ -1,11 +1,11 @@
-"""``token ...``: the bearer tokens of the terminals (app/auth.py)."""
+"""``token ...``: the bearer tokens of the terminals (app/api/auth.py)."""
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from ..auth import issue_token, revoke_tokens
-from ..extensions import db
+from ..api.auth import issue_token, revoke_tokens
+from ..machinery.extensions import db
 from ..models import ApiToken, Store
 from .output import table, when
 

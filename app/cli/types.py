@@ -7,8 +7,8 @@ from decimal import Decimal
 import click
 from marshmallow import ValidationError
 
+from ..api.schemas import TypedMoney
 from ..backoffice.days import parse_day
-from ..pos_session.schemas import TypedMoney
 
 
 class Money(click.ParamType):

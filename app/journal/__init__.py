@@ -22,16 +22,7 @@ from .entry import (
     wire_entry,
 )
 from .export import export, verify_export
-from .facts import (
-    APPROVED,
-    CLOSED,
-    FACTS,
-    MOVEMENT,
-    OPENED,
-    TOTALS,
-    Fact,
-    closing_fact,
-)
+from .facts import APPROVED, CLOSED, FACTS, MOVEMENT, OPENED, TOTALS, Fact, closing_fact
 from .head import (
     HEAD_FILE,
     KEY_FILE,

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from ..jsonio import DuplicateKeyError, reject_duplicate_keys
+from ..machinery.jsonio import DuplicateKeyError, reject_duplicate_keys
 from ..models import JournalEntry, utcnow
 from .entry import JournalError, canonical, entry_hash, genesis, timestamp, wire_entry
 from .verify import STREAM

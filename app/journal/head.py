@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from ..config import create_once
+from ..machinery.config import create_once
 from ..models import JournalHead, utcnow
 from .entry import JournalError, canonical, timestamp
 

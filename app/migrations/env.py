@@ -6,7 +6,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-from app import dbfile
+from app.machinery import dbfile
 
 config = context.config
 fileConfig(config.config_file_name, disable_existing_loggers=False)

@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import and_, select
 
 from ..exceptions import NameTaken, ProfileNotFound
-from ..extensions import db
+from ..machinery.extensions import db
 from ..models import PasswordAttempts, PosProfile, PosSession, Store, utcnow
 from ..stores import find_store, get_store
 from .life import Life

@@ -1,6 +1,6 @@
 """One life for someone with a password, cashier or manager: created with a name and a
 password, renamed, given a new password, disabled and enabled, unlocked; the password check
-itself, with its lockout, is ``app.passwords``.
+itself, with its lockout, is ``app.people.passwords``.
 
 The edges load what was typed (``app.owner_input``) and hand these rules typed values: a name
 trimmed, a password that meets the rule. A write reads and writes through the unit of work it
@@ -12,10 +12,10 @@ unique (``check_name_free``) and what else a new password or disabling ends (``e
 from flask import current_app
 from sqlalchemy import delete
 
-from ..database import UnitOfWork
-from ..extensions import db
+from ..machinery.database import UnitOfWork
+from ..machinery.extensions import db
 from ..models import PasswordAttempts
-from ..passwords import hash_password
+from .passwords import hash_password
 
 
 class Life:

@@ -6,7 +6,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
 from ..exceptions import ManagerNotFound, NameTaken, StoreNotFound
-from ..extensions import db
+from ..machinery.extensions import db
 from ..models import BackofficeSignin, Manager, Store, clean_name
 from ..stores import find_store
 from .life import Life

@@ -7,19 +7,19 @@ import bcrypt
 from flask import current_app
 from sqlalchemy import select
 
-from ..database import UnitOfWork
 from ..exceptions import InvalidPassword
-from ..extensions import db
+from ..machinery.database import UnitOfWork
+from ..machinery.extensions import db
 from ..models import Manager
-from ..passwords import hash_password, verify_password
 from .managers import end_signins_in, name_key
+from .passwords import hash_password, verify_password
 
 
 def authenticate(name: str, password: str) -> Manager:
     """The manager, if enabled and the password is right; the cashiers' lockout applies.
 
     Raises InvalidPassword (an unknown or disabled name too: the page must not tell which
-    names exist) or TooManyAttempts, both from ``app.passwords``."""
+    names exist) or TooManyAttempts, both from ``app.people.passwords``."""
     manager = db.session.scalar(select(Manager).where(Manager.name_key == name_key(name)))
     if manager is None or not manager.enabled:
         # As slow as a wrong password, so a name that exists cannot be told from one that does not.

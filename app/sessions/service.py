@@ -15,7 +15,6 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from .. import journal
-from ..database import UnitOfWork
 from ..exceptions import (
     ClosingNotFound,
     DomainError,
@@ -28,6 +27,7 @@ from ..exceptions import (
     SessionClosed,
     SessionNotFound,
 )
+from ..machinery.database import UnitOfWork
 from ..models import (
     CashMovement,
     ClosingApproval,
@@ -39,8 +39,8 @@ from ..models import (
     new_id,
     utcnow,
 )
-from ..passwords import lock_profile, password_checked
 from ..people.managers import granted_store
+from ..people.passwords import lock_profile, password_checked
 from .closing import assign_z
 from .queries import summary_query
 

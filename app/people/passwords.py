@@ -13,9 +13,9 @@ from flask import current_app
 from sqlalchemy import case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .database import UnitOfWork
-from .exceptions import InvalidPassword, TooManyAttempts
-from .models import Manager, PasswordAttempts, PosProfile, utcnow
+from ..exceptions import InvalidPassword, TooManyAttempts
+from ..machinery.database import UnitOfWork
+from ..models import Manager, PasswordAttempts, PosProfile, utcnow
 
 # bcrypt reads no further than 72 bytes: a longer password would be accepted on its prefix.
 MAX_BYTES = 72

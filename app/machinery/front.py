@@ -25,7 +25,7 @@ from pathlib import Path
 
 from gunicorn import util
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "nginx.conf.in"
+TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf.in"
 _PR_SET_PDEATHSIG = 1
 
 

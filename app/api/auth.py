@@ -19,8 +19,7 @@ from flask_jwt_extended import (
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 
-from .database import UnitOfWork, read_connection
-from .exceptions import (
+from ..exceptions import (
     AuthorizationMissing,
     StoreAccessDenied,
     StoreIdRequired,
@@ -29,8 +28,9 @@ from .exceptions import (
     TokenNotKnown,
     TokenRevoked,
 )
-from .extensions import db
-from .models import ApiToken, Store, utcnow
+from ..machinery.database import UnitOfWork, read_connection
+from ..machinery.extensions import db
+from ..models import ApiToken, Store, utcnow
 
 STORES_CLAIM = "stores"
 

@@ -15,13 +15,13 @@ from flask import Blueprint, Flask, current_app, jsonify, render_template, send_
 from marshmallow import Schema, fields
 from swagger_ui_bundle import swagger_ui_path
 
-from .errors import answer_for
+from ..errors import answer_for
+from ..machinery.logs import REQUEST_ID_HEADER
 from .idempotency import HEADER as IDEMPOTENCY_KEY
 from .idempotency import MAX_KEY_LENGTH
-from .logs import REQUEST_ID_HEADER
 from .operation import Operation
 from .operation import operation as declared_as
-from .pos_session.schemas import MAX_MONEY, MoneyField
+from .schemas import MAX_MONEY, MoneyField
 
 bp = Blueprint("docs", __name__)
 

@@ -8,17 +8,17 @@ from flask import Blueprint, current_app
 from marshmallow import Schema, fields
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import dbfile, revisions
-from .database import UnitOfWork
-from .exceptions import (
+from ..api.operation import operation
+from ..exceptions import (
     DatabaseCorrupt,
     DatabaseMissing,
     DatabaseReadOnly,
     DatabaseUnavailable,
     SchemaNotAtHead,
 )
+from . import dbfile, revisions
+from .database import UnitOfWork
 from .extensions import db
-from .operation import operation
 
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)

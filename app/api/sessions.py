@@ -8,9 +8,6 @@ header and the error responses, read from the error table.
 
 from flask import Blueprint, current_app, g
 
-from ..auth import store_scoped
-from ..conditional import conditional
-from ..database import single_statement
 from ..errors import raises
 from ..exceptions import (
     NoOpenSession,
@@ -20,10 +17,13 @@ from ..exceptions import (
     SessionClosed,
     SessionNotFound,
 )
-from ..idempotency import idempotent
-from ..operation import operation
-from ..passwords import PASSWORD_CHECK_ERRORS
-from . import queries, service
+from ..machinery.database import single_statement
+from ..people.passwords import PASSWORD_CHECK_ERRORS
+from ..sessions import queries, service
+from .auth import store_scoped
+from .conditional import conditional
+from .idempotency import idempotent
+from .operation import operation
 from .schemas import (
     CashMovementResponse,
     CashMovementSchema,

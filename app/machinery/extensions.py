@@ -1,5 +1,5 @@
 """Extension objects, created unbound and bound to the app in ``create_app``; the JWT manager
-is ``app.auth.jwt``."""
+is ``app.api.auth.jwt``."""
 
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy

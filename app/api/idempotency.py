@@ -25,10 +25,10 @@ from flask_jwt_extended import get_jwt
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from ..exceptions import DatabaseBusy, DomainError, IdempotencyKeyReused, InvalidIdempotencyKey
+from ..machinery.extensions import db
+from ..models import IdempotencyKey, utcnow
 from .auth import ScopedUnitOfWork
-from .exceptions import DatabaseBusy, DomainError, IdempotencyKeyReused, InvalidIdempotencyKey
-from .extensions import db
-from .models import IdempotencyKey, utcnow
 
 HEADER = "Idempotency-Key"
 LIFETIME = timedelta(hours=24)

@@ -19,8 +19,8 @@ from marshmallow import (
 
 from ..errors import MISSING
 from ..models import MOVEMENT_TYPES
-from ..passwords import MAX_BYTES as PASSWORD_MAX_BYTES
-from ..passwords import password_problem
+from ..people.passwords import MAX_BYTES as PASSWORD_MAX_BYTES
+from ..people.passwords import password_problem
 
 MAX_MONEY = Decimal(1_000_000_000_000)
 NOTE_MAX = 500

@@ -23,7 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DisconnectionError
 
-from .exceptions import DatabaseBusy, DatabaseUnavailable
+from ..exceptions import DatabaseBusy, DatabaseUnavailable
 
 SIDE_FILES = ("-wal", "-shm", "-journal")
 _UNUSABLE = {

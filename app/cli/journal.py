@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from . import journal
-from .cli import command_line, progress
-from .extensions import db
-from .models import Store
+from .. import journal
+from ..machinery.extensions import db
+from ..models import Store
+from .output import command_line, progress
 
 cli = AppGroup("journal", help="The hash-chained journal of cash facts (docs/journal.md).")
 

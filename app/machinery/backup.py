@@ -21,9 +21,9 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..exceptions import DatabaseUnavailable
 from . import dbfile, revisions
 from .dbfile import SIDE_FILES
-from .exceptions import DatabaseUnavailable
 from .extensions import db
 
 # Written into the backup copy only: what a restore needs to accept the box's own tokens.

@@ -16,9 +16,9 @@ from typing import NamedTuple
 from sqlalchemy import BigInteger, and_, bindparam, case, func, select, tuple_, type_coerce
 from sqlalchemy.orm import joinedload
 
-from ..database import read_connection
 from ..exceptions import SessionNotFound
-from ..extensions import db
+from ..machinery.database import read_connection
+from ..machinery.extensions import db
 from ..models import (
     MOVEMENT_SIGNS,
     CashMovement,

@@ -4,12 +4,12 @@ from flask import Blueprint, g
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from ..journal import wire_entry
+from ..machinery.extensions import db
+from ..models import JournalEntry
 from .auth import store_scoped
-from .extensions import db
-from .journal import wire_entry
-from .models import JournalEntry
 from .operation import operation
-from .pos_session.schemas import StrictSchema
+from .schemas import StrictSchema
 
 bp = Blueprint("journal", __name__, url_prefix="/pos-session")
 PAGE_MAX = 1000

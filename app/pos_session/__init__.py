@@ -1,1 +1,0 @@
-"""Cash sessions of POS profiles: routes (views), schemas, service (writes), queries (reads)."""
