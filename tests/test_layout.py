@@ -4,6 +4,7 @@ rules and the machinery; the rules use the machinery and never an edge; the mach
 neither, but for the exceptions named in ALLOWED."""
 
 import ast
+import re
 
 from tests.helpers import ROOT
 
@@ -86,3 +87,26 @@ def test_the_rules_import_no_edge_and_the_machinery_neither_rules_nor_edges():
             if layer(imported) in FORBIDDEN.get(layer(importer), ()):
                 wrong.add((importer, imported))
     assert wrong == ALLOWED
+
+
+def test_every_path_of_the_app_that_the_text_names_exists():
+    """Docs, comments, docstrings and deploy files name the modules where they are now."""
+    texts = [
+        *ROOT.glob("*.md"),
+        *ROOT.glob("*.py"),
+        *(ROOT / name for name in ("Makefile", "setup.cfg")),
+        *ROOT.glob("docs/*.md"),
+        *ROOT.glob("deploy/*"),
+        *ROOT.glob(".ci/*"),
+        *ROOT.glob("bench/*.py"),
+        *ROOT.glob("tests/*.py"),
+        *MODULES,
+    ]
+    named = re.compile(r"(?<![\w./])app/[\w./-]*\w")
+    missing = [
+        (path.relative_to(ROOT).as_posix(), name)
+        for path in texts
+        for name in named.findall(path.read_text())
+        if not (ROOT / name).exists()
+    ]
+    assert missing == []
