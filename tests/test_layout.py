@@ -110,3 +110,28 @@ def test_every_path_of_the_app_that_the_text_names_exists():
         if not (ROOT / name).exists()
     ]
     assert missing == []
+
+
+def test_the_readme_layout_names_every_module_where_it_is():
+    """Each row of the README's layout is a folder or module that exists, and each module of the
+    app is named in its folder's row."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## How the code is laid out", 1)[1].split("```")[1]
+    rows: dict[str, str] = {}
+    for line in section.splitlines():
+        if line.startswith("app/"):
+            path, _, text = line.partition(" ")
+            rows[path] = text
+        elif line.startswith(" ") and rows:
+            rows[path] += line
+    assert [path for path in rows if not (ROOT / path).exists()] == []
+    top = {p.name + "/" * p.is_dir() for p in (ROOT / "app").iterdir() if p.name != "__pycache__"}
+    assert top - {path.removeprefix("app/") for path in rows} == {"static/", "templates/"}
+    unnamed = [
+        module.relative_to(ROOT).as_posix()
+        for folder, text in rows.items()
+        if folder.endswith("/") and folder != "app/migrations/"
+        for module in (ROOT / folder).glob("*.py")
+        if module.stem != "__init__" and not re.search(rf"\b{module.stem}\b", text)
+    ]
+    assert unnamed == []
