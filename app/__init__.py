@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.routing import UnicodeConverter, ValidationError
 
-from . import cli, journal
+from . import backoffice, cli, journal
 from .api import auth, conditional, openapi
 from .api.journal import bp as journal_bp
 from .api.sessions import bp as pos_session_bp
@@ -68,8 +68,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(journal_bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
-    from . import backoffice
-
     backoffice.init_app(app)
     register_error_handlers(app)
     conditional.init_app(app)
