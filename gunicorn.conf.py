@@ -49,9 +49,9 @@ logconfig_dict = {
 # A request gunicorn cannot parse, or a worker timeout, is answered in the app's error format.
 front.json_errors()
 
-# The buffering front (app/front.py): nginx takes the terminals' connections on POS_BIND and hands
-# whole requests to gunicorn on a private socket. POS_FRONT: "nginx" requires it (deploy/),
-# "none" runs gunicorn alone, "auto" (the default) uses nginx when it is installed.
+# The buffering front (app/machinery/front.py): nginx takes the terminals' connections on
+# POS_BIND and hands whole requests to gunicorn on a private socket. POS_FRONT: "nginx" requires
+# it (deploy/), "none" runs gunicorn alone, "auto" (the default) uses nginx when it is installed.
 front_nginx = front.nginx_path(os.environ.get("POS_FRONT", "auto"))
 # Seconds a client has to send its headers, and may pause within its body or while reading the
 # answer; then the seconds an idle keep-alive connection is kept.

@@ -6,9 +6,9 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.routing import UnicodeConverter, ValidationError
 
-from . import cli, journal
+from . import backoffice, cli, journal
 from .api import auth, conditional, openapi
-from .api import journal as journal_api
+from .api.journal import bp as journal_bp
 from .api.sessions import bp as pos_session_bp
 from .errors import register_error_handlers
 from .machinery import dbfile, health, logs, patches
@@ -65,11 +65,9 @@ def create_app(config: dict | None = None) -> Flask:
             dbfile.guard(db.engine)
 
     app.register_blueprint(pos_session_bp)
-    app.register_blueprint(journal_api.bp)
+    app.register_blueprint(journal_bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
-    from . import backoffice
-
     backoffice.init_app(app)
     register_error_handlers(app)
     conditional.init_app(app)

@@ -1,8 +1,10 @@
 """What the rules refuse, as exceptions that know nothing of HTTP.
 
-The rules (service, passwords, idempotency, store scope) raise these; each caller decides what
-they mean to its user. For the API, ``app.errors.ANSWERS`` maps each class (or its parent) to a
-status, a message and any headers, and the OpenAPI document is built from that same table.
+The rules (sessions, people and their passwords, stores) raise these, and so do the API's own
+checks (idempotency, store scope: app/api) and the database machinery (busy, missing,
+read-only); each caller decides what they mean to its user. For the API,
+``app.errors.ANSWERS`` maps each class (or its parent) to a status, a message and any headers,
+and the OpenAPI document is built from that same table.
 """
 
 

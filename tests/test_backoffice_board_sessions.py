@@ -302,7 +302,7 @@ def test_a_manager_of_store_a_sees_and_touches_nothing_of_store_b(
     ):
         assert signed_in.get(url).status_code == 404, url
     # Their session under our store's URL is not found either; forms posted there change nothing.
-    signed_in_store = management_store(app)
+    signed_in_store = store_of_olga(app)
     url = session_url(signed_in_store, opened["id"])
     assert signed_in.get(url).status_code == 404
     assert signed_in.post(url + "/force-close", data={"once": "y" * 20}).status_code == 400
@@ -311,7 +311,7 @@ def test_a_manager_of_store_a_sees_and_touches_nothing_of_store_b(
     assert jti not in html
 
 
-def management_store(app):
+def store_of_olga(app):
     with app.app_context():
         return managers.get("Olga").stores[0].id
 

@@ -71,10 +71,10 @@ def test_csrf_token_is_required(client, manager, store):
     del fields["csrf_token"]
     added = client.post(cashiers_url(store), data={**fields, "name": "ana", "password": "1234"})
     assert added.status_code == 400
-    assert management_profiles(client.application, store) == []
+    assert cashier_names(client.application, store) == []
 
 
-def management_profiles(app, store):
+def cashier_names(app, store):
     with app.app_context():
         return [row.profile.name for row in cashiers.list_profiles(store)]
 
@@ -228,7 +228,7 @@ def test_add_a_cashier_with_bad_input_shows_errors_next_to_the_fields_and_keeps_
     assert "pw-x" not in page
     assert empty.status_code == 400
     assert 'id="password-error">Must not be empty.' in empty.get_data(as_text=True)
-    assert management_profiles(client.application, store) == ["Ana"]
+    assert cashier_names(client.application, store) == ["Ana"]
 
 
 def test_the_password_rule_is_shown_beside_the_field_before_it_is_broken(
@@ -258,7 +258,7 @@ def test_a_double_submitted_form_acts_once(client, manager, store):
 
     assert first.status_code == second.status_code == 302
     assert "nothing was done a second time" in text(client.get(cashiers_url(store)))
-    assert management_profiles(client.application, store) == ["Ana"]
+    assert cashier_names(client.application, store) == ["Ana"]
 
 
 def test_rename_reset_password_disable_enable_unlock(

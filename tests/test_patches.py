@@ -45,7 +45,10 @@ def test_a_token_header_is_read_once(client, headers):
 @pytest.mark.parametrize("found", ["4.6.3", "4.8.0", "5.0.0", "4.8.0rc1"])
 def test_another_flask_jwt_extended_version_refuses_to_start(monkeypatch, tmp_path, found):
     monkeypatch.setattr(patches, "installed_version", lambda distribution: found)
-    expected = f"flask-jwt-extended {found} is installed; app/patches.py was written for >=4.7,<4.8"
+    expected = (
+        f"flask-jwt-extended {found} is installed; app/machinery/patches.py was written for "
+        ">=4.7,<4.8"
+    )
     with pytest.raises(RuntimeError, match=expected.replace(".", r"\.")):
         create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'pos.sqlite3'}", "SECRET_KEY": SECRET})
 

@@ -1,4 +1,5 @@
-"""The OpenAPI document, built from the views' ``@operation`` declarations (app/operation.py).
+"""The OpenAPI document, built from the views' ``@operation`` declarations
+(app/api/operation.py).
 
 Every view of the store-scoped blueprints is documented, found by walking the URL map, so a new
 route appears here by itself; what all of them share (bearer auth, the ``x-store-id`` header,

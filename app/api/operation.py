@@ -2,13 +2,13 @@
 
 ``@operation`` loads the JSON body and the query string with their schemas (the view gets them
 as ``body`` and ``query``), dumps the view's value with the answer's schema, and keeps the
-declaration on the view as ``view.operation``, where app/openapi.py reads it: the schema that
+declaration on the view as ``view.operation``, where app/api/openapi.py reads it: the schema that
 shapes an answer is the one the document names, declared once.
 
 flask-smorest does this too, but through webargs, which would change the wire: it parses JSON
 with the standard library (floats, where MoneyField takes only the exact Decimal of
-app/jsonio.py), reads a body of another content type as no body ("Missing data" where the
-API answers 415), drops unknown query parameters (StrictSchema refuses them) and answers a
+app/machinery/jsonio.py), reads a body of another content type as no body ("Missing data" where
+the API answers 415), drops unknown query parameters (StrictSchema refuses them) and answers a
 validation error with 422 and its own envelope; its ``Api`` also installs its own handler for
 every HTTPException. Each of its decorators adds a wrapper too, about 10 us a request for
 ``@response`` and 40 us for ``@arguments`` on a query string, measured beside a bare

@@ -1,4 +1,4 @@
-"""``init-db``, ``backup`` and ``restore``: the database itself (backups: app/backup.py).
+"""``init-db``, ``backup`` and ``restore``: the database itself (backups: app/machinery/backup.py).
 
 Top-level commands, each with an app context under any runner (``with_appcontext``)."""
 

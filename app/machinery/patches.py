@@ -37,7 +37,7 @@ def check_versions() -> None:
         release = tuple(int(n) for n in re.findall(r"\d+", found))
         if not lowest <= release < below:
             raise RuntimeError(
-                f"{distribution} {found} is installed; app/patches.py was written for "
+                f"{distribution} {found} is installed; app/machinery/patches.py was written for "
                 f">={_dotted(lowest)},<{_dotted(below)}: install that, or check the patches"
             )
 
