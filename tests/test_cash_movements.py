@@ -39,9 +39,11 @@ def test_records_a_movement(client, make_token, store, session_id, kind):
         "type",
         "amount",
         "note",
+        "reason",
         "createdBy",
         "createdAt",
     }
+    assert movement["reason"] is None
     assert ID.match(movement["id"]) and TIMESTAMP.match(movement["createdAt"])
     assert (movement["posSessionId"], movement["storeId"]) == (session_id, store)
     assert (movement["type"], movement["note"], movement["createdBy"]) == (
@@ -174,6 +176,8 @@ class TestReport:
             "refunds": D("0.05"),
             "payIns": 20,
             "payOuts": D("3.33"),
+            "drops": 0,
+            "noSales": 0,
             "expectedCash": D("123.92"),
             "closingCash": None,
             "difference": None,
@@ -193,6 +197,8 @@ class TestReport:
             "refunds": 0,
             "payIns": 0,
             "payOuts": 0,
+            "drops": 0,
+            "noSales": 0,
             "expectedCash": D("150.25"),
             "closingCash": 150,
             "difference": D("-0.25"),

@@ -10,12 +10,14 @@ from flask import Blueprint, current_app, g
 
 from ..errors import raises
 from ..exceptions import (
+    DrawerWouldGoNegative,
     NoOpenSession,
     ProfileDisabled,
     ProfileNotFound,
     SessionAlreadyOpen,
     SessionClosed,
     SessionNotFound,
+    UnknownReason,
 )
 from ..machinery.database import single_statement
 from ..people.passwords import PASSWORD_CHECK_ERRORS
@@ -96,10 +98,14 @@ def close_session(uow, body):
 @bp.post("/sessions/<session_id>/cash-movements")
 @store_scoped
 @idempotent
-@raises(SessionNotFound, SessionClosed)
+@raises(SessionNotFound, SessionClosed, UnknownReason, DrawerWouldGoNegative)
 @operation(
-    "Record a sale, refund, pay-in or pay-out in cash",
-    description="The amount is positive; the type gives the sign in the expected cash.",
+    "Record a sale, refund, pay-in, pay-out, drop or no-sale in cash",
+    description="The amount is positive; the type gives the sign in the expected cash. A "
+    "`drop` takes cash from the drawer to the safe (it lowers the expected cash, and cannot "
+    "take more than the drawer should hold) and says why in `reason`. A `no_sale` is the "
+    "drawer opened without a sale: no amount (or 0), a `reason`, and nothing changes in the "
+    "expected cash. A `pay_in` or `pay_out` may name one of the store's reasons.\n",
     body=CashMovementSchema(),
     answer=CashMovementResponse(),
     answered="Movement recorded",

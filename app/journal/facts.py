@@ -124,11 +124,26 @@ OPENED = Fact(
     },
     session=_sessions.c.id,
 )
+_MOVEMENT = {
+    "movementId": "id",
+    "type": "type",
+    "amount": "amount",
+    "by": "created_by",
+    "note": "note",
+}
+# A movement without a reason keeps the data it always had, so no entry written before reasons
+# existed reads otherwise; one with a reason (every drop and no-sale, a pay-in or pay-out that
+# names one) is its own kind of the same family, with the reason.
 MOVEMENT = Fact(
-    "cash_movement",
+    "cash_movement", _movements, _MOVEMENT, "movementId", where=_movements.c.reason.is_(None)
+)
+REASONED_MOVEMENT = Fact(
+    "cash_movement_with_reason",
     _movements,
-    {"movementId": "id", "type": "type", "amount": "amount", "by": "created_by", "note": "note"},
-    subject="movementId",
+    _MOVEMENT | {"reason": "reason"},
+    "movementId",
+    where=_movements.c.reason.is_not(None),
+    family=MOVEMENT.kind,
 )
 _CLOSING = {
     "closingId": "id",
@@ -163,8 +178,15 @@ APPROVED = Fact(
     session=_closings.c.pos_session_id,  # an approval's session is its closing's
     anchor=True,
 )
-FACTS = {fact.kind: fact for fact in (OPENED, MOVEMENT, CLOSED, FORCE_CLOSED, APPROVED)}
+FACTS = {
+    fact.kind: fact
+    for fact in (OPENED, MOVEMENT, REASONED_MOVEMENT, CLOSED, FORCE_CLOSED, APPROVED)
+}
 
 
 def closing_fact(closing) -> Fact:
     return FORCE_CLOSED if closing.forced else CLOSED
+
+
+def movement_fact(movement) -> Fact:
+    return MOVEMENT if movement.reason is None else REASONED_MOVEMENT
