@@ -93,7 +93,7 @@ class ManagerSchema(Schema):
 class ReasonSchema(Schema):
     """A reason a pay-in or pay-out may name, as the terminal will send it."""
 
-    name = Name(required=True)
+    name = Name(required=True, data_key="reason")
 
 
 class StoreSettingsSchema(Schema):

@@ -1,6 +1,8 @@
 """Drawer events: drops to the safe, no-sale openings, and the store's pay-in and pay-out
 reasons (issue 19). The API's answers, the rule below HTTP, the journal and the upgrade."""
 
+import csv
+import io
 import sqlite3
 from contextlib import closing
 from datetime import datetime
@@ -11,13 +13,24 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
-from app import journal
+from app import journal, reports
 from app.exceptions import DrawerWouldGoNegative, UnknownReason
 from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
+from app.models import Store
 from app.sessions import service
 from app.stores import add_reason
-from tests.helpers import close_shift, move, movements_url, open_shift, report, sqlite_only
+from tests.helpers import (
+    close_shift,
+    move,
+    movements_url,
+    open_shift,
+    report,
+    sign_in,
+    sqlite_only,
+    submit,
+    text,
+)
 from tests.test_journal import HISTORY_0003, entries, plain_sql, verify
 
 D = Decimal
@@ -259,3 +272,93 @@ def test_the_upgrade_keeps_a_box_with_history_verifiable(app, runner):
     assert after.exit_code == 0, after.output
     with closing(plain_sql(app)) as connection, pytest.raises(Exception, match="append-only"):
         connection.execute("DELETE FROM cash_movement")
+
+
+# --- The reports: X/Z page, day report and its CSV ------------------------------------------------
+
+
+def drawer_day(client, headers, profile):
+    """One closed session with a sale, two drops and a no-sale; one open with a drop."""
+    first = open_shift(client, headers, profile, cash=100)["id"]
+    move(client, headers, first, "sale", D("20.50"))
+    move(client, headers, first, "drop", 50, reason="safe")
+    move(client, headers, first, "drop", D("10.25"), reason="safe again")
+    move(client, headers, first, "no_sale", 0, reason="check")
+    close_shift(client, headers, profile, cash=D("60.25"))
+    second = open_shift(client, headers, profile, cash=40)["id"]
+    move(client, headers, second, "drop", 5, reason="safe")
+    return first, second
+
+
+def test_the_session_page_shows_drops_and_no_sales(client, headers, manager, profile, store):
+    first, _ = drawer_day(client, headers, profile)
+    sign_in(client)
+
+    page = text(client.get(f"/backoffice/stores/{store}/sessions/{first}"))
+
+    assert "Drops to the safe 60.25 EUR" in page and "No-sale openings 1" in page
+    assert "Drop to the safe safe" in page and "No sale check" in page
+
+
+def test_the_day_report_and_its_csv_total_the_drops_and_count_the_no_sales(
+    app, client, headers, manager, profile, store
+):
+    first, second = drawer_day(client, headers, profile)
+    sign_in(client)
+    with app.app_context():
+        day = reports.today(db.session.get(Store, store)).isoformat()
+    url = f"/backoffice/stores/{store}/days/{day}"
+
+    page = client.get(url).get_data(as_text=True)
+    rows = {
+        row["session_id"]: row
+        for row in csv.DictReader(io.StringIO(client.get(url + ".csv").get_data(as_text=True)))
+    }
+
+    assert '<dd class="money" id="total-drops">65.25 EUR</dd>' in page
+    assert '<dd id="total-no-sales">1</dd>' in page
+    assert (rows[first]["drops"], rows[first]["no_sales"]) == ("60.25", "1")
+    assert (rows[second]["drops"], rows[second]["no_sales"]) == ("5.00", "0")
+    for session_id, row in rows.items():  # the CSV is the API's X/Z report, to the cent
+        summary = report(client, headers, session_id)["summary"]
+        assert row["drops"] == f"{D(str(summary['drops'])):.2f}"
+        assert row["no_sales"] == str(summary["noSales"])
+        assert row["expected_cash"] == f"{D(str(summary['expectedCash'])):.2f}"
+
+
+# --- The store's reasons: page and CLI ------------------------------------------------------------
+
+
+def test_the_settings_page_adds_and_removes_reasons(
+    app, client, headers, manager, session_id, store
+):
+    sign_in(client)
+    url = f"/backoffice/stores/{store}/settings"
+    added = submit(client, url, f"{url}/reasons", reason="  Bank run ")
+    assert added.status_code == 302
+    assert "Bank run" in text(client.get(url))
+    assert move(client, headers, session_id, "pay_in", 5, reason="Bank run").status_code == 201
+    empty = submit(client, url, f"{url}/reasons", reason="  ")
+    assert empty.status_code == 400 and 'id="reason-error"' in empty.get_data(as_text=True)
+
+    removed = submit(client, url, f"{url}/reasons/remove", reason="Bank run")
+
+    assert removed.status_code == 302 and "No reasons yet." in text(client.get(url))
+    refused(move(client, headers, session_id, "pay_in", 5, reason="Bank run"))
+    # The movement that named it keeps it.
+    assert report(client, headers, session_id)["movements"][0]["reason"] == "Bank run"
+
+
+def test_the_cli_adds_lists_and_removes_reasons(client, headers, runner, session_id, store):
+    assert runner.invoke(args=["store", "reason", "add", store, "Stamps"]).exit_code == 0
+    assert runner.invoke(args=["store", "reason", "add", store, "Bank run"]).exit_code == 0
+    listed = runner.invoke(args=["store", "reason", "list", store])
+    assert listed.stdout == "Bank run\nStamps\n"
+    assert move(client, headers, session_id, "pay_out", 1, reason="Stamps").status_code == 201
+
+    assert runner.invoke(args=["store", "reason", "remove", store, "Stamps"]).exit_code == 0
+    again = runner.invoke(args=["store", "reason", "remove", store, "Stamps"])
+    assert again.exit_code == 1 and "has no reason 'Stamps'" in again.output
+    assert runner.invoke(args=["store", "reason", "list", store]).stdout == "Bank run\n"
+    unknown = runner.invoke(args=["store", "reason", "add", "nope", "x"])
+    assert unknown.exit_code == 1 and "Store not found" in unknown.output

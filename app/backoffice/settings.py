@@ -1,13 +1,14 @@
-"""The store's settings page: name, time zone, business day, stale sessions, currency."""
+"""The store's settings page: name, time zone, business day, stale sessions, currency, and the
+reasons a pay-in or pay-out may name."""
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from ..exceptions import InvalidInput
 from ..machinery.database import UnitOfWork
-from ..owner_input import StoreSettingsSchema, load
-from ..stores import update_store
+from ..owner_input import ReasonSchema, StoreSettingsSchema, load
+from ..stores import add_reason, movement_reasons, remove_reason, update_store
 from .forms import once
-from .views import store_view, typed
+from .views import load_form, store_view, typed
 
 bp = Blueprint("settings", __name__)
 
@@ -30,7 +31,11 @@ def _settings_page(status=200, errors=None):
         "currency": store.currency,
         **typed(),
     }
-    return render_template("backoffice/settings.html", errors=errors or {}, values=values), status
+    reasons = movement_reasons(store.id)
+    page = render_template(
+        "backoffice/settings.html", errors=errors or {}, values=values, reasons=reasons
+    )
+    return page, status
 
 
 @once(".settings")
@@ -42,3 +47,26 @@ def _save_settings(store_id):
         return _settings_page(400, err.errors)
     flash("The store's settings were saved.", "done")
     return redirect(url_for(".settings", store_id=store_id))
+
+
+@bp.post("/stores/<store_id>/settings/reasons")
+@store_view
+@once(".settings")
+def add_movement_reason(store_id):
+    try:
+        name = load_form(ReasonSchema())["name"]
+        add_reason(UnitOfWork(), store_id, name)
+    except InvalidInput as err:
+        return _settings_page(400, err.errors)
+    flash(f"Pay-ins and pay-outs may now give the reason {name!r}.", "done")
+    return redirect(url_for(".settings", store_id=store_id, _anchor="reasons"))
+
+
+@bp.post("/stores/<store_id>/settings/reasons/remove")
+@store_view
+@once(".settings")
+def remove_movement_reason(store_id):
+    name = request.form.get("reason", "")
+    if remove_reason(UnitOfWork(), store_id, name):
+        flash(f"The reason {name!r} was taken off the list; past movements keep it.", "done")
+    return redirect(url_for(".settings", store_id=store_id, _anchor="reasons"))
