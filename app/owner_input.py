@@ -7,6 +7,7 @@ CLI prints it (exit status 1).
 """
 
 import re
+import unicodedata
 from functools import cache
 from zoneinfo import available_timezones
 
@@ -35,10 +36,15 @@ class Name(fields.String):
         super().__init__(validate=validate.Length(1, NAME_MAX, error=_NAME_LENGTH), **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
-        return clean_name(super()._deserialize(value, attr, data, **kwargs))
+        name = clean_name(super()._deserialize(value, attr, data, **kwargs))
+        # A line break would forge a row of the CLI's tables, an escape reach the admin's terminal.
+        if any(unicodedata.category(ch) == "Cc" for ch in name):
+            raise ValidationError(_NAME_CONTROL)
+        return name
 
 
 _NAME_LENGTH = f"Enter a name of 1 to {NAME_MAX} characters."
+_NAME_CONTROL = "A name cannot hold a control character (a line break, a tab, an escape)."
 
 
 class Password(fields.String):
