@@ -564,3 +564,22 @@ def test_grand_totals_lowered_before_the_next_z(journaled, tamper, runner):
         ": store_totals differs from Z 2: sales is 0.00 there, 25.00 in the Z; "
         "payOuts is 1.00 there, 40.50 in the Z"
     )
+
+
+@pytest.mark.parametrize(
+    "spoil, says",
+    [
+        (lambda head: head.write_text(""), "is not JSON"),
+        (lambda head: head.write_text("{}"), "is not signed by this box's key"),
+        (lambda head: (head.unlink(), head.mkdir()), "cannot be read (Is a directory)"),
+    ],
+    ids=["empty", "unsigned", "a-folder"],
+)
+def test_a_spoilt_signed_head_is_a_clear_refusal(app, journaled, runner, spoil, says):
+    head = Path(journal.folder(app)) / journal.HEAD_FILE
+    with app.app_context():
+        journal.signer().sign()
+    spoil(head)
+    result = verify(runner)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
+    assert f"{head} {says}" in result.output

@@ -58,6 +58,8 @@ def read_signed_heads(instance_path: str, key: Ed25519PublicKey) -> dict | None:
         signed = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
+    except OSError as err:  # a folder where the file should be, no permission: say so
+        raise JournalError(f"{path} cannot be read ({err.strerror})") from None
     except ValueError as err:
         raise JournalError(f"{path} is not JSON ({err})") from None
     try:
