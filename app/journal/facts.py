@@ -4,8 +4,8 @@ fact is recorded, and what verify expects of each of its table's rows. Adding a 
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import product
 from functools import cached_property
+from itertools import product
 from typing import NamedTuple
 
 from sqlalchemy import Boolean, Column, ColumnElement, Integer, Table, select
