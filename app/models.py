@@ -258,6 +258,7 @@ MOVEMENT_TYPES = tuple(MOVEMENT_SIGNS)
 # Cash is every store's tender, built in (it has no row); the owner adds the others.
 CASH = "cash"
 TENDER_KINDS = ("card", "voucher", "cheque", "other")
+TENDER_CODE = r"[a-z][a-z0-9_-]{0,31}"  # what terminals send: "card", "lunch-voucher"
 
 
 class Tender(db.Model):
