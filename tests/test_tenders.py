@@ -2,6 +2,8 @@
 movement names its tender, only cash moves the expected cash, close-session counts the
 others, and every figure says per tender what was expected, counted and the difference."""
 
+import csv
+import io
 import json
 import sqlite3
 from contextlib import closing
@@ -10,11 +12,25 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import text
 
+from app import reports
 from app.exceptions import TenderDisabled, UnknownTender
 from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
+from app.models import Store
 from app.sessions import service
-from tests.helpers import CLOSE, close_body, close_shift, move, open_shift, report, sqlite_only
+from tests.helpers import (
+    CLOSE,
+    close_body,
+    close_shift,
+    move,
+    open_shift,
+    report,
+    sign_in,
+    sqlite_only,
+)
+from tests.helpers import (
+    text as page_text,
+)
 from tests.test_journal import verify
 
 
@@ -263,3 +279,55 @@ def test_a_tender_is_never_deleted_nor_its_code_changed(app, card):
             db.session.rollback()
         db.session.execute(text("UPDATE tender SET enabled = false, name = 'Card'"))
         db.session.commit()
+
+
+# The page and the day report
+
+
+@pytest.fixture
+def day_with_tenders(client, headers, profile, runner, store, session_id):
+    """A card sale counted short, a voucher sale not counted, and a second session open."""
+    add(runner, store, "voucher", "Vouchers")
+    move(client, headers, session_id, "sale", 40, tender="card")
+    move(client, headers, session_id, "sale", 12, tender="voucher")
+    close_shift(client, headers, profile, cash=100, countedTenders={"card": D("39.5")})
+    return session_id
+
+
+@pytest.mark.usefixtures("manager")
+def test_the_z_page_and_the_day_page_show_each_tender(app, client, store, day_with_tenders):
+    sign_in(client)
+    z = page_text(client.get(f"/backoffice/stores/{store}/sessions/{day_with_tenders}"))
+    assert "By tender" in z
+    assert "card 40.00 EUR 39.50 EUR short by 0.50 EUR" in z
+    assert "voucher 12.00 EUR not counted not counted" in z
+    assert "Sale (card)" in z
+
+    day = page_text(client.get(f"/backoffice/stores/{store}/days/{today_of(app, store)}"))
+    assert "cash 100.00 EUR 100.00 EUR even" in day
+    assert "card 40.00 EUR 39.50 EUR short by 0.50 EUR" in day
+    assert "voucher 12.00 EUR not counted not counted" in day
+
+
+def today_of(app, store) -> str:
+    with app.app_context():
+        return reports.today(db.session.get(Store, store)).isoformat()
+
+
+@pytest.mark.usefixtures("manager")
+def test_the_csv_has_three_columns_per_tender_and_says_not_counted(
+    app, client, headers, profile, store, day_with_tenders
+):
+    open_shift(client, headers, profile, cash=5)  # open: nothing counted yet, nor "not counted"
+    sign_in(client)
+    body = client.get(f"/backoffice/stores/{store}/days/{today_of(app, store)}.csv")
+    rows = list(csv.DictReader(io.StringIO(body.get_data(as_text=True))))
+    closed, still_open = rows
+    assert (closed["card_expected"], closed["card_counted"], closed["card_difference"]) == (
+        "40.00",
+        "39.50",
+        "-0.50",
+    )
+    assert (closed["voucher_expected"], closed["voucher_counted"]) == ("12.00", "not counted")
+    assert closed["voucher_difference"] == ""
+    assert (still_open["card_expected"], still_open["card_counted"]) == ("0.00", "")

@@ -74,18 +74,19 @@ def summaries_query():
     )
 
 
+def _signed_cents(movement=CashMovement):
+    cents = type_coerce(movement.amount, BigInteger)
+    return case(*((movement.type == kind, cents * sign) for kind, sign in MOVEMENT_SIGNS.items()))
+
+
 def tender_expected(tx, session_ids) -> dict[str, dict[str, Decimal]]:
     """``{session id: {tender code: expected}}`` for each tender but cash the sessions moved:
     its movements signed by type, summed in integer cents, in one query."""
-    cents = type_coerce(CashMovement.amount, BigInteger)
-    signed = case(
-        *((CashMovement.type == kind, cents * sign) for kind, sign in MOVEMENT_SIGNS.items())
-    )
     rows = tx.execute(
         select(
             CashMovement.pos_session_id,
             CashMovement.tender,
-            type_coerce(func.sum(signed), MoneyColumn).label("expected"),
+            type_coerce(func.sum(_signed_cents()), MoneyColumn).label("expected"),
         )
         .where(CashMovement.pos_session_id.in_(list(session_ids)), CashMovement.tender != CASH)
         .group_by(CashMovement.pos_session_id, CashMovement.tender)
@@ -94,6 +95,29 @@ def tender_expected(tx, session_ids) -> dict[str, dict[str, Decimal]]:
     for session_id, tender, expected in rows:
         found.setdefault(session_id, {})[tender] = expected
     return found
+
+
+def tender_moves():
+    """A column for a query of sessions: the session's movements in tenders but cash, as
+    "code:signed cents" texts joined by commas (``parse_tender_moves`` sums them), so that a
+    report of many sessions stays one statement."""
+    moved = CashMovement.__table__.alias("tender_move")
+    signed = _signed_cents(moved.c)
+    item = moved.c.tender + ":" + func.cast(signed, db.String)
+    return (
+        select(func.aggregate_strings(item, ","))
+        .where(moved.c.pos_session_id == PosSession.id, moved.c.tender != CASH)
+        .scalar_subquery()
+        .label("tender_moves")
+    )
+
+
+def parse_tender_moves(text: str | None) -> dict[str, Decimal]:
+    found: dict[str, int] = {}
+    for item in (text or "").split(",") if text else ():
+        code, _, cents = item.rpartition(":")
+        found[code] = found.get(code, 0) + int(cents)
+    return {code: Decimal(cents) / 100 for code, cents in found.items()}
 
 
 def tender_lines(expected_cash, closing, expected: dict[str, Decimal]) -> list[dict]:
