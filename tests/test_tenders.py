@@ -27,6 +27,7 @@ from tests.helpers import (
     report,
     sign_in,
     sqlite_only,
+    submit,
 )
 from tests.helpers import (
     text as page_text,
@@ -331,3 +332,25 @@ def test_the_csv_has_three_columns_per_tender_and_says_not_counted(
     assert (closed["voucher_expected"], closed["voucher_counted"]) == ("12.00", "not counted")
     assert closed["voucher_difference"] == ""
     assert (still_open["card_expected"], still_open["card_counted"]) == ("0.00", "")
+
+
+@pytest.mark.usefixtures("manager")
+def test_the_settings_page_adds_disables_and_enables_tenders(client, headers, store, session_id):
+    sign_in(client)
+    page = f"/backoffice/stores/{store}/settings"
+    action = f"/backoffice/stores/{store}/tenders"
+    added = submit(client, page, action, kind="cheque", tender_name="Cheques", code="")
+    assert added.status_code == 302
+    assert move(client, headers, session_id, "sale", 5, tender="cheque").status_code == 201
+
+    refused = submit(client, page, action, kind="gold", tender_name="", code="Bad Code")
+    assert refused.status_code == 400
+    shown = page_text(refused)
+    assert "Choose card, voucher, cheque or other." in shown and "Enter a code" in shown
+
+    switch = f"/backoffice/stores/{store}/tenders/cheque"
+    assert submit(client, page, switch, enabled="no").status_code == 302
+    assert "Cheques cheque cheque Disabled" in page_text(client.get(page))
+    assert move(client, headers, session_id, "sale", 5, tender="cheque").status_code == 400
+    assert submit(client, page, switch, enabled="yes").status_code == 302
+    assert move(client, headers, session_id, "sale", 5, tender="cheque").status_code == 201
