@@ -13,7 +13,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import BigInteger, and_, bindparam, case, func, select, tuple_, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    select,
+    tuple_,
+    type_coerce,
+)
 from sqlalchemy.orm import joinedload
 
 from ..exceptions import SessionNotFound
@@ -103,7 +114,7 @@ def tender_moves():
     report of many sessions stays one statement."""
     moved = CashMovement.__table__.alias("tender_move")
     signed = _signed_cents(moved.c)
-    item = moved.c.tender + ":" + func.cast(signed, db.String)
+    item = moved.c.tender + ":" + cast(signed, String)
     return (
         select(func.aggregate_strings(item, ","))
         .where(moved.c.pos_session_id == PosSession.id, moved.c.tender != CASH)
