@@ -44,11 +44,13 @@ from .exceptions import (
     StoreAccessDenied,
     StoreIdRequired,
     StoreNotFound,
+    TenderDisabled,
     TokenExpired,
     TokenInvalid,
     TokenNotKnown,
     TokenRevoked,
     TooManyAttempts,
+    UnknownTender,
 )
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,8 @@ ANSWERS: dict[type[DomainError], Answer] = {
     NoOpenSession: Answer(400, "No open session"),
     SessionNotFound: Answer(404, "Session not found"),
     SessionClosed: Answer(409, "Session is closed"),
+    UnknownTender: Answer(400, "Unknown tender"),
+    TenderDisabled: Answer(400, "Tender is disabled"),
     InvalidIdempotencyKey: Answer(
         400,
         f"{IDEMPOTENCY_KEY} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters",

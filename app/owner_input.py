@@ -11,10 +11,10 @@ import unicodedata
 from functools import cache
 from zoneinfo import available_timezones
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
 from .exceptions import InvalidInput
-from .models import clean_name
+from .models import TENDER_CODE, TENDER_KINDS, clean_name
 from .people.passwords import password_problem
 
 NAME_MAX = 120
@@ -120,6 +120,28 @@ class StoreSettingsSchema(Schema):
     def _currency(self, value, **kwargs):
         if not re.fullmatch(r"[A-Z]{3}", value):
             raise ValidationError("Enter a three-letter currency code such as EUR or USD.")
+
+
+class TenderSchema(Schema):
+    """A tender the owner adds: its kind, its name, and the code terminals send (the kind's
+    name unless given)."""
+
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(TENDER_KINDS, error="Choose card, voucher, cheque or other."),
+    )
+    name = Name(required=True)
+    code = fields.String(
+        validate=validate.Regexp(
+            f"^{TENDER_CODE}$",
+            error="Enter a code of small letters, digits, - and _, starting with a letter.",
+        )
+    )
+
+    @post_load
+    def _code(self, data, **kwargs):
+        data.setdefault("code", data["kind"])
+        return data
 
 
 @cache

@@ -18,9 +18,10 @@ from marshmallow import (
 )
 
 from ..errors import MISSING
-from ..models import MOVEMENT_TYPES
+from ..models import CASH, MOVEMENT_TYPES, TENDER_CODE, TENDER_KINDS
 from ..people.passwords import MAX_BYTES as PASSWORD_MAX_BYTES
 from ..people.passwords import password_problem
+from ..sessions.queries import tender_lines
 
 MAX_MONEY = Decimal(1_000_000_000_000)
 NOTE_MAX = 500
@@ -223,6 +224,39 @@ class CloseSessionSchema(StrictSchema):
     )
     password = password_field()
     note = note_field()
+    counted_tenders = fields.Dict(
+        data_key="countedTenders",
+        keys=Text(
+            validate=[
+                validate.Regexp(TENDER_CODE, error="Not a tender code."),
+                validate.NoneOf([CASH], error="Cash is counted in closingCash."),
+            ]
+        ),
+        values=MoneyField(),
+        load_default=None,
+        metadata={
+            "description": "The count of each other tender, by its code, e.g. "
+            '`{"card": 120.5, "voucher": 40}` (the card terminal\'s slip, the vouchers in '
+            "the drawer). Optional: a tender left out is not counted."
+        },
+    )
+
+
+def tender_field() -> Text:
+    return Text(
+        load_default=CASH,
+        validate=validate.Regexp(TENDER_CODE, error="Not a tender code."),
+        metadata={"description": "A tender's code (GET /pos-session/tenders); cash if absent"},
+    )
+
+
+class TenderLineSchema(Schema):
+    """One tender's figures: counted and difference are null while open or not counted."""
+
+    tender = fields.String()
+    expected = MoneyField(signed=True)
+    counted = MoneyField(allow_none=True)
+    difference = MoneyField(allow_none=True, signed=True)
 
 
 class CashMovementSchema(StrictSchema):
@@ -234,6 +268,7 @@ class CashMovementSchema(StrictSchema):
         error_messages={"required": MISSING},
     )
     note = note_field()
+    tender = tender_field()
 
 
 class HistoryQuerySchema(StrictSchema):
@@ -290,10 +325,16 @@ class ClosingSchema(Schema):
     approval_note = fields.String(
         attribute="approval.note", data_key="approvalNote", allow_none=True
     )
+    tenders = fields.List(
+        fields.Nested(TenderLineSchema),
+        metadata={"description": "Per tender, cash first: expected, counted, difference"},
+    )
 
     def get_attribute(self, closing, attr, default):
         if attr == "grand_totals":
             return closing  # its own columns, grouped in the answer
+        if attr == "tenders":
+            return tender_lines(closing.expected_cash, closing, {})
         if attr == "approval":
             if closing.approval is not None:
                 return "approved"
@@ -322,6 +363,7 @@ class MovementSchema(Schema):
     note = fields.String(allow_none=True)
     created_by = fields.String(data_key="createdBy")
     created_at = Timestamp(data_key="createdAt")
+    tender = fields.String()
 
 
 class SummarySchema(Schema):
@@ -335,6 +377,10 @@ class SummarySchema(Schema):
     expected_cash = MoneyField(data_key="expectedCash", signed=True)
     closing_cash = MoneyField(data_key="closingCash", allow_none=True)
     difference = MoneyField(allow_none=True, signed=True)
+    tenders = fields.List(
+        fields.Nested(TenderLineSchema),
+        metadata={"description": "Per tender, cash first: expected, counted, difference"},
+    )
 
 
 class SessionReportSchema(SessionRecordSchema):
@@ -358,6 +404,18 @@ class CashMovementResponse(Schema):
     message = fields.String()
     success = fields.Boolean()
     data = fields.Nested(MovementSchema)
+
+
+class TenderSchema(Schema):
+    code = fields.String(metadata={"description": "What a movement's tender names"})
+    kind = fields.String(validate=validate.OneOf([CASH, *TENDER_KINDS]))
+    name = fields.String()
+    enabled = fields.Boolean()
+
+
+class TendersResponse(Schema):
+    success = fields.Boolean()
+    data = fields.List(fields.Nested(TenderSchema))
 
 
 class SessionHistoryResponse(Schema):
