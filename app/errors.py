@@ -45,12 +45,14 @@ from .exceptions import (
     StoreAccessDenied,
     StoreIdRequired,
     StoreNotFound,
+    TenderDisabled,
     TokenExpired,
     TokenInvalid,
     TokenNotKnown,
     TokenRevoked,
     TooManyAttempts,
     UnknownReason,
+    UnknownTender,
 )
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,8 @@ ANSWERS: dict[type[DomainError], Answer] = {
         "A drop cannot take more than the cash expected in the drawer: a drawer cannot go "
         "below zero",
     ),
+    UnknownTender: Answer(400, "Unknown tender"),
+    TenderDisabled: Answer(400, "Tender is disabled"),
     InvalidIdempotencyKey: Answer(
         400,
         f"{IDEMPOTENCY_KEY} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters",

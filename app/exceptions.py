@@ -62,6 +62,14 @@ class DrawerWouldGoNegative(DomainError):
     """A drop of more cash than the drawer should hold."""
 
 
+class UnknownTender(DomainError):
+    """A tender code the store does not have (cash it always has)."""
+
+
+class TenderDisabled(DomainError):
+    """The owner disabled the tender: no new movement names it."""
+
+
 class InvalidIdempotencyKey(DomainError):
     pass
 
@@ -83,8 +91,8 @@ class InvalidInput(DomainError):
 
 
 class NameTaken(InvalidInput):
-    def __init__(self):
-        super().__init__({"name": ["This name is already taken."]})
+    def __init__(self, field: str = "name"):
+        super().__init__({field: [f"This {field} is already taken."]})
 
 
 class StoreNotFound(DomainError):

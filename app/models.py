@@ -1,5 +1,6 @@
 """Tables. Money is stored as integer minor units (cents) and read back as an exact Decimal."""
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -36,6 +37,11 @@ def clean_name(name: str) -> str:
     return name.strip()
 
 
+def canonical_json(value) -> str:
+    """Sorted keys, no spaces, no escaping: the journal's canonical JSON (app.journal.entry)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def utcnow() -> datetime:
     """Now, in UTC, to the millisecond: what is stored is exactly what the API shows."""
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -63,6 +69,20 @@ class MoneyColumn(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return None if value is None else Decimal(value) / CENTS
+
+
+class CanonicalJson(TypeDecorator):
+    """A JSON value kept as its canonical text, so the journal can splice the stored text as
+    it is into an entry's data."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else canonical_json(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)
 
 
 class Store(db.Model):
@@ -209,6 +229,11 @@ class PosClosing(db.Model):
     # ClosingApproval exists (a new fact: the closing itself is never edited).
     needs_approval: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
+    # Each tender but cash the session used or counted: {code: {"expected", "counted",
+    # "difference"}} as money texts, counted and difference null when it was not counted.
+    # Null when there was none, as in every closing from before tenders.
+    tenders: Mapped[dict | None] = mapped_column(CanonicalJson)
+
     approval: Mapped["ClosingApproval | None"] = relationship(viewonly=True, lazy="selectin")
 
 
@@ -234,6 +259,35 @@ MOVEMENT_TYPES = tuple(MOVEMENT_SIGNS)
 # pay-out, never on a sale or refund.
 REASON_REQUIRED = ("drop", "no_sale")
 REASON_LISTED = ("pay_in", "pay_out")
+
+# Cash is every store's tender, built in (it has no row); the owner adds the others.
+CASH = "cash"
+TENDER_KINDS = ("card", "voucher", "cheque", "other")
+TENDER_CODE = r"[a-z][a-z0-9_-]{0,31}"  # what terminals send: "card", "lunch-voucher"
+
+
+class Tender(db.Model):
+    """A way the store is paid besides cash, named by the owner. Movements name it by its
+    ``code``; it is disabled, never deleted (a trigger refuses it), and its code and kind
+    never change (migration 0010)."""
+
+    __tablename__ = "tender"
+    __table_args__ = (
+        UniqueConstraint("store_id", "code", name="uq_tender_store_code"),
+        CheckConstraint(
+            "kind IN (" + ", ".join(f"'{kind}'" for kind in TENDER_KINDS) + ")",
+            name="ck_tender_kind",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
+    store_id: Mapped[str] = mapped_column(ForeignKey("store.id"))
+    code: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(120))
+    enabled: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=_created_at, onupdate=utcnow)
 
 
 class CashMovement(db.Model):
@@ -269,6 +323,8 @@ class CashMovement(db.Model):
     reason: Mapped[str | None] = mapped_column(String(500))
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A tender's code; only cash moves the drawer's expected cash.
+    tender: Mapped[str] = mapped_column(String(32), default=CASH, server_default=CASH)
 
 
 class MovementReason(db.Model):

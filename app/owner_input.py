@@ -7,13 +7,14 @@ CLI prints it (exit status 1).
 """
 
 import re
+import unicodedata
 from functools import cache
 from zoneinfo import available_timezones
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
 from .exceptions import InvalidInput
-from .models import clean_name
+from .models import TENDER_CODE, TENDER_KINDS, clean_name
 from .people.passwords import password_problem
 
 NAME_MAX = 120
@@ -35,10 +36,15 @@ class Name(fields.String):
         super().__init__(validate=validate.Length(1, NAME_MAX, error=_NAME_LENGTH), **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
-        return clean_name(super()._deserialize(value, attr, data, **kwargs))
+        name = clean_name(super()._deserialize(value, attr, data, **kwargs))
+        # A line break would forge a row of the CLI's tables, an escape reach the admin's terminal.
+        if any(unicodedata.category(ch) == "Cc" for ch in name):
+            raise ValidationError(_NAME_CONTROL)
+        return name
 
 
 _NAME_LENGTH = f"Enter a name of 1 to {NAME_MAX} characters."
+_NAME_CONTROL = "A name cannot hold a control character (a line break, a tab, an escape)."
 
 
 class Password(fields.String):
@@ -120,6 +126,28 @@ class StoreSettingsSchema(Schema):
     def _currency(self, value, **kwargs):
         if not re.fullmatch(r"[A-Z]{3}", value):
             raise ValidationError("Enter a three-letter currency code such as EUR or USD.")
+
+
+class TenderSchema(Schema):
+    """A tender the owner adds: its kind, its name, and the code terminals send (the kind's
+    name unless given)."""
+
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(TENDER_KINDS, error="Choose card, voucher, cheque or other."),
+    )
+    name = Name(required=True)
+    code = fields.String(
+        validate=validate.Regexp(
+            f"^{TENDER_CODE}$",
+            error="Enter a code of small letters, digits, - and _, starting with a letter.",
+        )
+    )
+
+    @post_load
+    def _code(self, data, **kwargs):
+        data.setdefault("code", data["kind"])
+        return data
 
 
 @cache

@@ -15,13 +15,14 @@ import io
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import false, func
 
 from .machinery.extensions import db
-from .models import ClosingApproval, PosClosing, PosProfile, PosSession, Store, utcnow
-from .sessions.queries import summaries_query
+from .models import CASH, ClosingApproval, PosClosing, PosProfile, PosSession, Store, utcnow
+from .sessions.queries import parse_tender_moves, summaries_query, tender_lines, tender_moves
 
 VARIANCE_DAYS = 30
 MAX_RANGE_DAYS = 366  # a CSV of at most a year at a time keeps every answer bounded
@@ -93,6 +94,9 @@ class SessionFigures:
     approved_by: str | None
     approved_at: datetime | None
     approval_note: str | None
+    # Each tender but cash: {code: {"expected", "counted", "difference"}}, counted and
+    # difference None while open or not counted (app.sessions.queries.tender_lines).
+    tenders: dict = field(default_factory=dict)
 
     @property
     def approval(self) -> str:
@@ -106,6 +110,7 @@ MONEY = ("opening_cash", "sales", "refunds", "pay_ins", "pay_outs", "expected_ca
 COUNTED = ("closing_cash", "difference")
 # After the columns the CSV always had, so a sheet reading them by position still can.
 DRAWER = ("drops", "no_sales")
+TENDER_FIGURES = ("expected", "counted", "difference")
 
 
 @dataclass
@@ -123,6 +128,7 @@ class Totals:
             | {"drops": Decimal("0.00"), "no_sales": 0}
         )
     )
+    tenders: dict = field(default_factory=dict)  # by code, the sums of TENDER_FIGURES
 
     @property
     def open(self) -> int:
@@ -137,6 +143,23 @@ class Totals:
             self.closed += 1
             for name in COUNTED:
                 self.sums[name] = (self.sums[name] or Decimal("0.00")) + getattr(row, name)
+        for code, figures in row.tenders.items():
+            summed = self.tenders.setdefault(code, dict.fromkeys(TENDER_FIGURES))
+            for name, value in figures.items():
+                if value is not None:
+                    summed[name] = (summed[name] or Decimal("0.00")) + value
+
+    def tender_lines(self) -> list[dict]:
+        """Cash, then each other tender by code: expected, counted, difference. A tender no
+        closed session counted is not counted (None), never zero; counted and difference
+        add up the sessions that counted it."""
+        cash = {
+            "tender": CASH,
+            "expected": self.sums["expected_cash"],
+            "counted": self.sums["closing_cash"],
+            "difference": self.sums["difference"],
+        }
+        return [cash, *({"tender": code, **self.tenders[code]} for code in sorted(self.tenders))]
 
 
 def sessions_between(store: Store, start: datetime, end: datetime) -> list[SessionFigures]:
@@ -158,6 +181,8 @@ def sessions_between(store: Store, start: datetime, end: datetime) -> list[Sessi
             ClosingApproval.approved_by,
             ClosingApproval.created_at.label("approved_at"),
             ClosingApproval.note.label("approval_note"),
+            PosClosing.tenders,
+            tender_moves(),
         )
         .join(PosProfile, PosProfile.id == PosSession.pos_profile_id)
         .outerjoin(PosClosing, PosClosing.pos_session_id == PosSession.id)
@@ -171,9 +196,17 @@ def sessions_between(store: Store, start: datetime, end: datetime) -> list[Sessi
         .group_by(PosProfile.id, PosClosing.id, ClosingApproval.closing_id)
         .order_by(PosSession.created_at, PosSession.id)
     )
-    names = [f.name for f in fields(SessionFigures)]
-    rows = db.session.execute(query).mappings()
-    return [SessionFigures(**{name: row[name] for name in names}) for row in rows]
+    names = [f.name for f in fields(SessionFigures) if f.name != "tenders"]
+    rows = db.session.execute(query).mappings().all()
+    found = []
+    for row in rows:
+        closing = SimpleNamespace(tenders=row["tenders"], closing_cash=None, difference=None)
+        closed = closing if row["closed_at"] else None
+        # Cash is the row's own figures: the other tenders only.
+        lines = tender_lines(None, closed, parse_tender_moves(row["tender_moves"]))[1:]
+        tenders = {one.pop("tender"): one for one in lines}
+        found.append(SessionFigures(**{name: row[name] for name in names}, tenders=tenders))
+    return found
 
 
 @dataclass
@@ -227,12 +260,31 @@ def _time_cell(store: Store, moment: datetime | None) -> str:
     return "" if moment is None else local_time(store, moment).isoformat(timespec="seconds")
 
 
+def _tender_cells(row: SessionFigures, code: str) -> list[str]:
+    """A tender's expected, counted and difference; "not counted" (never 0) once closed
+    without a count of it."""
+    figures = row.tenders.get(code, dict.fromkeys(TENDER_FIGURES))
+    counted = figures["counted"]
+    if counted is None and row.closed_at is not None:
+        counted = NOT_COUNTED
+    return [
+        _money_cell(figures["expected"] or Decimal(0)),
+        counted if counted == NOT_COUNTED else _money_cell(counted),
+        _money_cell(figures["difference"]),
+    ]
+
+
+NOT_COUNTED = "not counted"
+
+
 def sessions_csv(store: Store, sessions: list[SessionFigures]) -> str:
     """A header row, then one row per session: money as plain decimals, times in store time
     (ISO 8601 with the offset), names neutralised against formula injection."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
+    # Then three columns for each tender but cash any of the sessions has, by code.
+    codes = sorted({code for row in sessions for code in row.tenders})
+    writer.writerow([*CSV_HEADER, *(f"{code}_{name}" for code in codes for name in TENDER_FIGURES)])
     for row in sessions:
         writer.writerow(
             [
@@ -250,6 +302,7 @@ def sessions_csv(store: Store, sessions: list[SessionFigures]) -> str:
                 _text_cell(row.approval_note or ""),
                 _money_cell(row.drops),
                 row.no_sales,
+                *(cell for code in codes for cell in _tender_cells(row, code)),
             ]
         )
     return out.getvalue()

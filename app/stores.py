@@ -1,17 +1,20 @@
 """The stores and their settings (name, time zone, business day, staleness, currency, the
-reasons a pay-in or pay-out may name).
+reasons a pay-in or pay-out may name), and their tenders: cash, built in, and the ones the
+owner adds, disabled but never deleted.
 
 The edges load the settings (``app.owner_input.StoreSettingsSchema``) and hand these rules the
 typed values; a write reads and writes through the unit of work it is handed and tells it when
 it is done (``uow.done()``). ``get_store`` is a read for the pages, in the request's session.
 """
 
+from types import SimpleNamespace
+
 from sqlalchemy import select
 
-from .exceptions import StoreNotFound
+from .exceptions import NameTaken, StoreNotFound, TenderDisabled, UnknownTender
 from .machinery.database import UnitOfWork
 from .machinery.extensions import db
-from .models import MovementReason, Store
+from .models import CASH, MovementReason, Store, Tender
 
 
 def create_store(uow: UnitOfWork, **settings) -> str:
@@ -68,3 +71,52 @@ def movement_reasons(store_id: str) -> list[str]:
     """The store's reasons, alphabetical."""
     query = select(MovementReason.name).where(MovementReason.store_id == store_id)
     return list(db.session.scalars(query.order_by(MovementReason.name)))
+
+
+def add_tender(uow: UnitOfWork, store_id: str, *, code: str, kind: str, name: str) -> Tender:
+    """A new tender of the store, enabled; its code is the one movements and counts send."""
+    with uow:
+        find_store(uow.session, store_id)
+        if code == CASH or _tender(uow.session, store_id, code) is not None:
+            raise NameTaken("code")
+        tender = Tender(store_id=store_id, code=code, kind=kind, name=name)
+        uow.session.add(tender)
+        uow.done()
+    return tender
+
+
+def set_tender_enabled(uow: UnitOfWork, store_id: str, code: str, enabled: bool) -> Tender:
+    """Disable a tender (no new movement may name it; its history stays) or enable it again."""
+    with uow:
+        tender = _tender(uow.session, store_id, code)
+        if tender is None:
+            raise UnknownTender()
+        tender.enabled = enabled
+        uow.done()
+    return tender
+
+
+def store_tenders(store_id: str, with_cash: bool = False) -> list[Tender]:
+    """The tenders the owner added, in the order added; ``with_cash``: cash, built in, first."""
+    added = db.session.scalars(
+        select(Tender).where(Tender.store_id == store_id).order_by(Tender.created_at, Tender.id)
+    ).all()
+    return [CASH_TENDER, *added] if with_cash else list(added)
+
+
+CASH_TENDER = SimpleNamespace(code=CASH, kind=CASH, name="Cash", enabled=True)
+
+
+def enabled_tender(tx, store_id: str, code: str) -> None:
+    """Refuse a code that is not one of the store's enabled tenders (cash always is)."""
+    if code == CASH:
+        return
+    tender = _tender(tx, store_id, code)
+    if tender is None:
+        raise UnknownTender()
+    if not tender.enabled:
+        raise TenderDisabled()
+
+
+def _tender(tx, store_id: str, code: str) -> Tender | None:
+    return tx.scalar(select(Tender).where(Tender.store_id == store_id, Tender.code == code))

@@ -42,6 +42,7 @@ def test_records_a_movement(client, make_token, store, session_id, kind):
         "reason",
         "createdBy",
         "createdAt",
+        "tender",  # an addition: cash when the terminal names none
     }
     assert movement["reason"] is None
     assert ID.match(movement["id"]) and TIMESTAMP.match(movement["createdAt"])
@@ -181,6 +182,10 @@ class TestReport:
             "expectedCash": D("123.92"),
             "closingCash": None,
             "difference": None,
+            # An addition: per tender, here cash alone, not counted while open.
+            "tenders": [
+                {"tender": "cash", "expected": D("123.92"), "counted": None, "difference": None}
+            ],
         }
 
     def test_z_report_once_closed(self, client, headers, profile, session_id):
@@ -202,6 +207,14 @@ class TestReport:
             "expectedCash": D("150.25"),
             "closingCash": 150,
             "difference": D("-0.25"),
+            "tenders": [
+                {
+                    "tender": "cash",
+                    "expected": D("150.25"),
+                    "counted": 150,
+                    "difference": D("-0.25"),
+                }
+            ],
         }
 
     def test_an_empty_session_expects_its_opening_cash(self, client, headers, session_id):

@@ -123,6 +123,18 @@ def test_store_and_profile_names_must_not_be_empty_or_blank(runner, store):
             assert result.exit_code == 1 and "Enter a name of 1 to" in result.output, result.output
 
 
+def test_names_refuse_control_characters(runner, store):
+    # A line break forges a row of the CLI's tables; an escape reaches the admin's terminal.
+    for args in (
+        ["store", "create"],
+        ["profile", "create", "--store", store, "--password", "1234"],
+        ["manager", "create", "--store", store, "--password", "secret12"],
+    ):
+        for name in ("Line\nBreak", "Mal\x1b[2Jlory", "Tab\there", "Bell\x07"):
+            result = runner.invoke(args=[*args, name])
+            assert result.exit_code == 1 and "control character" in result.output, result.output
+
+
 def test_profile_names_are_trimmed_and_unique_in_a_store_whatever_their_case(
     app, runner, store, make_store
 ):
@@ -289,6 +301,6 @@ def test_every_command_says_what_it_does_in_its_help():
             yield path, command
 
     found = [found for top in cli.COMMANDS for found in commands(top, top.name)]
-    assert len(found) == 35  # the journal group and `store reason` among them
+    assert len(found) == 39  # the journal group and the store's tender and reason groups among them
     for path, command in found:
         assert command.help and command.help.strip(), path

@@ -69,6 +69,7 @@ def test_closes_the_open_session_and_reveals_the_count(client, headers, profile,
         "approvedBy",
         "approvedAt",
         "approvalNote",
+        "tenders",  # an addition: per tender, cash first
     }
     assert (closing["forced"], closing["reason"]) == (False, None)
     assert data["id"] == opened["id"] == closing["posSessionId"]

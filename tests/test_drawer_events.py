@@ -118,6 +118,14 @@ def test_a_no_sale_moves_nothing_but_is_counted_and_listed(client, headers, sess
     ]
 
 
+@pytest.mark.parametrize("kind, amount", [("drop", 5), ("no_sale", 0)])
+def test_a_drop_or_a_no_sale_is_the_drawer_s_so_cash_only(
+    client, headers, session_id, kind, amount
+):
+    body = refused(move(client, headers, session_id, kind, amount, reason="x", tender="card"))
+    assert body["errors"] == {"tender": ["Must be cash: a drop or a no-sale is the drawer's."]}
+
+
 def test_a_no_sale_with_an_amount_is_refused(client, headers, session_id):
     body = refused(move(client, headers, session_id, "no_sale", 5, reason="oops"))
     assert body["errors"] == {"amount": ["Must be 0 or absent: a no_sale moves no cash."]}
@@ -235,6 +243,13 @@ PAY_OUT_0009 = (
 )
 
 
+CARD_SALE_0010 = (
+    "INSERT INTO cash_movement (id, pos_session_id, store_id, type, amount, note, created_by, "
+    "created_at, tender) VALUES ('mv3{0}', 's2{0}', 'st{0}', 'sale', 300, 'stamps', 't', "
+    "'{t}6', 'card')"
+)
+
+
 def test_the_upgrade_keeps_a_box_with_history_verifiable(app, runner):
     ids = "0" * 22
     with app.app_context():
@@ -251,7 +266,7 @@ def test_the_upgrade_keeps_a_box_with_history_verifiable(app, runner):
         upgrade(revision="0009")
         with db.engine.begin() as connection:
             connection.execute(sa.text(PAY_OUT_0009.format(ids, t="2025-01-01 10:00:0")))
-        pay_out = SimpleNamespace(
+        pay_out = dict(
             id=f"mv2{ids}",
             pos_session_id=f"s2{ids}",
             store_id=f"st{ids}",
@@ -262,12 +277,26 @@ def test_the_upgrade_keeps_a_box_with_history_verifiable(app, runner):
             created_at=datetime(2025, 1, 1, 10, 0, 5),
         )
         with db.session.begin():  # its entry, as 0009's service wrote it (the same data)
-            journal.record(db.session, journal.MOVEMENT, pay_out)
+            journal.record(db.session, journal.MOVEMENT, SimpleNamespace(**pay_out, tender="cash"))
+        upgrade(revision="0010")
+        # A card sale of 0010's: SQLite's rebuild in 0011 must keep its tender.
+        with db.engine.begin() as connection:
+            connection.execute(sa.text(CARD_SALE_0010.format(ids, t="2025-01-01 10:00:0")))
+        card_sale = pay_out | {"id": f"mv3{ids}", "type": "sale", "amount": D(3), "tender": "card"}
+        card_sale["created_at"] = datetime(2025, 1, 1, 10, 0, 6)
+        with db.session.begin():
+            journal.record(db.session, journal.MOVEMENT, SimpleNamespace(**card_sale))
         upgrade()
 
         with db.engine.connect() as connection:
-            kept = connection.execute(sa.text("SELECT type, amount, reason FROM cash_movement"))
-            assert sorted(kept) == [("pay_out", 500, None), ("sale", 1000, None)]
+            kept = connection.execute(
+                sa.text("SELECT type, amount, reason, tender FROM cash_movement")
+            )
+            assert sorted(kept) == [
+                ("pay_out", 500, None, "cash"),
+                ("sale", 300, None, "card"),
+                ("sale", 1000, None, "cash"),
+            ]
     after = verify(runner)
     assert after.exit_code == 0, after.output
     with closing(plain_sql(app)) as connection, pytest.raises(Exception, match="append-only"):

@@ -109,6 +109,7 @@ REFUSALS = sorted(
 SAMPLES = {
     "retry_after_seconds": 90,
     "errors": {"name": ["Required."]},
+    "field": "code",
     "at": "0008",
     "expected": "0009",
 }

@@ -363,6 +363,31 @@ def test_entries_removed_from_the_end_with_their_rows(app, journaled, tamper, ru
 
 
 @sqlite_only
+def test_new_facts_past_the_signed_seq_do_not_hide_a_truncation(
+    app, client, headers, profile, journaled, tamper, runner
+):
+    # The second shift removed (or an older backup put back), then the box goes on working:
+    # its new entries 6 to 15 pass seq 10 on another chain, so the signed head must not move
+    # on to them (that would forget the old seq 10), or verify passes with the facts gone.
+    store = journaled
+    with app.app_context():
+        bob_session = db.session.execute(sa.text(f"SELECT session_id {entry_sql(6, store)}"))
+        bob_session = bob_session.scalar_one()
+    tamper(
+        f"DELETE FROM journal_entry WHERE store_id = '{store}' AND seq > 5",
+        f"DELETE FROM cash_movement WHERE pos_session_id = '{bob_session}'",
+        f"DELETE FROM pos_closing WHERE pos_session_id = '{bob_session}'",
+        f"DELETE FROM pos_session WHERE id = '{bob_session}'",
+        f"UPDATE journal_head SET seq = 5, hash = (SELECT hash {entry_sql(5, store)})",
+        "UPDATE store_totals SET (z_number, sales, refunds, pay_ins, pay_outs) = (SELECT"
+        " z_number, grand_sales, grand_refunds, grand_pay_ins, grand_pay_outs FROM pos_closing)",
+    )
+    a_day(client, headers, profile)
+    a_day(client, headers, profile)
+    assert failure(runner, store).endswith("seq 10: hash differs from the one in the signed head")
+
+
+@sqlite_only
 def test_a_row_without_its_entry_even_with_the_head_re_signed(journaled, tamper, runner):
     # Someone who also holds the box's key re-signs the head: the closing still has no entry.
     tamper(
@@ -539,3 +564,22 @@ def test_grand_totals_lowered_before_the_next_z(journaled, tamper, runner):
         ": store_totals differs from Z 2: sales is 0.00 there, 25.00 in the Z; "
         "payOuts is 1.00 there, 40.50 in the Z"
     )
+
+
+@pytest.mark.parametrize(
+    "spoil, says",
+    [
+        (lambda head: head.write_text(""), "is not JSON"),
+        (lambda head: head.write_text("{}"), "is not signed by this box's key"),
+        (lambda head: (head.unlink(), head.mkdir()), "cannot be read (Is a directory)"),
+    ],
+    ids=["empty", "unsigned", "a-folder"],
+)
+def test_a_spoilt_signed_head_is_a_clear_refusal(app, journaled, runner, spoil, says):
+    head = Path(journal.folder(app)) / journal.HEAD_FILE
+    with app.app_context():
+        journal.signer().sign()
+    spoil(head)
+    result = verify(runner)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
+    assert f"{head} {says}" in result.output

@@ -176,6 +176,11 @@ def test_the_independent_verifier_checks_an_export(exported, store):
             lambda lines: lines.__setitem__(-1, lines[-1].replace('{"manifest"', '{ "manifest"')),
             "line 11 is not in canonical form",
         ),
+        # Valid JSON but no text: it has no UTF-8 bytes a hash could have been taken over.
+        (
+            lambda lines: lines.__setitem__(0, lines[0].replace('"note":null', '"note":"\\ud800"')),
+            "line 1 is not in canonical form",
+        ),
     ],
 )
 def test_a_doctored_export_is_refused(exported, change, message):

@@ -226,6 +226,7 @@ def test_every_answer_is_shaped_by_the_schema_the_document_names(
         ("post", "/pos-session/sessions/{session_id}/cash-movements", "movements", movement),
         ("get", "/pos-session/sessions/{session_id}", "report", None),
         ("get", HISTORY, HISTORY, None),
+        ("get", "/pos-session/tenders", "/pos-session/tenders", None),
         ("post", CLOSE, CLOSE, closed),
         ("get", "/pos-session/journal", "/pos-session/journal", None),
         ("get", "/healthz", "/healthz", None),

@@ -18,9 +18,10 @@ from marshmallow import (
 )
 
 from ..errors import MISSING
-from ..models import MOVEMENT_TYPES, REASON_REQUIRED
+from ..models import CASH, MOVEMENT_TYPES, REASON_REQUIRED, TENDER_CODE, TENDER_KINDS
 from ..people.passwords import MAX_BYTES as PASSWORD_MAX_BYTES
 from ..people.passwords import password_problem
+from ..sessions.queries import tender_lines
 
 MAX_MONEY = Decimal(1_000_000_000_000)
 NOTE_MAX = 500
@@ -223,6 +224,39 @@ class CloseSessionSchema(StrictSchema):
     )
     password = password_field()
     note = note_field()
+    counted_tenders = fields.Dict(
+        data_key="countedTenders",
+        keys=Text(
+            validate=[
+                validate.Regexp(TENDER_CODE, error="Not a tender code."),
+                validate.NoneOf([CASH], error="Cash is counted in closingCash."),
+            ]
+        ),
+        values=MoneyField(),
+        load_default=None,
+        metadata={
+            "description": "The count of each other tender, by its code, e.g. "
+            '`{"card": 120.5, "voucher": 40}` (the card terminal\'s slip, the vouchers in '
+            "the drawer). Optional: a tender left out is not counted."
+        },
+    )
+
+
+def tender_field() -> Text:
+    return Text(
+        load_default=CASH,
+        validate=validate.Regexp(TENDER_CODE, error="Not a tender code."),
+        metadata={"description": "A tender's code (GET /pos-session/tenders); cash if absent"},
+    )
+
+
+class TenderLineSchema(Schema):
+    """One tender's figures: counted and difference are null while open or not counted."""
+
+    tender = fields.String()
+    expected = MoneyField(signed=True)
+    counted = MoneyField(allow_none=True)
+    difference = MoneyField(allow_none=True, signed=True)
 
 
 class CashMovementSchema(StrictSchema):
@@ -261,6 +295,8 @@ class CashMovementSchema(StrictSchema):
             errors["reason"] = [MISSING]
         elif kind in ("sale", "refund") and original_data.get("reason") is not None:
             errors["reason"] = ["Must not be given for a sale or refund."]
+        if kind in ("drop", "no_sale") and data.get("tender", CASH) != CASH:
+            errors["tender"] = ["Must be cash: a drop or a no-sale is the drawer's."]
         if errors:
             raise ValidationError(errors)
 
@@ -269,6 +305,8 @@ class CashMovementSchema(StrictSchema):
         data.setdefault("amount", Decimal(0))  # a no-sale's, the one type that may omit it
         data["reason"] = (data.get("reason") or "").strip() or None
         return data
+
+    tender = tender_field()
 
 
 class HistoryQuerySchema(StrictSchema):
@@ -325,10 +363,16 @@ class ClosingSchema(Schema):
     approval_note = fields.String(
         attribute="approval.note", data_key="approvalNote", allow_none=True
     )
+    tenders = fields.List(
+        fields.Nested(TenderLineSchema),
+        metadata={"description": "Per tender, cash first: expected, counted, difference"},
+    )
 
     def get_attribute(self, closing, attr, default):
         if attr == "grand_totals":
             return closing  # its own columns, grouped in the answer
+        if attr == "tenders":
+            return tender_lines(closing.expected_cash, closing, {})
         if attr == "approval":
             if closing.approval is not None:
                 return "approved"
@@ -358,6 +402,7 @@ class MovementSchema(Schema):
     reason = fields.String(allow_none=True)
     created_by = fields.String(data_key="createdBy")
     created_at = Timestamp(data_key="createdAt")
+    tender = fields.String()
 
 
 class SummarySchema(Schema):
@@ -376,6 +421,10 @@ class SummarySchema(Schema):
     expected_cash = MoneyField(data_key="expectedCash", signed=True)
     closing_cash = MoneyField(data_key="closingCash", allow_none=True)
     difference = MoneyField(allow_none=True, signed=True)
+    tenders = fields.List(
+        fields.Nested(TenderLineSchema),
+        metadata={"description": "Per tender, cash first: expected, counted, difference"},
+    )
 
 
 class SessionReportSchema(SessionRecordSchema):
@@ -399,6 +448,18 @@ class CashMovementResponse(Schema):
     message = fields.String()
     success = fields.Boolean()
     data = fields.Nested(MovementSchema)
+
+
+class TenderSchema(Schema):
+    code = fields.String(metadata={"description": "What a movement's tender names"})
+    kind = fields.String(validate=validate.OneOf([CASH, *TENDER_KINDS]))
+    name = fields.String()
+    enabled = fields.Boolean()
+
+
+class TendersResponse(Schema):
+    success = fields.Boolean()
+    data = fields.List(fields.Nested(TenderSchema))
 
 
 class SessionHistoryResponse(Schema):

@@ -17,11 +17,14 @@ from ..exceptions import (
     SessionAlreadyOpen,
     SessionClosed,
     SessionNotFound,
+    TenderDisabled,
     UnknownReason,
+    UnknownTender,
 )
 from ..machinery.database import single_statement
 from ..people.passwords import PASSWORD_CHECK_ERRORS
 from ..sessions import queries, service
+from ..stores import store_tenders
 from .auth import store_scoped
 from .conditional import conditional
 from .idempotency import idempotent
@@ -40,6 +43,7 @@ from .schemas import (
     SessionHistoryResponse,
     SessionReportResponse,
     SessionStatusResponse,
+    TendersResponse,
 )
 
 # Schemas are built once per worker, in the declarations: a schema keeps no state between
@@ -78,11 +82,14 @@ def create_session(uow, body):
 @bp.post("/close-session")
 @store_scoped
 @idempotent
-@raises(ProfileNotFound, *PASSWORD_CHECK_ERRORS, NoOpenSession)
+@raises(ProfileNotFound, *PASSWORD_CHECK_ERRORS, NoOpenSession, UnknownTender, TenderDisabled)
 @operation(
     "Close the open session with the counted cash (a blind count)",
     description="The answer reveals the expected cash (opening + sales - refunds + pay-ins - "
-    "pay-outs) and the difference (counted - expected). A disabled profile can still close "
+    "pay-outs, in cash) and the difference (counted - expected). `countedTenders` counts "
+    "the other tenders, by code; the closing's `tenders` lists each with its expected total, "
+    "its count and difference (null: not counted). A count names a tender of the store that "
+    "is enabled or that the session moved. A disabled profile can still close "
     "the session it has open. A retry with the same Idempotency-Key and body replays the "
     "first answer.\n",
     body=CloseSessionSchema(),
@@ -98,14 +105,23 @@ def close_session(uow, body):
 @bp.post("/sessions/<session_id>/cash-movements")
 @store_scoped
 @idempotent
-@raises(SessionNotFound, SessionClosed, UnknownReason, DrawerWouldGoNegative)
+@raises(
+    SessionNotFound,
+    SessionClosed,
+    UnknownTender,
+    TenderDisabled,
+    UnknownReason,
+    DrawerWouldGoNegative,
+)
 @operation(
-    "Record a sale, refund, pay-in, pay-out, drop or no-sale in cash",
-    description="The amount is positive; the type gives the sign in the expected cash. A "
-    "`drop` takes cash from the drawer to the safe (it lowers the expected cash, and cannot "
-    "take more than the drawer should hold) and says why in `reason`. A `no_sale` is the "
-    "drawer opened without a sale: no amount (or 0), a `reason`, and nothing changes in the "
-    "expected cash. A `pay_in` or `pay_out` may name one of the store's reasons.\n",
+    "Record a sale, refund, pay-in, pay-out, drop or no-sale, in cash or another tender",
+    description="The amount is positive; the type gives the sign. `tender` (default cash) "
+    "names an enabled tender of the store; only cash moves the expected cash, the others "
+    "their own expected total. A `drop` takes cash from the drawer to the safe (it lowers the "
+    "expected cash, and cannot take more than the drawer should hold) and says why in "
+    "`reason`. A `no_sale` is the drawer opened without a sale: no amount (or 0), a `reason`, "
+    "and nothing changes in the expected cash. Both are the drawer's, so cash only. A "
+    "`pay_in` or `pay_out` may name one of the store's reasons.\n",
     body=CashMovementSchema(),
     answer=CashMovementResponse(),
     answered="Movement recorded",
@@ -115,6 +131,18 @@ def record_cash_movement(session_id, uow, body):
     """Record cash in or out of an open session's drawer."""
     movement = service.record_movement(uow, g.store_id, g.actor, session_id, **body)
     return {"message": "cash movement recorded", "success": True, "data": movement}
+
+
+@bp.get("/tenders")
+@store_scoped
+@operation(
+    "The store's tenders",
+    answer=TendersResponse(),
+    answered="Cash first, then the tenders the owner added; a disabled one has enabled false",
+)
+def tenders():
+    """The tenders a movement may name."""
+    return {"success": True, "data": store_tenders(g.store_id, with_cash=True)}
 
 
 @bp.get("/sessions")

@@ -1,12 +1,21 @@
-"""The store's settings page: name, time zone, business day, stale sessions, currency, and the
-reasons a pay-in or pay-out may name."""
+"""The store's settings page: name, time zone, business day, stale sessions, currency; its
+tenders (cash, built in, and the ones added: added, disabled, enabled again); and the reasons a
+pay-in or pay-out may name."""
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from ..exceptions import InvalidInput
 from ..machinery.database import UnitOfWork
-from ..owner_input import ReasonSchema, StoreSettingsSchema, load
-from ..stores import add_reason, movement_reasons, remove_reason, update_store
+from ..owner_input import ReasonSchema, StoreSettingsSchema, TenderSchema, load
+from ..stores import (
+    add_reason,
+    add_tender,
+    movement_reasons,
+    remove_reason,
+    set_tender_enabled,
+    store_tenders,
+    update_store,
+)
 from .forms import once
 from .views import load_form, store_view, typed
 
@@ -21,7 +30,7 @@ def settings(store_id):
     return _save_settings(store_id=store_id)
 
 
-def _settings_page(status=200, errors=None):
+def _settings_page(status=200, errors=None, tender_errors=None):
     store = g.store
     values = {
         "name": store.name,
@@ -31,11 +40,21 @@ def _settings_page(status=200, errors=None):
         "currency": store.currency,
         **typed(),
     }
-    reasons = movement_reasons(store.id)
+    tender_values = {k: request.form[k] for k in TENDER_FIELDS if k in request.form}
     page = render_template(
-        "backoffice/settings.html", errors=errors or {}, values=values, reasons=reasons
+        "backoffice/settings.html",
+        errors=errors or {},
+        values=values,
+        tenders=store_tenders(store.id, with_cash=True),
+        tender_errors=tender_errors or {},
+        tender_values=tender_values,
+        reasons=movement_reasons(store.id),
     )
     return page, status
+
+
+# The add form's fields, named apart from the store's own "name".
+TENDER_FIELDS = {"kind": "kind", "tender_name": "name", "code": "code"}
 
 
 @once(".settings")
@@ -70,3 +89,31 @@ def remove_movement_reason(store_id):
     if remove_reason(UnitOfWork(), store_id, name):
         flash(f"The reason {name!r} was taken off the list; past movements keep it.", "done")
     return redirect(url_for(".settings", store_id=store_id, _anchor="reasons"))
+
+
+@bp.post("/stores/<store_id>/tenders")
+@store_view
+@once(".settings")
+def add(store_id):
+    given = {
+        key: request.form[field] for field, key in TENDER_FIELDS.items() if request.form.get(field)
+    }
+    try:
+        tender = add_tender(UnitOfWork(), store_id, **load(TenderSchema(), given))
+    except InvalidInput as err:
+        named = {v: k for k, v in TENDER_FIELDS.items()}
+        return _settings_page(
+            400, tender_errors={named.get(k, k): v for k, v in err.errors.items()}
+        )
+    flash(f"The tender {tender.name} was added: terminals send it as {tender.code}.", "done")
+    return redirect(url_for(".settings", store_id=store_id))
+
+
+@bp.post("/stores/<store_id>/tenders/<code>")
+@store_view
+@once(".settings")
+def switch(store_id, code):
+    enabled = request.form.get("enabled") == "yes"
+    tender = set_tender_enabled(UnitOfWork(), store_id, code, enabled)
+    flash(f"The tender {tender.name} was {'enabled' if enabled else 'disabled'}.", "done")
+    return redirect(url_for(".settings", store_id=store_id))

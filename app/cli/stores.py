@@ -8,16 +8,19 @@ from sqlalchemy import select
 
 from ..machinery.database import UnitOfWork
 from ..machinery.extensions import db
-from ..models import Store
-from ..owner_input import ReasonSchema, StoreSettingsSchema, load
+from ..models import TENDER_KINDS, Store
+from ..owner_input import ReasonSchema, StoreSettingsSchema, TenderSchema, load
 from ..people.cashiers import list_profiles
 from ..people.managers import list_managers
 from ..stores import (
     add_reason,
+    add_tender,
     create_store,
     find_store,
     movement_reasons,
     remove_reason,
+    set_tender_enabled,
+    store_tenders,
     update_store,
 )
 from .answers import refusals
@@ -140,3 +143,54 @@ def list_reasons(store_id):
         find_store(db.session, store_id)
     for name in movement_reasons(store_id):
         click.echo(name)
+
+
+tender = AppGroup("tender", help="A store's tenders: cash, built in, and the ones added.")
+cli.add_command(tender)
+
+
+@tender.command("add")
+@click.argument("store_id")
+@click.argument("kind", type=click.Choice(TENDER_KINDS))
+@click.argument("name")
+@click.option("--code", help="What terminals send as the tender (default: KIND).")
+def tender_add(store_id, kind, name, code):
+    """A new tender of KIND called NAME; prints its code. It is disabled, never deleted."""
+    with refusals():
+        given = {"kind": kind, "name": name} | ({"code": code} if code is not None else {})
+        values = load(TenderSchema(), given)
+        click.echo(add_tender(UnitOfWork(), store_id, **values).code)
+
+
+@tender.command("disable")
+@click.argument("store_id")
+@click.argument("code")
+def tender_disable(store_id, code):
+    """No new movement may name the tender CODE; its history stays."""
+    _set_enabled(store_id, code, False)
+
+
+@tender.command("enable")
+@click.argument("store_id")
+@click.argument("code")
+def tender_enable(store_id, code):
+    """The tender CODE may be used again."""
+    _set_enabled(store_id, code, True)
+
+
+def _set_enabled(store_id, code, enabled: bool):
+    with refusals():
+        set_tender_enabled(UnitOfWork(), store_id, code, enabled)
+    click.echo(f"tender {code} {'enabled' if enabled else 'disabled'}", err=True)
+
+
+@tender.command("list")
+@click.argument("store_id")
+def tender_list(store_id):
+    """The store's tenders, cash first: code, kind, name, whether enabled."""
+    with refusals():
+        find_store(db.session, store_id)
+    rows = [("CODE", "KIND", "NAME", "ENABLED")]
+    for one in store_tenders(store_id, with_cash=True):
+        rows.append((one.code, one.kind, one.name, "yes" if one.enabled else "no"))
+    table(rows)

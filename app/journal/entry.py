@@ -9,16 +9,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
+from ..models import canonical_json
+
+# The one serialisation that is hashed and signed (kept with the tables, which store it too).
+canonical = canonical_json
 encode = json.encoder.encode_basestring  # a JSON string, as json.dumps(..., ensure_ascii=False)
 
 
 class JournalError(Exception):
     pass
-
-
-def canonical(value) -> str:
-    """The one serialisation that is hashed and signed: sorted keys, no spaces, no escaping."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def sha256(text: str) -> str:

@@ -3,13 +3,22 @@ fact is recorded, and what verify expects of each of its table's rows. Adding a 
 ``Fact`` in ``FACTS`` and one ``record(tx, FACT, row)`` in its rule."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import product
 from typing import NamedTuple
 
 from sqlalchemy import Boolean, Column, ColumnElement, Integer, Table, select
 
-from ..models import CashMovement, ClosingApproval, MoneyColumn, PosClosing, PosSession
+from ..models import (
+    CASH,
+    CanonicalJson,
+    CashMovement,
+    ClosingApproval,
+    MoneyColumn,
+    PosClosing,
+    PosSession,
+)
 from .entry import Hole, canonical, cents, encode, money, spliced
 
 
@@ -43,6 +52,8 @@ def encoding(column: Column) -> Encoding:
         return Encoding(bool, _flag_text)
     if isinstance(column.type, Integer):
         return Encoding(_same, canonical)
+    if isinstance(column.type, CanonicalJson):
+        return Encoding(_same, _same)  # stored as its canonical text
     return Encoding(_same, _text_or_null if column.nullable else encode)
 
 
@@ -59,12 +70,16 @@ class Fact:
     where: ColumnElement | None = None  # which of the table's rows are of this kind
     family: str = ""  # shared by kinds of one table's rows (a closing, forced or not)
     anchor: bool = False  # a Z or an approval: its head is signed at once
+    # Top-level data keys left out of the entry while their column holds this value (as the
+    # DBAPI gives it): keys added to a kind later, which the entries written before lack.
+    omitted: dict = field(default_factory=dict)
 
     def __post_init__(self):
         object.__setattr__(self, "family", self.family or self.kind)
 
-    def _map(self, leaf: Callable) -> dict:
-        """``fields`` with each column name replaced by ``leaf(column)``, depth first."""
+    def _map(self, leaf: Callable, fields: dict | None = None) -> dict:
+        """``fields`` (the omittable keys last) with each column name replaced by
+        ``leaf(column)``, depth first."""
 
         def walk(fields):
             return {
@@ -72,11 +87,23 @@ class Fact:
                 for key, value in fields.items()
             }
 
-        return walk(self.fields)
+        return walk(self._ordered if fields is None else fields)
+
+    @cached_property
+    def _ordered(self) -> dict:
+        kept = {key: value for key, value in self.fields.items() if key not in self.omitted}
+        return kept | {key: self.fields[key] for key in self.omitted}
 
     def data(self, row) -> dict:
         """The entry's data, from the row (anything with the columns as attributes)."""
-        return self._map(lambda column: encoding(column).value(getattr(row, column.name)))
+        # A row read as its table was before the key (migration 0006's import) lacks it.
+        left_out = {
+            key
+            for key, value in self.omitted.items()
+            if getattr(row, self.fields[key], value) == value
+        }
+        fields = {key: value for key, value in self._ordered.items() if key not in left_out}
+        return self._map(lambda column: encoding(column).value(getattr(row, column.name)), fields)
 
     @cached_property
     def session_column(self) -> Column:
@@ -102,9 +129,29 @@ class Fact:
             rows = rows.select_from(self.table.join(self.session_column.table))
         if self.where is not None:
             rows = rows.where(self.where)
-        text = spliced(self._map(lambda column: Hole(encoding(column).text)))
         row_id = next((i for i, column in enumerate(columns) if column is self.key), -2)
-        return rows, text, row_id
+        return rows, self._text(len(columns)), row_id
+
+    def _text(self, count: int) -> Callable[..., str]:
+        """The canonical text of a stored row's data. The omittable columns come last, so a
+        shape without some of them takes the row as it is and ignores the rest."""
+        if not self.omitted:
+            return spliced(self._map(lambda column: Hole(encoding(column).text)))
+        keys = list(self.omitted)
+        variants = {}
+        for present in product((True, False), repeat=len(keys)):
+            left_out = {key for key, there in zip(keys, present, strict=True) if not there}
+            fields = {key: value for key, value in self._ordered.items() if key not in left_out}
+            variants[present] = spliced(
+                self._map(lambda column: Hole(encoding(column).text), fields)
+            )
+        first = count - len(keys)
+        pairs = [(first + n, self.omitted[key]) for n, key in enumerate(keys)]
+        if len(pairs) == 1:  # every kind so far: one test a row
+            [(at, value)] = pairs
+            present, absent = variants[(True,)], variants[(False,)]
+            return lambda *row: (absent if row[at] == value else present)(*row)
+        return lambda *row: variants[tuple(row[at] != value for at, value in pairs)](*row)
 
 
 TOTALS = {"sales": "sales", "refunds": "refunds", "payIns": "pay_ins", "payOuts": "pay_outs"}
@@ -130,12 +177,19 @@ _MOVEMENT = {
     "amount": "amount",
     "by": "created_by",
     "note": "note",
+    "tender": "tender",
 }
-# A movement without a reason keeps the data it always had, so no entry written before reasons
-# existed reads otherwise; one with a reason (every drop and no-sale, a pay-in or pay-out that
-# names one) is its own kind of the same family, with the reason.
+# A cash movement without a reason keeps the data it always had, so no entry written before
+# tenders or reasons existed reads otherwise: its tender is left out when it is cash, and one
+# with a reason (every drop and no-sale, a pay-in or pay-out that names one) is its own kind of
+# the same family, with the reason.
 MOVEMENT = Fact(
-    "cash_movement", _movements, _MOVEMENT, "movementId", where=_movements.c.reason.is_(None)
+    "cash_movement",
+    _movements,
+    _MOVEMENT,
+    "movementId",
+    where=_movements.c.reason.is_(None),
+    omitted={"tender": CASH},
 )
 REASONED_MOVEMENT = Fact(
     "cash_movement_with_reason",
@@ -144,6 +198,7 @@ REASONED_MOVEMENT = Fact(
     "movementId",
     where=_movements.c.reason.is_not(None),
     family=MOVEMENT.kind,
+    omitted={"tender": CASH},
 )
 _CLOSING = {
     "closingId": "id",
@@ -157,9 +212,17 @@ _CLOSING = {
     **TOTALS,
     "grandTotals": {name: f"grand_{column}" for name, column in TOTALS.items()},
     "approvalPending": "needs_approval",
+    "tenders": "tenders",
 }
+_NO_TENDER = {"tenders": None}  # a closing with cash only: its entry is as before tenders
 CLOSED = Fact(
-    "session_closed", _closings, _CLOSING, "closingId", where=~_closings.c.forced, anchor=True
+    "session_closed",
+    _closings,
+    _CLOSING,
+    "closingId",
+    where=~_closings.c.forced,
+    anchor=True,
+    omitted=_NO_TENDER,
 )
 FORCE_CLOSED = Fact(
     "session_force_closed",
@@ -169,6 +232,7 @@ FORCE_CLOSED = Fact(
     where=_closings.c.forced,
     family=CLOSED.kind,
     anchor=True,
+    omitted=_NO_TENDER,
 )
 APPROVED = Fact(
     "closing_approved",

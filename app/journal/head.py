@@ -16,12 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from ..machinery.config import create_once
-from ..models import JournalHead, utcnow
+from ..models import JournalEntry, JournalHead, utcnow
 from .entry import JournalError, canonical, timestamp
 
 KEY_FILE = "journal_ed25519.pem"
 HEAD_FILE = "journal_head.json"
 _heads = JournalHead.__table__
+_entries = JournalEntry.__table__
 
 
 def signing_key(instance_path: str) -> Ed25519PrivateKey:
@@ -57,6 +58,8 @@ def read_signed_heads(instance_path: str, key: Ed25519PublicKey) -> dict | None:
         signed = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
+    except OSError as err:  # a folder where the file should be, no permission: say so
+        raise JournalError(f"{path} cannot be read ({err.strerror})") from None
     except ValueError as err:
         raise JournalError(f"{path} is not JSON ({err})") from None
     try:
@@ -66,9 +69,14 @@ def read_signed_heads(instance_path: str, key: Ed25519PublicKey) -> dict | None:
         raise JournalError(f"{path} is not signed by this box's key") from None
 
 
-def sign_heads(instance_path: str, key: Ed25519PrivateKey, heads: dict, replace=False) -> None:
+def sign_heads(
+    instance_path: str, key: Ed25519PrivateKey, heads: dict, replace=False, hash_at=None
+) -> None:
     """Merge ``{store_id: (seq, hash)}`` into the signed head file; a head only moves forward,
-    unless ``replace`` (after a restore) says the database's heads are the truth now."""
+    and only along its chain: ``hash_at(store_id, seq)`` (the database's entry's hash) must still
+    be the signed one, else the journal was cut and regrown past it, and the head keeps what it
+    signed so that verify goes on saying so. ``replace`` (after a restore, or sign-head) says
+    the database's heads are the truth now."""
     folder = Path(instance_path)
     with open(folder / f".{HEAD_FILE}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # workers commit at once; no head may go backwards
@@ -77,7 +85,12 @@ def sign_heads(instance_path: str, key: Ed25519PrivateKey, heads: dict, replace=
         except JournalError:
             merged = {}
         for store, (seq, digest) in heads.items():
-            if replace or seq > merged.get(store, (0, ""))[0]:
+            signed = merged.get(store)
+            if (
+                replace
+                or signed is None
+                or (seq > signed[0] and hash_at(store, signed[0]) == signed[1])
+            ):
                 merged[store] = (seq, digest)
         body = {store: {"seq": seq, "hash": digest} for store, (seq, digest) in merged.items()}
         signature = key.sign(canonical(body).encode()).hex()
@@ -150,6 +163,12 @@ def restore_findings(copy: sqlite3.Connection, signed: dict) -> tuple[list[str],
         ).fetchone() != (digest,):
             broken.append(f"store {store}'s entry {seq} in it is not the one signed")
     return broken, behind
+
+
+def entry_hash(connection: Connection, store_id: str, seq: int) -> str | None:
+    """The hash of a store's entry at ``seq``; None if the journal has none there."""
+    where = (_entries.c.store_id == store_id) & (_entries.c.seq == seq)
+    return connection.execute(select(_entries.c.hash).where(where)).scalar()
 
 
 def database_heads(connection: Connection) -> dict:

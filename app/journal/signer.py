@@ -4,14 +4,17 @@ from session listeners that ``init_app`` registers."""
 import atexit
 import threading
 import time
+from functools import partial
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from ..machinery.extensions import db
 from .appending import PENDING_HEADS, SIGN_NOW
-from .head import folder, sign_heads, signing_key
+from .head import entry_hash, folder, sign_heads, signing_key
 
 
 class HeadSigner:
@@ -20,8 +23,8 @@ class HeadSigner:
     an approval. Signing costs a few ms (read, verify, sign, rename): on every commit it would
     cost each cash movement more than the whole journal is allowed (docs/journal.md)."""
 
-    def __init__(self, folder: str, key: Ed25519PrivateKey, interval: float):
-        self.folder, self.key, self.interval = folder, key, interval
+    def __init__(self, folder: str, key: Ed25519PrivateKey, interval: float, engine: Engine):
+        self.folder, self.key, self.interval, self.engine = folder, key, interval, engine
         self.pending: dict = {}
         self.signed_at = 0.0
         self.timer: threading.Timer | None = None
@@ -50,7 +53,9 @@ class HeadSigner:
                 self.timer.cancel()
                 self.timer = None
         if heads:
-            sign_heads(self.folder, self.key, heads)
+            with self.engine.connect() as connection:
+                hash_at = partial(entry_hash, connection)
+                sign_heads(self.folder, self.key, heads, hash_at=hash_at)
 
 
 def signer() -> HeadSigner:
@@ -59,7 +64,7 @@ def signer() -> HeadSigner:
     if "pos_journal_signer" not in extensions:
         interval = current_app.config["JOURNAL_SIGN_INTERVAL_SECONDS"]
         key = signing_key(folder())  # loaded once per worker: it signs every head
-        extensions["pos_journal_signer"] = HeadSigner(folder(), key, interval)
+        extensions["pos_journal_signer"] = HeadSigner(folder(), key, interval, db.engine)
     return extensions["pos_journal_signer"]
 
 

@@ -39,6 +39,7 @@ class ExactJSONProvider(JSONProvider):
                 use_decimal=True,
                 allow_nan=False,
                 object_pairs_hook=reject_duplicate_keys,
+                parse_int=_integer,
                 **kwargs,
             )
             _reject_lone_surrogates(value)
@@ -47,6 +48,17 @@ class ExactJSONProvider(JSONProvider):
         except ArithmeticError:  # decimal cannot hold an exponent like 1e-99999999999999999999
             raise ValueError("JSON number out of range") from None
         return value
+
+
+# Far beyond any amount or count, far below Python's own limit (4300 digits), whose refusal
+# names an interpreter setting rather than the number.
+MAX_INTEGER_DIGITS = 100
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise ValueError("JSON number out of range")
+    return int(text)
 
 
 def _reject_lone_surrogates(value) -> None:

@@ -13,13 +13,25 @@ from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import BigInteger, and_, bindparam, case, func, select, tuple_, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    select,
+    tuple_,
+    type_coerce,
+)
 from sqlalchemy.orm import joinedload
 
 from ..exceptions import SessionNotFound
 from ..machinery.database import read_connection
 from ..machinery.extensions import db
 from ..models import (
+    CASH,
     MOVEMENT_SIGNS,
     CashMovement,
     MoneyColumn,
@@ -50,7 +62,8 @@ def summaries_query():
     ``refunds``, ``pay_ins``, ``pay_outs``, ``drops``), how many of those that move none
     (``no_sales``), and the expected cash, summed by the database in integer cents (exact,
     whatever the number of movements) and read back as Decimals. Callers filter the sessions;
-    reports add columns (and join tables) to the same grouped query."""
+    reports add columns (and join tables) to the same grouped query. Cash movements only: the
+    other tenders never touch the drawer (``tender_expected``)."""
     cents = type_coerce(CashMovement.amount, BigInteger)
     moving = {kind: sign for kind, sign in MOVEMENT_SIGNS.items() if sign}
     totals = {kind: func.sum(case((CashMovement.type == kind, cents), else_=0)) for kind in moving}
@@ -70,9 +83,81 @@ def summaries_query():
             type_coerce(expected, MoneyColumn).label("expected_cash"),
         )
         # The outer join leaves one row even with no movement, so every SUM is 0, not NULL.
-        .outerjoin(CashMovement, CashMovement.pos_session_id == PosSession.id)
+        .outerjoin(
+            CashMovement,
+            and_(CashMovement.pos_session_id == PosSession.id, CashMovement.tender == CASH),
+        )
         .group_by(PosSession.id)
     )
+
+
+def _signed_cents(movement=CashMovement):
+    cents = type_coerce(movement.amount, BigInteger)
+    return case(*((movement.type == kind, cents * sign) for kind, sign in MOVEMENT_SIGNS.items()))
+
+
+def tender_expected(tx, session_ids) -> dict[str, dict[str, Decimal]]:
+    """``{session id: {tender code: expected}}`` for each tender but cash the sessions moved:
+    its movements signed by type, summed in integer cents, in one query."""
+    rows = tx.execute(
+        select(
+            CashMovement.pos_session_id,
+            CashMovement.tender,
+            type_coerce(func.sum(_signed_cents()), MoneyColumn).label("expected"),
+        )
+        .where(CashMovement.pos_session_id.in_(list(session_ids)), CashMovement.tender != CASH)
+        .group_by(CashMovement.pos_session_id, CashMovement.tender)
+    )
+    found: dict[str, dict[str, Decimal]] = {}
+    for session_id, tender, expected in rows:
+        found.setdefault(session_id, {})[tender] = expected
+    return found
+
+
+def tender_moves():
+    """A column for a query of sessions: the session's movements in tenders but cash, as
+    "code:signed cents" texts joined by commas (``parse_tender_moves`` sums them), so that a
+    report of many sessions stays one statement."""
+    moved = CashMovement.__table__.alias("tender_move")
+    signed = _signed_cents(moved.c)
+    item = moved.c.tender + ":" + cast(signed, String)
+    return (
+        select(func.aggregate_strings(item, ","))
+        .where(moved.c.pos_session_id == PosSession.id, moved.c.tender != CASH)
+        .scalar_subquery()
+        .label("tender_moves")
+    )
+
+
+def parse_tender_moves(text: str | None) -> dict[str, Decimal]:
+    found: dict[str, int] = {}
+    for item in (text or "").split(",") if text else ():
+        code, _, cents = item.rpartition(":")
+        found[code] = found.get(code, 0) + int(cents)
+    return {code: Decimal(cents) / 100 for code, cents in found.items()}
+
+
+def tender_lines(expected_cash, closing, expected: dict[str, Decimal]) -> list[dict]:
+    """Per tender, cash first then by code: expected, counted and difference (counted and
+    difference None while open, or when the tender was not counted). A closed session's
+    figures are its closing's; an open one's, its movements' so far."""
+    cash = {
+        "tender": CASH,
+        "expected": expected_cash,
+        "counted": closing.closing_cash if closing else None,
+        "difference": closing.difference if closing else None,
+    }
+    if closing is not None:
+        others = {
+            code: {name: None if value is None else Decimal(value) for name, value in line.items()}
+            for code, line in (closing.tenders or {}).items()
+        }
+    else:
+        others = {
+            code: {"expected": amount, "counted": None, "difference": None}
+            for code, amount in expected.items()
+        }
+    return [cash, *({"tender": code, **others[code]} for code in sorted(others))]
 
 
 def _with_closing():
@@ -88,7 +173,7 @@ def session_record(store_id: str, session_id: str) -> PosSession | None:
 class SessionReport(NamedTuple):
     session: PosSession
     movements: list[CashMovement]
-    summary: dict
+    summary: dict  # with "tenders": tender_lines()
 
 
 def session_report(store_id: str, session_id: str) -> SessionReport:
@@ -106,6 +191,8 @@ def session_report(store_id: str, session_id: str) -> SessionReport:
     closing = session.closing
     summary["closing_cash"] = closing.closing_cash if closing else None
     summary["difference"] = closing.difference if closing else None
+    expected = {} if closing else tender_expected(db.session, [session_id]).get(session_id, {})
+    summary["tenders"] = tender_lines(summary["expected_cash"], closing, expected)
     return SessionReport(session, movements, summary)
 
 

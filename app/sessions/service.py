@@ -31,6 +31,7 @@ from ..exceptions import (
 )
 from ..machinery.database import UnitOfWork
 from ..models import (
+    CASH,
     REASON_LISTED,
     CashMovement,
     ClosingApproval,
@@ -45,8 +46,9 @@ from ..models import (
 )
 from ..people.managers import granted_store
 from ..people.passwords import lock_profile, password_checked
+from ..stores import enabled_tender
 from .closing import assign_z
-from .queries import summary_query
+from .queries import summary_query, tender_expected
 
 OPEN_SESSION_INDEX = "uq_pos_session_one_open_per_profile"
 CLOSED_ONCE = "uq_pos_closing_session"
@@ -135,9 +137,11 @@ def close_session(
     profile_id: str,
     password: str,
     closing_cash: Decimal,
+    counted_tenders: dict[str, Decimal] | None = None,
     note: str | None = None,
 ) -> PosSession:
-    """Close the profile's open session with the counted cash; returns it with its closing."""
+    """Close the profile's open session with the counted cash and any other tender counted
+    (by code); returns it with its closing."""
     with uow.reading_first():
         profile = _profile_to_check(uow.session, store_id, profile_id, to_open=False)
         with password_checked(profile, password) as settle:
@@ -150,7 +154,9 @@ def close_session(
                     raise NoOpenSession()
                 return pos_session, actor
 
-            return _close(uow, open_one, NoOpenSession, closing_cash, note=note)
+            return _close(
+                uow, open_one, NoOpenSession, closing_cash, counted_tenders or {}, note=note
+            )
 
 
 def force_close(
@@ -170,7 +176,7 @@ def force_close(
         granted_store(acting, store_id)
         return _open_session_by_id(tx, store_id, session_id), acting.name
 
-    return _close(uow, this_one, SessionClosed, counted, reason=reason)
+    return _close(uow, this_one, SessionClosed, counted, {}, reason=reason)
 
 
 def _enabled(tx, manager: Manager) -> Manager:
@@ -200,6 +206,7 @@ def _close(
     find,
     refused: type[DomainError],
     closing_cash: Decimal,
+    counted_tenders: dict[str, Decimal],
     *,
     note: str | None = None,
     reason: str | None = None,
@@ -214,6 +221,7 @@ def _close(
             # close and a movement of the same session as IMMEDIATE does here.
             pos_session, actor = find(tx)
             summary = tx.execute(summary_query(pos_session.id)).one()
+            tenders = _tender_counts(tx, pos_session, counted_tenders)
             difference = closing_cash - summary.expected_cash  # exact: two decimals at most
             limit = tx.get(Store, pos_session.store_id).max_unapproved_difference
             now = utcnow()
@@ -235,6 +243,7 @@ def _close(
                 created_at=now,
                 forced=reason is not None,
                 reason=reason,
+                tenders=tenders or None,
                 approval=None,  # none yet: said here, so the answer shows it without a query
             )
             tx.add(closing)
@@ -248,6 +257,25 @@ def _close(
     return pos_session
 
 
+def _tender_counts(tx, pos_session: PosSession, counted: dict[str, Decimal]) -> dict:
+    """Each tender but cash the session moved or that was counted: expected, counted and
+    difference as money texts, counted and difference None when it was not counted. A count
+    names a tender of the store that is enabled, or that this session moved."""
+    expected = tender_expected(tx, [pos_session.id]).get(pos_session.id, {})
+    for code in counted:
+        if code not in expected:
+            enabled_tender(tx, pos_session.store_id, code)
+    lines = {}
+    for code in sorted(expected.keys() | counted.keys()):
+        due, count = expected.get(code, Decimal(0)), counted.get(code)
+        lines[code] = {
+            "expected": journal.money(due),
+            "counted": None if count is None else journal.money(count),
+            "difference": None if count is None else journal.money(count - due),
+        }
+    return lines
+
+
 def record_movement(
     uow: UnitOfWork,
     store_id: str,
@@ -258,11 +286,13 @@ def record_movement(
     amount: Decimal,
     note: str | None,
     reason: str | None = None,
+    tender: str = CASH,
 ) -> CashMovement:
     """Cash in or out of an open session's drawer, addressed by session so that a terminal
     that missed a close can never write into the next shift. The edge has checked the type's
     amount and reason (``CashMovementSchema``); a pay-in's or pay-out's reason must be one of
-    the store's, and a drop cannot take more than the drawer should hold."""
+    the store's, a drop cannot take more than the drawer should hold, and a tender other than
+    cash must be one of the store's, enabled."""
     with uow:
         tx = uow.session
         # Under the write lock (and the row lock on PostgreSQL), so a close either counts this
@@ -273,6 +303,7 @@ def record_movement(
                 raise UnknownReason()
         if kind == "drop" and amount > tx.execute(summary_query(session_id)).one().expected_cash:
             raise DrawerWouldGoNegative()
+        enabled_tender(tx, store_id, tender)
         movement = CashMovement(
             pos_session_id=session_id,
             store_id=store_id,
@@ -281,6 +312,7 @@ def record_movement(
             note=note,
             reason=reason,
             created_by=actor,
+            tender=tender,
         )
         tx.add(movement)
         journal.record(tx, journal.movement_fact(movement), movement)

@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
@@ -26,7 +26,8 @@ NEW_TYPES = "type IN ('sale', 'refund', 'pay_in', 'pay_out', 'drop', 'no_sale')"
 AMOUNT = "(type = 'no_sale' AND amount = 0) OR (type <> 'no_sale' AND amount > 0)"
 REASON = "reason IS NOT NULL OR type NOT IN ('drop', 'no_sale')"
 
-# The table as 0002 made it: SQLite's rebuild copies it from this, not from reflection.
+# The table as 0002 made it and 0010 added its tender to: SQLite's rebuild copies it from this,
+# not from reflection, so every column must be here (a missing one would be dropped, its data lost).
 OLD_MOVEMENTS = sa.Table(
     "cash_movement",
     sa.MetaData(),
@@ -38,6 +39,7 @@ OLD_MOVEMENTS = sa.Table(
     sa.Column("note", sa.String(length=500), nullable=True),
     sa.Column("created_by", sa.String(length=120), nullable=False),
     sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("tender", sa.String(32), server_default="cash", nullable=False),
     sa.CheckConstraint(OLD_TYPES, name="ck_cash_movement_type"),
     sa.CheckConstraint("amount > 0", name="ck_cash_movement_amount_positive"),
     sa.ForeignKeyConstraint(["pos_session_id"], ["pos_session.id"]),
