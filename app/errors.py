@@ -26,6 +26,7 @@ from .exceptions import (
     DatabaseReadOnly,
     DatabaseUnavailable,
     DomainError,
+    DrawerWouldGoNegative,
     IdempotencyKeyReused,
     InvalidIdempotencyKey,
     InvalidInput,
@@ -50,6 +51,7 @@ from .exceptions import (
     TokenNotKnown,
     TokenRevoked,
     TooManyAttempts,
+    UnknownReason,
     UnknownTender,
 )
 
@@ -90,6 +92,12 @@ ANSWERS: dict[type[DomainError], Answer] = {
     NoOpenSession: Answer(400, "No open session"),
     SessionNotFound: Answer(404, "Session not found"),
     SessionClosed: Answer(409, "Session is closed"),
+    UnknownReason: Answer(400, "Unknown reason: not one of the store's pay-in and pay-out reasons"),
+    DrawerWouldGoNegative: Answer(
+        400,
+        "A drop cannot take more than the cash expected in the drawer: a drawer cannot go "
+        "below zero",
+    ),
     UnknownTender: Answer(400, "Unknown tender"),
     TenderDisabled: Answer(400, "Tender is disabled"),
     InvalidIdempotencyKey: Answer(

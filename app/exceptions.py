@@ -54,6 +54,14 @@ class SessionClosed(DomainError):
     pass
 
 
+class UnknownReason(DomainError):
+    """A pay-in's or pay-out's reason that is not in the store's list."""
+
+
+class DrawerWouldGoNegative(DomainError):
+    """A drop of more cash than the drawer should hold."""
+
+
 class UnknownTender(DomainError):
     """A tender code the store does not have (cash it always has)."""
 

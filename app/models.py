@@ -251,9 +251,14 @@ class ClosingApproval(db.Model):
 
 
 # The movement types and the sign each gives its amount in the expected cash: the check
-# constraint, the summary query and the schema all derive from this one definition.
-MOVEMENT_SIGNS = {"sale": 1, "refund": -1, "pay_in": 1, "pay_out": -1}
+# constraint, the summary query and the schema all derive from this one definition. A drop
+# takes cash to the safe; a no-sale opens the drawer and moves nothing (sign 0: it is counted).
+MOVEMENT_SIGNS = {"sale": 1, "refund": -1, "pay_in": 1, "pay_out": -1, "drop": -1, "no_sale": 0}
 MOVEMENT_TYPES = tuple(MOVEMENT_SIGNS)
+# What a reason is for: required on a drawer event, taken from the store's list on a pay-in or
+# pay-out, never on a sale or refund.
+REASON_REQUIRED = ("drop", "no_sale")
+REASON_LISTED = ("pay_in", "pay_out")
 
 # Cash is every store's tender, built in (it has no row); the owner adds the others.
 CASH = "cash"
@@ -294,7 +299,17 @@ class CashMovement(db.Model):
             "type IN (" + ", ".join(f"'{kind}'" for kind in MOVEMENT_TYPES) + ")",
             name="ck_cash_movement_type",
         ),
-        CheckConstraint("amount > 0", name="ck_cash_movement_amount_positive"),
+        # A no-sale moves nothing; every other movement moves a positive amount.
+        CheckConstraint(
+            "(type = 'no_sale' AND amount = 0) OR (type <> 'no_sale' AND amount > 0)",
+            name="ck_cash_movement_amount",
+        ),
+        CheckConstraint(
+            "reason IS NOT NULL OR type NOT IN ("
+            + ", ".join(f"'{kind}'" for kind in REASON_REQUIRED)
+            + ")",
+            name="ck_cash_movement_reason",
+        ),
         Index("ix_cash_movement_session_created", "pos_session_id", "created_at"),
     )
 
@@ -304,10 +319,24 @@ class CashMovement(db.Model):
     type: Mapped[str] = mapped_column(String(16))
     amount: Mapped[Decimal] = mapped_column(MoneyColumn)
     note: Mapped[str | None] = mapped_column(String(500))
+    # Why: a drop's or no-sale's (required), or one of the store's reasons for a pay-in/out.
+    reason: Mapped[str | None] = mapped_column(String(500))
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # A tender's code; only cash moves the drawer's expected cash.
     tender: Mapped[str] = mapped_column(String(32), default=CASH, server_default=CASH)
+
+
+class MovementReason(db.Model):
+    """One of a store's reasons for a pay-in or pay-out, as the owner lists them. A movement
+    keeps the reason's text (journaled with it), so removing one from the list changes no
+    history."""
+
+    __tablename__ = "movement_reason"
+
+    store_id: Mapped[str] = mapped_column(ForeignKey("store.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class IdempotencyKey(db.Model):

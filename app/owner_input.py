@@ -96,6 +96,12 @@ class ManagerSchema(Schema):
     stores = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
 
 
+class ReasonSchema(Schema):
+    """A reason a pay-in or pay-out may name, as the terminal will send it."""
+
+    name = Name(required=True, data_key="reason")
+
+
 class StoreSettingsSchema(Schema):
     """A store's settings; every field has its default when a store is created."""
 

@@ -82,6 +82,9 @@ class SessionFigures:
     pay_ins: Decimal
     pay_outs: Decimal
     expected_cash: Decimal
+    # Drawer events: cash taken to the safe, and how often the drawer opened without a sale.
+    drops: Decimal
+    no_sales: int
     closing_cash: Decimal | None
     difference: Decimal | None
     forced: bool
@@ -105,6 +108,8 @@ class SessionFigures:
 
 MONEY = ("opening_cash", "sales", "refunds", "pay_ins", "pay_outs", "expected_cash")
 COUNTED = ("closing_cash", "difference")
+# After the columns the CSV always had, so a sheet reading them by position still can.
+DRAWER = ("drops", "no_sales")
 TENDER_FIGURES = ("expected", "counted", "difference")
 
 
@@ -117,7 +122,11 @@ class Totals:
     closed: int = 0
     forced: int = 0
     sums: dict = field(
-        default_factory=lambda: dict.fromkeys(MONEY, Decimal("0.00")) | dict.fromkeys(COUNTED)
+        default_factory=lambda: (
+            dict.fromkeys(MONEY, Decimal("0.00"))
+            | dict.fromkeys(COUNTED)
+            | {"drops": Decimal("0.00"), "no_sales": 0}
+        )
     )
     tenders: dict = field(default_factory=dict)  # by code, the sums of TENDER_FIGURES
 
@@ -128,7 +137,7 @@ class Totals:
     def add(self, row: SessionFigures) -> None:
         self.sessions += 1
         self.forced += row.forced
-        for name in MONEY:
+        for name in MONEY + DRAWER:
             self.sums[name] += getattr(row, name)
         if row.closed_at is not None:
             self.closed += 1
@@ -233,6 +242,7 @@ CSV_HEADER = (
     "approved_by",
     "approved_at",
     "approval_note",
+    *DRAWER,
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -290,6 +300,8 @@ def sessions_csv(store: Store, sessions: list[SessionFigures]) -> str:
                 _text_cell(row.approved_by or ""),
                 _time_cell(store, row.approved_at),
                 _text_cell(row.approval_note or ""),
+                _money_cell(row.drops),
+                row.no_sales,
                 *(cell for code in codes for cell in _tender_cells(row, code)),
             ]
         )

@@ -1,5 +1,6 @@
-"""The stores and their settings (name, time zone, business day, staleness, currency), and
-their tenders: cash, built in, and the ones the owner adds, disabled but never deleted.
+"""The stores and their settings (name, time zone, business day, staleness, currency, the
+reasons a pay-in or pay-out may name), and their tenders: cash, built in, and the ones the
+owner adds, disabled but never deleted.
 
 The edges load the settings (``app.owner_input.StoreSettingsSchema``) and hand these rules the
 typed values; a write reads and writes through the unit of work it is handed and tells it when
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from .exceptions import NameTaken, StoreNotFound, TenderDisabled, UnknownTender
 from .machinery.database import UnitOfWork
 from .machinery.extensions import db
-from .models import CASH, Store, Tender
+from .models import CASH, MovementReason, Store, Tender
 
 
 def create_store(uow: UnitOfWork, **settings) -> str:
@@ -44,6 +45,32 @@ def find_store(tx, store_id: str) -> Store:
     if store is None:
         raise StoreNotFound()
     return store
+
+
+def add_reason(uow: UnitOfWork, store_id: str, name: str) -> None:
+    """Add a reason to the store's list (the edges load ``ReasonSchema``); one already there
+    stays as it is."""
+    with uow:
+        find_store(uow.session, store_id)
+        if uow.session.get(MovementReason, (store_id, name)) is None:
+            uow.session.add(MovementReason(store_id=store_id, name=name))
+        uow.done()
+
+
+def remove_reason(uow: UnitOfWork, store_id: str, name: str) -> bool:
+    """Take a reason off the list: movements that named it keep it. False if it was not there."""
+    with uow:
+        reason = uow.session.get(MovementReason, (find_store(uow.session, store_id).id, name))
+        if reason is not None:
+            uow.session.delete(reason)
+        uow.done()
+    return reason is not None
+
+
+def movement_reasons(store_id: str) -> list[str]:
+    """The store's reasons, alphabetical."""
+    query = select(MovementReason.name).where(MovementReason.store_id == store_id)
+    return list(db.session.scalars(query.order_by(MovementReason.name)))
 
 
 def add_tender(uow: UnitOfWork, store_id: str, *, code: str, kind: str, name: str) -> Tender:

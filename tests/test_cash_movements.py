@@ -39,10 +39,12 @@ def test_records_a_movement(client, make_token, store, session_id, kind):
         "type",
         "amount",
         "note",
+        "reason",
         "createdBy",
         "createdAt",
         "tender",  # an addition: cash when the terminal names none
     }
+    assert movement["reason"] is None
     assert ID.match(movement["id"]) and TIMESTAMP.match(movement["createdAt"])
     assert (movement["posSessionId"], movement["storeId"]) == (session_id, store)
     assert (movement["type"], movement["note"], movement["createdBy"]) == (
@@ -175,6 +177,8 @@ class TestReport:
             "refunds": D("0.05"),
             "payIns": 20,
             "payOuts": D("3.33"),
+            "drops": 0,
+            "noSales": 0,
             "expectedCash": D("123.92"),
             "closingCash": None,
             "difference": None,
@@ -198,6 +202,8 @@ class TestReport:
             "refunds": 0,
             "payIns": 0,
             "payOuts": 0,
+            "drops": 0,
+            "noSales": 0,
             "expectedCash": D("150.25"),
             "closingCash": 150,
             "difference": D("-0.25"),

@@ -115,7 +115,8 @@ def test_what_verify_expects_is_each_kind_s_canonical_data(
 ):
     session_id = open_shift(client, headers, profile, cash=50)["id"]
     assert move(client, headers, session_id, "sale", 2).status_code == 201
-    args = ["session", "force-close", session_id, "--counted", "52", "--reason", "forgot"]
+    assert move(client, headers, session_id, "drop", 1, reason="to the safe").status_code == 201
+    args = ["session", "force-close", session_id, "--counted", "51", "--reason", "forgot"]
     assert runner.invoke(args=[*args, "--manager", "olga"]).exit_code == 0
     with app.app_context():
         connection = db.session.connection()

@@ -104,6 +104,8 @@ def figures(closed: bool, **money) -> reports.SessionFigures:
         opened_at=datetime(2026, 3, 28, 9),
         closed_at=datetime(2026, 3, 28, 17) if closed else None,
         **{name: money.get(name, zero) for name in reports.MONEY},
+        drops=money.get("drops", zero),
+        no_sales=0,
         closing_cash=Decimal("10.00") if closed else None,
         difference=Decimal("-0.50") if closed else None,
         forced=False,

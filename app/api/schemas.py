@@ -18,7 +18,7 @@ from marshmallow import (
 )
 
 from ..errors import MISSING
-from ..models import CASH, MOVEMENT_TYPES, TENDER_CODE, TENDER_KINDS
+from ..models import CASH, MOVEMENT_TYPES, REASON_REQUIRED, TENDER_CODE, TENDER_KINDS
 from ..people.passwords import MAX_BYTES as PASSWORD_MAX_BYTES
 from ..people.passwords import password_problem
 from ..sessions.queries import tender_lines
@@ -260,14 +260,52 @@ class TenderLineSchema(Schema):
 
 
 class CashMovementSchema(StrictSchema):
+    """A movement: its type gives the sign (``MOVEMENT_SIGNS``). Every type but ``no_sale``
+    moves a positive amount; a no-sale moves none (0 or no amount). A drop and a no-sale say
+    why (``reason``); a pay-in or pay-out may name one of the store's reasons."""
+
     kind = text(16, data_key="type", validate=[validate.OneOf(MOVEMENT_TYPES)])
-    # Always positive: the type gives the sign.
-    amount = MoneyField(
-        required=True,
-        validate=validate.Range(min=0, min_inclusive=False, error="Must be greater than 0."),
-        error_messages={"required": MISSING},
-    )
+    amount = MoneyField(metadata={"description": "> 0; 0 or absent for a no_sale"})
     note = note_field()
+    reason = Text(
+        allow_none=True,
+        validate=validate.Length(max=NOTE_MAX),
+        metadata={
+            "description": "Required for a drop and a no_sale; for a pay_in or pay_out, one "
+            "of the store's reasons (else 400 Unknown reason); never for a sale or refund"
+        },
+    )
+
+    # Not skipped on field errors: a missing amount is said along with the other fields'.
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def amount_and_reason_of_the_type(self, data, original_data, **kwargs):
+        if not isinstance(original_data, dict):
+            return
+        kind = data.get("kind")
+        errors = {}
+        if kind == "no_sale":
+            if data.get("amount", 0) != 0:
+                errors["amount"] = ["Must be 0 or absent: a no_sale moves no cash."]
+        elif "amount" not in original_data:
+            errors["amount"] = [MISSING]
+        elif data.get("amount") == 0:
+            errors["amount"] = ["Must be greater than 0."]
+        reason = (data.get("reason") or "").strip()
+        if kind in REASON_REQUIRED and not reason:
+            errors["reason"] = [MISSING]
+        elif kind in ("sale", "refund") and original_data.get("reason") is not None:
+            errors["reason"] = ["Must not be given for a sale or refund."]
+        if kind in ("drop", "no_sale") and data.get("tender", CASH) != CASH:
+            errors["tender"] = ["Must be cash: a drop or a no-sale is the drawer's."]
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def moved(self, data, **kwargs):
+        data.setdefault("amount", Decimal(0))  # a no-sale's, the one type that may omit it
+        data["reason"] = (data.get("reason") or "").strip() or None
+        return data
+
     tender = tender_field()
 
 
@@ -361,6 +399,7 @@ class MovementSchema(Schema):
     type = fields.String()
     amount = MoneyField()
     note = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
     created_by = fields.String(data_key="createdBy")
     created_at = Timestamp(data_key="createdAt")
     tender = fields.String()
@@ -374,6 +413,11 @@ class SummarySchema(Schema):
     refunds = MoneyField()
     pay_ins = MoneyField(data_key="payIns")
     pay_outs = MoneyField(data_key="payOuts")
+    drops = MoneyField(metadata={"description": "cash taken to the safe"})
+    no_sales = fields.Integer(
+        data_key="noSales",
+        metadata={"description": "how many times the drawer opened without a sale"},
+    )
     expected_cash = MoneyField(data_key="expectedCash", signed=True)
     closing_cash = MoneyField(data_key="closingCash", allow_none=True)
     difference = MoneyField(allow_none=True, signed=True)

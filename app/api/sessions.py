@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, g
 
 from ..errors import raises
 from ..exceptions import (
+    DrawerWouldGoNegative,
     NoOpenSession,
     ProfileDisabled,
     ProfileNotFound,
@@ -17,6 +18,7 @@ from ..exceptions import (
     SessionClosed,
     SessionNotFound,
     TenderDisabled,
+    UnknownReason,
     UnknownTender,
 )
 from ..machinery.database import single_statement
@@ -103,12 +105,23 @@ def close_session(uow, body):
 @bp.post("/sessions/<session_id>/cash-movements")
 @store_scoped
 @idempotent
-@raises(SessionNotFound, SessionClosed, UnknownTender, TenderDisabled)
+@raises(
+    SessionNotFound,
+    SessionClosed,
+    UnknownTender,
+    TenderDisabled,
+    UnknownReason,
+    DrawerWouldGoNegative,
+)
 @operation(
-    "Record a sale, refund, pay-in or pay-out, in cash or another tender",
+    "Record a sale, refund, pay-in, pay-out, drop or no-sale, in cash or another tender",
     description="The amount is positive; the type gives the sign. `tender` (default cash) "
     "names an enabled tender of the store; only cash moves the expected cash, the others "
-    "their own expected total.",
+    "their own expected total. A `drop` takes cash from the drawer to the safe (it lowers the "
+    "expected cash, and cannot take more than the drawer should hold) and says why in "
+    "`reason`. A `no_sale` is the drawer opened without a sale: no amount (or 0), a `reason`, "
+    "and nothing changes in the expected cash. Both are the drawer's, so cash only. A "
+    "`pay_in` or `pay_out` may name one of the store's reasons.\n",
     body=CashMovementSchema(),
     answer=CashMovementResponse(),
     answered="Movement recorded",

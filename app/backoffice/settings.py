@@ -1,14 +1,23 @@
-"""The store's settings page: name, time zone, business day, stale sessions, currency; and its
-tenders (cash, built in, and the ones added: added, disabled, enabled again)."""
+"""The store's settings page: name, time zone, business day, stale sessions, currency; its
+tenders (cash, built in, and the ones added: added, disabled, enabled again); and the reasons a
+pay-in or pay-out may name."""
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from ..exceptions import InvalidInput
 from ..machinery.database import UnitOfWork
-from ..owner_input import StoreSettingsSchema, TenderSchema, load
-from ..stores import add_tender, set_tender_enabled, store_tenders, update_store
+from ..owner_input import ReasonSchema, StoreSettingsSchema, TenderSchema, load
+from ..stores import (
+    add_reason,
+    add_tender,
+    movement_reasons,
+    remove_reason,
+    set_tender_enabled,
+    store_tenders,
+    update_store,
+)
 from .forms import once
-from .views import store_view, typed
+from .views import load_form, store_view, typed
 
 bp = Blueprint("settings", __name__)
 
@@ -39,6 +48,7 @@ def _settings_page(status=200, errors=None, tender_errors=None):
         tenders=store_tenders(store.id, with_cash=True),
         tender_errors=tender_errors or {},
         tender_values=tender_values,
+        reasons=movement_reasons(store.id),
     )
     return page, status
 
@@ -56,6 +66,29 @@ def _save_settings(store_id):
         return _settings_page(400, err.errors)
     flash("The store's settings were saved.", "done")
     return redirect(url_for(".settings", store_id=store_id))
+
+
+@bp.post("/stores/<store_id>/settings/reasons")
+@store_view
+@once(".settings")
+def add_movement_reason(store_id):
+    try:
+        name = load_form(ReasonSchema())["name"]
+        add_reason(UnitOfWork(), store_id, name)
+    except InvalidInput as err:
+        return _settings_page(400, err.errors)
+    flash(f"Pay-ins and pay-outs may now give the reason {name!r}.", "done")
+    return redirect(url_for(".settings", store_id=store_id, _anchor="reasons"))
+
+
+@bp.post("/stores/<store_id>/settings/reasons/remove")
+@store_view
+@once(".settings")
+def remove_movement_reason(store_id):
+    name = request.form.get("reason", "")
+    if remove_reason(UnitOfWork(), store_id, name):
+        flash(f"The reason {name!r} was taken off the list; past movements keep it.", "done")
+    return redirect(url_for(".settings", store_id=store_id, _anchor="reasons"))
 
 
 @bp.post("/stores/<store_id>/tenders")

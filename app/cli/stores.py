@@ -9,13 +9,16 @@ from sqlalchemy import select
 from ..machinery.database import UnitOfWork
 from ..machinery.extensions import db
 from ..models import TENDER_KINDS, Store
-from ..owner_input import StoreSettingsSchema, TenderSchema, load
+from ..owner_input import ReasonSchema, StoreSettingsSchema, TenderSchema, load
 from ..people.cashiers import list_profiles
 from ..people.managers import list_managers
 from ..stores import (
+    add_reason,
     add_tender,
     create_store,
     find_store,
+    movement_reasons,
+    remove_reason,
     set_tender_enabled,
     store_tenders,
     update_store,
@@ -103,6 +106,43 @@ def list_():
 def all_stores() -> list[Store]:
     """Every store by name (no rule lists them: only the CLI does)."""
     return db.session.scalars(select(Store).order_by(Store.name, Store.id)).all()
+
+
+reasons = AppGroup("reason", help="The reasons a pay-in or pay-out may name.")
+cli.add_command(reasons)
+
+
+@reasons.command("add")
+@click.argument("store_id")
+@click.argument("name")
+def add_reason_(store_id, name):
+    """Let the store's pay-ins and pay-outs name NAME (trimmed, 1 to 120 characters)."""
+    with refusals():
+        name = load(ReasonSchema(), {"reason": name})["name"]
+        add_reason(UnitOfWork(), store_id, name)
+    click.echo(f"store {store_id}: reason {name!r} added", err=True)
+
+
+@reasons.command("remove")
+@click.argument("store_id")
+@click.argument("name")
+def remove_reason_(store_id, name):
+    """Take NAME off the list; the movements that named it keep it."""
+    with refusals():
+        removed = remove_reason(UnitOfWork(), store_id, name)
+    if not removed:
+        raise click.ClickException(f"store {store_id} has no reason {name!r}")
+    click.echo(f"store {store_id}: reason {name!r} removed", err=True)
+
+
+@reasons.command("list")
+@click.argument("store_id")
+def list_reasons(store_id):
+    """The store's reasons, one a line, alphabetical."""
+    with refusals():
+        find_store(db.session, store_id)
+    for name in movement_reasons(store_id):
+        click.echo(name)
 
 
 tender = AppGroup("tender", help="A store's tenders: cash, built in, and the ones added.")

@@ -22,7 +22,18 @@ from .entry import (
     wire_entry,
 )
 from .export import export, verify_export
-from .facts import APPROVED, CLOSED, FACTS, MOVEMENT, OPENED, TOTALS, Fact, closing_fact
+from .facts import (
+    APPROVED,
+    CLOSED,
+    FACTS,
+    MOVEMENT,
+    OPENED,
+    REASONED_MOVEMENT,
+    TOTALS,
+    Fact,
+    closing_fact,
+    movement_fact,
+)
 from .head import (
     HEAD_FILE,
     KEY_FILE,
@@ -47,6 +58,7 @@ __all__ = [
     "KEY_FILE",
     "MOVEMENT",
     "OPENED",
+    "REASONED_MOVEMENT",
     "TOTALS",
     "Fact",
     "JournalError",
@@ -65,6 +77,7 @@ __all__ = [
     "last_verifications",
     "locked_row",
     "money",
+    "movement_fact",
     "public_key_hex",
     "read_signed_heads",
     "record",

@@ -171,19 +171,34 @@ OPENED = Fact(
     },
     session=_sessions.c.id,
 )
+_MOVEMENT = {
+    "movementId": "id",
+    "type": "type",
+    "amount": "amount",
+    "by": "created_by",
+    "note": "note",
+    "tender": "tender",
+}
+# A cash movement without a reason keeps the data it always had, so no entry written before
+# tenders or reasons existed reads otherwise: its tender is left out when it is cash, and one
+# with a reason (every drop and no-sale, a pay-in or pay-out that names one) is its own kind of
+# the same family, with the reason.
 MOVEMENT = Fact(
     "cash_movement",
     _movements,
-    {
-        "movementId": "id",
-        "type": "type",
-        "amount": "amount",
-        "by": "created_by",
-        "note": "note",
-        "tender": "tender",
-    },
-    subject="movementId",
-    omitted={"tender": CASH},  # a cash movement's entry is as before tenders
+    _MOVEMENT,
+    "movementId",
+    where=_movements.c.reason.is_(None),
+    omitted={"tender": CASH},
+)
+REASONED_MOVEMENT = Fact(
+    "cash_movement_with_reason",
+    _movements,
+    _MOVEMENT | {"reason": "reason"},
+    "movementId",
+    where=_movements.c.reason.is_not(None),
+    family=MOVEMENT.kind,
+    omitted={"tender": CASH},
 )
 _CLOSING = {
     "closingId": "id",
@@ -227,8 +242,15 @@ APPROVED = Fact(
     session=_closings.c.pos_session_id,  # an approval's session is its closing's
     anchor=True,
 )
-FACTS = {fact.kind: fact for fact in (OPENED, MOVEMENT, CLOSED, FORCE_CLOSED, APPROVED)}
+FACTS = {
+    fact.kind: fact
+    for fact in (OPENED, MOVEMENT, REASONED_MOVEMENT, CLOSED, FORCE_CLOSED, APPROVED)
+}
 
 
 def closing_fact(closing) -> Fact:
     return FORCE_CLOSED if closing.forced else CLOSED
+
+
+def movement_fact(movement) -> Fact:
+    return MOVEMENT if movement.reason is None else REASONED_MOVEMENT

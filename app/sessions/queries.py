@@ -58,22 +58,28 @@ def open_summaries(store_id: str) -> dict[str, Decimal]:
 
 
 def summaries_query():
-    """One row per session: the total of each movement type (``sales``, ``refunds``,
-    ``pay_ins``, ``pay_outs``) and the expected cash, summed by the database in integer cents
-    (exact, whatever the number of movements) and read back as Decimals. Callers filter the
-    sessions; reports add columns (and join tables) to the same grouped query. Cash
-    movements only: the other tenders never touch the drawer (``tender_expected``)."""
+    """One row per session: the total of each movement type that moves cash (``sales``,
+    ``refunds``, ``pay_ins``, ``pay_outs``, ``drops``), how many of those that move none
+    (``no_sales``), and the expected cash, summed by the database in integer cents (exact,
+    whatever the number of movements) and read back as Decimals. Callers filter the sessions;
+    reports add columns (and join tables) to the same grouped query. Cash movements only: the
+    other tenders never touch the drawer (``tender_expected``)."""
     cents = type_coerce(CashMovement.amount, BigInteger)
-    totals = {
-        kind: func.sum(case((CashMovement.type == kind, cents), else_=0)) for kind in MOVEMENT_SIGNS
-    }
+    moving = {kind: sign for kind, sign in MOVEMENT_SIGNS.items() if sign}
+    totals = {kind: func.sum(case((CashMovement.type == kind, cents), else_=0)) for kind in moving}
+    counts = [
+        func.count(case((CashMovement.type == kind, 1))).label(f"{kind}s")
+        for kind, sign in MOVEMENT_SIGNS.items()
+        if not sign
+    ]
     expected = type_coerce(PosSession.opening_cash, BigInteger)
-    for kind, sign in MOVEMENT_SIGNS.items():
+    for kind, sign in moving.items():
         expected = expected + totals[kind] if sign > 0 else expected - totals[kind]
     return (
         select(
             PosSession.opening_cash,
             *(type_coerce(total, MoneyColumn).label(f"{kind}s") for kind, total in totals.items()),
+            *counts,
             type_coerce(expected, MoneyColumn).label("expected_cash"),
         )
         # The outer join leaves one row even with no movement, so every SUM is 0, not NULL.

@@ -18,6 +18,7 @@ from .. import journal
 from ..exceptions import (
     ClosingNotFound,
     DomainError,
+    DrawerWouldGoNegative,
     ManagerDisabled,
     NoOpenSession,
     NothingToApprove,
@@ -26,13 +27,16 @@ from ..exceptions import (
     SessionAlreadyOpen,
     SessionClosed,
     SessionNotFound,
+    UnknownReason,
 )
 from ..machinery.database import UnitOfWork
 from ..models import (
     CASH,
+    REASON_LISTED,
     CashMovement,
     ClosingApproval,
     Manager,
+    MovementReason,
     PosClosing,
     PosProfile,
     PosSession,
@@ -281,15 +285,24 @@ def record_movement(
     kind: str,
     amount: Decimal,
     note: str | None,
+    reason: str | None = None,
     tender: str = CASH,
 ) -> CashMovement:
     """Cash in or out of an open session's drawer, addressed by session so that a terminal
-    that missed a close can never write into the next shift."""
+    that missed a close can never write into the next shift. The edge has checked the type's
+    amount and reason (``CashMovementSchema``); a pay-in's or pay-out's reason must be one of
+    the store's, a drop cannot take more than the drawer should hold, and a tender other than
+    cash must be one of the store's, enabled."""
     with uow:
         tx = uow.session
         # Under the write lock (and the row lock on PostgreSQL), so a close either counts this
-        # movement or refuses it.
+        # movement or refuses it, and two drops cannot both take the same cash.
         _open_session_by_id(tx, store_id, session_id)
+        if kind in REASON_LISTED and reason is not None:
+            if tx.get(MovementReason, (store_id, reason)) is None:
+                raise UnknownReason()
+        if kind == "drop" and amount > tx.execute(summary_query(session_id)).one().expected_cash:
+            raise DrawerWouldGoNegative()
         enabled_tender(tx, store_id, tender)
         movement = CashMovement(
             pos_session_id=session_id,
@@ -297,11 +310,12 @@ def record_movement(
             type=kind,
             amount=amount,
             note=note,
+            reason=reason,
             created_by=actor,
             tender=tender,
         )
         tx.add(movement)
-        journal.record(tx, journal.MOVEMENT, movement)
+        journal.record(tx, journal.movement_fact(movement), movement)
         uow.done()
     return movement
 
