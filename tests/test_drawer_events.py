@@ -31,7 +31,7 @@ from tests.helpers import (
     submit,
     text,
 )
-from tests.test_journal import HISTORY_0003, entries, plain_sql, verify
+from tests.test_journal import box_at_0003_with_history, entries, plain_sql, verify
 
 D = Decimal
 
@@ -253,16 +253,7 @@ CARD_SALE_0010 = (
 def test_the_upgrade_keeps_a_box_with_history_verifiable(app, runner):
     ids = "0" * 22
     with app.app_context():
-        with db.engine.begin() as connection:
-            metadata = sa.MetaData()
-            metadata.reflect(bind=connection)
-            metadata.drop_all(bind=connection)
-        upgrade(revision="0003")
-        with db.engine.begin() as connection:
-            for statement in HISTORY_0003:
-                connection.execute(
-                    sa.text(statement.format(ids, t="2025-01-01 10:00:0")), {"hash": b"x"}
-                )
+        box_at_0003_with_history(ids)
         upgrade(revision="0009")
         with db.engine.begin() as connection:
             connection.execute(sa.text(PAY_OUT_0009.format(ids, t="2025-01-01 10:00:0")))

@@ -429,18 +429,24 @@ HISTORY_0003 = [
 ]
 
 
+def box_at_0003_with_history(ids: str) -> None:
+    """The test's database taken back to migration 0003, holding HISTORY_0003 (in an app
+    context): a box from before the journal, to upgrade."""
+    with db.engine.begin() as connection:
+        metadata = sa.MetaData()
+        metadata.reflect(bind=connection)
+        metadata.drop_all(bind=connection)
+    upgrade(revision="0003")
+    with db.engine.begin() as connection:
+        for statement in HISTORY_0003:
+            connection.execute(
+                sa.text(statement.format(ids, t="2025-01-01 10:00:0")), {"hash": b"x"}
+            )
+
+
 def test_the_migration_imports_the_history(app, client, runner):
     with app.app_context():
-        with db.engine.begin() as connection:
-            metadata = sa.MetaData()
-            metadata.reflect(bind=connection)
-            metadata.drop_all(bind=connection)
-        upgrade(revision="0003")
-        with db.engine.begin() as connection:
-            for statement in HISTORY_0003:
-                connection.execute(
-                    sa.text(statement.format("0" * 22, t="2025-01-01 10:00:0")), {"hash": b"x"}
-                )
+        box_at_0003_with_history("0" * 22)
         upgrade()
         store_id = "st" + "0" * 22
         old = {"Authorization": f"Bearer {issue_token([store_id], 't', 1)}", "x-store-id": store_id}

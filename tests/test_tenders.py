@@ -169,31 +169,17 @@ def test_the_api_lists_the_store_s_tenders(client, headers, runner, store, card)
 
 
 def test_the_rules_refuse_below_http(app, store, profile, session_id):
+    def sale(tender):
+        movement = {"kind": "sale", "amount": D(1), "note": None, "tender": tender}
+        return service.record_movement(UnitOfWork(), store, "t", session_id, **movement)
+
     with app.app_context():
         with pytest.raises(UnknownTender):
-            service.record_movement(
-                UnitOfWork(),
-                store,
-                "t",
-                session_id,
-                kind="sale",
-                amount=D(1),
-                note=None,
-                tender="x",
-            )
+            sale("x")
         db.session.execute(text("UPDATE tender SET enabled = false"))
         db.session.commit()
         with pytest.raises(TenderDisabled):
-            service.record_movement(
-                UnitOfWork(),
-                store,
-                "t",
-                session_id,
-                kind="sale",
-                amount=D(1),
-                note=None,
-                tender="card",
-            )
+            sale("card")
 
 
 # The CLI
