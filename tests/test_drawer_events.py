@@ -236,16 +236,17 @@ def test_drops_stay_append_only(app, client, headers, session_id):
 
 # --- The upgrade --------------------------------------------------------------------------------
 
-# A pay-out in the session still open, recorded after 0006 (so journaled as the service does).
+# A pay-out in the session still open, recorded after 0006 (so journaled as the service does);
+# ids of 24 characters, as PostgreSQL holds the columns to.
 PAY_OUT_0009 = (
     "INSERT INTO cash_movement (id, pos_session_id, store_id, type, amount, note, created_by, "
-    "created_at) VALUES ('mv2{0}', 's2{0}', 'st{0}', 'pay_out', 500, 'stamps', 't', '{t}5')"
+    "created_at) VALUES ('m2{0}', 's2{0}', 'st{0}', 'pay_out', 500, 'stamps', 't', '{t}5')"
 )
 
 
 CARD_SALE_0010 = (
     "INSERT INTO cash_movement (id, pos_session_id, store_id, type, amount, note, created_by, "
-    "created_at, tender) VALUES ('mv3{0}', 's2{0}', 'st{0}', 'sale', 300, 'stamps', 't', "
+    "created_at, tender) VALUES ('m3{0}', 's2{0}', 'st{0}', 'sale', 300, 'stamps', 't', "
     "'{t}6', 'card')"
 )
 
@@ -258,7 +259,7 @@ def test_the_upgrade_keeps_a_box_with_history_verifiable(app, runner):
         with db.engine.begin() as connection:
             connection.execute(sa.text(PAY_OUT_0009.format(ids, t="2025-01-01 10:00:0")))
         pay_out = dict(
-            id=f"mv2{ids}",
+            id=f"m2{ids}",
             pos_session_id=f"s2{ids}",
             store_id=f"st{ids}",
             type="pay_out",
@@ -273,7 +274,7 @@ def test_the_upgrade_keeps_a_box_with_history_verifiable(app, runner):
         # A card sale of 0010's: SQLite's rebuild in 0011 must keep its tender.
         with db.engine.begin() as connection:
             connection.execute(sa.text(CARD_SALE_0010.format(ids, t="2025-01-01 10:00:0")))
-        card_sale = pay_out | {"id": f"mv3{ids}", "type": "sale", "amount": D(3), "tender": "card"}
+        card_sale = pay_out | {"id": f"m3{ids}", "type": "sale", "amount": D(3), "tender": "card"}
         card_sale["created_at"] = datetime(2025, 1, 1, 10, 0, 6)
         with db.session.begin():
             journal.record(db.session, journal.MOVEMENT, SimpleNamespace(**card_sale))
