@@ -13,7 +13,17 @@ from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
 from app.sessions import service
 from app.stores import parse_denominations
-from tests.helpers import CLOSE, CREATE, PASSWORD, close_body, close_shift, open_shift, report
+from tests.helpers import (
+    CLOSE,
+    CREATE,
+    PASSWORD,
+    close_body,
+    close_shift,
+    open_shift,
+    report,
+    sign_in,
+)
+from tests.helpers import text as page_text
 from tests.test_journal import box_at_0003_with_history, entries, verify
 
 COUNT = [{"value": "50.00", "count": 3}, {"value": 0.5, "count": 4}, {"value": 20, "count": 0}]
@@ -165,3 +175,18 @@ def test_the_upgrade_keeps_a_box_with_history_verifiable(app, runner):
             assert connection.scalar(sa.text("SELECT denominations FROM store")) is None
     after = verify(runner)
     assert after.exit_code == 0, after.output
+
+
+@pytest.mark.usefixtures("manager")
+def test_the_z_page_prints_each_count(client, headers, profile, store):
+    session = open_shift(client, headers, profile, cash=152, cashCount=COUNT)
+    sign_in(client)
+    x = page_text(client.get(f"/backoffice/stores/{store}/sessions/{session['id']}"))
+    assert "Opening count by note and coin" in x and "Closing count" not in x
+    close_shift(client, headers, profile, cash=100, cashCount=[{"value": 100, "count": 1}])
+
+    z = page_text(client.get(f"/backoffice/stores/{store}/sessions/{session['id']}"))
+
+    assert "50.00 EUR × 3 = 150.00 EUR 20.00 EUR × 0 = 0.00 EUR 0.50 EUR × 4 = 2.00 EUR" in z
+    assert "Counted 152.00 EUR" in z
+    assert "Closing count by note and coin Value Count Total 100.00 EUR × 1 = 100.00 EUR" in z
