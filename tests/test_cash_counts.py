@@ -190,3 +190,17 @@ def test_the_z_page_prints_each_count(client, headers, profile, store):
     assert "50.00 EUR × 3 = 150.00 EUR 20.00 EUR × 0 = 0.00 EUR 0.50 EUR × 4 = 2.00 EUR" in z
     assert "Counted 152.00 EUR" in z
     assert "Closing count by note and coin Value Count Total 100.00 EUR × 1 = 100.00 EUR" in z
+
+
+def test_a_closing_with_tenders_and_a_count_verifies(client, headers, profile, runner, store):
+    assert runner.invoke(args=["store", "tender", "add", store, "card", "Card"]).exit_code == 0
+    open_shift(client, headers, profile, cash=0)
+    closed = close_shift(
+        client, headers, profile, cash=2, cashCount=COUNT[1:], countedTenders={"card": 1}
+    )
+
+    assert closed["closing"]["difference"] == 2
+    closing = entries(client, headers)[-1]["data"]
+    assert closing["cashCount"] == STORED[1:] and set(closing["tenders"]) == {"card"}
+    after = verify(runner)
+    assert after.exit_code == 0, after.output
