@@ -22,6 +22,7 @@ from tests.helpers import (
     open_shift,
     report,
     sign_in,
+    submit,
 )
 from tests.helpers import text as page_text
 from tests.test_journal import box_at_0003_with_history, entries, verify
@@ -204,3 +205,26 @@ def test_a_closing_with_tenders_and_a_count_verifies(client, headers, profile, r
     assert closing["cashCount"] == STORED[1:] and set(closing["tenders"]) == {"card"}
     after = verify(runner)
     assert after.exit_code == 0, after.output
+
+
+@pytest.mark.usefixtures("manager")
+def test_the_settings_page_sets_the_notes_and_coins(client, headers, profile, store):
+    sign_in(client)
+    page = f"/backoffice/stores/{store}/settings"
+    action = f"{page}/denominations"
+    assert "500.00, 200.00, 100.00" in client.get(page).get_data(as_text=True)
+
+    refused = submit(client, page, action, denominations="50, 0.005")
+    assert refused.status_code == 400
+    assert "0.005 is not a EUR note or coin" in page_text(refused)
+    saved = submit(client, page, action, denominations="0.5, 20, 50")
+    assert saved.status_code == 302
+    assert 'value="50.00, 20.00, 0.50"' in client.get(page).get_data(as_text=True)
+    assert (
+        opened(client, headers, profile, cashCount=[{"value": 100, "count": 1}]).status_code == 400
+    )
+
+    submit(client, page, action, denominations="")
+    assert (
+        opened(client, headers, profile, cashCount=[{"value": 100, "count": 1}]).status_code == 200
+    )
