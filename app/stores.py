@@ -206,7 +206,7 @@ def parse_denominations(text: str, currency: str) -> str:
         if value in values:
             raise InvalidInput({"denominations": [f"{part.strip()} is there twice."]})
         values.add(value)
-    return ",".join(str(value) for value in sorted(values, reverse=True))
+    return ",".join(format(value, "f") for value in sorted(values, reverse=True))
 
 
 def checked_count(lines: list[dict], currency: str, own: str | None) -> list[dict]:

@@ -145,7 +145,7 @@ def test_a_list_the_currency_cannot_have_is_refused(runner, store, typed):
 
 
 def test_the_rules_below_http(app, store, profile):
-    assert parse_denominations("1,0.05,1000", "CHF") == "1000,1,0.05"
+    assert parse_denominations("1,0.05,1e3", "CHF") == "1000,1,0.05"
     with pytest.raises(InvalidInput):
         parse_denominations("0.5", "JPY")  # the yen has no decimals
     with app.app_context(), pytest.raises(UnknownDenomination):
