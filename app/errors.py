@@ -51,6 +51,7 @@ from .exceptions import (
     TokenNotKnown,
     TokenRevoked,
     TooManyAttempts,
+    UnknownDenomination,
     UnknownReason,
     UnknownTender,
 )
@@ -100,6 +101,9 @@ ANSWERS: dict[type[DomainError], Answer] = {
     ),
     UnknownTender: Answer(400, "Unknown tender"),
     TenderDisabled: Answer(400, "Tender is disabled"),
+    UnknownDenomination: Answer(
+        400, "cashCount names a value that is not a note or coin of the store"
+    ),
     InvalidIdempotencyKey: Answer(
         400,
         f"{IDEMPOTENCY_KEY} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters",

@@ -70,6 +70,10 @@ class TenderDisabled(DomainError):
     """The owner disabled the tender: no new movement names it."""
 
 
+class UnknownDenomination(DomainError):
+    """A cash count names a value that is not one of the store's notes and coins."""
+
+
 class InvalidIdempotencyKey(DomainError):
     pass
 

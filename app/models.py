@@ -95,6 +95,8 @@ class Store(db.Model):
     currency: Mapped[str] = mapped_column(String(3), default="EUR", server_default="EUR")
     # The largest difference a cashier may close with unapproved; None: no approval asked.
     max_unapproved_difference: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    # Its own notes and coins, largest first ("50,20,10,5"); None: its currency's common ones.
+    denominations: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=_created_at, onupdate=utcnow)
 
@@ -184,6 +186,9 @@ class PosSession(db.Model):
     note: Mapped[str | None] = mapped_column(String(500))
     opened_by: Mapped[str] = mapped_column(String(120))
     closed_by: Mapped[str | None] = mapped_column(String(120))
+    # The opening's count by note and coin, [{"value": "50.00", "count": 3}, ...] largest
+    # first; None when the opening sent only the amount, as every one from before counts.
+    cash_count: Mapped[list | None] = mapped_column(CanonicalJson)
     # Set at flush, under the write lock: creation order is commit order, which history relies on.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=_created_at, onupdate=utcnow)
@@ -233,6 +238,8 @@ class PosClosing(db.Model):
     # "difference"}} as money texts, counted and difference null when it was not counted.
     # Null when there was none, as in every closing from before tenders.
     tenders: Mapped[dict | None] = mapped_column(CanonicalJson)
+    # The closing's count by note and coin, as the session's opening one; None: not sent.
+    cash_count: Mapped[list | None] = mapped_column(CanonicalJson)
 
     approval: Mapped["ClosingApproval | None"] = relationship(viewonly=True, lazy="selectin")
 

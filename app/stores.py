@@ -1,17 +1,30 @@
 """The stores and their settings (name, time zone, business day, staleness, currency, the
-reasons a pay-in or pay-out may name), and their tenders: cash, built in, and the ones the
-owner adds, disabled but never deleted.
+notes and coins a count may name, the reasons a pay-in or pay-out may name), and their
+tenders: cash, built in, and the ones the owner adds, disabled but never deleted.
 
 The edges load the settings (``app.owner_input.StoreSettingsSchema``) and hand these rules the
 typed values; a write reads and writes through the unit of work it is handed and tells it when
 it is done (``uow.done()``). ``get_store`` is a read for the pages, in the request's session.
+
+The notes and coins a cash count may name: a table per currency for the common ones, which a
+store may replace with its own list (``Store.denominations``). Babel gives each currency's
+digits (its minor unit), so no value finer than the currency's coins is taken.
 """
 
+from decimal import Decimal
 from types import SimpleNamespace
 
+from babel.numbers import get_currency_precision
 from sqlalchemy import select
 
-from .exceptions import NameTaken, StoreNotFound, TenderDisabled, UnknownTender
+from .exceptions import (
+    InvalidInput,
+    NameTaken,
+    StoreNotFound,
+    TenderDisabled,
+    UnknownDenomination,
+    UnknownTender,
+)
 from .machinery.database import UnitOfWork
 from .machinery.extensions import db
 from .models import CASH, MovementReason, Store, Tender
@@ -45,6 +58,16 @@ def find_store(tx, store_id: str) -> Store:
     if store is None:
         raise StoreNotFound()
     return store
+
+
+def set_denominations(uow: UnitOfWork, store_id: str, typed: str | None) -> tuple:
+    """The store's own notes and coins, as typed ("50,20,10,0.50"), checked against its
+    currency's digits; None: back to its currency's common ones. Returns the list in force."""
+    with uow:
+        store = find_store(uow.session, store_id)
+        store.denominations = None if typed is None else parse_denominations(typed, store.currency)
+        uow.done()
+    return store_denominations(store.currency, store.denominations)
 
 
 def add_reason(uow: UnitOfWork, store_id: str, name: str) -> None:
@@ -120,3 +143,78 @@ def enabled_tender(tx, store_id: str, code: str) -> None:
 
 def _tender(tx, store_id: str, code: str) -> Tender | None:
     return tx.scalar(select(Tender).where(Tender.store_id == store_id, Tender.code == code))
+
+
+def _values(*texts: str) -> tuple[Decimal, ...]:
+    return tuple(Decimal(text) for text in texts)
+
+
+# Largest first: notes, then coins, as they are in circulation.
+COMMON = {
+    "EUR": _values(
+        "500",
+        "200",
+        "100",
+        "50",
+        "20",
+        "10",
+        "5",
+        "2",
+        "1",
+        "0.50",
+        "0.20",
+        "0.10",
+        "0.05",
+        "0.02",
+        "0.01",
+    ),
+    "USD": _values("100", "50", "20", "10", "5", "2", "1", "0.50", "0.25", "0.10", "0.05", "0.01"),
+    "GBP": _values("50", "20", "10", "5", "2", "1", "0.50", "0.20", "0.10", "0.05", "0.02", "0.01"),
+    "CHF": _values(
+        "1000", "200", "100", "50", "20", "10", "5", "2", "1", "0.50", "0.20", "0.10", "0.05"
+    ),
+}
+
+
+def store_denominations(currency: str, own: str | None) -> tuple[Decimal, ...]:
+    """The store's list (kept as the text ``parse`` gives), else its currency's common ones;
+    empty for a currency without a table and no list of the store's own."""
+    if own is not None:
+        return _values(*own.split(","))
+    return COMMON.get(currency, ())
+
+
+def parse_denominations(text: str, currency: str) -> str:
+    """A store's own list, as typed ("50,20,10,5,0.50"), checked and kept largest first: each a
+    positive amount with no more digits than the currency has, no value twice."""
+    places = get_currency_precision(currency)
+    values = set()
+    for part in text.split(","):
+        try:
+            value = Decimal(part.strip())
+        except ArithmeticError:
+            raise InvalidInput({"denominations": [f"{part.strip()!r} is not an amount."]}) from None
+        if not value.is_finite() or value <= 0 or -value.as_tuple().exponent > places:
+            raise InvalidInput(
+                {
+                    "denominations": [
+                        f"{part.strip()} is not a {currency} note or coin "
+                        f"(positive, at most {places} decimal places)."
+                    ]
+                }
+            )
+        if value in values:
+            raise InvalidInput({"denominations": [f"{part.strip()} is there twice."]})
+        values.add(value)
+    return ",".join(format(value, "f") for value in sorted(values, reverse=True))
+
+
+def checked_count(lines: list[dict], currency: str, own: str | None) -> list[dict]:
+    """A count's lines (value, count) each naming one of the store's denominations, as stored:
+    largest first, each value a money text."""
+    known = set(store_denominations(currency, own))
+    for line in lines:
+        if line["value"] not in known:
+            raise UnknownDenomination()
+    ordered = sorted(lines, key=lambda line: line["value"], reverse=True)
+    return [{"value": f"{line['value']:.2f}", "count": line["count"]} for line in ordered]

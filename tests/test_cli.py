@@ -301,6 +301,8 @@ def test_every_command_says_what_it_does_in_its_help():
             yield path, command
 
     found = [found for top in cli.COMMANDS for found in commands(top, top.name)]
-    assert len(found) == 39  # the journal group and the store's tender and reason groups among them
+    assert (
+        len(found) == 40
+    )  # store denominations, the journal group and the store's tender and reason groups among them
     for path, command in found:
         assert command.help and command.help.strip(), path

@@ -47,6 +47,7 @@ def test_closes_the_open_session_and_reveals_the_count(client, headers, profile,
         "openedBy",
         "closedBy",
         "closing",
+        "cashCount",  # an addition: the opening's count by note and coin, null if none
     }
     closing = data["closing"]
     assert set(closing) == {
@@ -70,6 +71,7 @@ def test_closes_the_open_session_and_reveals_the_count(client, headers, profile,
         "approvedAt",
         "approvalNote",
         "tenders",  # an addition: per tender, cash first
+        "cashCount",  # an addition: the count by note and coin, null if none
     }
     assert (closing["forced"], closing["reason"]) == (False, None)
     assert data["id"] == opened["id"] == closing["posSessionId"]

@@ -26,6 +26,8 @@ from ..sessions.queries import tender_lines
 MAX_MONEY = Decimal(1_000_000_000_000)
 NOTE_MAX = 500
 PAGE_MAX = 200
+MAX_PIECES = 1_000_000  # of one note or coin in a drawer
+COUNT_LINES_MAX = 100
 
 
 class MoneyField(fields.Field):
@@ -157,6 +159,73 @@ def password_field() -> Text:
     return text(max_length=PASSWORD_MAX_BYTES, load_only=True, validate=[follows_the_rule])
 
 
+class DenominationValue(MoneyField):
+    """A note's or coin's value: a money number, or the same number written as a string
+    ("50.00"), as the issue's example sends it; greater than 0."""
+
+    default_error_messages = {"positive": "Must be greater than 0."}
+    _number = re.compile(r"(0|[1-9]\d{0,15})(\.\d{1,2})?", re.ASCII)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
+        if isinstance(value, str):
+            if not self._number.fullmatch(value):
+                raise self.make_error("invalid")
+            value = Decimal(value)
+        amount = super()._deserialize(value, attr, data, **kwargs)
+        if amount == 0:
+            raise self.make_error("positive")
+        return amount
+
+
+class CashCountLine(StrictSchema):
+    value = DenominationValue(required=True, error_messages={"required": MISSING})
+    count = fields.Integer(
+        strict=True,  # 3, not 3.0 nor "3"
+        required=True,
+        validate=validate.Range(min=0, max=MAX_PIECES),
+        error_messages={"required": MISSING},
+    )
+
+
+def _no_value_twice(lines: list[dict]) -> None:
+    values = [line["value"] for line in lines]
+    if len(set(values)) != len(values):
+        raise ValidationError("Each value once.")
+
+
+def cash_count_field(amount_key: str) -> fields.List:
+    return fields.List(
+        fields.Nested(CashCountLine),
+        data_key="cashCount",
+        load_default=None,
+        validate=[validate.Length(max=COUNT_LINES_MAX), _no_value_twice],
+        metadata={
+            "description": "The drawer counted by note and coin, e.g. "
+            '`[{"value": "50.00", "count": 3}, {"value": 0.5, "count": 4}]`: each value one '
+            "of the store's notes and coins (else 400), once; counts whole and >= 0. Its sum "
+            f"must equal `{amount_key}` when both are sent (else 400); sent alone, it gives "
+            f"`{amount_key}`."
+        },
+    )
+
+
+def counted_amount(data: dict, amount_key: str, name: str) -> None:
+    """Check the count's sum against the amount sent, or take the amount from it."""
+    lines = data.get("cash_count")
+    if lines is None:
+        return
+    total = sum((line["value"] * line["count"] for line in lines), Decimal(0))
+    if total > MAX_MONEY:
+        raise ValidationError(f"Must add up to at most {MAX_MONEY}.", "cashCount")
+    sent = data.get(amount_key)
+    if sent is None:
+        data[amount_key] = total
+    elif sent != total:
+        raise ValidationError(
+            f"cashCount adds up to {total:.2f}, not the {name} sent ({sent:.2f})."
+        )
+
+
 class CreateSessionSchema(StrictSchema):
     profile_id = text(64, data_key="profileId")
     # "openningCash" is the reference's spelling, which terminals send; "openingCash" works too.
@@ -164,11 +233,12 @@ class CreateSessionSchema(StrictSchema):
     opening_cash = MoneyField(data_key="openingCash")
     password = password_field()
     note = note_field()
+    cash_count = cash_count_field("openningCash")
 
     @validates_schema
     def one_opening_cash(self, data, **kwargs):
         sent = {data[k] for k in ("openning_cash", "opening_cash") if k in data}
-        if not sent:
+        if not sent and data.get("cash_count") is None:
             raise ValidationError(MISSING, "openningCash")
         if len(sent) > 1:
             raise ValidationError("openningCash and openingCash differ.", "openingCash")
@@ -177,6 +247,7 @@ class CreateSessionSchema(StrictSchema):
     def merge_opening_cash(self, data, **kwargs):
         if "openning_cash" in data:
             data["opening_cash"] = data.pop("openning_cash")
+        counted_amount(data, "opening_cash", "openningCash")
         return data
 
 
@@ -219,11 +290,21 @@ class CurrentSessionResponse(Schema):
 class CloseSessionSchema(StrictSchema):
     profile_id = text(64, data_key="profileId")
     # The counted cash. The terminal never sends the expected figure: the count is blind.
-    closing_cash = MoneyField(
-        data_key="closingCash", required=True, error_messages={"required": MISSING}
-    )
+    closing_cash = MoneyField(data_key="closingCash")
     password = password_field()
     note = note_field()
+    cash_count = cash_count_field("closingCash")
+
+    @validates_schema
+    def counted(self, data, **kwargs):
+        if "closing_cash" not in data and data.get("cash_count") is None:
+            raise ValidationError(MISSING, "closingCash")
+
+    @post_load
+    def closing_cash_of_the_count(self, data, **kwargs):
+        counted_amount(data, "closing_cash", "closingCash")
+        return data
+
     counted_tenders = fields.Dict(
         data_key="countedTenders",
         keys=Text(
@@ -332,6 +413,23 @@ class GrandTotalsSchema(Schema):
     pay_outs = MoneyField(attribute="grand_pay_outs", data_key="payOuts")
 
 
+class CountedLineSchema(Schema):
+    value = MoneyField()
+    count = fields.Integer()
+
+
+def counted_field(when: str) -> fields.List:
+    return fields.List(
+        fields.Nested(CountedLineSchema),
+        data_key="cashCount",
+        allow_none=True,
+        metadata={
+            "description": f"The cash counted {when} by note and coin, largest first; "
+            "null when only the amount was sent"
+        },
+    )
+
+
 class ClosingSchema(Schema):
     id = fields.String()
     pos_session_id = fields.String(data_key="posSessionId")
@@ -367,6 +465,7 @@ class ClosingSchema(Schema):
         fields.Nested(TenderLineSchema),
         metadata={"description": "Per tender, cash first: expected, counted, difference"},
     )
+    cash_count = counted_field("at closing")
 
     def get_attribute(self, closing, attr, default):
         if attr == "grand_totals":
@@ -387,6 +486,7 @@ class SessionRecordSchema(SessionSchema):
     """A session beyond the reference's shape: its note, who opened and closed it, its closing."""
 
     note = fields.String(allow_none=True)
+    cash_count = counted_field("at opening")
     opened_by = fields.String(data_key="openedBy")
     closed_by = fields.String(data_key="closedBy", allow_none=True)
     closing = fields.Nested(ClosingSchema, allow_none=True)

@@ -18,6 +18,7 @@ from ..exceptions import (
     SessionClosed,
     SessionNotFound,
     TenderDisabled,
+    UnknownDenomination,
     UnknownReason,
     UnknownTender,
 )
@@ -57,13 +58,21 @@ bp = Blueprint("pos_session", __name__, url_prefix="/pos-session")
 @bp.post("/create-session")
 @store_scoped
 @idempotent
-@raises(ProfileNotFound, ProfileDisabled, *PASSWORD_CHECK_ERRORS, SessionAlreadyOpen)
+@raises(
+    UnknownDenomination,
+    ProfileNotFound,
+    ProfileDisabled,
+    *PASSWORD_CHECK_ERRORS,
+    SessionAlreadyOpen,
+)
 @operation(
     "Open a session",
     description="A profile has at most one open session. Send the opening cash as "
     "`openningCash` (the reference spelling) or `openingCash`; sending both with different "
-    "values is refused. Checks run in this order: body, profile in this store, profile "
-    "enabled, password, no session open.\n",
+    "values is refused. `cashCount` counts the drawer by note and coin: its sum must equal the "
+    "opening cash, or gives it when that is not sent. Checks run in this order: body, the "
+    "count's notes and coins, profile in this store, profile enabled, password, no session "
+    "open.\n",
     body=CreateSessionSchema(),
     example={
         "profileId": "zty59yo3tsz0uv5tacg1i5my",
@@ -82,16 +91,24 @@ def create_session(uow, body):
 @bp.post("/close-session")
 @store_scoped
 @idempotent
-@raises(ProfileNotFound, *PASSWORD_CHECK_ERRORS, NoOpenSession, UnknownTender, TenderDisabled)
+@raises(
+    UnknownDenomination,
+    ProfileNotFound,
+    *PASSWORD_CHECK_ERRORS,
+    NoOpenSession,
+    UnknownTender,
+    TenderDisabled,
+)
 @operation(
     "Close the open session with the counted cash (a blind count)",
     description="The answer reveals the expected cash (opening + sales - refunds + pay-ins - "
     "pay-outs, in cash) and the difference (counted - expected). `countedTenders` counts "
     "the other tenders, by code; the closing's `tenders` lists each with its expected total, "
-    "its count and difference (null: not counted). A count names a tender of the store that "
-    "is enabled or that the session moved. A disabled profile can still close "
-    "the session it has open. A retry with the same Idempotency-Key and body replays the "
-    "first answer.\n",
+    "its count and difference (null: not counted). `cashCount` counts the cash by note and "
+    "coin: its sum must equal `closingCash`, or gives it when that is not sent. A count "
+    "names a tender of the store that is enabled or that the session moved. A disabled "
+    "profile can still close the session it has open. A retry with the same Idempotency-Key "
+    "and body replays the first answer.\n",
     body=CloseSessionSchema(),
     answer=CloseSessionResponse(),
     answered="Session closed",

@@ -27,6 +27,15 @@ def store_time(moment: datetime, zone: str) -> datetime:
     return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
 
 
+@bp.app_template_filter("count_lines")
+def count_lines(lines: list[dict]) -> list[tuple[Decimal, int, Decimal]]:
+    """A cash count's lines (as stored) as value, count and value x count, largest first."""
+    return [
+        (Decimal(line["value"]), line["count"], Decimal(line["value"]) * line["count"])
+        for line in lines
+    ]
+
+
 @bp.app_template_filter("store_time")
 def store_time_text(moment: datetime | None, zone: str, year: bool = True) -> str:
     """The day and the time, as every list and report writes them: "3 Dec 2026 08:02"; without

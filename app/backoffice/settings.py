@@ -1,6 +1,6 @@
 """The store's settings page: name, time zone, business day, stale sessions, currency; its
-tenders (cash, built in, and the ones added: added, disabled, enabled again); and the reasons a
-pay-in or pay-out may name."""
+tenders (cash, built in, and the ones added: added, disabled, enabled again); the notes and
+coins a cash count may name; and the reasons a pay-in or pay-out may name."""
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
@@ -12,7 +12,9 @@ from ..stores import (
     add_tender,
     movement_reasons,
     remove_reason,
+    set_denominations,
     set_tender_enabled,
+    store_denominations,
     store_tenders,
     update_store,
 )
@@ -38,6 +40,9 @@ def _settings_page(status=200, errors=None, tender_errors=None):
         "day_start": "{:02d}:{:02d}".format(*divmod(store.day_start_minutes, 60)),
         "stale_after_hours": store.stale_after_hours,
         "currency": store.currency,
+        "denominations": ", ".join(
+            f"{value:.2f}" for value in store_denominations(store.currency, store.denominations)
+        ),
         **typed(),
     }
     tender_values = {k: request.form[k] for k in TENDER_FIELDS if k in request.form}
@@ -79,6 +84,20 @@ def add_movement_reason(store_id):
         return _settings_page(400, err.errors)
     flash(f"Pay-ins and pay-outs may now give the reason {name!r}.", "done")
     return redirect(url_for(".settings", store_id=store_id, _anchor="reasons"))
+
+
+@bp.post("/stores/<store_id>/settings/denominations")
+@store_view
+@once(".settings")
+def denominations(store_id):
+    typed_list = request.form.get("denominations", "").strip()
+    try:
+        set_denominations(UnitOfWork(), store_id, typed_list or None)
+    except InvalidInput as err:
+        return _settings_page(400, err.errors)
+    said = "the store's own" if typed_list else "the currency's common ones"
+    flash(f"Cash counts now name {said} notes and coins.", "done")
+    return redirect(url_for(".settings", store_id=store_id, _anchor="denominations"))
 
 
 @bp.post("/stores/<store_id>/settings/reasons/remove")

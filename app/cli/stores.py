@@ -19,7 +19,9 @@ from ..stores import (
     find_store,
     movement_reasons,
     remove_reason,
+    set_denominations,
     set_tender_enabled,
+    store_denominations,
     store_tenders,
     update_store,
 )
@@ -106,6 +108,24 @@ def list_():
 def all_stores() -> list[Store]:
     """Every store by name (no rule lists them: only the CLI does)."""
     return db.session.scalars(select(Store).order_by(Store.name, Store.id)).all()
+
+
+@cli.command("denominations")
+@click.argument("store_id")
+@click.argument("values", required=False)
+def denominations_(store_id, values):
+    """The notes and coins a cash count may name, largest first, one a line. VALUES
+    ("50,20,10,5,0.50") sets the store's own, each with no more decimals than its currency
+    has; "default" goes back to the currency's common ones."""
+    with refusals():
+        if values is None:
+            store = find_store(db.session, store_id)
+            listed = store_denominations(store.currency, store.denominations)
+        else:
+            typed = None if values.strip() == "default" else values
+            listed = set_denominations(UnitOfWork(), store_id, typed)
+    for value in listed:
+        click.echo(f"{value:.2f}")
 
 
 reasons = AppGroup("reason", help="The reasons a pay-in or pay-out may name.")

@@ -147,11 +147,18 @@ class Fact:
             )
         first = count - len(keys)
         pairs = [(first + n, self.omitted[key]) for n, key in enumerate(keys)]
-        if len(pairs) == 1:  # every kind so far: one test a row
+        if len(pairs) == 1:  # one test a row
             [(at, value)] = pairs
             present, absent = variants[(True,)], variants[(False,)]
             return lambda *row: (absent if row[at] == value else present)(*row)
-        return lambda *row: variants[tuple(row[at] != value for at, value in pairs)](*row)
+
+        def text(*row) -> str:
+            # The variant's holes: the row's values but those of the keys it leaves out.
+            present = tuple(row[at] != value for at, value in pairs)
+            kept = [v for at, v in enumerate(row[:count]) if at < first or present[at - first]]
+            return variants[present](*kept)
+
+        return text
 
 
 TOTALS = {"sales": "sales", "refunds": "refunds", "payIns": "pay_ins", "payOuts": "pay_outs"}
@@ -168,8 +175,10 @@ OPENED = Fact(
         "openingCash": "opening_cash",
         "by": "opened_by",
         "note": "note",
+        "cashCount": "cash_count",
     },
     session=_sessions.c.id,
+    omitted={"cashCount": None},  # counted by note and coin (0012), else as before
 )
 _MOVEMENT = {
     "movementId": "id",
@@ -213,8 +222,10 @@ _CLOSING = {
     "grandTotals": {name: f"grand_{column}" for name, column in TOTALS.items()},
     "approvalPending": "needs_approval",
     "tenders": "tenders",
+    "cashCount": "cash_count",
 }
-_NO_TENDER = {"tenders": None}  # a closing with cash only: its entry is as before tenders
+# A closing with cash only, counted as one figure: its entry is as before tenders and counts.
+_AS_BEFORE = {"tenders": None, "cashCount": None}
 CLOSED = Fact(
     "session_closed",
     _closings,
@@ -222,7 +233,7 @@ CLOSED = Fact(
     "closingId",
     where=~_closings.c.forced,
     anchor=True,
-    omitted=_NO_TENDER,
+    omitted=_AS_BEFORE,
 )
 FORCE_CLOSED = Fact(
     "session_force_closed",
@@ -232,7 +243,7 @@ FORCE_CLOSED = Fact(
     where=_closings.c.forced,
     family=CLOSED.kind,
     anchor=True,
-    omitted=_NO_TENDER,
+    omitted=_AS_BEFORE,
 )
 APPROVED = Fact(
     "closing_approved",

@@ -46,7 +46,7 @@ from ..models import (
 )
 from ..people.managers import granted_store
 from ..people.passwords import lock_profile, password_checked
-from ..stores import enabled_tender
+from ..stores import checked_count, enabled_tender
 from .closing import assign_z
 from .queries import summary_query, tender_expected
 
@@ -89,8 +89,12 @@ def open_session(
     password: str,
     opening_cash: Decimal,
     note: str | None = None,
+    cash_count: list[dict] | None = None,
 ):
+    """Open a session for the profile with the cash in the drawer, counted by note and coin if
+    ``cash_count`` (which the edge has added up to ``opening_cash``)."""
     with uow.reading_first():
+        cash_count = _store_count(uow.session, store_id, cash_count)
         profile = _profile_to_check(uow.session, store_id, profile_id, to_open=True)
         # The partial unique index catches what the check below should have: still a 400.
         with (
@@ -109,11 +113,20 @@ def open_session(
                 opening_cash=opening_cash,
                 note=note,
                 opened_by=actor,
+                cash_count=cash_count,
             )
             tx.add(opened)
             journal.record(tx, journal.OPENED, opened)
             uow.done()
     return opened
+
+
+def _store_count(tx, store_id: str, lines: list[dict] | None) -> list[dict] | None:
+    """A count's lines as stored, each a note or coin of the store (else refused), or None."""
+    if lines is None:
+        return None
+    store = tx.get(Store, store_id)
+    return checked_count(lines, store.currency, store.denominations)
 
 
 @contextmanager
@@ -139,10 +152,13 @@ def close_session(
     closing_cash: Decimal,
     counted_tenders: dict[str, Decimal] | None = None,
     note: str | None = None,
+    cash_count: list[dict] | None = None,
 ) -> PosSession:
-    """Close the profile's open session with the counted cash and any other tender counted
-    (by code); returns it with its closing."""
+    """Close the profile's open session with the counted cash (by note and coin if
+    ``cash_count``, which the edge has added up to ``closing_cash``) and any other tender
+    counted (by code); returns it with its closing."""
     with uow.reading_first():
+        cash_count = _store_count(uow.session, store_id, cash_count)
         profile = _profile_to_check(uow.session, store_id, profile_id, to_open=False)
         with password_checked(profile, password) as settle:
 
@@ -155,7 +171,13 @@ def close_session(
                 return pos_session, actor
 
             return _close(
-                uow, open_one, NoOpenSession, closing_cash, counted_tenders or {}, note=note
+                uow,
+                open_one,
+                NoOpenSession,
+                closing_cash,
+                counted_tenders or {},
+                note=note,
+                cash_count=cash_count,
             )
 
 
@@ -210,6 +232,7 @@ def _close(
     *,
     note: str | None = None,
     reason: str | None = None,
+    cash_count: list[dict] | None = None,
 ) -> PosSession:
     """Close the open session ``find(tx)`` returns (or refuses), with who closes it, under the
     write lock: of concurrent closes the first wins and the rest get ``refused``."""
@@ -244,6 +267,7 @@ def _close(
                 forced=reason is not None,
                 reason=reason,
                 tenders=tenders or None,
+                cash_count=cash_count,
                 approval=None,  # none yet: said here, so the answer shows it without a query
             )
             tx.add(closing)

@@ -1,0 +1,230 @@
+"""Counting by note and coin (issue 19): opening and closing may send ``cashCount``, whose sum
+must equal the amount sent (or gives it), each value one of the store's notes and coins; the
+count is stored, journaled and shown on the X/Z report."""
+
+from decimal import Decimal as D
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from app.exceptions import InvalidInput, UnknownDenomination
+from app.machinery.database import UnitOfWork
+from app.machinery.extensions import db
+from app.sessions import service
+from app.stores import parse_denominations
+from tests.helpers import (
+    CLOSE,
+    CREATE,
+    PASSWORD,
+    close_body,
+    close_shift,
+    open_shift,
+    report,
+    sign_in,
+    submit,
+)
+from tests.helpers import text as page_text
+from tests.test_journal import box_at_0003_with_history, entries, verify
+
+COUNT = [{"value": "50.00", "count": 3}, {"value": 0.5, "count": 4}, {"value": 20, "count": 0}]
+STORED = [
+    {"value": "50.00", "count": 3},
+    {"value": "20.00", "count": 0},
+    {"value": "0.50", "count": 4},
+]
+SHOWN = [{"value": 50, "count": 3}, {"value": 20, "count": 0}, {"value": 0.5, "count": 4}]
+
+
+def opened(client, headers, profile, **body):
+    body = {"profileId": profile, "password": PASSWORD, **body}
+    return client.post(CREATE, json=body, headers=headers)
+
+
+def test_a_count_alone_gives_the_amount_and_is_on_the_report(client, headers, profile, runner):
+    answer = opened(client, headers, profile, cashCount=COUNT)
+    assert answer.status_code == 200, answer.get_json()
+    session = answer.get_json()["data"][0]
+    assert session["openingCash"] == 152
+    assert "cashCount" not in session  # the reference's session object keeps its shape
+
+    closed = close_shift(client, headers, profile, cash=152, cashCount=COUNT)
+
+    assert closed["cashCount"] == SHOWN
+    assert closed["closing"]["cashCount"] == SHOWN
+    z = report(client, headers, session["id"])
+    assert z["cashCount"] == SHOWN and z["closing"]["cashCount"] == SHOWN
+    assert z["summary"]["closingCash"] == 152
+    opening, closing = (e for e in entries(client, headers) if e["kind"] != "cash_movement")
+    assert opening["data"]["cashCount"] == STORED
+    assert closing["data"]["cashCount"] == STORED
+    after = verify(runner)
+    assert after.exit_code == 0, after.output
+
+
+def test_without_a_count_the_entries_are_as_before(client, headers, profile, runner):
+    session = open_shift(client, headers, profile, cash=100)
+    closed = close_shift(client, headers, profile, cash=100)
+
+    assert closed["cashCount"] is None and closed["closing"]["cashCount"] is None
+    assert report(client, headers, session["id"])["cashCount"] is None
+    assert all("cashCount" not in e["data"] for e in entries(client, headers))
+    assert verify(runner).exit_code == 0
+
+
+def test_a_count_that_does_not_add_up_is_refused(client, headers, profile):
+    answer = opened(client, headers, profile, openningCash=150, cashCount=COUNT)
+    assert answer.status_code == 400
+    assert answer.get_json()["message"] == (
+        "cashCount adds up to 152.00, not the openningCash sent (150.00)."
+    )
+    open_shift(client, headers, profile, cash=152, cashCount=COUNT)
+    closing = client.post(CLOSE, json=close_body(profile, 1, cashCount=COUNT), headers=headers)
+    assert closing.status_code == 400
+    assert "adds up to 152.00, not the closingCash sent (1.00)" in closing.get_json()["message"]
+
+
+@pytest.mark.parametrize(
+    "count",
+    [
+        [{"value": 50, "count": -1}],
+        [{"value": 50, "count": 1.5}],
+        [{"value": 50, "count": D("1.0")}],
+        [{"value": 50, "count": "1"}],
+        [{"value": 50, "count": True}],
+        [{"value": 50}],
+        [{"value": "50.001", "count": 1}],
+        [{"value": "5e1", "count": 1}],
+        [{"value": "fifty", "count": 1}],
+        [{"value": 0, "count": 1}],
+        [{"value": -50, "count": 1}],
+        [{"value": 50, "count": 1, "extra": 1}],
+        [{"value": 50, "count": 1}, {"value": "50.00", "count": 2}],
+        {"50": 1},
+    ],
+)
+def test_strict_input(client, headers, profile, count):
+    answer = opened(client, headers, profile, openningCash=50, cashCount=count)
+    body = answer.get_json()
+    assert answer.status_code == 400, body
+    assert body["statusCode"] == 400 and body["message"]
+
+
+def test_a_value_not_of_the_store_is_refused_before_the_profile(client, headers):
+    answer = opened(client, headers, "nosuchprofile", cashCount=[{"value": 3, "count": 1}])
+    assert answer.status_code == 400
+    assert answer.get_json()["message"] == (
+        "cashCount names a value that is not a note or coin of the store"
+    )
+
+
+def test_missing_amount_and_count_is_missing_data(client, headers, profile):
+    assert opened(client, headers, profile).get_json()["message"] == "Missing data"
+    body = close_body(profile)
+    del body["closingCash"]
+    assert client.post(CLOSE, json=body, headers=headers).get_json()["message"] == "Missing data"
+
+
+def test_the_store_counts_with_its_own_list(client, headers, profile, runner, store):
+    listed = runner.invoke(args=["store", "denominations", store, "0.5, 20,50"])
+    assert listed.exit_code == 0, listed.output
+    assert listed.stdout.split() == ["50.00", "20.00", "0.50"]
+    refused = opened(client, headers, profile, cashCount=[{"value": 100, "count": 1}])
+    assert refused.status_code == 400
+    assert opened(client, headers, profile, cashCount=COUNT).status_code == 200
+
+    default = runner.invoke(args=["store", "denominations", store, "default"])
+    assert default.stdout.split()[:2] == ["500.00", "200.00"]
+
+
+@pytest.mark.parametrize("typed", ["0.001", "50,x", "50,50.0", "0", "50,-5", "NaN"])
+def test_a_list_the_currency_cannot_have_is_refused(runner, store, typed):
+    result = runner.invoke(args=["store", "denominations", store, typed])
+    assert result.exit_code == 1 and not result.stdout
+    assert "denominations" in result.output
+
+
+def test_the_rules_below_http(app, store, profile):
+    assert parse_denominations("1,0.05,1e3", "CHF") == "1000,1,0.05"
+    with pytest.raises(InvalidInput):
+        parse_denominations("0.5", "JPY")  # the yen has no decimals
+    with app.app_context(), pytest.raises(UnknownDenomination):
+        service.open_session(
+            UnitOfWork(),
+            store,
+            "t",
+            profile_id=profile,
+            password=PASSWORD,
+            opening_cash=D("0.03"),
+            cash_count=[{"value": D("0.03"), "count": 1}],
+        )
+
+
+def test_the_upgrade_keeps_a_box_with_history_verifiable(app, runner):
+    """A box with history from before counts (0011) upgrades: no row has a count, and every
+    entry keeps its bytes (verify recomputes each from its row)."""
+    ids = "0" * 22
+    with app.app_context():
+        box_at_0003_with_history(ids)
+        upgrade(revision="0011")
+        upgrade()
+        with db.engine.connect() as connection:
+            sessions = connection.execute(sa.text("SELECT id, cash_count FROM pos_session"))
+            assert sorted(sessions) == [(f"s1{ids}", None), (f"s2{ids}", None)]
+            closings = connection.execute(sa.text("SELECT cash_count FROM pos_closing"))
+            assert list(closings) == [(None,)]
+            assert connection.scalar(sa.text("SELECT denominations FROM store")) is None
+    after = verify(runner)
+    assert after.exit_code == 0, after.output
+
+
+@pytest.mark.usefixtures("manager")
+def test_the_z_page_prints_each_count(client, headers, profile, store):
+    session = open_shift(client, headers, profile, cash=152, cashCount=COUNT)
+    sign_in(client)
+    x = page_text(client.get(f"/backoffice/stores/{store}/sessions/{session['id']}"))
+    assert "Opening count by note and coin" in x and "Closing count" not in x
+    close_shift(client, headers, profile, cash=100, cashCount=[{"value": 100, "count": 1}])
+
+    z = page_text(client.get(f"/backoffice/stores/{store}/sessions/{session['id']}"))
+
+    assert "50.00 EUR × 3 = 150.00 EUR 20.00 EUR × 0 = 0.00 EUR 0.50 EUR × 4 = 2.00 EUR" in z
+    assert "Counted 152.00 EUR" in z
+    assert "Closing count by note and coin Value Count Total 100.00 EUR × 1 = 100.00 EUR" in z
+
+
+def test_a_closing_with_tenders_and_a_count_verifies(client, headers, profile, runner, store):
+    assert runner.invoke(args=["store", "tender", "add", store, "card", "Card"]).exit_code == 0
+    open_shift(client, headers, profile, cash=0)
+    closed = close_shift(
+        client, headers, profile, cash=2, cashCount=COUNT[1:], countedTenders={"card": 1}
+    )
+
+    assert closed["closing"]["difference"] == 2
+    closing = entries(client, headers)[-1]["data"]
+    assert closing["cashCount"] == STORED[1:] and set(closing["tenders"]) == {"card"}
+    after = verify(runner)
+    assert after.exit_code == 0, after.output
+
+
+@pytest.mark.usefixtures("manager")
+def test_the_settings_page_sets_the_notes_and_coins(client, headers, profile, store):
+    sign_in(client)
+    page = f"/backoffice/stores/{store}/settings"
+    action = f"{page}/denominations"
+    assert "500.00, 200.00, 100.00" in client.get(page).get_data(as_text=True)
+
+    refused = submit(client, page, action, denominations="50, 0.005")
+    assert refused.status_code == 400
+    assert "0.005 is not a EUR note or coin" in page_text(refused)
+    saved = submit(client, page, action, denominations="0.5, 20, 50")
+    assert saved.status_code == 302
+    assert 'value="50.00, 20.00, 0.50"' in client.get(page).get_data(as_text=True)
+    assert (
+        opened(client, headers, profile, cashCount=[{"value": 100, "count": 1}]).status_code == 400
+    )
+
+    submit(client, page, action, denominations="")
+    assert (
+        opened(client, headers, profile, cashCount=[{"value": 100, "count": 1}]).status_code == 200
+    )
