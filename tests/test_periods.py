@@ -7,15 +7,22 @@ from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
+from flask_migrate import upgrade
 
 from app import journal, reports
 from app.exceptions import PeriodAlreadyClosed, PeriodNotEnded, PeriodWithoutZ
 from app.machinery.extensions import db
 from app.models import PeriodClosing, utcnow
 from app.sessions import periods
-from tests.helpers import sqlite_only
+from tests.helpers import sign_in, sqlite_only
 from tests.journaling import a_day, instance  # noqa: F401  (a fixture)
-from tests.test_journal import entries, failure, tamper, verify  # noqa: F401  (a fixture)
+from tests.test_journal import (  # noqa: F401  (tamper: a fixture)
+    box_at_0003_with_history,
+    entries,
+    failure,
+    tamper,
+    verify,
+)
 
 pytestmark = pytest.mark.usefixtures("instance")
 
@@ -128,3 +135,30 @@ def test_verify_finds_a_period_that_is_not_the_sum_of_its_zs(
         f"store {store}: month {month} (period closing 1): sales is 26.00, not 25.00 "
         "(the sum of its Z closings)"
     )
+
+
+@pytest.mark.usefixtures("later")
+def test_the_page_lists_the_store_s_period_closings(app, client, headers, profile, store, manager):
+    sign_in(client)
+    page = client.get(f"/backoffice/stores/{store}/journal/periods")
+    assert page.status_code == 200
+    assert "No period closed yet" in page.get_data(as_text=True)
+    two_days(client, headers, profile)
+    with app.app_context():
+        periods.close_periods(store, None, None, "bob")
+    html = client.get(f"/backoffice/stores/{store}/journal/periods").get_data(as_text=True)
+    assert f"<td>month</td><td>1</td><td>{utcnow():%Y-%m}</td><td>1–2</td>" in html
+    assert "<td>year</td><td>1</td>" in html
+    assert "25.00" in html
+
+
+def test_the_migration_upgrades_a_box_with_history_whose_periods_then_close(app, runner):
+    with app.app_context():
+        box_at_0003_with_history("0" * 22)
+        upgrade()
+    store_id = "st" + "0" * 22
+    done = runner.invoke(args=["period", "close", "--store", store_id])
+    assert done.exit_code == 0, done.output
+    assert done.stdout == "month 2025-01 1\nyear 2025 1\n"  # the imported Z of 2025-01-01
+    result = verify(runner)
+    assert result.exit_code == 0, result.output
