@@ -36,6 +36,9 @@ from .exceptions import (
     NameTaken,
     NoOpenSession,
     NothingToApprove,
+    PeriodAlreadyClosed,
+    PeriodNotEnded,
+    PeriodWithoutZ,
     ProfileDisabled,
     ProfileNotFound,
     SchemaNotAtHead,
@@ -110,6 +113,9 @@ ANSWERS: dict[type[DomainError], Answer] = {
     ),
     ClosingNotFound: Answer(404, "Closing not found"),
     NothingToApprove: Answer(409, "Closing has no pending approval"),
+    PeriodAlreadyClosed: Answer(409, "This period is closed already"),
+    PeriodNotEnded: Answer(409, "This period has not ended yet"),
+    PeriodWithoutZ: Answer(409, "This period has no Z closing"),
     IdempotencyKeyReused: Answer(
         422, f"{IDEMPOTENCY_KEY} was already used for a different request"
     ),

@@ -166,3 +166,15 @@ class ClosingNotFound(DomainError):
 
 class NothingToApprove(DomainError):
     """The closing's difference was within the store's limit, or is approved already."""
+
+
+class PeriodAlreadyClosed(DomainError):
+    pass
+
+
+class PeriodNotEnded(DomainError):
+    pass
+
+
+class PeriodWithoutZ(DomainError):
+    """No Z closing in the period: nothing to close."""

@@ -471,6 +471,37 @@ class StoreTotals(db.Model):
     pay_outs: Mapped[Decimal] = mapped_column(MoneyColumn)
 
 
+class PeriodClosing(db.Model):
+    """A month's or a year's closing of a store, in store time: numbered per store and kind,
+    its totals the sum of its Z closings (first_z to last_z), its grand totals the last Z's.
+    Its journal entry's session is the last Z's."""
+
+    __tablename__ = "period_closing"
+    __table_args__ = (
+        UniqueConstraint("store_id", "kind", "period", name="uq_period_closing_period"),
+        UniqueConstraint("store_id", "kind", "number", name="uq_period_closing_number"),
+    )
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
+    store_id: Mapped[str] = mapped_column(ForeignKey("store.id"))
+    kind: Mapped[str] = mapped_column(String(8))  # "month" or "year"
+    period: Mapped[str] = mapped_column(String(7))  # "YYYY-MM" or "YYYY"
+    number: Mapped[int]
+    first_z: Mapped[int]
+    last_z: Mapped[int]
+    pos_session_id: Mapped[str] = mapped_column(ForeignKey("pos_session.id"))
+    sales: Mapped[Decimal] = mapped_column(MoneyColumn)
+    refunds: Mapped[Decimal] = mapped_column(MoneyColumn)
+    pay_ins: Mapped[Decimal] = mapped_column(MoneyColumn)
+    pay_outs: Mapped[Decimal] = mapped_column(MoneyColumn)
+    grand_sales: Mapped[Decimal] = mapped_column(MoneyColumn)
+    grand_refunds: Mapped[Decimal] = mapped_column(MoneyColumn)
+    grand_pay_ins: Mapped[Decimal] = mapped_column(MoneyColumn)
+    grand_pay_outs: Mapped[Decimal] = mapped_column(MoneyColumn)
+    closed_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class JournalHead(db.Model):
     """A store's last journal entry, so an append reads one row, not the whole chain."""
 

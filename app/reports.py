@@ -61,6 +61,21 @@ def business_day(store: Store, moment: datetime) -> date:
     return (wall - timedelta(minutes=store.day_start_minutes)).date()
 
 
+def period_of(store: Store, kind: str, moment: datetime) -> str:
+    """The month ("YYYY-MM") or year ("YYYY") of the business day a stored moment is in."""
+    return f"{business_day(store, moment):{'%Y-%m' if kind == 'month' else '%Y'}}"
+
+
+def period_bounds(store: Store, kind: str, period: str) -> tuple[datetime, datetime]:
+    """A month's or year's first and next business days' starts, naive UTC."""
+    if kind == "month":
+        year, month = map(int, period.split("-"))
+        first, after = date(year, month, 1), date(year + month // 12, month % 12 + 1, 1)
+    else:
+        first, after = date(int(period), 1, 1), date(int(period) + 1, 1, 1)
+    return _utc(store, first), _utc(store, after)
+
+
 def today(store: Store) -> date:
     return business_day(store, utcnow())
 

@@ -302,7 +302,7 @@ def test_every_command_says_what_it_does_in_its_help():
 
     found = [found for top in cli.COMMANDS for found in commands(top, top.name)]
     assert (
-        len(found) == 40
-    )  # store denominations, the journal group and the store's tender and reason groups among them
+        len(found) == 41
+    )  # store denominations, the journal and period groups, the store's tenders and reasons
     for path, command in found:
         assert command.help and command.help.strip(), path

@@ -3,6 +3,7 @@ own, is appended by its rule's one line, verified (its row edited or deleted is 
 exported; and what verify expects of every kind's rows is the canonical JSON of its data."""
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -13,6 +14,7 @@ from app import journal
 from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
 from app.models import MoneyColumn, new_id, utcnow
+from app.sessions import periods
 from tests.helpers import move, open_shift, sqlite_only
 from tests.journaling import a_day, instance  # noqa: F401  (instance: a fixture)
 from tests.test_force_close import olga  # noqa: F401  (a fixture)
@@ -111,14 +113,16 @@ def test_a_new_kind_s_row_edited_or_deleted_is_found(counted, runner, tamper):  
 
 @pytest.mark.usefixtures("approved", "olga")  # a closing over the limit, approved; a manager
 def test_what_verify_expects_is_each_kind_s_canonical_data(
-    app, client, headers, profile, runner, store
+    app, client, headers, profile, runner, store, monkeypatch
 ):
     session_id = open_shift(client, headers, profile, cash=50)["id"]
     assert move(client, headers, session_id, "sale", 2).status_code == 201
     assert move(client, headers, session_id, "drop", 1, reason="to the safe").status_code == 201
     args = ["session", "force-close", session_id, "--counted", "51", "--reason", "forgot"]
     assert runner.invoke(args=[*args, "--manager", "olga"]).exit_code == 0
+    monkeypatch.setattr(periods, "utcnow", lambda: utcnow() + timedelta(days=400))
     with app.app_context():
+        periods.close_periods(store, None, None, "bob")  # the month and the year
         connection = db.session.connection()
         for fact in journal.FACTS.values():
             found = journal.fact_texts(connection, store, fact)

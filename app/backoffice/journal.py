@@ -1,5 +1,6 @@
-"""The journal page: the store's last verification and one on demand; approvals of closings
-whose difference was over the store's limit (listed on the board)."""
+"""The journal page: the store's last verification and one on demand; its monthly and yearly
+closings (read only); approvals of closings whose difference was over the store's limit
+(listed on the board)."""
 
 from datetime import datetime
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from .. import journal
 from ..machinery.database import UnitOfWork
 from ..machinery.extensions import db
-from ..models import ClosingApproval, PosClosing, PosProfile
+from ..models import ClosingApproval, PeriodClosing, PosClosing, PosProfile
 from ..sessions import service
 from .forms import once
 from .views import store_view
@@ -47,6 +48,17 @@ def journal_page(store_id):
             shown["at"] = datetime.fromisoformat(shown["at"])  # shown in store time
     entries = journal.count_entries(db.session.connection(), store_id)
     return render_template("backoffice/journal.html", last=last, started=started, entries=entries)
+
+
+@bp.get("/stores/<store_id>/journal/periods")
+@store_view
+def periods(store_id):
+    closings = db.session.scalars(
+        select(PeriodClosing)
+        .where(PeriodClosing.store_id == store_id)
+        .order_by(PeriodClosing.kind, PeriodClosing.number.desc())
+    ).all()
+    return render_template("backoffice/periods.html", closings=closings)
 
 
 @bp.post("/stores/<store_id>/journal/verify")

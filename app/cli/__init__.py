@@ -6,7 +6,7 @@ did goes to stderr. Each is a few lines: its options are checked and typed by cl
 message through one table (``answers``).
 """
 
-from . import cashiers, database, journal, managers, reports, sessions, stores, tokens
+from . import cashiers, database, journal, managers, periods, reports, sessions, stores, tokens
 
 COMMANDS = (
     database.init_db,
@@ -19,6 +19,7 @@ COMMANDS = (
     sessions.cli,
     reports.cli,
     journal.cli,
+    periods.cli,
 )
 
 

@@ -9,7 +9,7 @@ fact), ``head`` and ``signer`` (the box's key, the signed head outside the datab
 """
 
 from .appending import locked_row, record, record_closing
-from .crosscheck import fact_texts, z_problems
+from .crosscheck import fact_texts, period_problems, z_problems
 from .entry import (
     JournalError,
     canonical,
@@ -28,6 +28,7 @@ from .facts import (
     FACTS,
     MOVEMENT,
     OPENED,
+    PERIOD_CLOSED,
     REASONED_MOVEMENT,
     TOTALS,
     Fact,
@@ -58,6 +59,7 @@ __all__ = [
     "KEY_FILE",
     "MOVEMENT",
     "OPENED",
+    "PERIOD_CLOSED",
     "REASONED_MOVEMENT",
     "TOTALS",
     "Fact",
@@ -78,6 +80,7 @@ __all__ = [
     "locked_row",
     "money",
     "movement_fact",
+    "period_problems",
     "public_key_hex",
     "read_signed_heads",
     "record",

@@ -7,12 +7,14 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from ..models import PosClosing, StoreTotals
+from ..models import PeriodClosing, PosClosing, Store, StoreTotals
+from ..reports import period_bounds
 from .entry import money, stored_timestamp
 from .facts import FACTS, TOTALS, Fact
 
 _closings = PosClosing.__table__
 _totals = StoreTotals.__table__
+_periods = PeriodClosing.__table__
 
 
 class Problem(NamedTuple):
@@ -109,6 +111,44 @@ def z_problems(connection, store_id) -> list[Problem]:
                 store_id, None, f"store_totals differs from Z {last.z_number}: {'; '.join(wrong)}"
             )
         ]
+    return []
+
+
+def period_problems(connection, store_id) -> list[Problem]:
+    """Each period closing against the Z closings of its period in store time: the first and
+    last Z numbers, its totals their sum, its grand totals the last one's."""
+    store = connection.execute(select(Store.__table__).where(Store.id == store_id)).first()
+    periods = connection.execute(
+        select(_periods)
+        .where(_periods.c.store_id == store_id)
+        .order_by(_periods.c.kind, _periods.c.number)
+    )
+    for period in periods:
+        start, end = period_bounds(store, period.kind, period.period)
+        zs = connection.execute(
+            select(_closings)
+            .where(_closings.c.store_id == store_id)
+            .where(_closings.c.created_at >= start, _closings.c.created_at < end)
+            .order_by(_closings.c.z_number)
+        ).all()
+        wrong = []
+        if not zs or (period.first_z, period.last_z) != (zs[0].z_number, zs[-1].z_number):
+            found = f"{zs[0].z_number} to {zs[-1].z_number}" if zs else "none"
+            wrong.append(f"Z {period.first_z} to {period.last_z}, but its Zs are {found}")
+        else:
+            for name, column in TOTALS.items():
+                total = sum(getattr(z, column) for z in zs)
+                if getattr(period, column) != total:
+                    wrong.append(
+                        f"{name} is {money(getattr(period, column))}, not {money(total)} "
+                        f"(the sum of its Z closings)"
+                    )
+                grand = getattr(zs[-1], f"grand_{column}")
+                if getattr(period, f"grand_{column}") != grand:
+                    wrong.append(f"grand total {name} is not Z {zs[-1].z_number}'s {money(grand)}")
+        if wrong:
+            message = f"{period.kind} {period.period} (period closing {period.number}): "
+            return [Problem(store_id, None, message + "; ".join(wrong))]
     return []
 
 

@@ -16,6 +16,7 @@ from ..models import (
     CashMovement,
     ClosingApproval,
     MoneyColumn,
+    PeriodClosing,
     PosClosing,
     PosSession,
 )
@@ -253,9 +254,35 @@ APPROVED = Fact(
     session=_closings.c.pos_session_id,  # an approval's session is its closing's
     anchor=True,
 )
+_periods = PeriodClosing.__table__
+PERIOD_CLOSED = Fact(
+    "period_closed",
+    _periods,
+    {
+        "periodClosingId": "id",
+        "kind": "kind",
+        "period": "period",
+        "number": "number",
+        "firstZ": "first_z",
+        "lastZ": "last_z",
+        **TOTALS,
+        "grandTotals": {name: f"grand_{column}" for name, column in TOTALS.items()},
+        "by": "closed_by",
+    },
+    "periodClosingId",
+    anchor=True,
+)
 FACTS = {
     fact.kind: fact
-    for fact in (OPENED, MOVEMENT, REASONED_MOVEMENT, CLOSED, FORCE_CLOSED, APPROVED)
+    for fact in (
+        OPENED,
+        MOVEMENT,
+        REASONED_MOVEMENT,
+        CLOSED,
+        FORCE_CLOSED,
+        APPROVED,
+        PERIOD_CLOSED,
+    )
 }
 
 

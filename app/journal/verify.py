@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 
 from ..models import JournalEntry, JournalHead, Store, utcnow
-from .crosscheck import Problem, expected, raw_batches, unmatched, z_problems
+from .crosscheck import Problem, expected, period_problems, raw_batches, unmatched, z_problems
 from .entry import Hole, canonical, encode, entry, genesis, spliced, timestamp
 from .facts import FACTS
 
@@ -160,7 +160,7 @@ def _check_store(connection, store_id, signed, progress) -> tuple[int, list[Prob
         found.append(
             Problem(store_id, None, f"{table} row {row_id} (session {session_id}) has no entry")
         )
-    return last, found + z_problems(connection, store_id)
+    return last, found + z_problems(connection, store_id) + period_problems(connection, store_id)
 
 
 def _chain_link(store_id, expected, seq, prev, prev_hash) -> Problem | None:

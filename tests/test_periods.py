@@ -1,0 +1,164 @@
+"""Monthly and yearly closings: in store time, numbered per store and kind, summed from the
+period's Z closings, journaled, refused twice or before the period ends, checked by verify."""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from app import journal, reports
+from app.exceptions import PeriodAlreadyClosed, PeriodNotEnded, PeriodWithoutZ
+from app.machinery.extensions import db
+from app.models import PeriodClosing, utcnow
+from app.sessions import periods
+from tests.helpers import sign_in, sqlite_only
+from tests.journaling import a_day, instance  # noqa: F401  (a fixture)
+from tests.test_journal import (  # noqa: F401  (tamper: a fixture)
+    box_at_0003_with_history,
+    entries,
+    failure,
+    tamper,
+    verify,
+)
+
+pytestmark = pytest.mark.usefixtures("instance")
+
+PARIS = SimpleNamespace(timezone="Europe/Paris", day_start_minutes=4 * 60)
+
+
+def test_a_month_ends_at_the_business_day_start_in_store_time_across_dst():
+    # 2026-03-01 02:30 in Paris (CET, UTC+1) is still 28 February's business day.
+    assert reports.period_of(PARIS, "month", datetime(2026, 3, 1, 1, 30)) == "2026-02"
+    assert reports.period_of(PARIS, "month", datetime(2026, 3, 1, 3, 0)) == "2026-03"
+    # March starts at 04:00 CET (03:00 UTC) and ends at 04:00 CEST (02:00 UTC) on 1 April.
+    start, end = reports.period_bounds(PARIS, "month", "2026-03")
+    assert (start, end) == (datetime(2026, 3, 1, 3), datetime(2026, 4, 1, 2))
+    assert reports.period_of(PARIS, "month", datetime(2026, 4, 1, 1, 59)) == "2026-03"
+    # The year 2026 ends at 04:00 on 1 January 2027: a Z at 03:00 that night is 2026's.
+    assert reports.period_bounds(PARIS, "year", "2026") == (
+        datetime(2026, 1, 1, 3),
+        datetime(2027, 1, 1, 3),
+    )
+    assert reports.period_of(PARIS, "year", datetime(2027, 1, 1, 2)) == "2026"
+    assert reports.period_bounds(PARIS, "month", "2026-12")[1] == datetime(2027, 1, 1, 3)
+
+
+@pytest.fixture
+def later(monkeypatch):
+    """The rule's clock, 400 days on: this month and year have ended."""
+    monkeypatch.setattr(periods, "utcnow", lambda: utcnow() + timedelta(days=400))
+
+
+def two_days(client, headers, profile) -> None:
+    a_day(client, headers, profile)  # Z 1: sales 12.50, refunds 2.00, pay-outs 20.25
+    a_day(client, headers, profile)  # Z 2
+
+
+@pytest.mark.usefixtures("later")
+def test_the_rule_sums_the_period_s_zs_and_journals_it(app, client, headers, profile, store):
+    two_days(client, headers, profile)
+    month = f"{utcnow():%Y-%m}"  # the store's zone is UTC
+    with app.app_context():
+        [closing] = periods.close_periods(store, "month", month, "bob")
+        assert (closing.number, closing.first_z, closing.last_z) == (1, 1, 2)
+        figures = (closing.sales, closing.refunds, closing.pay_outs, closing.grand_sales)
+        assert figures == (Decimal("25.00"), Decimal("4.00"), Decimal("40.50"), Decimal("25"))
+        with pytest.raises(PeriodAlreadyClosed):
+            periods.close_periods(store, "month", month, "bob")
+        with pytest.raises(PeriodWithoutZ):
+            periods.close_periods(store, "month", "2001-01", "bob")
+        # Default: every ended period not closed yet, here the year.
+        [year] = periods.close_periods(store, None, None, "bob")
+        assert (year.kind, year.number, year.sales) == ("year", 1, Decimal("25.00"))
+        assert periods.close_periods(store, None, None, "bob") == []
+    last = entries(client, headers)[-1]
+    assert last["kind"] == "period_closed"
+    assert last["data"]["period"] == month[:4]
+    assert last["data"]["grandTotals"]["sales"] == "25.00"
+
+
+def test_a_period_not_ended_is_refused(app, client, headers, profile, store):
+    a_day(client, headers, profile)
+    month = f"{utcnow():%Y-%m}"
+    with app.app_context(), pytest.raises(PeriodNotEnded):
+        periods.close_periods(store, "month", month, "bob")
+
+
+def test_the_cli_closes_every_ended_period_once(app, client, headers, profile, store, runner):
+    two_days(client, headers, profile)
+    month = f"{utcnow():%Y-%m}"
+    refused = runner.invoke(args=["period", "close", "--store", store, "--month", month])
+    assert refused.exit_code == 1
+    assert "This period has not ended yet." in refused.output
+    assert runner.invoke(args=["period", "close", "--store", store, "--month", "13"]).exit_code == 2
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(periods, "utcnow", lambda: utcnow() + timedelta(days=400))
+        done = runner.invoke(args=["period", "close", "--store", store])
+        assert done.exit_code == 0, done.output
+        assert done.stdout == f"month {month} 1\nyear {month[:4]} 1\n"
+        again = runner.invoke(args=["period", "close", "--store", store, "--year", month[:4]])
+        assert again.exit_code == 1
+        assert "This period is closed already." in again.output
+    result = verify(runner)
+    assert result.exit_code == 0, result.output
+    assert "12 entries" in result.stdout
+    with app.app_context():
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+            db.session.execute(sa.update(PeriodClosing).values(sales=0))
+        db.session.rollback()
+
+
+@sqlite_only
+@pytest.mark.usefixtures("later")
+def test_verify_finds_a_period_that_is_not_the_sum_of_its_zs(
+    app,
+    client,
+    headers,
+    profile,
+    store,
+    runner,
+    tamper,  # noqa: F811
+):
+    two_days(client, headers, profile)
+    with app.app_context():
+        periods.close_periods(store, None, None, "bob")
+    tamper("UPDATE period_closing SET sales = sales + 100 WHERE kind = 'month'")
+    assert "period_closing row" in failure(runner, store)  # its entry says otherwise
+    with app.app_context():
+        [problem] = journal.period_problems(db.session.connection(), store)
+    month = f"{utcnow():%Y-%m}"
+    assert str(problem) == (
+        f"store {store}: month {month} (period closing 1): sales is 26.00, not 25.00 "
+        "(the sum of its Z closings)"
+    )
+
+
+@pytest.mark.usefixtures("later")
+def test_the_page_lists_the_store_s_period_closings(app, client, headers, profile, store, manager):
+    sign_in(client)
+    page = client.get(f"/backoffice/stores/{store}/journal/periods")
+    assert page.status_code == 200
+    assert "No period closed yet" in page.get_data(as_text=True)
+    two_days(client, headers, profile)
+    with app.app_context():
+        periods.close_periods(store, None, None, "bob")
+    html = client.get(f"/backoffice/stores/{store}/journal/periods").get_data(as_text=True)
+    assert f"<td>month</td><td>1</td><td>{utcnow():%Y-%m}</td><td>1–2</td>" in html
+    assert "<td>year</td><td>1</td>" in html
+    assert "25.00" in html
+
+
+def test_the_migration_upgrades_a_box_with_history_whose_periods_then_close(app, runner):
+    with app.app_context():
+        box_at_0003_with_history("0" * 22)
+        upgrade()
+    store_id = "st" + "0" * 22
+    done = runner.invoke(args=["period", "close", "--store", store_id])
+    assert done.exit_code == 0, done.output
+    assert done.stdout == "month 2025-01 1\nyear 2025 1\n"  # the imported Z of 2025-01-01
+    result = verify(runner)
+    assert result.exit_code == 0, result.output
