@@ -122,7 +122,7 @@ def test_what_verify_expects_is_each_kind_s_canonical_data(
     assert runner.invoke(args=[*args, "--manager", "olga"]).exit_code == 0
     monkeypatch.setattr(periods, "utcnow", lambda: utcnow() + timedelta(days=400))
     with app.app_context():
-        periods.close_periods(store, None, None, "bob")  # the month and the year
+        periods.close_periods(UnitOfWork(), store, None, None, "bob")  # the month and the year
         connection = db.session.connection()
         for fact in journal.FACTS.values():
             found = journal.fact_texts(connection, store, fact)

@@ -11,6 +11,7 @@ from flask_migrate import upgrade
 
 from app import journal, reports
 from app.exceptions import PeriodAlreadyClosed, PeriodNotEnded, PeriodWithoutZ
+from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
 from app.models import PeriodClosing, utcnow
 from app.sessions import periods
@@ -62,29 +63,51 @@ def test_the_rule_sums_the_period_s_zs_and_journals_it(app, client, headers, pro
     two_days(client, headers, profile)
     month = f"{utcnow():%Y-%m}"  # the store's zone is UTC
     with app.app_context():
-        [closing] = periods.close_periods(store, "month", month, "bob")
+        [closing] = periods.close_periods(UnitOfWork(), store, "month", month, "bob")
         assert (closing.number, closing.first_z, closing.last_z) == (1, 1, 2)
         figures = (closing.sales, closing.refunds, closing.pay_outs, closing.grand_sales)
         assert figures == (Decimal("25.00"), Decimal("4.00"), Decimal("40.50"), Decimal("25"))
         with pytest.raises(PeriodAlreadyClosed):
-            periods.close_periods(store, "month", month, "bob")
+            periods.close_periods(UnitOfWork(), store, "month", month, "bob")
         with pytest.raises(PeriodWithoutZ):
-            periods.close_periods(store, "month", "2001-01", "bob")
+            periods.close_periods(UnitOfWork(), store, "month", "2001-01", "bob")
         # Default: every ended period not closed yet, here the year.
-        [year] = periods.close_periods(store, None, None, "bob")
+        [year] = periods.close_periods(UnitOfWork(), store, None, None, "bob")
         assert (year.kind, year.number, year.sales) == ("year", 1, Decimal("25.00"))
-        assert periods.close_periods(store, None, None, "bob") == []
+        assert periods.close_periods(UnitOfWork(), store, None, None, "bob") == []
     last = entries(client, headers)[-1]
     assert last["kind"] == "period_closed"
     assert last["data"]["period"] == month[:4]
     assert last["data"]["grandTotals"]["sales"] == "25.00"
 
 
+@pytest.mark.usefixtures("later")
+def test_a_period_another_run_closed_meanwhile_is_refused_as_closed(
+    app, client, headers, profile, store, monkeypatch
+):
+    """Two runs at once on PostgreSQL both read the month as open; the unique key stops the
+    second, which answers as for a period closed already. Played here by closing it twice in
+    one run."""
+    two_days(client, headers, profile)
+    month = f"{utcnow():%Y-%m}"
+    close = periods._close
+
+    def raced(tx, *args):
+        close(tx, *args)  # the other run's closing
+        return close(tx, *args)
+
+    monkeypatch.setattr(periods, "_close", raced)
+    with app.app_context():
+        with pytest.raises(PeriodAlreadyClosed):
+            periods.close_periods(UnitOfWork(), store, "month", month, "bob")
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PeriodClosing)) == 0
+
+
 def test_a_period_not_ended_is_refused(app, client, headers, profile, store):
     a_day(client, headers, profile)
     month = f"{utcnow():%Y-%m}"
     with app.app_context(), pytest.raises(PeriodNotEnded):
-        periods.close_periods(store, "month", month, "bob")
+        periods.close_periods(UnitOfWork(), store, "month", month, "bob")
 
 
 def test_the_cli_closes_every_ended_period_once(app, client, headers, profile, store, runner):
@@ -125,7 +148,7 @@ def test_verify_finds_a_period_that_is_not_the_sum_of_its_zs(
 ):
     two_days(client, headers, profile)
     with app.app_context():
-        periods.close_periods(store, None, None, "bob")
+        periods.close_periods(UnitOfWork(), store, None, None, "bob")
     tamper("UPDATE period_closing SET sales = sales + 100 WHERE kind = 'month'")
     assert "period_closing row" in failure(runner, store)  # its entry says otherwise
     with app.app_context():
@@ -145,7 +168,7 @@ def test_the_page_lists_the_store_s_period_closings(app, client, headers, profil
     assert "No period closed yet" in page.get_data(as_text=True)
     two_days(client, headers, profile)
     with app.app_context():
-        periods.close_periods(store, None, None, "bob")
+        periods.close_periods(UnitOfWork(), store, None, None, "bob")
     html = client.get(f"/backoffice/stores/{store}/journal/periods").get_data(as_text=True)
     assert f"<td>month</td><td>1</td><td>{utcnow():%Y-%m}</td><td>1–2</td>" in html
     assert "<td>year</td><td>1</td>" in html

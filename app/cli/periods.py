@@ -5,6 +5,7 @@ import re
 import click
 from flask.cli import AppGroup
 
+from ..machinery.database import UnitOfWork
 from ..sessions.periods import close_periods
 from .answers import refusals
 
@@ -31,7 +32,7 @@ def close(store_id, month, year):
         raise click.UsageError("--month or --year, not both")
     kind, period = ("month", month) if month else ("year", year)
     with refusals():
-        made = close_periods(store_id, kind, period, "cli")
+        made = close_periods(UnitOfWork(), store_id, kind, period, "cli")
     for row in made:
         click.echo(f"{row.kind} {row.period} {row.number}")
     click.echo(f"{len(made)} period(s) closed", err=True)

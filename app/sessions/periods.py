@@ -3,6 +3,7 @@ each closed once it has ended, numbered per store and kind, its totals the sum o
 closings and its grand totals the last one's, journaled in the same transaction."""
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from .. import reports
 from ..exceptions import PeriodAlreadyClosed, PeriodNotEnded, PeriodWithoutZ
@@ -14,11 +15,14 @@ from ..stores import find_store
 KINDS = ("month", "year")
 
 
-def close_periods(store_id: str, kind: str, period: str | None, by: str) -> list[PeriodClosing]:
+def close_periods(
+    uow: UnitOfWork, store_id: str, kind: str, period: str | None, by: str
+) -> list[PeriodClosing]:
     """Close ``period`` of ``kind``, or (None) every ended period of each kind not closed yet
-    that has a Z closing, oldest first. Refused for a period closed already, not ended, or
-    without a Z."""
-    with UnitOfWork() as uow:
+    that has a Z closing, oldest first. Refused for a period closed already (also when another
+    run closed it meanwhile: PostgreSQL's writers do not wait for each other here, the unique
+    key stops the second), not ended, or without a Z."""
+    with uow:
         tx = uow.session
         store = find_store(tx, store_id)
         now = utcnow()
@@ -46,8 +50,11 @@ def close_periods(store_id: str, kind: str, period: str | None, by: str) -> list
             if reports.period_bounds(store, kind, period)[1] > now:
                 raise PeriodNotEnded()
             wanted = [(kind, period)]
-        made = [_close(tx, store, k, p, by) for k, p in wanted]
-        uow.commit()
+        try:
+            made = [_close(tx, store, k, p, by) for k, p in wanted]
+            uow.done()
+        except IntegrityError:  # its unique key: another run closed it since the read above
+            raise PeriodAlreadyClosed() from None
     return made
 
 
