@@ -94,6 +94,9 @@ def test_the_close_counts_each_tender_and_a_missing_count_is_not_zero(
     [
         ("visa", "Unknown tender"),
         ("Card!", "Invalid value for tender"),
+        # The whole text is the code: not one that merely starts like one.
+        ("card!", "Invalid value for tender"),
+        ("card\n", "Invalid value for tender"),
         (7, "Invalid value for tender"),
     ],
 )
@@ -130,6 +133,7 @@ def test_a_disabled_tender_takes_no_movement_but_may_still_be_counted(
         ({"card": "1"}, 400, "Invalid value for countedTenders"),
         ({"card": D("0.001")}, 400, "Invalid value for countedTenders"),
         ({"cash": 100}, 400, "Invalid value for countedTenders"),
+        ({"card,x": 1}, 400, "Invalid value for countedTenders"),
         ([{"tender": "card", "counted": 1}], 400, "Invalid value for countedTenders"),
     ],
 )
@@ -193,6 +197,9 @@ def test_cli_adds_lists_and_refuses(runner, store, card):
     assert cash.exit_code == 1
     bad = runner.invoke(args=["store", "tender", "add", store, "other", "X", "--code", "Bad Code"])
     assert bad.exit_code == 1 and "code: Enter a code" in bad.output
+    # $ would let a trailing line break through: a code no terminal could send.
+    newline = runner.invoke(args=["store", "tender", "add", store, "other", "X", "--code", "x\n"])
+    assert newline.exit_code == 1 and "code: Enter a code" in newline.output
     assert runner.invoke(args=["store", "tender", "add", store, "gold", "Gold"]).exit_code == 2
     unknown = runner.invoke(args=["store", "tender", "disable", store, "nope"])
     assert unknown.exit_code == 1 and "Unknown tender" in unknown.output
