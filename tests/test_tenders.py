@@ -303,6 +303,19 @@ def test_the_z_page_and_the_day_page_show_each_tender(app, client, store, day_wi
     assert "voucher 12.00 EUR not counted not counted" in day
 
 
+def test_report_day_on_the_command_line_lists_each_tender_as_the_day_page(
+    app, runner, store, day_with_tenders
+):
+    result = runner.invoke(args=["report", "day", "--store", store])
+    assert result.exit_code == 0, result.output
+    tenders = result.stdout.split("\nTENDER ", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    assert [line.split() for line in tenders] == [
+        ["cash", "100.00", "100.00", "0.00"],
+        ["card", "40.00", "39.50", "-0.50"],
+        ["voucher", "12.00", "not", "counted", "not", "counted"],
+    ]
+
+
 def today_of(app, store) -> str:
     with app.app_context():
         return reports.today(db.session.get(Store, store)).isoformat()
