@@ -316,6 +316,17 @@ def test_report_day_on_the_command_line_lists_each_tender_as_the_day_page(
     ]
 
 
+@pytest.mark.usefixtures("manager")
+def test_the_x_page_says_still_open_not_not_counted(client, headers, store, session_id):
+    # As the API's null and the CSV's empty cell while open: "not counted" is a closing's word.
+    move(client, headers, session_id, "sale", 40, tender="card")
+    sign_in(client)
+    x = page_text(client.get(f"/backoffice/stores/{store}/sessions/{session_id}"))
+    assert "cash 100.00 EUR still open still open" in x
+    assert "card 40.00 EUR still open still open" in x
+    assert "not counted" not in x
+
+
 def today_of(app, store) -> str:
     with app.app_context():
         return reports.today(db.session.get(Store, store)).isoformat()
