@@ -1,6 +1,7 @@
 """Tables. Money is stored as integer minor units (cents) and read back as an exact Decimal."""
 
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -270,7 +271,10 @@ REASON_LISTED = ("pay_in", "pay_out")
 # Cash is every store's tender, built in (it has no row); the owner adds the others.
 CASH = "cash"
 TENDER_KINDS = ("card", "voucher", "cheque", "other")
-TENDER_CODE = r"[a-z][a-z0-9_-]{0,31}"  # what terminals send: "card", "lunch-voucher"
+# What terminals send: "card", "lunch-voucher". The whole text: marshmallow's Regexp only
+# matches from the start, and (?!\n) stops Python's $ before a trailing line break; OpenAPI
+# (ECMA-262) reads the same pattern the same way.
+TENDER_CODE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$(?!\n)")
 
 
 class Tender(db.Model):

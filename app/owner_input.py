@@ -139,7 +139,7 @@ class TenderSchema(Schema):
     name = Name(required=True)
     code = fields.String(
         validate=validate.Regexp(
-            f"^{TENDER_CODE}$",
+            TENDER_CODE,
             error="Enter a code of small letters, digits, - and _, starting with a letter.",
         )
     )

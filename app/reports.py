@@ -7,7 +7,9 @@ clocks change, and a bar that sets 04:00 sees its 01:30 sessions in the evening 
 A session belongs to the business day in which it was OPENED: a shift is reported once, on the
 day it started, even if it is closed after the next day has begun (or never). Figures come from
 the same grouped query as the API's session report (``summaries_query``), so they agree to the
-cent; one query reads every session of a range with its figures.
+cent, and each other tender's from the same signed sum (``tender_moves``, as ``tender_expected``
+for the API, or the closing's own figures once closed); one query reads every session of a range
+with its figures.
 """
 
 import csv
@@ -275,6 +277,9 @@ def _time_cell(store: Store, moment: datetime | None) -> str:
     return "" if moment is None else local_time(store, moment).isoformat(timespec="seconds")
 
 
+NOT_COUNTED = "not counted"
+
+
 def _tender_cells(row: SessionFigures, code: str) -> list[str]:
     """A tender's expected, counted and difference; "not counted" (never 0) once closed
     without a count of it."""
@@ -287,9 +292,6 @@ def _tender_cells(row: SessionFigures, code: str) -> list[str]:
         counted if counted == NOT_COUNTED else _money_cell(counted),
         _money_cell(figures["difference"]),
     ]
-
-
-NOT_COUNTED = "not counted"
 
 
 def sessions_csv(store: Store, sessions: list[SessionFigures]) -> str:

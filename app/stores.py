@@ -186,8 +186,9 @@ def store_denominations(currency: str, own: str | None) -> tuple[Decimal, ...]:
 
 def parse_denominations(text: str, currency: str) -> str:
     """A store's own list, as typed ("50,20,10,5,0.50"), checked and kept largest first: each a
-    positive amount with no more digits than the currency has, no value twice."""
-    places = get_currency_precision(currency)
+    positive amount with no more digits than the currency has (two at most), no value twice."""
+    # Money is kept in cents (app.models.MoneyColumn): a finer coin could never be counted.
+    places = min(get_currency_precision(currency), 2)
     values = set()
     for part in text.split(","):
         try:

@@ -148,6 +148,9 @@ def test_the_rules_below_http(app, store, profile):
     assert parse_denominations("1,0.05,1e3", "CHF") == "1000,1,0.05"
     with pytest.raises(InvalidInput):
         parse_denominations("0.5", "JPY")  # the yen has no decimals
+    with pytest.raises(InvalidInput):
+        # The dinar has three, but the box keeps money in cents: no count could name it.
+        parse_denominations("1,0.005", "KWD")
     with app.app_context(), pytest.raises(UnknownDenomination):
         service.open_session(
             UnitOfWork(),

@@ -107,7 +107,12 @@ def test_report_day_shows_the_pages_figures_to_the_cent(
     )
     assert "Europe/Paris, amounts in EUR" in result.stdout.splitlines()[0]
     [total] = columns(result.stdout, "STORE")
-    assert total == ["Night Bar", "3", "1", "0", *on_page]
+    # Then the drops and no-sales, after the figures the report always had, as in the CSV.
+    drawer = [
+        f"{sum(Decimal(s['drops']) for s in sessions):.2f}",
+        str(sum(int(s["no_sales"]) for s in sessions)),
+    ]
+    assert total == ["Night Bar", "3", "1", "0", *on_page, *drawer]
     assert on_page[-3:] == ["1356.74", "277.20", "1.95"]
     # Each cashier's figures are the sums of their sessions in the page's CSV; counted cash
     # and difference over the closed ones only, "-" while none is closed.
@@ -119,13 +124,16 @@ def test_report_day_shows_the_pages_figures_to_the_cent(
         sums = [sum(Decimal(s[f]) for s in mine) for f in FIGURES]
         sums += [sum(Decimal(s[f]) for s in closed) if closed else None for f in COUNTED]
         figures = ["-" if v is None else f"{v:.2f}" for v in sums]
+        figures += [f"{sum(Decimal(s['drops']) for s in mine):.2f}"]
+        figures += [str(sum(int(s["no_sales"]) for s in mine))]
         assert row == [str(len(mine)), str(len(mine) - len(closed)), "0", *figures], name
-    assert by_cashier["=Bea"][-2:] == ["-", "-"]
+    assert by_cashier["=Bea"][-4:-2] == ["-", "-"]
     listed = columns(result.stdout, "SESSION")
     assert [row[0] for row in listed] == [s["session_id"] for s in sessions]
     for row, session in zip(listed, sessions, strict=True):
         money = [session[f] or "-" for f in FIGURES + COUNTED]
-        assert row[4:12] == money and row[12:] == [session["forced"], "-"]
+        assert row[4:12] == money
+        assert row[12:] == [session["forced"], "-", session["drops"], session["no_sales"]]
     assert listed[2][3] == "-"  # still open: not closed
 
 

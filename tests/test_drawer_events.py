@@ -322,7 +322,7 @@ def test_the_session_page_shows_drops_and_no_sales(client, headers, manager, pro
 
 
 def test_the_day_report_and_its_csv_total_the_drops_and_count_the_no_sales(
-    app, client, headers, manager, profile, store
+    app, client, headers, manager, profile, runner, store
 ):
     first, second = drawer_day(client, headers, profile)
     sign_in(client)
@@ -345,6 +345,16 @@ def test_the_day_report_and_its_csv_total_the_drops_and_count_the_no_sales(
         assert row["drops"] == f"{D(str(summary['drops'])):.2f}"
         assert row["no_sales"] == str(summary["noSales"])
         assert row["expected_cash"] == f"{D(str(summary['expectedCash'])):.2f}"
+
+    # The command line's day report: the same figures, at the end of each row as in the CSV.
+    told = runner.invoke(args=["report", "day", "--store", store]).stdout
+    store_row = told.split("\nSTORE ", 1)[1].splitlines()[1].split()
+    assert store_row[-2:] == ["65.25", "1"]
+    sessions = told.split("\nSESSION ", 1)[1].splitlines()[1:]
+    assert {line.split()[0]: line.split()[-2:] for line in sessions} == {
+        first: ["60.25", "1"],
+        second: ["5.00", "0"],
+    }
 
 
 # --- The store's reasons: page and CLI ------------------------------------------------------------

@@ -94,6 +94,9 @@ def test_the_close_counts_each_tender_and_a_missing_count_is_not_zero(
     [
         ("visa", "Unknown tender"),
         ("Card!", "Invalid value for tender"),
+        # The whole text is the code: not one that merely starts like one.
+        ("card!", "Invalid value for tender"),
+        ("card\n", "Invalid value for tender"),
         (7, "Invalid value for tender"),
     ],
 )
@@ -130,6 +133,7 @@ def test_a_disabled_tender_takes_no_movement_but_may_still_be_counted(
         ({"card": "1"}, 400, "Invalid value for countedTenders"),
         ({"card": D("0.001")}, 400, "Invalid value for countedTenders"),
         ({"cash": 100}, 400, "Invalid value for countedTenders"),
+        ({"card,x": 1}, 400, "Invalid value for countedTenders"),
         ([{"tender": "card", "counted": 1}], 400, "Invalid value for countedTenders"),
     ],
 )
@@ -193,6 +197,9 @@ def test_cli_adds_lists_and_refuses(runner, store, card):
     assert cash.exit_code == 1
     bad = runner.invoke(args=["store", "tender", "add", store, "other", "X", "--code", "Bad Code"])
     assert bad.exit_code == 1 and "code: Enter a code" in bad.output
+    # $ would let a trailing line break through: a code no terminal could send.
+    newline = runner.invoke(args=["store", "tender", "add", store, "other", "X", "--code", "x\n"])
+    assert newline.exit_code == 1 and "code: Enter a code" in newline.output
     assert runner.invoke(args=["store", "tender", "add", store, "gold", "Gold"]).exit_code == 2
     unknown = runner.invoke(args=["store", "tender", "disable", store, "nope"])
     assert unknown.exit_code == 1 and "Unknown tender" in unknown.output
@@ -294,6 +301,30 @@ def test_the_z_page_and_the_day_page_show_each_tender(app, client, store, day_wi
     assert "cash 100.00 EUR 100.00 EUR even" in day
     assert "card 40.00 EUR 39.50 EUR short by 0.50 EUR" in day
     assert "voucher 12.00 EUR not counted not counted" in day
+
+
+def test_report_day_on_the_command_line_lists_each_tender_as_the_day_page(
+    app, runner, store, day_with_tenders
+):
+    result = runner.invoke(args=["report", "day", "--store", store])
+    assert result.exit_code == 0, result.output
+    tenders = result.stdout.split("\nTENDER ", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    assert [line.split() for line in tenders] == [
+        ["cash", "100.00", "100.00", "0.00"],
+        ["card", "40.00", "39.50", "-0.50"],
+        ["voucher", "12.00", "not", "counted", "not", "counted"],
+    ]
+
+
+@pytest.mark.usefixtures("manager")
+def test_the_x_page_says_still_open_not_not_counted(client, headers, store, session_id):
+    # As the API's null and the CSV's empty cell while open: "not counted" is a closing's word.
+    move(client, headers, session_id, "sale", 40, tender="card")
+    sign_in(client)
+    x = page_text(client.get(f"/backoffice/stores/{store}/sessions/{session_id}"))
+    assert "cash 100.00 EUR still open still open" in x
+    assert "card 40.00 EUR still open still open" in x
+    assert "not counted" not in x
 
 
 def today_of(app, store) -> str:

@@ -22,7 +22,9 @@ FIGURES = (
     "COUNTED",
     "DIFFERENCE",
 )
-TOTALS = ("SESSIONS", "OPEN", "FORCED", *FIGURES)
+# After the columns the report always had, as the CSV adds them.
+DRAWER = ("DROPS", "NO-SALES")
+TOTALS = ("SESSIONS", "OPEN", "FORCED", *FIGURES, *DRAWER)
 
 
 @cli.command("day")
@@ -35,8 +37,9 @@ TOTALS = ("SESSIONS", "OPEN", "FORCED", *FIGURES)
     help="Write the page's CSV of the day's sessions to this file (- for stdout) instead.",
 )
 def day(store_id, day, csv_file):
-    """The sessions opened on one business day of the store: the store's totals, each
-    cashier's, then each session (times in store time). Counted cash and difference add up
+    """The sessions opened on one business day of the store: the store's totals (and per
+    tender, when there was one besides cash), each cashier's, then each session (times in
+    store time). Counted cash and difference add up
     the closed sessions only: "-" while none is closed."""
     with refusals():
         store = get_store(store_id)
@@ -56,9 +59,14 @@ def day(store_id, day, csv_file):
     click.echo()
     table([("STORE", *TOTALS), (store.name, *_totals(report.store))])
     click.echo()
+    if report.store.tenders:  # as the day page: cash, then each tender, "not counted" never 0
+        lines = report.store.tender_lines()
+        rows = [(t["tender"], *(_counted(t[name]) for name in rules.TENDER_FIGURES)) for t in lines]
+        table([("TENDER", "EXPECTED", "COUNTED", "DIFFERENCE"), *rows])
+        click.echo()
     table([("CASHIER", *TOTALS), *((name, *_totals(t)) for name, t in report.cashiers.items())])
     click.echo()
-    rows = [("SESSION", "CASHIER", "OPENED", "CLOSED", *FIGURES, "FORCED", "APPROVAL")]
+    rows = [("SESSION", "CASHIER", "OPENED", "CLOSED", *FIGURES, "FORCED", "APPROVAL", *DRAWER)]
     for row in report.sessions:
         figures = (getattr(row, name) for name in rules.MONEY + rules.COUNTED)
         rows.append(
@@ -70,6 +78,8 @@ def day(store_id, day, csv_file):
                 *map(money, figures),
                 "yes" if row.forced else "no",
                 row.approval or "-",
+                money(row.drops),
+                str(row.no_sales),
             )
         )
     table(rows)
@@ -79,7 +89,12 @@ def _totals(totals: rules.Totals) -> tuple[str, ...]:
     figures = [totals.sums[name] for name in rules.MONEY]
     figures += [totals.sums[name] if totals.closed else None for name in rules.COUNTED]
     opened = (totals.sessions, totals.sessions - totals.closed, totals.forced)
-    return (*map(str, opened), *map(money, figures))
+    drawer = (money(totals.sums["drops"]), str(totals.sums["no_sales"]))
+    return (*map(str, opened), *map(money, figures), *drawer)
+
+
+def _counted(amount) -> str:
+    return "not counted" if amount is None else money(amount)
 
 
 def _time(store, moment) -> str:

@@ -116,7 +116,7 @@ def all_stores() -> list[Store]:
 def denominations_(store_id, values):
     """The notes and coins a cash count may name, largest first, one a line. VALUES
     ("50,20,10,5,0.50") sets the store's own, each with no more decimals than its currency
-    has; "default" goes back to the currency's common ones."""
+    has (two at most); "default" goes back to the currency's common ones."""
     with refusals():
         if values is None:
             store = find_store(db.session, store_id)

@@ -9,9 +9,7 @@ store, so a profile or session of another store behaves exactly like one that do
 from contextlib import contextmanager
 from decimal import Decimal
 
-from sqlalchemy import (
-    select,
-)
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import journal

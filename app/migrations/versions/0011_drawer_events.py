@@ -1,7 +1,7 @@
 """drawer events: drops and no-sales, movement reasons and the store's list of them
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 
 Cash movements gain two types (``drop``: cash to the safe; ``no_sale``: the drawer opened,
 amount 0) and a ``reason`` (required on those two). The type and amount checks change with
