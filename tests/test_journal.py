@@ -248,6 +248,18 @@ def failure(runner, store) -> str:
     return line
 
 
+def second_shift_gone(store, session_id) -> list[str]:
+    """The SQL that removes the second shift (seqs 6 to 10), rows and entries, and puts the
+    head back to seq 5: consistent inside the database; only the signed head knows."""
+    return [
+        f"DELETE FROM journal_entry WHERE store_id = '{store}' AND seq > 5",
+        f"DELETE FROM cash_movement WHERE pos_session_id = '{session_id}'",
+        f"DELETE FROM pos_closing WHERE pos_session_id = '{session_id}'",
+        f"DELETE FROM pos_session WHERE id = '{session_id}'",
+        f"UPDATE journal_head SET seq = 5, hash = (SELECT hash {entry_sql(5, store)})",
+    ]
+
+
 def entry_sql(seq, store):
     return f"FROM journal_entry WHERE store_id = '{store}' AND seq = {seq}"
 
@@ -349,13 +361,7 @@ def test_entries_removed_from_the_end_with_their_rows(app, journaled, tamper, ru
         ).one()
     # The second shift goes entirely, rows and entries, and the head is put back to seq 5:
     # consistent inside the database; only the signed head outside it knows.
-    tamper(
-        f"DELETE FROM journal_entry WHERE store_id = '{store}' AND seq > 5",
-        f"DELETE FROM cash_movement WHERE pos_session_id = '{bob_session}'",
-        f"DELETE FROM pos_closing WHERE pos_session_id = '{bob_session}'",
-        f"DELETE FROM pos_session WHERE id = '{bob_session}'",
-        f"UPDATE journal_head SET seq = 5, hash = (SELECT hash {entry_sql(5, store)})",
-    )
+    tamper(*second_shift_gone(store, bob_session))
     assert failure(runner, store).endswith(
         "seq 6: entries 6 to 10 are missing: the signed head kept outside the database says "
         "the journal reached seq 10"
@@ -374,11 +380,7 @@ def test_new_facts_past_the_signed_seq_do_not_hide_a_truncation(
         bob_session = db.session.execute(sa.text(f"SELECT session_id {entry_sql(6, store)}"))
         bob_session = bob_session.scalar_one()
     tamper(
-        f"DELETE FROM journal_entry WHERE store_id = '{store}' AND seq > 5",
-        f"DELETE FROM cash_movement WHERE pos_session_id = '{bob_session}'",
-        f"DELETE FROM pos_closing WHERE pos_session_id = '{bob_session}'",
-        f"DELETE FROM pos_session WHERE id = '{bob_session}'",
-        f"UPDATE journal_head SET seq = 5, hash = (SELECT hash {entry_sql(5, store)})",
+        *second_shift_gone(store, bob_session),
         "UPDATE store_totals SET (z_number, sales, refunds, pay_ins, pay_outs) = (SELECT"
         " z_number, grand_sales, grand_refunds, grand_pay_ins, grand_pay_outs FROM pos_closing)",
     )
