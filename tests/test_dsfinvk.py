@@ -12,10 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from dsfinvk.validate import validate_zip
+from lxml import etree
 from sqlalchemy import select
 
 import app.models
 from app.accounting import dsfinvk
+from app.exceptions import StoreNotFound
 from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
 from app.models import JournalEntry, Manager, PosClosing, Store, Tender
@@ -163,6 +165,14 @@ def test_the_month_passes_the_package_s_validator(app, store, month, capsys):
     assert validate_zip(io.BytesIO(archive)) == []
     # Its checks of numbers and lengths print their findings instead of failing.
     assert capsys.readouterr().out == ""
+
+
+def test_index_xml_follows_the_dtd_it_names_and_ships(app, store, month):
+    with zipfile.ZipFile(io.BytesIO(exported(app, store, *MARCH)[1])) as files:
+        dtd = etree.DTD(io.BytesIO(files.read(dsfinvk.DTD)))
+        index = etree.parse(io.BytesIO(files.read("index.xml")))
+    assert index.docinfo.system_url == dsfinvk.DTD
+    assert dtd.validate(index), dtd.error_log
 
 
 def test_each_z_of_the_range_in_store_time_adds_up_to_its_closing_to_the_cent(app, store, month):
@@ -342,3 +352,8 @@ def test_the_same_data_gives_the_same_bytes_and_an_empty_range_an_empty_export(
     assert name.endswith("_20260501_20260531.zip")
     assert validate_zip(io.BytesIO(archive)) == [] and capsys.readouterr().out == ""
     assert all(rows == [] for rows in read(archive).values())
+
+
+def test_an_unknown_store_is_refused(app):
+    with pytest.raises(StoreNotFound):
+        exported(app, "nosuchstore0000000000000", *MARCH)
