@@ -157,7 +157,7 @@ class LiveServer:
 
     In a session of its own, so that all of it (workers, nginx, nginx's workers) can be found."""
 
-    def __init__(self, app, log_path: Path, workers: int = 4):
+    def __init__(self, app, log_path: Path, workers: int = 4, env: dict | None = None):
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
@@ -170,6 +170,7 @@ class LiveServer:
             "POS_BCRYPT_ROUNDS": "4",
             "POS_BIND": f"127.0.0.1:{port}",
             "POS_WORKERS": str(workers),
+            **(env or {}),
         }
         self._log = open(log_path, "wb")
         self.process = subprocess.Popen(
