@@ -10,6 +10,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from app.accounting import postings
 from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
 from app.models import AccountingExport, PosClosing, Store, utcnow
@@ -245,3 +246,108 @@ def test_each_export_is_a_journal_fact_verify_holds_to_its_row(
     assert (entry["data"]["firstDay"], entry["data"]["lastDay"]) == (TODAY, TODAY)
     assert entry["data"]["by"].startswith("the command line")
     ok(runner.invoke(args=["journal", "verify"]))
+
+
+@pytest.fixture
+def files(tmp_path):
+    """A folder of the test's files alone (tmp_path holds the database)."""
+    folder = tmp_path / "files"
+    folder.mkdir()
+    return folder
+
+
+def refused(result, status: int, message: str) -> None:
+    assert result.exit_code == status, result.output
+    assert message in result.output, result.output
+
+
+def test_no_settings_unconfirmed_or_changed_settings_write_nothing(runner, month, files):
+    out = files / "out.txt"
+    refused(export(runner, month, "fec", out), 1, "no accounting settings yet")
+    ok(cli(runner, "settings", "--store", month, "--siren", SIREN))
+    refused(export(runner, month, "fec", out), 1, "not confirmed")
+    ok(cli(runner, "settings", "--store", month, "--confirm"))
+    ok(cli(runner, "settings", "--store", month, "--account", "sales=7071"))  # a change
+    shown = ok(cli(runner, "settings", "--store", month)).stdout
+    assert re.search(r"account sales +7071", shown) and re.search(r"confirmed +no", shown)
+    refused(export(runner, month, "fec", out), 1, "not confirmed")
+    assert list(files.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "message"),
+    [
+        (("--format", "csv"), 2, "Invalid value for '--format'"),
+        (("--from", "2026-13-01"), 2, "Invalid value for '--from'"),
+        (("--from", "2026-12-31", "--to", "2026-01-01"), 1, "to: The last day comes before"),
+        (("--from", "2020-01-01", "--to", "2026-01-01"), 1, "to: At most 366 days"),
+        (("--from", "2001-01-01", "--to", "2001-01-31"), 1, "These days have no Z closing"),
+        (("--format", "datev"), 1, "DATEV is for a store whose country is DE"),
+    ],
+)
+def test_a_bad_range_or_format_is_refused_and_out_left_as_it_was(
+    runner, french, files, args, status, message
+):
+    out = files / "out.txt"
+    out.write_text("the accountant's last file")
+    given = dict(zip(args[::2], args[1::2], strict=True))
+    options = {"--format": "fec", "--from": TODAY, "--to": TODAY} | given
+    result = cli(runner, "export", "--store", french, *sum(options.items(), ()), str(out))
+    refused(result, status, message)
+    assert out.read_text() == "the accountant's last file"
+    assert list(files.iterdir()) == [out]  # no temporary file left
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--siren", "732829321"), "siren: Enter the SIREN"),
+        (("--chart", "SKR03", "--country", "FR"), "chart: SKR03 is not a chart of FR"),
+        (("--account", "sales=70A"), "accounts: "),
+        (("--chart", "SKR04", "--account", "sales=44000"), "DATEV needs every account of one"),
+        (("--company-name", "two\nlines"), "company_name: This cannot hold a control"),
+        (("--journal-code", "ca"), "journal_code: Enter 1 to 8 capital letters"),
+    ],
+)
+def test_settings_are_checked(runner, store, args, message):
+    refused(cli(runner, "settings", "--store", store, *args), 1, message)
+
+
+def test_settings_take_each_chart_s_defaults_and_the_country_s_chart(runner, store):
+    shown = ok(cli(runner, "settings", "--store", store, "--country", "DE")).stdout
+    assert re.search(r"chart +SKR03", shown) and re.search(r"tender cash +1000", shown)
+    shown = ok(cli(runner, "settings", "--store", store, "--chart", "SKR04")).stdout
+    assert re.search(r"account sales +4400", shown) and re.search(r"tender cash +1600", shown)
+    unknown = cli(runner, "settings", "--store", "nope", "--confirm")
+    refused(unknown, 1, "Store not found")
+
+
+def test_an_export_that_does_not_agree_with_its_zs_is_refused_with_the_reason(
+    runner, french, files, monkeypatch
+):
+    """A movement the postings did not read (as if its entry were missing): the cash account
+    no longer moves by what the Z counted, and nothing is written."""
+    add = postings._add
+
+    def forgetting_drops(z, kind, data):
+        if data.get("type") != "drop":
+            add(z, kind, data)
+
+    monkeypatch.setattr(postings, "_add", forgetting_drops)
+    result = export(runner, french, "fec", files / "out.txt")
+    refused(result, 1, "Nothing was written: Z 1: cash moves 54.75 in its postings")
+    assert list(files.iterdir()) == []
+
+
+def test_lines_whose_debit_is_not_their_credit_are_refused(runner, french, files, monkeypatch):
+    """Each Z's lines, as a writer builds them, are summed before any file is written."""
+    build = postings.lines
+
+    def lopsided(made):
+        first, *rest = build(made)
+        return [first._replace(debit=first.debit + D("0.01")), *rest]
+
+    monkeypatch.setattr(postings, "lines", lopsided)
+    result = export(runner, french, "fec", files / "out.txt")
+    refused(result, 1, "Nothing was written: Z 1: debit 175.76, credit 175.75")
+    assert list(files.iterdir()) == []
