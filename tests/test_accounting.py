@@ -15,7 +15,7 @@ from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
 from app.models import AccountingExport, PosClosing, Store, utcnow
 from app.people import managers
-from tests.helpers import close_shift, move, open_shift
+from tests.helpers import MANAGER, close_shift, move, open_shift, sign_in, submit, text
 from tests.journaling import instance  # noqa: F401  (a fixture)
 from tests.test_force_close import forced
 
@@ -351,3 +351,82 @@ def test_lines_whose_debit_is_not_their_credit_are_refused(runner, french, files
     result = export(runner, french, "fec", files / "out.txt")
     refused(result, 1, "Nothing was written: Z 1: debit 175.76, credit 175.75")
     assert list(files.iterdir()) == []
+
+
+# The back office: the settings page's section, and the download on the day and month pages.
+
+
+def settings_page(store):
+    return f"/backoffice/stores/{store}/settings"
+
+
+def test_the_owner_sets_up_and_confirms_the_accounts_on_the_settings_page(client, month):
+    sign_in(client)
+    page = client.get(settings_page(month)).get_data(as_text=True)
+    assert "Not set up" in page and 'name="account_sales"' in page and 'value="707"' in page
+    assert 'name="tender_account_card" type="text" value="5115"' in page
+    action = f"/backoffice/stores/{month}/settings/accounting"
+    refused = submit(client, settings_page(month), action, siren="123", journal_code="CA")
+    assert refused.status_code == 400 and "Enter the SIREN" in text(refused)
+    saved = submit(client, settings_page(month), action, siren=SIREN, journal_code="VT")
+    assert saved.status_code == 302
+    assert "Not confirmed" in text(client.get(settings_page(month)))
+    confirmed = submit(client, settings_page(month), action + "/confirm")
+    assert confirmed.status_code == 302
+    assert f"Confirmed by {MANAGER}" in text(client.get(settings_page(month)))
+    # Another chart brings its accounts, and asks for a new confirmation.
+    submit(client, settings_page(month), action, chart="SKR04")
+    page = text(client.get(settings_page(month)))
+    assert "Not confirmed" in page and "DATEV client number" in page
+    assert 'value="4400"' in client.get(settings_page(month)).get_data(as_text=True)
+
+
+def download(client, store, page, **fields):
+    action = f"/backoffice/stores/{store}/accounting/export"
+    return submit(client, page, action, **({"from": TODAY, "to": TODAY} | fields))
+
+
+def test_the_day_page_downloads_the_fec_and_lists_it_as_current(client, french):
+    sign_in(client)
+    day_page = f"/backoffice/stores/{french}/days/{TODAY}"
+    got = download(client, french, day_page, format="fec")
+    assert got.status_code == 200, text(client.get(day_page))
+    name = f"{SIREN}FEC{TODAY.replace('-', '')}.txt"
+    assert got.headers["Content-Disposition"] == f'attachment; filename="{name}"'
+    assert len(fec_rows(got.data)) == 22  # 11 postings
+    again = download(client, french, day_page, format="fec")
+    listed = text(client.get(day_page))
+    assert f"{name} current" in listed and f"{name} replaced" in listed
+    assert hashlib.sha256(again.data).hexdigest() in listed
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"format": "datev"}, "DATEV is for a store whose country is DE."),
+        ({"format": "zip"}, "Some fields need attention. Choose one of fec, datev, dsfinvk."),
+        ({"from": "31 Dec 2026", "to": "1 Jan 2026"}, "The last day comes before the first."),
+        ({"from": "someday"}, "Enter the first and last days"),
+    ],
+)
+def test_a_refused_download_says_why_on_the_page_it_came_from(client, french, fields, message):
+    sign_in(client)
+    day_page = f"/backoffice/stores/{french}/days/{TODAY}"
+    got = download(client, french, day_page, **({"format": "fec"} | fields))
+    assert got.status_code == 302 and got.headers["Location"].endswith(day_page)
+    assert message in text(client.get(day_page))
+
+
+def test_the_month_page_offers_this_month_and_downloads_it(client, german, runner):
+    sign_in(client)
+    periods_page = f"/backoffice/stores/{german}/journal/periods"
+    html = client.get(periods_page).get_data(as_text=True)
+    assert f'id="export-from" name="from" type="text" value="{TODAY[:8]}01"' in html
+    got = download(client, german, periods_page, format="datev", **{"from": f"{TODAY[:8]}01"})
+    assert got.status_code == 200 and got.mimetype == "text/csv"
+    assert datev_rows(got.data)[0][:4] == ["EXTF", "700", "21", "Buchungsstapel"]
+    unconfirmed = ["--store", german, "--datev-client", "55004"]
+    ok(cli(runner, "settings", *unconfirmed))
+    refused = download(client, german, periods_page, format="datev", to=TODAY)
+    assert refused.headers["Location"].endswith(periods_page)
+    assert "not confirmed" in text(client.get(periods_page))

@@ -103,9 +103,29 @@ TEXTS = ("company_name", "street", "postcode", "city", "tax_number", "vat_id")
 ACCOUNT = re.compile(r"[0-9]{3,9}")
 
 
-def _account(value: str) -> None:
-    if not ACCOUNT.fullmatch(value):
-        raise ValidationError("Enter an account number of 3 to 9 digits.")
+class Accounts(fields.Field):
+    """{name: account number}, each name one of ``names`` (None: any), each number 3 to 9
+    digits; one flat message per wrong pair, so the page and the CLI show it as it is."""
+
+    def __init__(self, names=None, **kwargs):
+        super().__init__(**kwargs)
+        self.names = names
+
+    def _deserialize(self, value, attr, data, **kwargs) -> dict[str, str]:
+        if not isinstance(value, dict):
+            raise ValidationError("Give accounts as NAME=NUMBER.")
+        wrong = [
+            f"{name}: not one of {', '.join(self.names)}."
+            if self.names is not None and name not in self.names
+            else f"{name}: enter an account number of 3 to 9 digits."
+            for name, number in value.items()
+            if (self.names is not None and name not in self.names)
+            or not isinstance(number, str)
+            or not ACCOUNT.fullmatch(number)
+        ]
+        if wrong:
+            raise ValidationError(wrong)
+        return dict(value)
 
 
 def _printable(value: str) -> None:
@@ -129,11 +149,8 @@ class SettingsSchema(Schema):
     chart = fields.String(
         validate=validate.OneOf(CHARTS, error="Choose PCG (France), SKR03 or SKR04 (Germany).")
     )
-    accounts = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(FIGURES)),
-        values=fields.String(validate=_account),
-    )
-    tender_accounts = fields.Dict(keys=fields.String(), values=fields.String(validate=_account))
+    accounts = Accounts(FIGURES)
+    tender_accounts = Accounts()
     journal_code = fields.String(
         validate=validate.Regexp(
             r"^[A-Z0-9]{1,8}$(?!\n)", error="Enter 1 to 8 capital letters or digits, as in CA."
@@ -159,7 +176,7 @@ class SettingsSchema(Schema):
 
     @validates("siren")
     def _siren(self, value, **kwargs):
-        if value is not None and not siren_valid(value):
+        if value and not siren_valid(value):
             raise ValidationError(
                 "Enter the SIREN: 9 digits, as on the Kbis (its check digit fails)."
             )
