@@ -430,3 +430,43 @@ def test_the_month_page_offers_this_month_and_downloads_it(client, german, runne
     refused = download(client, german, periods_page, format="datev", to=TODAY)
     assert refused.headers["Location"].endswith(periods_page)
     assert "not confirmed" in text(client.get(periods_page))
+
+
+def test_out_appears_whole_or_not_at_all(runner, french, files, monkeypatch):
+    """The file is written beside OUT, then renamed once its export is journaled: a failure
+    in between leaves OUT as it was and no temporary file."""
+    from app.cli import accounting as command
+    from app.exceptions import DatabaseBusy
+
+    def busy(*args):
+        raise DatabaseBusy()
+
+    out = files / "out.txt"
+    out.write_text("the accountant's last file")
+    monkeypatch.setattr(command, "record_export", busy)
+    refused(export(runner, french, "fec", out), 1, "Database busy")
+    assert out.read_text() == "the accountant's last file"
+    assert list(files.iterdir()) == [out]
+
+
+def test_every_text_of_the_datev_batch_is_one_line_and_no_formula(runner, german, files):
+    ok(export(runner, german, "datev", files / "batch.csv"))
+    header, columns, bookings = datev_rows((files / "batch.csv").read_bytes())
+    assert header[16] == 'Kasse Café "Zoé"; =cmd|\' /C ca'  # cut to DATEV's 30
+    texts = [*header, *(value for booking in bookings for value in booking.values())]
+    assert not [t for t in texts if t.startswith(("=", "+", "-", "@")) or "\t" in t]
+
+
+def test_dsfinvk_exports_the_store_s_master_data(runner, month, files):
+    pytest.importorskip("app.accounting.dsfinvk", reason="app/accounting/dsfinvk.py not merged")
+    args = ["--store", month, "--country", "DE", "--company-name", "Zoé GmbH", "--street", "Hof 1"]
+    args += ["--postcode", "10115", "--city", "Berlin", "--tax-number", "12/345/67890"]
+    ok(cli(runner, "settings", *args, "--confirm"))
+    ok(export(runner, month, "dsfinvk", files / "dsfinvk.zip"))
+    assert (files / "dsfinvk.zip").read_bytes()[:2] == b"PK"
+
+
+def test_dsfinvk_needs_the_master_data(runner, month, files):
+    ok(cli(runner, "settings", "--store", month, "--country", "DE", "--confirm"))
+    result = export(runner, month, "dsfinvk", files / "dsfinvk.zip")
+    refused(result, 1, "lack company_name, street, postcode, city, tax_number")

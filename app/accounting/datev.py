@@ -78,7 +78,7 @@ def write(store, settings, zs: list[Z], tenders, first: date, last: date) -> byt
         str(length),
         f"{first:%Y%m%d}",
         f"{last:%Y%m%d}",
-        _text(f"Kasse {store.name}"[:TITLE_MAX]),
+        _text(plain(f"Kasse {store.name}")[:TITLE_MAX]),
         _text(""),
         "1",
         "0",
