@@ -173,7 +173,7 @@ def test_the_fec_of_a_month_equals_its_z_closings_to_the_cent(app, runner, frenc
         assert sum(r["Debit"] for r in entry) == sum(r["Credit"] for r in entry) > 0
         assert {r["PieceRef"] for r in entry} == {f"Z{number}-{digest}"}
     forced_lines = [r["EcritureLib"] for r in rows if r["EcritureNum"] == "3"]
-    assert all("clôture forcée: left; early" in text for text in forced_lines)
+    assert all("alice - clôture forcée par Olga: left; early" in text for text in forced_lines)
     assert any(
         "écart approuvé par Olga" in r["EcritureLib"] for r in rows if r["EcritureNum"] == "2"
     )

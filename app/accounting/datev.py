@@ -42,7 +42,7 @@ WORDS = {
     "drops": "Abschöpfung Tresor",
     "over": "Kassenüberschuss",
     "short": "Kassenfehlbetrag",
-    "forced": "Zwangsabschluss",
+    "forced": "Zwangsabschluss durch",
     "approved": "Differenz genehmigt von",
     "cash": "Bar",
 }

@@ -36,7 +36,7 @@ WORDS = {
     "drops": "Remise au coffre",
     "over": "Excédent de caisse",
     "short": "Manquant de caisse",
-    "forced": "clôture forcée",
+    "forced": "clôture forcée par",
     "approved": "écart approuvé par",
     "cash": "Espèces",
 }

@@ -21,7 +21,7 @@ from .. import reports
 from ..exceptions import PostingsUnbalanced
 from ..journal import APPROVED, CLOSED, MOVEMENT, OPENED, REASONED_MOVEMENT, timestamp
 from ..journal.facts import FORCE_CLOSED
-from ..models import CASH, JournalEntry, Store
+from ..models import CASH, JournalEntry, PosProfile, Store
 
 # A movement's type: the figure it is posted to, and whether it enters the tender's account.
 MOVES = {
@@ -63,11 +63,8 @@ class Z:
     opening: Decimal = ZERO
     moves: dict = field(default_factory=dict)  # {tender: {movement type: sum}}
     approved_by: str | None = None
+    cashier: str = ""  # the profile's name now (a label, not a figure)
     postings: list[Posting] = field(default_factory=list)
-
-    @property
-    def cashier(self) -> str:
-        return self.data["by"]
 
     def counted(self, tender: str) -> Decimal:
         """What the close left in the tender's account: cash counted; another tender's
@@ -123,6 +120,14 @@ def z_closings(tx, store: Store, first: date, last: date) -> list[Z]:
         )
         for kind, session_id, data in rows:
             _add(zs[session_id], kind, json.loads(data))
+        profiles = {z.data["profileId"] for z in zs.values()}
+        names = dict(
+            tx.execute(
+                select(PosProfile.id, PosProfile.name).where(PosProfile.id.in_(profiles))
+            ).all()
+        )
+        for z in zs.values():
+            z.cashier = names.get(z.data["profileId"], "")
     return sorted(zs.values(), key=lambda z: z.number)
 
 
@@ -214,7 +219,7 @@ def label(z: Z, posting: Posting, words: dict, tender_name: str) -> str:
     tender, the cashier; a forced close's reason, an approved difference's manager."""
     parts = [f"Z {z.number}", words[posting.figure], tender_name, z.cashier]
     if z.forced:
-        parts.append(f"{words['forced']}: {z.data.get('reason') or ''}")
+        parts.append(f"{words['forced']} {z.data['by']}: {z.data.get('reason') or ''}")
     if z.approved_by and posting.figure in ("over", "short"):
         parts.append(f"{words['approved']} {z.approved_by}")
     return plain(" - ".join(parts))
