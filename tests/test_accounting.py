@@ -421,7 +421,8 @@ def test_the_month_page_offers_this_month_and_downloads_it(client, german, runne
     sign_in(client)
     periods_page = f"/backoffice/stores/{german}/journal/periods"
     html = client.get(periods_page).get_data(as_text=True)
-    assert f'id="export-from" name="from" type="text" value="{TODAY[:8]}01"' in html
+    first = utcnow().replace(day=1)
+    assert f'id="export-from" name="from" type="text" value="1 {first:%b %Y}"' in html
     got = download(client, german, periods_page, format="datev", **{"from": f"{TODAY[:8]}01"})
     assert got.status_code == 200 and got.mimetype == "text/csv"
     assert datev_rows(got.data)[0][:4] == ["EXTF", "700", "21", "Buchungsstapel"]

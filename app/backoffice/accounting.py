@@ -1,6 +1,8 @@
 """The accountant's files on the day and month pages: a FEC, DATEV or DSFinV-K file of a range
 of business days, downloaded (and journaled as handed out), and the exports made so far."""
 
+from datetime import date
+
 from flask import Blueprint, Response, flash, g, redirect, request, url_for
 from flask_login import current_user
 
@@ -10,7 +12,7 @@ from ..exceptions import DomainError, InvalidInput
 from ..machinery.database import UnitOfWork
 from ..machinery.extensions import db
 from .days import typed_day
-from .filters import DAY_EXAMPLE
+from .filters import DAY_EXAMPLE, day_text
 from .views import store_view
 
 bp = Blueprint("accounting", __name__)
@@ -30,7 +32,9 @@ def shown_exports() -> list[dict]:
     seen, shown = set(), []
     for row in exports_of(db.session, g.store.id, limit=10):
         key = (row.format, row.first_day, row.last_day)
-        shown.append({"row": row, "current": key not in seen})
+        first, last = (day_text(date.fromisoformat(day)) for day in (row.first_day, row.last_day))
+        days = first if first == last else f"{first} to {last}"
+        shown.append({"row": row, "current": key not in seen, "days": days})
         seen.add(key)
     return shown
 
