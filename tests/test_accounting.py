@@ -459,7 +459,7 @@ def test_every_text_of_the_datev_batch_is_one_line_and_no_formula(runner, german
 
 
 def test_dsfinvk_exports_the_store_s_master_data(runner, month, files):
-    pytest.importorskip("app.accounting.dsfinvk", reason="app/accounting/dsfinvk.py not merged")
+    pytest.importorskip("app.accounting.dsfinvk", reason="app.accounting.dsfinvk is not merged yet")
     args = ["--store", month, "--country", "DE", "--company-name", "Zoé GmbH", "--street", "Hof 1"]
     args += ["--postcode", "10115", "--city", "Berlin", "--tax-number", "12/345/67890"]
     ok(cli(runner, "settings", *args, "--confirm"))
