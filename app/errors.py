@@ -18,6 +18,9 @@ from werkzeug.exceptions import HTTPException
 from .api.idempotency import HEADER as IDEMPOTENCY_KEY
 from .api.idempotency import MAX_KEY_LENGTH
 from .exceptions import (
+    AccountingNotConfirmed,
+    AccountingSettingsIncomplete,
+    AccountingSettingsMissing,
     AuthorizationMissing,
     ClosingNotFound,
     DatabaseBusy,
@@ -27,6 +30,7 @@ from .exceptions import (
     DatabaseUnavailable,
     DomainError,
     DrawerWouldGoNegative,
+    FormatNotForCountry,
     IdempotencyKeyReused,
     InvalidIdempotencyKey,
     InvalidInput,
@@ -36,9 +40,11 @@ from .exceptions import (
     NameTaken,
     NoOpenSession,
     NothingToApprove,
+    NoZInRange,
     PeriodAlreadyClosed,
     PeriodNotEnded,
     PeriodWithoutZ,
+    PostingsUnbalanced,
     ProfileDisabled,
     ProfileNotFound,
     SchemaNotAtHead,
@@ -116,6 +122,16 @@ ANSWERS: dict[type[DomainError], Answer] = {
     PeriodAlreadyClosed: Answer(409, "This period is closed already"),
     PeriodNotEnded: Answer(409, "This period has not ended yet"),
     PeriodWithoutZ: Answer(409, "This period has no Z closing"),
+    AccountingSettingsMissing: Answer(
+        409, "The store has no accounting settings yet: save and confirm them first"
+    ),
+    AccountingNotConfirmed: Answer(
+        409, "The accounting settings are not confirmed: confirm them before exporting"
+    ),
+    AccountingSettingsIncomplete: Answer(409, "The accounting settings lack {err.missing}"),
+    FormatNotForCountry: Answer(409, "{err.format} is for a store whose country is {err.country}"),
+    NoZInRange: Answer(409, "These days have no Z closing"),
+    PostingsUnbalanced: Answer(409, "Nothing was written: {err.reason}"),
     IdempotencyKeyReused: Answer(
         422, f"{IDEMPOTENCY_KEY} was already used for a different request"
     ),

@@ -178,3 +178,38 @@ class PeriodNotEnded(DomainError):
 
 class PeriodWithoutZ(DomainError):
     """No Z closing in the period: nothing to close."""
+
+
+# Accounting exports (app.accounting).
+
+
+class AccountingSettingsMissing(DomainError):
+    pass
+
+
+class AccountingNotConfirmed(DomainError):
+    pass
+
+
+class AccountingSettingsIncomplete(DomainError):
+    def __init__(self, missing: list[str]):
+        super().__init__(missing)
+        self.missing = ", ".join(missing)
+
+
+class FormatNotForCountry(DomainError):
+    def __init__(self, format: str, country: str):
+        super().__init__(format, country)
+        self.format, self.country = format.upper(), country
+
+
+class NoZInRange(DomainError):
+    """No Z closing in the business days asked for: no file to write."""
+
+
+class PostingsUnbalanced(DomainError):
+    """A Z whose postings do not balance, or disagree with the Z: nothing is written."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason

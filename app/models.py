@@ -514,3 +514,54 @@ class JournalHead(db.Model):
     store_id: Mapped[str] = mapped_column(ForeignKey("store.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AccountingSettings(db.Model):
+    """How a store's Z closings become ledger postings (app.accounting): its country and chart
+    of accounts, the account of each figure and tender, its journal code, the master data the
+    files name, and whether the owner confirmed them (no export before)."""
+
+    __tablename__ = "accounting_settings"
+
+    store_id: Mapped[str] = mapped_column(ForeignKey("store.id"), primary_key=True)
+    country: Mapped[str] = mapped_column(String(2))  # "FR" or "DE"
+    chart: Mapped[str] = mapped_column(String(8))  # "PCG", "SKR03" or "SKR04"
+    # {figure: account} for sales, refunds, pay_ins, pay_outs, drops, over, short, and
+    # {"tenders": {code: account}} for the tenders given their own (else their kind's default).
+    accounts: Mapped[dict] = mapped_column(CanonicalJson)
+    journal_code: Mapped[str] = mapped_column(String(8))
+    siren: Mapped[str | None] = mapped_column(String(9))
+    company_name: Mapped[str | None] = mapped_column(String(120))
+    street: Mapped[str | None] = mapped_column(String(120))
+    postcode: Mapped[str | None] = mapped_column(String(16))
+    city: Mapped[str | None] = mapped_column(String(120))
+    tax_number: Mapped[str | None] = mapped_column(String(32))
+    vat_id: Mapped[str | None] = mapped_column(String(32))
+    # DATEV's header names the tax advisor's and the client's numbers.
+    datev_consultant: Mapped[int | None]
+    datev_client: Mapped[int | None]
+    # Set by the owner's confirmation, cleared by any later change.
+    confirmed_by: Mapped[str | None] = mapped_column(String(120))
+    confirmed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AccountingExport(db.Model):
+    """One FEC, DATEV or DSFinV-K file handed out, journaled: who, when, which business days
+    and Zs, and the file's SHA-256, so the accountant can tell which file is current. Its
+    journal entry's session is its last Z's."""
+
+    __tablename__ = "accounting_export"
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
+    store_id: Mapped[str] = mapped_column(ForeignKey("store.id"))
+    pos_session_id: Mapped[str] = mapped_column(ForeignKey("pos_session.id"))
+    format: Mapped[str] = mapped_column(String(8))
+    first_day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD, store time
+    last_day: Mapped[str] = mapped_column(String(10))
+    first_z: Mapped[int]
+    last_z: Mapped[int]
+    file_name: Mapped[str] = mapped_column(String(120))
+    sha256: Mapped[str] = mapped_column(String(64))
+    exported_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -264,7 +264,7 @@ CSV_HEADER = (
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _text_cell(value: str) -> str:
+def text_cell(value: str) -> str:
     """A spreadsheet runs a cell starting like a formula: a leading quote makes it text."""
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
@@ -307,16 +307,16 @@ def sessions_csv(store: Store, sessions: list[SessionFigures]) -> str:
             [
                 business_day(store, row.opened_at).isoformat(),
                 row.id,
-                _text_cell(row.cashier),
+                text_cell(row.cashier),
                 _time_cell(store, row.opened_at),
                 _time_cell(store, row.closed_at),
                 *(_money_cell(getattr(row, name)) for name in MONEY + COUNTED),
                 "yes" if row.forced else "no",
                 row.z_number or "",
                 row.approval,
-                _text_cell(row.approved_by or ""),
+                text_cell(row.approved_by or ""),
                 _time_cell(store, row.approved_at),
-                _text_cell(row.approval_note or ""),
+                text_cell(row.approval_note or ""),
                 _money_cell(row.drops),
                 row.no_sales,
                 *(cell for code in codes for cell in _tender_cells(row, code)),

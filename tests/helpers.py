@@ -33,6 +33,7 @@ RULES = [
     *sorted((ROOT / "app").glob("sessions/*.py")),
     *sorted((ROOT / "app").glob("people/*.py")),
     *sorted((ROOT / "app").glob("journal/*.py")),
+    *sorted((ROOT / "app").glob("accounting/*.py")),
 ]
 PROFILES = "/pos-session/profiles"
 REQUESTS = 50  # simultaneous requests in the concurrency tests

@@ -113,7 +113,7 @@ def test_a_new_kind_s_row_edited_or_deleted_is_found(counted, runner, tamper):  
 
 @pytest.mark.usefixtures("approved", "olga")  # a closing over the limit, approved; a manager
 def test_what_verify_expects_is_each_kind_s_canonical_data(
-    app, client, headers, profile, runner, store, monkeypatch
+    app, client, headers, profile, runner, store, monkeypatch, tmp_path
 ):
     session_id = open_shift(client, headers, profile, cash=50)["id"]
     assert move(client, headers, session_id, "sale", 2).status_code == 201
@@ -123,6 +123,12 @@ def test_what_verify_expects_is_each_kind_s_canonical_data(
     monkeypatch.setattr(periods, "utcnow", lambda: utcnow() + timedelta(days=400))
     with app.app_context():
         periods.close_periods(UnitOfWork(), store, None, None, "bob")  # the month and the year
+    today = f"{utcnow():%Y-%m-%d}"
+    settings = ["accounting", "settings", "--store", store, "--siren", "732829320", "--confirm"]
+    assert runner.invoke(args=settings).exit_code == 0
+    export = ["--format", "fec", "--from", today, "--to", today, str(tmp_path / "fec.txt")]
+    assert runner.invoke(args=["accounting", "export", "--store", store, *export]).exit_code == 0
+    with app.app_context():
         connection = db.session.connection()
         for fact in journal.FACTS.values():
             found = journal.fact_texts(connection, store, fact)

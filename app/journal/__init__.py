@@ -25,6 +25,7 @@ from .export import export, verify_export
 from .facts import (
     APPROVED,
     CLOSED,
+    EXPORTED,
     FACTS,
     MOVEMENT,
     OPENED,
@@ -55,6 +56,7 @@ from .verify import count_entries, last_verifications, record_verification, veri
 __all__ = [
     "APPROVED",
     "CLOSED",
+    "EXPORTED",
     "FACTS",
     "HEAD_FILE",
     "KEY_FILE",

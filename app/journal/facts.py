@@ -12,6 +12,7 @@ from sqlalchemy import Boolean, Column, ColumnElement, Integer, Table, select
 
 from ..models import (
     CASH,
+    AccountingExport,
     CanonicalJson,
     CashMovement,
     ClosingApproval,
@@ -272,6 +273,23 @@ PERIOD_CLOSED = Fact(
     "periodClosingId",
     anchor=True,
 )
+# A FEC, DATEV or DSFinV-K file handed out (app.accounting): which file is current.
+EXPORTED = Fact(
+    "accounting_exported",
+    AccountingExport.__table__,
+    {
+        "exportId": "id",
+        "format": "format",
+        "firstDay": "first_day",
+        "lastDay": "last_day",
+        "firstZ": "first_z",
+        "lastZ": "last_z",
+        "fileName": "file_name",
+        "sha256": "sha256",
+        "by": "exported_by",
+    },
+    "exportId",
+)
 FACTS = {
     fact.kind: fact
     for fact in (
@@ -282,6 +300,7 @@ FACTS = {
         FORCE_CLOSED,
         APPROVED,
         PERIOD_CLOSED,
+        EXPORTED,
     )
 }
 
