@@ -232,7 +232,7 @@ def float_within(data: dict, cash_key: str, name: str, data_key: str) -> None:
     left, cash = data.get("float_left"), data[cash_key]
     if left is not None and left > cash:
         raise ValidationError(
-            f"Must be at most the {name} ({cash:.2f}): the float is left of the cash counted.",
+            f"Must be at most the {name} ({cash:.2f}): the float is part of the cash counted.",
             data_key,
         )
 

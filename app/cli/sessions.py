@@ -116,11 +116,9 @@ def force_close_(session_id, counted, reason, manager_name, float_left):
         )
     closing = closed.closing
     click.echo(closing.id)
-    left = (
-        ""
-        if closing.float_left is None
-        else (f", float left {closing.float_left:.2f}, to the safe {closing.to_safe:.2f}")
-    )
+    left = ""
+    if closing.float_left is not None:
+        left = f", float left {closing.float_left:.2f}, to the safe {closing.to_safe:.2f}"
     click.echo(
         f"session {session_id} closed by force: expected {closing.expected_cash:.2f}, "
         f"counted {closing.closing_cash:.2f}, difference {closing.difference:.2f}{left}",

@@ -128,7 +128,7 @@ def _discrepancy_at_start(
 ) -> Decimal | None:
     """The opening cash minus the float left by the last closed session the terminal opened in
     the store (the last opened of them: a drawer's sessions follow one another); None when
-    there is none, or it left no float. Read under the write lock, so no close slips between."""
+    there is none, or it left no float. Read in the opening's transaction."""
     if terminal is None:
         return None
     float_left = tx.scalar(
