@@ -120,11 +120,13 @@ def test_the_day_report_and_its_csv_show_the_floats_as_the_api(
     page = text(client.get(url))
     table = client.get(url + ".csv").get_data(as_text=True)
 
-    sessions = page.split("Sessions Cashier", 1)[1]
-    assert "Discrepancy at start Float left / to the safe" in sessions
-    assert "- 100.10 / 252.25" in sessions  # the first: nothing to compare, a float left
-    assert "over by 1.20 101.30 / 0.00" in sessions  # the second: all of it left in the drawer
-    assert "short by 0.01 still open" in sessions
+    first_row, second_row, third_row = page.split("Sessions Cashier", 1)[1].split(" alice ")[1:]
+    # The first: nothing to compare with, a float left; the second: all it counted left.
+    assert "At start" not in first_row and "Float left 100.10, to the safe 252.25" in first_row
+    assert "At start: over by 1.20 against the float left Float left 101.30, to the safe 0.00" in (
+        second_row
+    )
+    assert "At start: short by 0.01 against the float left" in third_row
     header = table.splitlines()[0].split(",")
     # After the fixed columns it had, before the tenders' (as many as the sessions have).
     at = header.index("no_sales")
