@@ -174,6 +174,8 @@ class PosSession(db.Model):
             sqlite_where=db.text("pos_closing_id IS NULL"),
             postgresql_where=db.text("pos_closing_id IS NULL"),
         ),
+        # An opening finds its terminal's last closed session, newest first (its float).
+        Index("ix_pos_session_store_terminal_created", "store_id", "terminal", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
@@ -190,6 +192,12 @@ class PosSession(db.Model):
     # The opening's count by note and coin, [{"value": "50.00", "count": 3}, ...] largest
     # first; None when the opening sent only the amount, as every one from before counts.
     cash_count: Mapped[list | None] = mapped_column(CanonicalJson)
+    # The terminal it was opened on: the API token's jti (None before migration 0015). Its
+    # drawer is the one counted at closing, whoever closes it.
+    terminal: Mapped[str | None] = mapped_column(String(36))
+    # The opening cash minus the float the terminal's last closed session left in the drawer;
+    # None when there is none or it left no float.
+    discrepancy_at_start: Mapped[Decimal | None] = mapped_column(MoneyColumn)
     # Set at flush, under the write lock: creation order is commit order, which history relies on.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=_created_at, onupdate=utcnow)
@@ -241,6 +249,10 @@ class PosClosing(db.Model):
     tenders: Mapped[dict | None] = mapped_column(CanonicalJson)
     # The closing's count by note and coin, as the session's opening one; None: not sent.
     cash_count: Mapped[list | None] = mapped_column(CanonicalJson)
+    # The cash left in the drawer for the next opening, and the rest (closing_cash minus it)
+    # dropped to the safe; both None when no float was said, as in every closing from before.
+    float_left: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    to_safe: Mapped[Decimal | None] = mapped_column(MoneyColumn)
 
     approval: Mapped["ClosingApproval | None"] = relationship(viewonly=True, lazy="selectin")
 

@@ -111,6 +111,11 @@ class SessionFigures:
     approved_by: str | None
     approved_at: datetime | None
     approval_note: str | None
+    # At closing, the cash left in the drawer and the rest dropped to the safe (None: not
+    # said); at opening, the opening cash minus the float the terminal's last closing left.
+    float_left: Decimal | None = None
+    to_safe: Decimal | None = None
+    discrepancy_at_start: Decimal | None = None
     # Each tender but cash: {code: {"expected", "counted", "difference"}}, counted and
     # difference None while open or not counted (app.sessions.queries.tender_lines).
     tenders: dict = field(default_factory=dict)
@@ -127,6 +132,9 @@ MONEY = ("opening_cash", "sales", "refunds", "pay_ins", "pay_outs", "expected_ca
 COUNTED = ("closing_cash", "difference")
 # After the columns the CSV always had, so a sheet reading them by position still can.
 DRAWER = ("drops", "no_sales")
+# Then these, still before the tenders' (as many as the sessions have): every fixed column
+# keeps its place.
+FLOATS = ("float_left", "to_safe", "discrepancy_at_start")
 TENDER_FIGURES = ("expected", "counted", "difference")
 
 
@@ -198,6 +206,9 @@ def sessions_between(store: Store, start: datetime, end: datetime) -> list[Sessi
             ClosingApproval.approved_by,
             ClosingApproval.created_at.label("approved_at"),
             ClosingApproval.note.label("approval_note"),
+            PosClosing.float_left,
+            PosClosing.to_safe,
+            PosSession.discrepancy_at_start,
             PosClosing.tenders,
             tender_moves(),
         )
@@ -260,6 +271,7 @@ CSV_HEADER = (
     "approved_at",
     "approval_note",
     *DRAWER,
+    *FLOATS,
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -319,6 +331,7 @@ def sessions_csv(store: Store, sessions: list[SessionFigures]) -> str:
                 text_cell(row.approval_note or ""),
                 _money_cell(row.drops),
                 row.no_sales,
+                *(_money_cell(getattr(row, name)) for name in FLOATS),
                 *(cell for code in codes for cell in _tender_cells(row, code)),
             ]
         )

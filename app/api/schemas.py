@@ -12,6 +12,7 @@ from marshmallow import (
     ValidationError,
     fields,
     post_load,
+    pre_load,
     validate,
     validates,
     validates_schema,
@@ -226,6 +227,16 @@ def counted_amount(data: dict, amount_key: str, name: str) -> None:
         )
 
 
+def float_within(data: dict, cash_key: str, name: str, data_key: str) -> None:
+    """The float left in the drawer is some of the cash counted: at most ``data[cash_key]``."""
+    left, cash = data.get("float_left"), data[cash_key]
+    if left is not None and left > cash:
+        raise ValidationError(
+            f"Must be at most the {name} ({cash:.2f}): the float is part of the cash counted.",
+            data_key,
+        )
+
+
 class CreateSessionSchema(StrictSchema):
     profile_id = text(64, data_key="profileId")
     # "openningCash" is the reference's spelling, which terminals send; "openingCash" works too.
@@ -261,6 +272,24 @@ class SessionSchema(Schema):
     updated_at = Timestamp(data_key="updatedAt")
 
 
+def discrepancy_field() -> MoneyField:
+    return MoneyField(
+        data_key="discrepancyAtStart",
+        allow_none=True,
+        signed=True,
+        metadata={
+            "description": "The opening cash minus the float the terminal's last closed "
+            "session left (negative: short); null when there is none or it left no float"
+        },
+    )
+
+
+class OpenedSessionSchema(SessionSchema):
+    """The reference's session object, and the discrepancy at start (docs/api.md, item 20)."""
+
+    discrepancy_at_start = discrepancy_field()
+
+
 class ProfileSchema(Schema):
     id = fields.String()
     store_id = fields.String(data_key="storeId")
@@ -274,7 +303,7 @@ class ProfileSchema(Schema):
 class CreateSessionResponse(Schema):
     message = fields.String()
     success = fields.Boolean()
-    data = fields.List(fields.Nested(SessionSchema))
+    data = fields.List(fields.Nested(OpenedSessionSchema))
 
 
 class SessionStatusResponse(Schema):
@@ -303,7 +332,18 @@ class CloseSessionSchema(StrictSchema):
     @post_load
     def closing_cash_of_the_count(self, data, **kwargs):
         counted_amount(data, "closing_cash", "closingCash")
+        float_within(data, "closing_cash", "closingCash", "floatLeft")
         return data
+
+    float_left = MoneyField(
+        data_key="floatLeft",
+        load_default=None,
+        metadata={
+            "description": "The cash left in the drawer for the next opening, at most "
+            "`closingCash` (else 400); the rest goes to the safe (the closing's `toSafe`). "
+            "The next opening on the session's terminal is compared with it."
+        },
+    )
 
     counted_tenders = fields.Dict(
         data_key="countedTenders",
@@ -466,6 +506,16 @@ class ClosingSchema(Schema):
         metadata={"description": "Per tender, cash first: expected, counted, difference"},
     )
     cash_count = counted_field("at closing")
+    float_left = MoneyField(
+        data_key="floatLeft",
+        allow_none=True,
+        metadata={"description": "left in the drawer for the next opening; null: not said"},
+    )
+    to_safe = MoneyField(
+        data_key="toSafe",
+        allow_none=True,
+        metadata={"description": "closingCash - floatLeft, dropped to the safe; null: not said"},
+    )
 
     def get_attribute(self, closing, attr, default):
         if attr == "grand_totals":
@@ -487,6 +537,7 @@ class SessionRecordSchema(SessionSchema):
 
     note = fields.String(allow_none=True)
     cash_count = counted_field("at opening")
+    discrepancy_at_start = discrepancy_field()
     opened_by = fields.String(data_key="openedBy")
     closed_by = fields.String(data_key="closedBy", allow_none=True)
     closing = fields.Nested(ClosingSchema, allow_none=True)
@@ -627,10 +678,23 @@ class TypedMoney(MoneyField):
 
 
 class ForceCloseSchema(Schema):
-    """A manager's close of a forgotten session: the cash counted and why."""
+    """A manager's close of a forgotten session: the cash counted and why, and the float left
+    in the drawer if said."""
 
     counted = TypedMoney(required=True, error_messages={"required": "Enter the cash counted."})
     reason = Text(required=True, error_messages={"required": "Say why it is closed by force."})
+    float_left = TypedMoney(load_default=None)
+
+    @pre_load
+    def _blank_is_not_said(self, data, **kwargs):
+        if str(data.get("float_left") or "").strip() == "":
+            data = {key: value for key, value in data.items() if key != "float_left"}
+        return data
+
+    @validates_schema
+    def _float_of_the_count(self, data, **kwargs):
+        if "counted" in data:
+            float_within(data, "counted", "cash counted", "float_left")
 
     @validates("reason")
     def _said(self, value, **kwargs):

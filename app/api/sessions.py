@@ -7,6 +7,7 @@ header and the error responses, read from the error table.
 """
 
 from flask import Blueprint, current_app, g
+from flask_jwt_extended import get_jwt
 
 from ..errors import raises
 from ..exceptions import (
@@ -72,7 +73,9 @@ bp = Blueprint("pos_session", __name__, url_prefix="/pos-session")
     "values is refused. `cashCount` counts the drawer by note and coin: its sum must equal the "
     "opening cash, or gives it when that is not sent. Checks run in this order: body, the "
     "count's notes and coins, profile in this store, profile enabled, password, no session "
-    "open.\n",
+    "open. The answer's `discrepancyAtStart` is the opening cash minus the float left in the "
+    "drawer by this terminal's (this token's) last closed session: null when there is none or "
+    "it left no float.\n",
     body=CreateSessionSchema(),
     example={
         "profileId": "zty59yo3tsz0uv5tacg1i5my",
@@ -84,7 +87,8 @@ bp = Blueprint("pos_session", __name__, url_prefix="/pos-session")
 )
 def create_session(uow, body):
     """Open a cash session for a profile, checked by the profile's password."""
-    opened = service.open_session(uow, g.store_id, g.actor, **body)
+    # The terminal is the token: its drawer's float is compared at the next opening.
+    opened = service.open_session(uow, g.store_id, g.actor, terminal=get_jwt()["jti"], **body)
     return {"message": "session has been started", "success": True, "data": [opened]}
 
 
@@ -105,7 +109,9 @@ def create_session(uow, body):
     "pay-outs, in cash) and the difference (counted - expected). `countedTenders` counts "
     "the other tenders, by code; the closing's `tenders` lists each with its expected total, "
     "its count and difference (null: not counted). `cashCount` counts the cash by note and "
-    "coin: its sum must equal `closingCash`, or gives it when that is not sent. A count "
+    "coin: its sum must equal `closingCash`, or gives it when that is not sent. `floatLeft` "
+    "is the cash left in the drawer for the next opening (at most `closingCash`); the "
+    "closing's `toSafe` is the rest, dropped to the safe. A count "
     "names a tender of the store that is enabled or that the session moved. A disabled "
     "profile can still close the session it has open. A retry with the same Idempotency-Key "
     "and body replays the first answer.\n",

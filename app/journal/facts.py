@@ -178,9 +178,12 @@ OPENED = Fact(
         "by": "opened_by",
         "note": "note",
         "cashCount": "cash_count",
+        "discrepancyAtStart": "discrepancy_at_start",
     },
     session=_sessions.c.id,
-    omitted={"cashCount": None},  # counted by note and coin (0012), else as before
+    # Counted by note and coin (0012), compared with the float left before (0015): else as
+    # before.
+    omitted={"cashCount": None, "discrepancyAtStart": None},
 )
 _MOVEMENT = {
     "movementId": "id",
@@ -225,9 +228,12 @@ _CLOSING = {
     "approvalPending": "needs_approval",
     "tenders": "tenders",
     "cashCount": "cash_count",
+    "floatLeft": "float_left",
+    "toSafe": "to_safe",
 }
-# A closing with cash only, counted as one figure: its entry is as before tenders and counts.
-_AS_BEFORE = {"tenders": None, "cashCount": None}
+# A closing with cash only, counted as one figure, leaving no float: its entry is as before
+# tenders, counts and floats.
+_AS_BEFORE = {"tenders": None, "cashCount": None, "floatLeft": None, "toSafe": None}
 CLOSED = Fact(
     "session_closed",
     _closings,

@@ -88,9 +88,11 @@ def open_session(
     opening_cash: Decimal,
     note: str | None = None,
     cash_count: list[dict] | None = None,
+    terminal: str | None = None,
 ):
     """Open a session for the profile with the cash in the drawer, counted by note and coin if
-    ``cash_count`` (which the edge has added up to ``opening_cash``)."""
+    ``cash_count`` (which the edge has added up to ``opening_cash``), on ``terminal`` (the API
+    token's jti): compared with the float that terminal's last closed session left."""
     with uow.reading_first():
         cash_count = _store_count(uow.session, store_id, cash_count)
         profile = _profile_to_check(uow.session, store_id, profile_id, to_open=True)
@@ -112,11 +114,31 @@ def open_session(
                 note=note,
                 opened_by=actor,
                 cash_count=cash_count,
+                terminal=terminal,
+                discrepancy_at_start=_discrepancy_at_start(tx, store_id, terminal, opening_cash),
             )
             tx.add(opened)
             journal.record(tx, journal.OPENED, opened)
             uow.done()
     return opened
+
+
+def _discrepancy_at_start(
+    tx, store_id: str, terminal: str | None, opening_cash: Decimal
+) -> Decimal | None:
+    """The opening cash minus the float left by the last closed session the terminal opened in
+    the store (the last opened of them: a drawer's sessions follow one another); None when
+    there is none, or it left no float. Read in the opening's transaction."""
+    if terminal is None:
+        return None
+    float_left = tx.scalar(
+        select(PosClosing.float_left)
+        .join(PosSession, PosSession.pos_closing_id == PosClosing.id)
+        .where(PosSession.store_id == store_id, PosSession.terminal == terminal)
+        .order_by(PosSession.created_at.desc(), PosSession.id.desc())
+        .limit(1)
+    )
+    return None if float_left is None else opening_cash - float_left
 
 
 def _store_count(tx, store_id: str, lines: list[dict] | None) -> list[dict] | None:
@@ -151,10 +173,12 @@ def close_session(
     counted_tenders: dict[str, Decimal] | None = None,
     note: str | None = None,
     cash_count: list[dict] | None = None,
+    float_left: Decimal | None = None,
 ) -> PosSession:
     """Close the profile's open session with the counted cash (by note and coin if
     ``cash_count``, which the edge has added up to ``closing_cash``) and any other tender
-    counted (by code); returns it with its closing."""
+    counted (by code), leaving ``float_left`` of it in the drawer (the edge has checked it is
+    at most ``closing_cash``); returns it with its closing."""
     with uow.reading_first():
         cash_count = _store_count(uow.session, store_id, cash_count)
         profile = _profile_to_check(uow.session, store_id, profile_id, to_open=False)
@@ -176,6 +200,7 @@ def close_session(
                 counted_tenders or {},
                 note=note,
                 cash_count=cash_count,
+                float_left=float_left,
             )
 
 
@@ -186,17 +211,19 @@ def force_close(
     counted: Decimal,
     reason: str,
     manager: Manager,
+    float_left: Decimal | None = None,
 ) -> PosSession:
     """A manager closes a session a cashier left open, with the cash counted and why: the
     figures are a normal close's, the closing says it was forced, and the cashier may open
-    again at once. The edges load ``counted`` and ``reason`` (``ForceCloseSchema``)."""
+    again at once. The edges load ``counted``, ``reason`` and ``float_left``
+    (``ForceCloseSchema``)."""
 
     def this_one(tx) -> tuple[PosSession, str]:
         acting = _enabled(tx, manager)
         granted_store(acting, store_id)
         return _open_session_by_id(tx, store_id, session_id), acting.name
 
-    return _close(uow, this_one, SessionClosed, counted, {}, reason=reason)
+    return _close(uow, this_one, SessionClosed, counted, {}, reason=reason, float_left=float_left)
 
 
 def _enabled(tx, manager: Manager) -> Manager:
@@ -231,9 +258,11 @@ def _close(
     note: str | None = None,
     reason: str | None = None,
     cash_count: list[dict] | None = None,
+    float_left: Decimal | None = None,
 ) -> PosSession:
     """Close the open session ``find(tx)`` returns (or refuses), with who closes it, under the
-    write lock: of concurrent closes the first wins and the rest get ``refused``."""
+    write lock: of concurrent closes the first wins and the rest get ``refused``. Of the cash
+    counted, ``float_left`` stays in the drawer and the rest goes to the safe."""
     # The one closing per session catches what the check in find should have: still refused.
     with _refused_as(refused, CLOSED_ONCE, "pos_closing.pos_session_id"):
         with uow:
@@ -266,6 +295,8 @@ def _close(
                 reason=reason,
                 tenders=tenders or None,
                 cash_count=cash_count,
+                float_left=float_left,
+                to_safe=None if float_left is None else closing_cash - float_left,
                 approval=None,  # none yet: said here, so the answer shows it without a query
             )
             tx.add(closing)
