@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from .api.idempotency import HEADER as IDEMPOTENCY_KEY
 from .api.idempotency import MAX_KEY_LENGTH
 from .exceptions import (
+    AlreadyOnSession,
     AuthorizationMissing,
     ClosingNotFound,
     DatabaseBusy,
@@ -26,7 +27,9 @@ from .exceptions import (
     DatabaseReadOnly,
     DatabaseUnavailable,
     DomainError,
+    DrawerHeldByAnother,
     DrawerWouldGoNegative,
+    HolderCannotLeave,
     IdempotencyKeyReused,
     InvalidIdempotencyKey,
     InvalidInput,
@@ -36,6 +39,8 @@ from .exceptions import (
     NameTaken,
     NoOpenSession,
     NothingToApprove,
+    NotOnSession,
+    OnAnotherSession,
     PeriodAlreadyClosed,
     PeriodNotEnded,
     PeriodWithoutZ,
@@ -107,6 +112,11 @@ ANSWERS: dict[type[DomainError], Answer] = {
     UnknownDenomination: Answer(
         400, "cashCount names a value that is not a note or coin of the store"
     ),
+    AlreadyOnSession: Answer(409, "Profile is on this session already"),
+    OnAnotherSession: Answer(409, "Profile is on another open session"),
+    NotOnSession: Answer(409, "Profile is not on this session"),
+    HolderCannotLeave: Answer(409, "The drawer's holder leaves by a handover"),
+    DrawerHeldByAnother: Answer(409, "Another cashier holds this session's drawer"),
     InvalidIdempotencyKey: Answer(
         400,
         f"{IDEMPOTENCY_KEY} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters",

@@ -24,6 +24,7 @@ from .entry import (
 from .export import export, verify_export
 from .facts import (
     APPROVED,
+    ATTENDANCE_FACTS,
     CLOSED,
     FACTS,
     MOVEMENT,
@@ -53,6 +54,7 @@ from .verify import count_entries, last_verifications, record_verification, veri
 
 __all__ = [
     "APPROVED",
+    "ATTENDANCE_FACTS",
     "CLOSED",
     "FACTS",
     "HEAD_FILE",
