@@ -2,6 +2,8 @@
 attendant, a handover with a count at the change, and the figures split by attendant. The
 rules below HTTP, the API's answers and errors, the journal and the upgrade."""
 
+import csv
+import io
 from contextlib import closing
 from datetime import datetime
 from decimal import Decimal
@@ -11,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
-from app import journal
+from app import journal, reports
 from app.exceptions import (
     AlreadyOnSession,
     DrawerHeldByAnother,
@@ -22,6 +24,7 @@ from app.exceptions import (
 )
 from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
+from app.models import Store
 from app.sessions import attendants, service
 from tests.helpers import (
     CLOSE,
@@ -32,6 +35,8 @@ from tests.helpers import (
     move,
     open_shift,
     report,
+    sign_in,
+    text,
 )
 from tests.test_journal import box_at_0003_with_history, entries, plain_sql, verify
 
@@ -358,6 +363,56 @@ def test_the_rules_keep_a_cashier_on_one_session_and_the_holder_closes(
             UnitOfWork(), store, "till-1", profile_id=bob, password=PASSWORD, closing_cash=D(100)
         )
         assert closed.id == first.id and closed.closing.pos_profile_id == profile
+
+
+# --- The pages and the CSV ----------------------------------------------------------------------
+
+
+def test_the_x_z_page_and_the_day_report_split_the_figures_by_attendant(
+    app, client, headers, manager, profile, bob, session_id, store
+):
+    join(client, headers, session_id, bob)
+    move(client, headers, session_id, "sale", D("10.10"))
+    move(client, headers, session_id, "sale", 5, attendantId=bob)
+    move(client, headers, session_id, "no_sale", 0, reason="change", attendantId=bob)
+    hand_over(client, headers, session_id, bob, D("114.10"))
+    close_shift(client, headers, bob, cash=D("115.10"))
+    sign_in(client)
+
+    page = text(client.get(f"/backoffice/stores/{store}/sessions/{session_id}"))
+    assert "By attendant Cashier Sales Refunds Pay-ins Pay-outs Drops No-sales" in page
+    assert "alice 10.10 EUR 0.00 EUR 0.00 EUR 0.00 EUR 0.00 EUR 0" in page
+    assert "bob 5.00 EUR 0.00 EUR 0.00 EUR 0.00 EUR 0.00 EUR 1" in page
+    assert "bob joined (terminal terminal-1)" in page
+    assert (
+        "alice handed the drawer to bob, counted 114.10 EUR, expected 115.10 EUR: "
+        "short by 1.00 EUR (terminal terminal-1)"
+    ) in page
+
+    with app.app_context():
+        day = reports.today(db.session.get(Store, store)).isoformat()
+    url = f"/backoffice/stores/{store}/days/{day}"
+    assert "By attendant" in text(client.get(url))
+    lines = client.get(url + ".csv").get_data(as_text=True)
+    header = lines.splitlines()[0].split(",")
+    assert header[-7:] == [
+        "attendants",
+        "attendant_sales",
+        "attendant_refunds",
+        "attendant_pay_ins",
+        "attendant_pay_outs",
+        "attendant_drops",
+        "attendant_no_sales",
+    ]
+    [row] = csv.DictReader(io.StringIO(lines))
+    assert (row["cashier"], row["sales"]) == ("alice", "15.10")  # as before: the opener's row
+    assert (row["attendants"], row["attendant_sales"], row["attendant_no_sales"]) == (
+        "alice; bob",
+        "10.10; 5.00",
+        "0; 1",
+    )
+    by_api = report(client, headers, session_id)["summary"]["byAttendant"]  # to the cent
+    assert "; ".join(f"{D(str(a['sales'])):.2f}" for a in by_api) == row["attendant_sales"]
 
 
 # --- The journal, the tables' protection, the upgrade -------------------------------------------

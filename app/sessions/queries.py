@@ -377,6 +377,12 @@ def _read(statement, **params):
     return read_connection().execute(statement, params)
 
 
+def profile_names(store_id: str) -> dict[str, str]:
+    """Every cashier of the store's name, by profile id."""
+    rows = select(PosProfile.id, PosProfile.name).where(PosProfile.store_id == store_id)
+    return dict(db.session.execute(rows).all())
+
+
 def forced_closings(store_id: str, since: datetime) -> list[tuple[PosClosing, str]]:
     """The store's forced closings since ``since``, newest first, with the cashier's name."""
     return db.session.execute(
