@@ -36,6 +36,7 @@ from tests.helpers import (
     open_shift,
     report,
     sign_in,
+    sqlite_only,
     text,
 )
 from tests.test_journal import box_at_0003_with_history, entries, plain_sql, verify
@@ -445,6 +446,21 @@ def test_joins_leaves_and_handovers_are_journaled_and_append_only(
     for statement in ("UPDATE pos_attendance SET counted_cash = 1", "DELETE FROM pos_attendance"):
         with closing(plain_sql(app)) as connection, pytest.raises(Exception, match="append-only"):
             connection.execute(statement)
+
+
+@sqlite_only
+def test_a_handover_s_count_changed_behind_the_box_s_back_is_found(
+    app, client, headers, bob, session_id, runner
+):
+    hand_over(client, headers, session_id, bob, 90)
+    with closing(plain_sql(app)) as connection:
+        connection.execute("DROP TRIGGER pos_attendance_no_update")
+        connection.execute("UPDATE pos_attendance SET counted_cash = 10000")
+        connection.commit()
+
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert "data.countedCash is '90.00' in the entry, '100.00' in the row" in result.output
 
 
 SALE_0013 = (
