@@ -75,7 +75,9 @@ def _held_session(tx, store_id: str, profile_id: str) -> PosSession:
     """The open session whose drawer the profile holds, row-locked: the one it opened unless
     it handed it over, or one handed to it."""
     opened = False
-    for pos_session in tx.scalars(sessions_with(store_id, profile_id).with_for_update()):
+    # Locked in id order, so two closes reading the same sessions cannot deadlock.
+    candidates = sessions_with(store_id, profile_id).order_by(PosSession.id).with_for_update()
+    for pos_session in tx.scalars(candidates):
         if presence(tx, pos_session).holder == profile_id:
             return pos_session
         opened = opened or pos_session.pos_profile_id == profile_id
