@@ -74,6 +74,27 @@ class UnknownDenomination(DomainError):
     """A cash count names a value that is not one of the store's notes and coins."""
 
 
+class AlreadyOnSession(DomainError):
+    """A cashier joins a session it is on already (holding its drawer or attending)."""
+
+
+class OnAnotherSession(DomainError):
+    """A cashier is on another open session (opened by it, held or attended): a profile is
+    on one open session at most."""
+
+
+class NotOnSession(DomainError):
+    """A movement's attendant, or a cashier leaving, is not on the session now."""
+
+
+class HolderCannotLeave(DomainError):
+    """The drawer's holder leaves by handing it over (or closing the session)."""
+
+
+class DrawerHeldByAnother(DomainError):
+    """The profile opened the session but handed its drawer over: its holder closes it."""
+
+
 class InvalidIdempotencyKey(DomainError):
     pass
 

@@ -348,6 +348,52 @@ class CashMovement(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # A tender's code; only cash moves the drawer's expected cash.
     tender: Mapped[str] = mapped_column(String(32), default=CASH, server_default=CASH)
+    # The cashier on the session who made it (app.sessions.attendants); None in a movement
+    # from before attendants (migration 0014), which its session's opener made.
+    attendant_id: Mapped[str | None] = mapped_column(String(24))
+
+
+ATTENDANCE_KINDS = ("joined", "left", "handover")
+# What a handover records besides who: the count at the change and its difference.
+HANDOVER_COLUMNS = ("from_profile_id", "counted_cash", "expected_cash", "difference")
+
+
+class Attendance(db.Model):
+    """A cashier joining or leaving an open session, or taking its drawer over (a handover,
+    from ``from_profile_id``, with the count at the change): append-only, one journal fact
+    each. Who is on a session now folds its rows in ``number`` order
+    (app.sessions.attendants)."""
+
+    __tablename__ = "pos_attendance"
+    __table_args__ = (
+        UniqueConstraint("pos_session_id", "number", name="uq_pos_attendance_number"),
+        CheckConstraint(
+            "kind IN (" + ", ".join(f"'{kind}'" for kind in ATTENDANCE_KINDS) + ")",
+            name="ck_pos_attendance_kind",
+        ),
+        CheckConstraint(
+            "(kind = 'handover') = ("
+            + " AND ".join(f"{column} IS NOT NULL" for column in HANDOVER_COLUMNS)
+            + ")",
+            name="ck_pos_attendance_handover",
+        ),
+        Index("ix_pos_attendance_profile", "pos_profile_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
+    pos_session_id: Mapped[str] = mapped_column(ForeignKey("pos_session.id"))
+    store_id: Mapped[str] = mapped_column(ForeignKey("store.id"))
+    number: Mapped[int]  # 1, 2, 3... in the session: the order of its changes
+    kind: Mapped[str] = mapped_column(String(8))
+    # Who joins, leaves, or takes the drawer.
+    pos_profile_id: Mapped[str] = mapped_column(ForeignKey("pos_profile.id"))
+    from_profile_id: Mapped[str | None] = mapped_column(String(24))
+    counted_cash: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    expected_cash: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    difference: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    cash_count: Mapped[list | None] = mapped_column(CanonicalJson)
+    created_by: Mapped[str] = mapped_column(String(120))  # the token's terminal
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class MovementReason(db.Model):

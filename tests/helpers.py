@@ -82,22 +82,23 @@ def report(client, headers, session_id) -> dict:
 
 
 def fire_together(
-    url: str, headers: dict | list[dict], bodies: list[dict]
+    url: str | list[str], headers: dict | list[dict], bodies: list[dict]
 ) -> list[requests.Response]:
     """POST every body at once: each thread waits at a barrier, then all send.
 
-    ``headers`` is one dict for all, or a list with each request's own.
+    ``url`` and ``headers`` are each one for all, or a list with each request's own.
     """
     barrier = threading.Barrier(len(bodies))
     each = headers if isinstance(headers, list) else [headers] * len(bodies)
+    urls = url if isinstance(url, list) else [url] * len(bodies)
 
-    def post(body_and_headers):
-        body, request_headers = body_and_headers
+    def post(request):
+        to, body, request_headers = request
         barrier.wait()
-        return requests.post(url, json=body, headers=request_headers, timeout=60)
+        return requests.post(to, json=body, headers=request_headers, timeout=60)
 
     with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
-        return list(pool.map(post, zip(bodies, each, strict=True)))
+        return list(pool.map(post, zip(urls, bodies, each, strict=True)))
 
 
 def write_transactions(statements) -> list[list[str]]:

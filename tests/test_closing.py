@@ -358,8 +358,10 @@ def test_a_close_that_slips_past_the_check_is_still_no_open_session(
     first = close_shift(client, headers, profile, cash=1)["closing"]
     monkeypatch.setattr(
         service,
-        "_open_session_query",
-        lambda store_id, profile_id: select(PosSession).where(PosSession.id == session_id),
+        "_held_session",
+        lambda tx, store_id, profile_id: tx.scalar(
+            select(PosSession).where(PosSession.id == session_id)
+        ),
     )
 
     response = client.post(CLOSE, json=close_body(profile, 2), headers=headers)

@@ -19,7 +19,14 @@ from marshmallow import (
 )
 
 from ..errors import MISSING
-from ..models import CASH, MOVEMENT_TYPES, REASON_REQUIRED, TENDER_CODE, TENDER_KINDS
+from ..models import (
+    ATTENDANCE_KINDS,
+    CASH,
+    MOVEMENT_TYPES,
+    REASON_REQUIRED,
+    TENDER_CODE,
+    TENDER_KINDS,
+)
 from ..people.passwords import MAX_BYTES as PASSWORD_MAX_BYTES
 from ..people.passwords import password_problem
 from ..sessions.queries import tender_lines
@@ -428,6 +435,42 @@ class CashMovementSchema(StrictSchema):
         return data
 
     tender = tender_field()
+    attendant_id = Text(
+        data_key="attendantId",
+        load_default=None,
+        validate=validate.Length(max=64),
+        metadata={
+            "description": "The profile of the cashier on the session who made it (one that "
+            "joined, or the drawer's holder); the holder if absent. Not on the session now: "
+            "409 Profile is not on this session"
+        },
+    )
+
+
+class JoinSessionSchema(StrictSchema):
+    """Another cashier of the store joins an open session with its own password."""
+
+    profile_id = text(64, data_key="profileId")
+    password = password_field()
+
+
+class HandoverSchema(StrictSchema):
+    """The cashier who takes the drawer, by its password, and the drawer counted at the change."""
+
+    profile_id = text(64, data_key="profileId")
+    password = password_field()
+    counted_cash = MoneyField(data_key="countedCash")
+    cash_count = cash_count_field("countedCash")
+
+    @validates_schema
+    def counted(self, data, **kwargs):
+        if "counted_cash" not in data and data.get("cash_count") is None:
+            raise ValidationError(MISSING, "countedCash")
+
+    @post_load
+    def counted_cash_of_the_count(self, data, **kwargs):
+        counted_amount(data, "counted_cash", "countedCash")
+        return data
 
 
 class HistoryQuerySchema(StrictSchema):
@@ -554,6 +597,53 @@ class MovementSchema(Schema):
     created_by = fields.String(data_key="createdBy")
     created_at = Timestamp(data_key="createdAt")
     tender = fields.String()
+    attendant_id = fields.String(
+        data_key="attendantId",
+        allow_none=True,
+        metadata={"description": "The cashier who made it; null before attendants: the opener"},
+    )
+
+
+class AttendantFiguresSchema(Schema):
+    """One cashier's share of the session's cash figures: the movements it made."""
+
+    profile_id = fields.String(data_key="profileId")
+    name = fields.String()
+    sales = MoneyField()
+    refunds = MoneyField()
+    pay_ins = MoneyField(data_key="payIns")
+    pay_outs = MoneyField(data_key="payOuts")
+    drops = MoneyField()
+    no_sales = fields.Integer(data_key="noSales")
+
+
+class AttendanceSchema(Schema):
+    """A cashier joined or left the session, or took its drawer over (a handover: from whom,
+    with the count at the change; null on a join or leave)."""
+
+    id = fields.String()
+    pos_session_id = fields.String(data_key="posSessionId")
+    kind = fields.String(validate=validate.OneOf(ATTENDANCE_KINDS))
+    pos_profile_id = fields.String(
+        data_key="profileId", metadata={"description": "who joined, left, or took the drawer"}
+    )
+    from_profile_id = fields.String(
+        data_key="fromProfileId",
+        allow_none=True,
+        metadata={"description": "who held the drawer before the handover (and left)"},
+    )
+    counted_cash = MoneyField(data_key="countedCash", allow_none=True)
+    expected_cash = MoneyField(data_key="expectedCash", allow_none=True, signed=True)
+    difference = MoneyField(allow_none=True, signed=True)
+    cash_count = counted_field("at the handover")
+    created_by = fields.String(data_key="createdBy", metadata={"description": "the terminal"})
+    created_at = Timestamp(data_key="createdAt")
+
+
+class AttendanceResponse(Schema):
+    message = fields.String()
+    success = fields.Boolean()
+    data = fields.Nested(AttendanceSchema)
 
 
 class SummarySchema(Schema):
@@ -576,16 +666,43 @@ class SummarySchema(Schema):
         fields.Nested(TenderLineSchema),
         metadata={"description": "Per tender, cash first: expected, counted, difference"},
     )
+    attendants = fields.List(
+        fields.Nested(AttendantFiguresSchema),
+        data_key="byAttendant",
+        metadata={"description": "The cash figures split by the cashier who made each movement"},
+    )
 
 
 class SessionReportSchema(SessionRecordSchema):
-    """The session's own fields, then its movements and summary, from a ``SessionReport``."""
+    """The session's own fields, then who is on it, its movements and summary, from a
+    ``SessionReport``."""
 
+    holder = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Who holds the drawer now (the opener until a handover); "
+            "null once closed"
+        },
+    )
+    attending = fields.List(
+        fields.String(),
+        allow_none=True,
+        metadata={"description": "The other cashiers on the session now; null once closed"},
+    )
+    attendance = fields.List(
+        fields.Nested(AttendanceSchema),
+        metadata={"description": "Its joins, leaves and handovers, in order"},
+    )
     movements = fields.List(fields.Nested(MovementSchema))
     summary = fields.Nested(SummarySchema)
 
-    def get_attribute(self, obj, attr, default):
-        source = obj if attr in ("movements", "summary") else obj.session
+    def get_attribute(self, report, attr, default):
+        if attr in ("holder", "attending"):
+            on_now = report.presence
+            if on_now is None:
+                return None
+            return on_now.holder if attr == "holder" else sorted(on_now.attendants)
+        source = report if attr in ("attendance", "movements", "summary") else report.session
         return super().get_attribute(source, attr, default)
 
 

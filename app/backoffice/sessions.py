@@ -82,6 +82,7 @@ def _session_page(store_id, session_id, status=200, errors=None, values=None, ch
         "backoffice/session.html",
         report=report,
         cashier=cashier,
+        names=queries.profile_names(store_id),
         errors=errors or {},
         values=values or {},
         check=check,

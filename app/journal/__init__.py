@@ -24,6 +24,7 @@ from .entry import (
 from .export import export, verify_export
 from .facts import (
     APPROVED,
+    ATTENDANCE_FACTS,
     CLOSED,
     EXPORTED,
     FACTS,
@@ -55,6 +56,7 @@ from .verify import count_entries, last_verifications, record_verification, veri
 
 __all__ = [
     "APPROVED",
+    "ATTENDANCE_FACTS",
     "CLOSED",
     "EXPORTED",
     "FACTS",

@@ -13,6 +13,7 @@ from sqlalchemy import Boolean, Column, ColumnElement, Integer, Table, select
 from ..models import (
     CASH,
     AccountingExport,
+    Attendance,
     CanonicalJson,
     CashMovement,
     ClosingApproval,
@@ -192,9 +193,11 @@ _MOVEMENT = {
     "by": "created_by",
     "note": "note",
     "tender": "tender",
+    "attendantId": "attendant_id",
 }
 # A cash movement without a reason keeps the data it always had, so no entry written before
-# tenders or reasons existed reads otherwise: its tender is left out when it is cash, and one
+# tenders, reasons or attendants existed reads otherwise: its tender is left out when it is
+# cash, its attendant when it has none (from before 0014), and one
 # with a reason (every drop and no-sale, a pay-in or pay-out that names one) is its own kind of
 # the same family, with the reason.
 MOVEMENT = Fact(
@@ -203,7 +206,7 @@ MOVEMENT = Fact(
     _MOVEMENT,
     "movementId",
     where=_movements.c.reason.is_(None),
-    omitted={"tender": CASH},
+    omitted={"tender": CASH, "attendantId": None},
 )
 REASONED_MOVEMENT = Fact(
     "cash_movement_with_reason",
@@ -212,7 +215,7 @@ REASONED_MOVEMENT = Fact(
     "movementId",
     where=_movements.c.reason.is_not(None),
     family=MOVEMENT.kind,
-    omitted={"tender": CASH},
+    omitted={"tender": CASH, "attendantId": None},
 )
 _CLOSING = {
     "closingId": "id",
@@ -296,6 +299,41 @@ EXPORTED = Fact(
     },
     "exportId",
 )
+_attendance = Attendance.__table__
+_ATTENDANCE = {"attendanceId": "id", "profileId": "pos_profile_id", "by": "created_by"}
+JOINED = Fact(
+    "attendant_joined",
+    _attendance,
+    _ATTENDANCE,
+    "attendanceId",
+    where=_attendance.c.kind == "joined",
+)
+LEFT = Fact(
+    "attendant_left",
+    _attendance,
+    _ATTENDANCE,
+    "attendanceId",
+    where=_attendance.c.kind == "left",
+    family=JOINED.kind,
+)
+# The holder leaves and profileId takes the drawer, with the count at the change: one fact.
+HANDED_OVER = Fact(
+    "drawer_handed_over",
+    _attendance,
+    _ATTENDANCE
+    | {
+        "fromProfileId": "from_profile_id",
+        "countedCash": "counted_cash",
+        "expectedCash": "expected_cash",
+        "difference": "difference",
+        "cashCount": "cash_count",
+    },
+    "attendanceId",
+    where=_attendance.c.kind == "handover",
+    family=JOINED.kind,
+    omitted={"cashCount": None},  # counted by note and coin, else the amount only
+)
+ATTENDANCE_FACTS = {"joined": JOINED, "left": LEFT, "handover": HANDED_OVER}
 FACTS = {
     fact.kind: fact
     for fact in (
@@ -307,6 +345,9 @@ FACTS = {
         APPROVED,
         PERIOD_CLOSED,
         EXPORTED,
+        JOINED,
+        LEFT,
+        HANDED_OVER,
     )
 }
 

@@ -16,10 +16,12 @@ from .. import journal
 from ..exceptions import (
     ClosingNotFound,
     DomainError,
+    DrawerHeldByAnother,
     DrawerWouldGoNegative,
     ManagerDisabled,
     NoOpenSession,
     NothingToApprove,
+    NotOnSession,
     ProfileDisabled,
     ProfileNotFound,
     SessionAlreadyOpen,
@@ -46,7 +48,7 @@ from ..people.managers import granted_store
 from ..people.passwords import lock_profile, password_checked
 from ..stores import checked_count, enabled_tender
 from .closing import assign_z
-from .queries import summary_query, tender_expected
+from .queries import presence, sessions_with, summary_query, tender_expected
 
 OPEN_SESSION_INDEX = "uq_pos_session_one_open_per_profile"
 CLOSED_ONCE = "uq_pos_closing_session"
@@ -58,12 +60,28 @@ def _profile_in_store(tx, store_id: str, profile_id: str) -> PosProfile | None:
     )
 
 
-def _open_session_query(store_id: str, profile_id: str):
-    return select(PosSession).where(
-        PosSession.pos_profile_id == profile_id,
-        PosSession.store_id == store_id,
-        PosSession.pos_closing_id.is_(None),
-    )
+def on_a_session(tx, store_id: str, profile_id: str, but: str | None = None) -> bool:
+    """Whether the profile is on an open session of the store but ``but``: the one it opened
+    (until it is closed, handed over or not: the seed's rule), or one it holds or attends."""
+    for pos_session in tx.scalars(sessions_with(store_id, profile_id)):
+        if pos_session.id != but and (
+            pos_session.pos_profile_id == profile_id or profile_id in presence(tx, pos_session)
+        ):
+            return True
+    return False
+
+
+def _held_session(tx, store_id: str, profile_id: str) -> PosSession:
+    """The open session whose drawer the profile holds, row-locked: the one it opened unless
+    it handed it over, or one handed to it."""
+    opened = False
+    # Locked in id order, so two closes reading the same sessions cannot deadlock.
+    candidates = sessions_with(store_id, profile_id).order_by(PosSession.id).with_for_update()
+    for pos_session in tx.scalars(candidates):
+        if presence(tx, pos_session).holder == profile_id:
+            return pos_session
+        opened = opened or pos_session.pos_profile_id == profile_id
+    raise DrawerHeldByAnother() if opened else NoOpenSession()
 
 
 def _profile_to_check(tx, store_id: str, profile_id: str, *, to_open: bool) -> PosProfile:
@@ -105,7 +123,7 @@ def open_session(
             tx = uow.session
             settle(tx)  # the password check ends with the open, in its transaction
             lock_profile(tx, profile_id)
-            if tx.scalar(_open_session_query(store_id, profile_id)) is not None:
+            if on_a_session(tx, store_id, profile_id):
                 raise SessionAlreadyOpen()
             opened = PosSession(
                 pos_profile_id=profile_id,
@@ -175,7 +193,7 @@ def close_session(
     cash_count: list[dict] | None = None,
     float_left: Decimal | None = None,
 ) -> PosSession:
-    """Close the profile's open session with the counted cash (by note and coin if
+    """Close the session whose drawer the profile holds with the counted cash (by note and coin if
     ``cash_count``, which the edge has added up to ``closing_cash``) and any other tender
     counted (by code), leaving ``float_left`` of it in the drawer (the edge has checked it is
     at most ``closing_cash``); returns it with its closing."""
@@ -186,11 +204,7 @@ def close_session(
 
             def open_one(tx) -> tuple[PosSession, str]:
                 settle(tx)  # the password check ends with the close, in its transaction
-                query = _open_session_query(store_id, profile_id).with_for_update()
-                pos_session = tx.scalar(query)
-                if pos_session is None:
-                    raise NoOpenSession()
-                return pos_session, actor
+                return _held_session(tx, store_id, profile_id), actor
 
             return _close(
                 uow,
@@ -234,13 +248,11 @@ def _enabled(tx, manager: Manager) -> Manager:
     return acting
 
 
-def _open_session_by_id(tx, store_id: str, session_id: str) -> PosSession:
-    """The session, row-locked, if of this store (else not found) and still open."""
-    pos_session = tx.scalar(
-        select(PosSession)
-        .where(PosSession.id == session_id, PosSession.store_id == store_id)
-        .with_for_update()
-    )
+def _open_session_by_id(tx, store_id: str, session_id: str, lock: bool = True) -> PosSession:
+    """The session, row-locked (unless read before a password check), if of this store (else
+    not found) and still open."""
+    query = select(PosSession).where(PosSession.id == session_id, PosSession.store_id == store_id)
+    pos_session = tx.scalar(query.with_for_update() if lock else query)
     if pos_session is None:
         raise SessionNotFound()
     if pos_session.pos_closing_id is not None:
@@ -340,17 +352,21 @@ def record_movement(
     note: str | None,
     reason: str | None = None,
     tender: str = CASH,
+    attendant_id: str | None = None,
 ) -> CashMovement:
     """Cash in or out of an open session's drawer, addressed by session so that a terminal
     that missed a close can never write into the next shift. The edge has checked the type's
     amount and reason (``CashMovementSchema``); a pay-in's or pay-out's reason must be one of
-    the store's, a drop cannot take more than the drawer should hold, and a tender other than
-    cash must be one of the store's, enabled."""
+    the store's, a drop cannot take more than the drawer should hold, a tender other than
+    cash must be one of the store's, enabled, and the attendant (the drawer's holder if not
+    named) on the session now."""
     with uow:
         tx = uow.session
         # Under the write lock (and the row lock on PostgreSQL), so a close either counts this
         # movement or refuses it, and two drops cannot both take the same cash.
-        _open_session_by_id(tx, store_id, session_id)
+        on_now = presence(tx, _open_session_by_id(tx, store_id, session_id))
+        if attendant_id is not None and attendant_id not in on_now:
+            raise NotOnSession()
         if kind in REASON_LISTED and reason is not None:
             if tx.get(MovementReason, (store_id, reason)) is None:
                 raise UnknownReason()
@@ -366,6 +382,7 @@ def record_movement(
             reason=reason,
             created_by=actor,
             tender=tender,
+            attendant_id=attendant_id or on_now.holder,
         )
         tx.add(movement)
         journal.record(tx, journal.movement_fact(movement), movement)
