@@ -19,6 +19,7 @@ from app.models import AccountingExport, PosClosing, Store, utcnow
 from app.people import managers
 from tests.helpers import MANAGER, close_shift, move, open_shift, sign_in, submit, text
 from tests.journaling import instance  # noqa: F401  (a fixture)
+from tests.test_attendants import hand_over
 from tests.test_force_close import forced
 
 pytestmark = pytest.mark.usefixtures("instance")
@@ -39,7 +40,8 @@ def ok(result):
 
 @pytest.fixture
 def month(app, client, headers, profile, make_profile, store, runner):
-    """Two tenders, a drop, a handover, an approved variance and a forced close: three Zs.
+    """Two tenders, a drop, a handover, a float left, an approved variance and a forced close:
+    three Zs.
     The store and its cashiers have hostile names."""
     with app.app_context():
         row = db.session.get(Store, store)
@@ -60,11 +62,13 @@ def month(app, client, headers, profile, make_profile, store, runner):
     ):
         assert move(client, headers, first, kind, amount, **extra).status_code == 201
     close_shift(client, headers, profile, cash=D("94.75"), countedTenders={"card": D("30.50")})
-    # Z 2: bob takes over the drawer; short by 14.75, over the limit, approved.
+    # Z 2: bob opens, hands the drawer over to alice (counted even), who closes it short by
+    # 14.75, over the limit, approved, leaving a float of 100 (20 to the safe).
     second = open_shift(client, headers, bob, cash=D("94.75"))["id"]
     move(client, headers, second, "sale", 40)
     move(client, headers, second, "sale", 12, tender="card")
-    closed = close_shift(client, headers, bob, cash=120, note="tab\there")
+    assert hand_over(client, headers, second, profile, counted=D("134.75")).status_code == 201
+    closed = close_shift(client, headers, profile, cash=120, note="tab\there", floatLeft=100)
     ok(runner.invoke(args=["session", "approve", closed["closing"]["id"], "--manager", "Olga"]))
     # Z 3: alice again, forced closed by Olga, over by 2.70.
     third = open_shift(client, headers, profile, cash=100)["id"]
