@@ -6,6 +6,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 
 from ..exceptions import InvalidInput
 from ..machinery.database import UnitOfWork
+from ..models import TENDER_KINDS
 from ..owner_input import ReasonSchema, StoreSettingsSchema, TenderSchema, load
 from ..stores import (
     add_reason,
@@ -54,6 +55,7 @@ def _settings_page(status=200, errors=None, tender_errors=None):
         tender_errors=tender_errors or {},
         tender_values=tender_values,
         reasons=movement_reasons(store.id),
+        kinds=[(kind, kind.capitalize()) for kind in TENDER_KINDS],
     )
     return page, status
 
