@@ -128,13 +128,17 @@ class StoreSettingsSchema(Schema):
             raise ValidationError("Enter a three-letter currency code such as EUR or USD.")
 
 
+_KIND_ERROR = "Choose card, voucher, cheque or other."
+
+
 class TenderSchema(Schema):
     """A tender the owner adds: its kind, its name, and the code terminals send (the kind's
     name unless given)."""
 
     kind = fields.String(
         required=True,
-        validate=validate.OneOf(TENDER_KINDS, error="Choose card, voucher, cheque or other."),
+        validate=validate.OneOf(TENDER_KINDS, error=_KIND_ERROR),
+        error_messages={"required": _KIND_ERROR},
     )
     name = Name(required=True)
     code = fields.String(

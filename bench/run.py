@@ -5,7 +5,8 @@ history) and a copy of it with 1,000,000 closed sessions added. One gunicorn ser
 drives them in turn, in rounds, each endpoint right after the no-op route, so that load from
 elsewhere on the machine (it is shared) falls alike on what is compared; every figure is the
 median over the rounds. Then, in-process, the SQL statements of one request per endpoint are
-counted, and create-session is timed less its own bcrypt check.
+counted, and the writes (create-session and close-session, each with and without a count of
+every note and coin, and a cash movement) are timed without bcrypt.
 The table is printed and written into docs/bench.md, between its bench markers.
 
 Environment: BENCH_SECONDS (per wrk run, 3), BENCH_ROUNDS (5), BENCH_HISTORY (1000000).
@@ -41,6 +42,7 @@ from app.api.auth import issue_token
 from app.machinery.extensions import db
 from app.models import PosProfile, PosSession, Store, utcnow
 from app.people.passwords import hash_password
+from app.stores import store_denominations
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_PAGE = ROOT / "docs" / "bench.md"
@@ -56,11 +58,20 @@ SECRET = "bench-" + "s" * 42
 
 BARE = "bare Flask no-op"
 BASELINE = "app no-op"
-ORDER = [BARE, BASELINE, "session-status", "current-session", "profiles", "create-session"]
+ORDER = [
+    BARE,
+    BASELINE,
+    "session-status",
+    "current-session",
+    "profiles",
+    "cash-movement",
+    "create-session",
+]
 # Share of the bare Flask no-op's throughput (same gunicorn settings and front); p99 within 2x.
 TARGETS = {"session-status": 0.6, "current-session": 0.6, "profiles": 0.35}
 P99_FACTOR = 2
 CREATE_TARGET_MS = 3
+COUNT_TARGET_MS = 1  # what a count of every note and coin may add to an open or a close
 LOAD_BEFORE = " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
@@ -89,8 +100,9 @@ def main() -> None:
 
         statements = count_statements(app, ids)
         create = time_create_without_bcrypt(app, ids)
+        writes = time_writes(app, ids)
         cpu = cpu_per_request(app, ids)
-        report = render(runs, statements, create, slow, rss, cpu)
+        report = render(runs, statements, create, slow, rss, cpu, writes)
         print(report)
         write_bench_page(report)
     finally:
@@ -114,12 +126,14 @@ def new_id(rng: random.Random) -> str:
 
 def fill(app) -> dict:
     """Schema, a store with 200 profiles (half with a session open), a store of fresh profiles
-    for create-session, and one token for both."""
+    for create-session (and then close-session), a store of 100 open sessions for cash
+    movements (its own, so the other cases' figures and ETags do not move), and one token."""
     rng = random.Random(5)
     with app.app_context():
         upgrade()
         store, spare = Store(name="bench"), Store(name="bench-create")
-        db.session.add_all([store, spare])
+        moving = Store(name="bench-move")
+        db.session.add_all([store, spare, moving])
         db.session.commit()
         # One bcrypt hash at the configured cost, shared: every profile costs the same to check.
         hashed = hash_password(PASSWORD, app.config["BCRYPT_ROUNDS"])
@@ -139,22 +153,21 @@ def fill(app) -> dict:
             ]
 
         mine, fresh = profiles(store.id, PROFILES), profiles(spare.id, 2 * PROFILES)
-        db.session.execute(insert(PosProfile), mine + fresh)
-        db.session.execute(
-            insert(PosSession),
-            [
-                {
-                    "id": new_id(rng),
-                    "pos_profile_id": p["id"],
-                    "store_id": store.id,
-                    "opening_cash": 15000,
-                    "opened_by": "bench",
-                }
-                for p in mine[::2]
-            ],
-        )
+        movers = profiles(moving.id, PROFILES // 2)
+        db.session.execute(insert(PosProfile), mine + fresh + movers)
+        opened = [
+            {
+                "id": new_id(rng),
+                "pos_profile_id": p["id"],
+                "store_id": p["store_id"],
+                "opening_cash": 15000,
+                "opened_by": "bench",
+            }
+            for p in mine[::2] + movers
+        ]
+        db.session.execute(insert(PosSession), opened)
         db.session.commit()
-        token = issue_token([store.id, spare.id], "bench", 1)
+        token = issue_token([store.id, spare.id, moving.id], "bench", 1)
         db.session.commit()  # ends the read that reloaded the ids: no checkpoint inside one
         db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         return {
@@ -162,6 +175,8 @@ def fill(app) -> dict:
             "spare": spare.id,
             "profiles": [p["id"] for p in mine],
             "fresh": [p["id"] for p in fresh],
+            "moving": moving.id,
+            "moving_sessions": [row["id"] for row in opened if row["store_id"] == moving.id],
             "token": token,
         }
 
@@ -286,6 +301,10 @@ def drive(s_bare: Server, s_empty: Server, s_hist: Server, ids: dict, work: Path
     current = [f"GET /pos-session/current-session/{p}" for p in profiles]
     listing = ["GET /pos-session/profiles"]
     one_status = f"/pos-session/session-status/{profiles[0]}"
+    moves = [
+        f'POST /pos-session/sessions/{session}/cash-movements {{"type":"sale","amount":1.5}}'
+        for session in ids["moving_sessions"]
+    ]
     close = ("Connection: close",)
     cases = {  # name: (database, plan, extra headers)
         ("session-status", "empty"): (s_empty, status, ()),
@@ -306,9 +325,13 @@ def drive(s_bare: Server, s_empty: Server, s_hist: Server, ids: dict, work: Path
         ),
         ("session-status, keep-alive off", "empty"): (s_empty, status, close),
         ("profiles, keep-alive off", "empty"): (s_empty, listing, close),
+        ("cash-movement", "empty"): (s_empty, moves, ()),
     }
-    for server, plan, extra in [(s_bare, noop, ()), *cases.values()]:  # warm every worker
-        wrk(server.url, plan, store, token, work, seconds=1, extra=extra)
+    # The store each case's requests name (x-store-id).
+    where = {key: ids["moving"] if key[0] == "cash-movement" else store for key in cases}
+    for key, (server, plan, extra) in cases.items():  # warm every worker
+        wrk(server.url, plan, where[key], token, work, seconds=1, extra=extra)
+    wrk(s_bare.url, noop, store, token, work, seconds=1)
 
     runs = {}
     for round_no in range(1, ROUNDS + 1):
@@ -317,7 +340,7 @@ def drive(s_bare: Server, s_empty: Server, s_hist: Server, ids: dict, work: Path
             bare = wrk(s_bare.url, noop, store, token, work, extra=same)
             own = wrk(server.url, noop, store, token, work, extra=same)
             keep_alive = "off" if same else "on"
-            run = wrk(server.url, plan, store, token, work, extra=extra)
+            run = wrk(server.url, plan, where[key], token, work, extra=extra)
             run["vs_bare"], run["vs_own"] = run["rps"] / bare["rps"], run["rps"] / own["rps"]
             run["p99_vs_bare"] = run["p99_ms"] / bare["p99_ms"]
             runs.setdefault((BARE, f"keep-alive {keep_alive}"), []).append(bare)
@@ -385,14 +408,19 @@ def count_statements(app, ids: dict) -> dict:
             json={"profileId": spare.pop(), "openningCash": 1, "password": PASSWORD},
             headers={**auth, "x-store-id": ids["spare"]},
         ),
+        "cash-movement": lambda: client.post(
+            f"/pos-session/sessions/{ids['moving_sessions'][0]}/cash-movements",
+            json={"type": "sale", "amount": 1.5},
+            headers={**auth, "x-store-id": ids["moving"]},
+        ),
     }
     counts = {}
     with app.app_context():
         engine = db.engine
     for name, send in requests_.items():
-        assert send().status_code == 200
+        assert send().status_code in (200, 201)
         with recorded_statements(engine) as statements:
-            assert send().status_code == 200
+            assert send().status_code in (200, 201)
         queries = [s for s in statements if not s.lstrip().upper().startswith("BEGIN")]
         counts[name] = (len(queries), len(statements) - len(queries))
     return counts
@@ -443,6 +471,72 @@ def time_create_without_bcrypt(app, ids: dict, count: int = 40) -> dict:
     }
 
 
+WRITES = (
+    "create-session",
+    "create-session, full count",
+    "close-session",
+    "close-session, full count",
+    "cash-movement",
+    BARE,
+)
+
+
+def time_writes(app, ids: dict, count: int = 100) -> dict:
+    """In-process, interleaved so that what else the machine does falls alike on what is
+    compared: create-session and close-session each without and with a count of every note
+    and coin of the store's currency, a cash movement, and the bare Flask no-op through its
+    own test client. bcrypt answers at once (it would say yes), as in create-session's second
+    figure: a request is charged neither for bcrypt nor, by the scheduler, for the CPU bcrypt
+    has just burnt, which on a shared machine moves a median by more than a count costs.
+    Medians, in ms."""
+    client, bare_client = app.test_client(), bare.app.test_client()
+    auth = {"Authorization": f"Bearer {ids['token']}"}
+    with app.app_context():
+        taken = set(db.session.scalars(select(PosSession.pos_profile_id)))
+        values = store_denominations(db.session.get(Store, ids["spare"]).currency, None)
+    fresh = [p for p in ids["fresh"] if p not in taken]
+    if len(fresh) < 2 * count:
+        raise RuntimeError("not enough fresh profiles left for the writes")
+    full = [{"value": f"{value:.2f}", "count": 2} for value in values]
+    total = float(2 * sum(values))  # two decimals: its repr is the amount
+
+    def timed(path: str, body: dict, store: str, status: int = 200) -> float:
+        started = perf_counter()
+        response = client.post(path, json=body, headers={**auth, "x-store-id": store})
+        took = perf_counter() - started
+        assert response.status_code == status, response.get_json()
+        return took
+
+    def noop() -> float:
+        started = perf_counter()
+        assert bare_client.get("/pos-session/ping").status_code == 200
+        return perf_counter() - started
+
+    movement = f"/pos-session/sessions/{ids['moving_sessions'][1]}/cash-movements"
+    times = {name: [] for name in WRITES}
+    pairs = list(zip(fresh[:count], fresh[count : 2 * count], strict=True))
+    real_checkpw = bcrypt.checkpw
+    try:
+        bcrypt.checkpw = lambda password, hashed: True
+        for step, path, amount in (
+            ("create-session", "/pos-session/create-session", "openningCash"),
+            ("close-session", "/pos-session/close-session", "closingCash"),
+        ):
+            for plain, counted in pairs:
+                body = {"profileId": plain, amount: 100, "password": PASSWORD}
+                times[step].append(timed(path, body, ids["spare"]))
+                body = {"profileId": counted, amount: total, "password": PASSWORD}
+                body["cashCount"] = full
+                times[f"{step}, full count"].append(timed(path, body, ids["spare"]))
+                sale = {"type": "sale", "amount": 1.5}
+                times["cash-movement"].append(timed(movement, sale, ids["moving"], 201))
+                times[BARE].append(noop())
+    finally:
+        bcrypt.checkpw = real_checkpw
+    found = {name: statistics.median(taken) * 1e3 for name, taken in times.items()}
+    return {**found, "count": count, "pieces": len(values)}
+
+
 def cpu_per_request(app, ids: dict, rounds: int = 9, only=None, profiler=None) -> dict:
     """In-process CPU (us) of one request per case, the WSGI app called directly: the bare
     Flask no-op and the app's routes, without gunicorn, nginx or the network. Minimum over the
@@ -491,7 +585,9 @@ def median_of(runs: list[dict], key: str) -> float:
     return statistics.median(run[key] for run in runs)
 
 
-def render(runs: dict, statements: dict, create: dict, slow: dict, rss: dict, cpu: dict) -> str:
+def render(
+    runs: dict, statements: dict, create: dict, slow: dict, rss: dict, cpu: dict, writes: dict
+) -> str:
     lines = [
         "| case | database | conns | req/s | p50 ms | p99 ms | vs bare no-op | vs app no-op "
         "| p99 / bare p99 | SQL/request | target |",
@@ -555,6 +651,7 @@ def render(runs: dict, statements: dict, create: dict, slow: dict, rss: dict, cp
         f"{create['bcrypt_ms']:.0f} ms), in-process, {create['count']} requests: median "
         f"**{create['median_ms']:.2f} ms**, p90 {create['p90_ms']:.2f} ms; "
         f"with bcrypt answering at once instead: median {create['instant_ms']:.2f} ms.",
+        writes_line(writes),
         f"- Medians of {ROUNDS} rounds of {SECONDS} s wrk runs, {CONNECTIONS} connections; each "
         f"case runs right after a bare Flask no-op run and an app no-op run with the same "
         f"keep-alive, and its ratios are taken against those (create-session: one 10 s run, "
@@ -565,6 +662,27 @@ def render(runs: dict, statements: dict, create: dict, slow: dict, rss: dict, cp
         f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
     ]
     return "\n".join(lines)
+
+
+def writes_line(writes: dict) -> str:
+    """The writes in-process: each with a full count against the same without, in ms, and
+    every one as a multiple of the bare Flask no-op of the same run."""
+    parts = []
+    for step in ("create-session", "close-session"):
+        more = writes[f"{step}, full count"] - writes[step]
+        parts.append(
+            f"{step} {writes[step]:.2f} ms, with a full count {writes[f'{step}, full count']:.2f}"
+            f" ms (**{more:+.2f} ms**, target within {COUNT_TARGET_MS} ms: "
+            f"{met(more <= COUNT_TARGET_MS)})"
+        )
+    ratios = ", ".join(f"{name} {writes[name] / writes[BARE]:.0f}x" for name in WRITES[:-1])
+    return (
+        f"- Writes, in-process, bcrypt answering at once ({writes['count']} of each, "
+        "interleaved, median; a full count names every one of the store's "
+        f"{writes['pieces']} notes and coins): " + "; ".join(parts) + f"; a cash movement "
+        f"{writes['cash-movement']:.2f} ms. Against the bare Flask no-op through the same test "
+        f"client in the same run ({writes[BARE]:.2f} ms): {ratios}."
+    )
 
 
 def mib(memory: dict) -> str:

@@ -1,6 +1,7 @@
 """Issue 11's story in chromium against gunicorn (see tests/browsing.py), in order: sign in, add
 a cashier, open a session for it through the terminal API and see the board follow without a
-reload, move cash, force-close the forgotten session from its page, read the Z-report, download
+reload, move cash, force-close the forgotten session from its page (counted by note and coin,
+added up as it is typed), read the Z-report, download
 the day's CSV through the page; the sessions and terminals pages on the way out."""
 
 import csv
@@ -90,12 +91,38 @@ def test_board_follows_the_terminals_and_a_session_is_closed_by_force(
     counted = desk.get_by_label("Cash counted (EUR)")
     assert counted.get_attribute("aria-invalid") == "true"
     assert "Enter an amount such as 152.30." in desk.locator(".has-error").first.inner_text()
-    counted.fill("1314.45")
+    # Counted by note and coin, on a fresh form: the count adds up as it is typed, into the
+    # cash counted.
+    desk.goto(session_page)
+    counted = desk.get_by_label("Cash counted (EUR)")
+    total = desk.locator("#count-total")
+    assert total.inner_text() == "0.00 EUR"
+    for value, count, so_far in (
+        ("500.00", "2", "1,000.00"),
+        ("200.00", "1", "1,200.00"),
+        ("100.00", "1", "1,300.00"),
+        ("10.00", "1", "1,310.00"),
+        ("2.00", "2", "1,314.00"),
+        ("0.20", "2", "1,314.40"),
+        ("0.05", "1", "1,314.45"),
+    ):
+        desk.get_by_label(f"{value} EUR", exact=True).press_sequentially(count)
+        assert total.inner_text() == f"{so_far} EUR"
+    line = desk.get_by_role("row", name="500.00 EUR")
+    assert line.locator("output").inner_text() == "= 1,000.00"
+    assert counted.input_value() == "1314.45"
     desk.get_by_label("Reason").fill("Forgot to close before leaving")
+    form = desk.locator("section[aria-labelledby=force-title]")
+    form.screenshot(path=SCREENSHOTS / "session-count-1024.png")
+    phone_form = pages["phone"].locator("section[aria-labelledby=force-title]")
+    pages["phone"].get_by_label("20.00 EUR", exact=True).press_sequentially("3")
+    assert pages["phone"].locator("#count-total").inner_text() == "60.00 EUR"
+    phone_form.screenshot(path=SCREENSHOTS / "session-count-phone.png")
     desk.get_by_role("button", name="Close by force…").click()
     desk.wait_for_load_state()
     confirm = desk.locator("main").inner_text()
     assert "Check before you close" in confirm and "short by 0.05 EUR" in confirm
+    assert "500.00 EUR\t× 2\t= 1,000.00 EUR" in confirm
     desk.screenshot(path=SCREENSHOTS / "session-confirm-1024.png", full_page=True)
     desk.get_by_role("button", name="Yes, close by force").click()
     desk.wait_for_load_state()

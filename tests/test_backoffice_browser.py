@@ -1,4 +1,5 @@
-"""Sign-in and the cashiers page in chromium against gunicorn (see tests/browsing.py)."""
+"""Sign-in, the cashiers page and the store's settings in chromium against gunicorn (see
+tests/browsing.py)."""
 
 from urllib.parse import urlsplit
 
@@ -45,6 +46,27 @@ def test_sign_in_add_a_cashier_and_see_it_listed(browser, server, store):  # noq
     pages["phone"].reload()
     for size, page in pages.items():
         page.screenshot(path=SCREENSHOTS / f"cashiers-{size}.png", full_page=True)
+
+    # The store's settings: two tenders (the kind chosen from the list), two reasons for pay-ins
+    # and pay-outs, and the notes and coins counts may name (the currency's, left as they are).
+    for page in pages.values():
+        page.goto(f"{server.url}/backoffice/stores/{store}/settings")
+    for kind, name, code in (("card", "Card terminal", ""), ("voucher", "Lunch vouchers", "lunch")):
+        desk.get_by_label("Kind").select_option(kind)
+        desk.get_by_label("Name", exact=True).fill(name)
+        desk.get_by_label("Code terminals send").fill(code)
+        desk.get_by_role("button", name="Add tender").click()
+        desk.wait_for_load_state()
+        assert f"terminals send it as {code or kind}" in desk.get_by_role("status").inner_text()
+    for reason in ("Bank run", "Window cleaner"):
+        desk.get_by_label("New reason").fill(reason)
+        desk.get_by_role("button", name="Add reason").click()
+        desk.wait_for_load_state()
+    assert desk.get_by_role("row", name="Lunch vouchers").is_visible()
+    assert "500.00, 200.00" in desk.get_by_label("Notes and coins (EUR)").input_value()
+    pages["phone"].reload()
+    for size, page in pages.items():
+        page.screenshot(path=SCREENSHOTS / f"settings-{size}.png", full_page=True)
 
     assert {urlsplit(url).hostname for url in requested} == {"127.0.0.1"}
     assert not [m for m in console if "Content Security Policy" in m or "Refused" in m]

@@ -1,5 +1,6 @@
-"""The day report and the variance chart in a real browser (see tests/browsing.py):
-sessions made through the terminal API, the day's CSV downloaded through the page's link."""
+"""The day report, the variance chart and the monthly and yearly closings in a real browser
+(see tests/browsing.py): sessions made through the terminal API, the day's CSV downloaded
+through the page's link."""
 
 import csv
 import re
@@ -11,8 +12,9 @@ import requests
 
 from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
-from app.models import PosSession
+from app.models import PosSession, utcnow
 from app.people import cashiers
+from app.sessions import periods
 from tests.browsing import SCREENSHOTS, SIZES, browser, server, sign_in  # noqa: F401  (fixtures)
 from tests.helpers import CLOSE, CREATE, PASSWORD, movements_url
 
@@ -52,7 +54,15 @@ def make_sessions(app, live, store, token):
                 db.session.commit()
 
 
-def test_day_report_csv_and_variance_chart(app, browser, server, store, make_token, tmp_path):  # noqa: F811
+def test_day_report_csv_variance_chart_and_period_closings(
+    app,
+    browser,  # noqa: F811
+    server,  # noqa: F811
+    store,
+    make_token,
+    tmp_path,
+    monkeypatch,
+):
     make_sessions(app, server, store, make_token(store))
     requested, pages = [], {}
     for size, viewport in SIZES.items():
@@ -105,5 +115,15 @@ def test_day_report_csv_and_variance_chart(app, browser, server, store, make_tok
         page.wait_for_url("**/variances")
         assert page.get_by_role("img", name="Closing differences of Ana Lopez").is_visible()
         page.screenshot(path=SCREENSHOTS / f"variances-{size}.png", full_page=True)
+
+    # A year on, the month and the year of these Zs have ended: their closings, on their page.
+    monkeypatch.setattr(periods, "utcnow", lambda: utcnow() + timedelta(days=400))
+    with app.app_context():
+        closed = periods.close_periods(UnitOfWork(), store, None, None, "Olga")
+    assert [closing.kind for closing in closed] == ["month", "year"]
+    for size, page in pages.items():
+        page.goto(f"{server.url}/backoffice/stores/{store}/journal/periods")
+        assert page.get_by_role("heading", name="Monthly and yearly closings").is_visible()
+        page.screenshot(path=SCREENSHOTS / f"periods-{size}.png", full_page=True)
 
     assert {urlsplit(url).hostname for url in requested} == {"127.0.0.1"}

@@ -2,23 +2,28 @@
 must equal the amount sent (or gives it), each value one of the store's notes and coins; the
 count is stored, journaled and shown on the X/Z report."""
 
+import re
 from decimal import Decimal as D
 
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
+from app.backoffice.views import CONTENT_SECURITY_POLICY
 from app.exceptions import InvalidInput, UnknownDenomination
 from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
+from app.models import Manager
 from app.sessions import service
-from app.stores import parse_denominations
+from app.stores import COMMON, parse_denominations, update_store
 from tests.helpers import (
     CLOSE,
     CREATE,
     PASSWORD,
     close_body,
     close_shift,
+    hidden_fields,
+    move,
     open_shift,
     report,
     sign_in,
@@ -231,3 +236,144 @@ def test_the_settings_page_sets_the_notes_and_coins(client, headers, profile, st
     assert (
         opened(client, headers, profile, cashCount=[{"value": 100, "count": 1}]).status_code == 200
     )
+
+
+# The force-close's counting form (the session's page): the box adds the count up, so the page
+# works without script; count.js adds it up as the manager types (test_backoffice_board_browser).
+
+
+def force_close_url(store, session_id, step=""):
+    return f"/backoffice/stores/{store}/sessions/{session_id}/force-close{step}"
+
+
+def check_count(client, store, session_id, **fields):
+    page = f"/backoffice/stores/{store}/sessions/{session_id}"
+    return submit(client, page, force_close_url(store, session_id, "/check#force-title"), **fields)
+
+
+@pytest.mark.usefixtures("manager")
+def test_the_force_close_form_counts_by_note_and_coin_without_script(
+    client, headers, profile, runner, store
+):
+    session = open_shift(client, headers, profile, cash=100)
+    move(client, headers, session["id"], "sale", 20)
+    sign_in(client)
+    counts = {"count-50.00": "2", "count-10.00": " 1 ", "count-0.05": "0", "count-20.00": ""}
+
+    checked = check_count(client, store, session["id"], counted="", reason="left", **counts)
+
+    assert checked.status_code == 200
+    words = page_text(checked)
+    assert "Expected cash 120.00 EUR Cash counted 110.00 EUR" in words
+    assert "50.00 EUR × 2 = 100.00 EUR 10.00 EUR × 1 = 10.00 EUR Counted 110.00 EUR" in words
+    html = checked.get_data(as_text=True)
+    again = hidden_fields(html, force_close_url(store, session["id"], "/check#force-title"))
+    assert again["count-50.00"] == "2" and "count-20.00" not in again
+    back = client.post(
+        force_close_url(store, session["id"], "/check"), data={**again, "change": "1"}
+    )
+    assert 'name="count-50.00" type="text"' in back.get_data(as_text=True)
+    assert 'value="2"' in back.get_data(as_text=True)
+
+    confirm = hidden_fields(html, force_close_url(store, session["id"]))
+    done = client.post(force_close_url(store, session["id"]), data=confirm, follow_redirects=True)
+
+    assert "Session closed by force: short by 10.00 EUR" in page_text(done)
+    assert "Closing count by note and coin" in page_text(done)
+    closing = report(client, headers, session["id"])["closing"]
+    assert closing["closingCash"] == 110 and closing["forced"] is True
+    assert closing["cashCount"] == [{"value": 50, "count": 2}, {"value": 10, "count": 1}]
+    entry = entries(client, headers)[-1]
+    assert entry["kind"] == "session_force_closed"
+    assert entry["data"]["cashCount"] == [
+        {"value": "50.00", "count": 2},
+        {"value": "10.00", "count": 1},
+    ]
+    after = verify(runner)
+    assert after.exit_code == 0, after.output
+
+
+@pytest.mark.usefixtures("manager")
+def test_a_typed_amount_must_equal_the_count_with_the_message_beside_it(
+    client, headers, profile, store
+):
+    session = open_shift(client, headers, profile, cash=100)
+    sign_in(client)
+
+    refused = check_count(
+        client, store, session["id"], counted="100", reason="left", **{"count-50.00": "1"}
+    )
+
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    assert re.search(
+        r'id="counted-error">The notes and coins add up to 50.00 EUR, not 100.00 EUR\.', html
+    )
+    assert 'value="100"' in html and 'name="count-50.00" type="text" inputmode="numeric"' in html
+    assert report(client, headers, session["id"])["closing"] is None
+    agreed = check_count(
+        client, store, session["id"], counted="50.00", reason="left", **{"count-50.00": "1"}
+    )
+    assert agreed.status_code == 200 and "Cash counted 50.00 EUR" in page_text(agreed)
+
+
+@pytest.mark.usefixtures("manager")
+@pytest.mark.parametrize("count", ["2.5", "-1", "x", "３", "1e3", "12345678"])
+def test_a_count_that_is_not_a_whole_number_is_refused_beside_it(
+    client, headers, profile, store, count
+):
+    session = open_shift(client, headers, profile, cash=100)
+    sign_in(client)
+
+    refused = check_count(
+        client, store, session["id"], counted="", reason="left", **{"count-0.50": count}
+    )
+
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    assert 'id="count-0.50-error">Enter how many, as a whole number such as 3' in html
+    assert 'id="counted-error"' not in html  # the count is what is wrong, not a missing amount
+    assert report(client, headers, session["id"])["closing"] is None
+
+
+@pytest.mark.usefixtures("manager")
+def test_the_form_adds_up_with_the_box_s_own_script_under_the_same_policy(
+    client, headers, profile, store
+):
+    session = open_shift(client, headers, profile, cash=100)
+    sign_in(client)
+
+    page = client.get(f"/backoffice/stores/{store}/sessions/{session['id']}")
+
+    assert page.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    html = page.get_data(as_text=True)
+    assert re.findall(r"<script[^>]*>", html) == [
+        '<script src="/backoffice/static/count.js" defer>'
+    ]
+    script = client.get("/backoffice/static/count.js")
+    assert script.status_code == 200 and "javascript" in script.content_type
+    names = re.findall(r'<input id="(count-[^"]+)" name="\1"', html)
+    assert names == [f"count-{value:.2f}" for value in COMMON["EUR"]]
+    # A currency without notes and coins: the amount alone, as before, and no script.
+    with client.application.app_context():
+        update_store(UnitOfWork(), store, currency="XAF")
+    plain = client.get(f"/backoffice/stores/{store}/sessions/{session['id']}")
+    assert "<script" not in plain.get_data(as_text=True)
+    assert "Count by note and coin" not in page_text(plain)
+
+
+def test_a_force_close_names_only_the_store_s_notes_and_coins(app, store, profile, manager):
+    with app.app_context():
+        opened = service.open_session(
+            UnitOfWork(), store, "t", profile_id=profile, password=PASSWORD, opening_cash=D(1)
+        )
+        with pytest.raises(UnknownDenomination):
+            service.force_close(
+                UnitOfWork(),
+                store,
+                opened.id,
+                D("0.03"),
+                "left",
+                db.session.get(Manager, manager),
+                cash_count=[{"value": D("0.03"), "count": 1}],
+            )

@@ -15,7 +15,7 @@ from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
 from app.models import PeriodClosing, utcnow
 from app.sessions import periods
-from tests.helpers import sign_in, sqlite_only
+from tests.helpers import sign_in, sqlite_only, text
 from tests.journaling import a_day, instance  # noqa: F401  (a fixture)
 from tests.test_journal import (  # noqa: F401  (tamper: a fixture)
     box_at_0003_with_history,
@@ -169,10 +169,9 @@ def test_the_page_lists_the_store_s_period_closings(app, client, headers, profil
     two_days(client, headers, profile)
     with app.app_context():
         periods.close_periods(UnitOfWork(), store, None, None, "bob")
-    html = client.get(f"/backoffice/stores/{store}/journal/periods").get_data(as_text=True)
-    assert f"<td>month</td><td>1</td><td>{utcnow():%Y-%m}</td><td>1–2</td>" in html
-    assert "<td>year</td><td>1</td>" in html
-    assert "25.00" in html
+    shown = text(client.get(f"/backoffice/stores/{store}/journal/periods"))
+    assert f"month 1 {utcnow():%Y-%m} 1–2 25.00 EUR" in shown
+    assert f"year 1 {utcnow():%Y} 1–2 25.00 EUR" in shown
 
 
 def test_the_migration_upgrades_a_box_with_history_whose_periods_then_close(app, runner):

@@ -5,11 +5,13 @@ others, and every figure says per tender what was expected, counted and the diff
 import csv
 import io
 import json
+import re
 import sqlite3
 from contextlib import closing
 from decimal import Decimal as D
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import text
 
 from app import reports
@@ -18,6 +20,7 @@ from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
 from app.models import Store
 from app.sessions import service
+from app.stores import update_store
 from tests.helpers import (
     CLOSE,
     close_body,
@@ -371,3 +374,64 @@ def test_the_settings_page_adds_disables_and_enables_tenders(client, headers, st
     assert move(client, headers, session_id, "sale", 5, tender="cheque").status_code == 400
     assert submit(client, page, switch, enabled="yes").status_code == 302
     assert move(client, headers, session_id, "sale", 5, tender="cheque").status_code == 201
+
+
+@pytest.mark.usefixtures("manager")
+def test_the_kind_is_chosen_from_a_list_and_checked_by_the_box(client, store):
+    sign_in(client)
+    page = f"/backoffice/stores/{store}/settings"
+    action = f"/backoffice/stores/{store}/tenders"
+    html = client.get(page).get_data(as_text=True)
+    kinds = re.search(r'<select id="kind" name="kind">(.*?)</select>', html, re.S)
+    assert re.findall(r'<option value="([^"]*)"', kinds.group(1)) == [
+        "card",
+        "voucher",
+        "cheque",
+        "other",
+    ]
+
+    for sent in ({"kind": "gold"}, {"kind": "cash"}, {}):  # a hand-made form
+        refused = submit(client, page, action, tender_name="Bars", code="", **sent)
+        assert refused.status_code == 400
+        html = refused.get_data(as_text=True)
+        assert re.search(
+            r'<select id="kind" name="kind" aria-invalid="true" aria-describedby="kind-error">',
+            html,
+        )
+        assert 'id="kind-error">Choose card, voucher, cheque or other.</p>' in html
+        assert 'name="tender_name" type="text" value="Bars"' in html  # what was typed stays
+    kept = submit(client, page, action, kind="voucher", tender_name="", code="")
+    assert '<option value="voucher" selected>Voucher</option>' in kept.get_data(as_text=True)
+
+
+HOSTILE = "<script>alert(1)</script>\"'&<img src=x onerror=alert(2)>"
+
+
+@pytest.mark.usefixtures("manager")
+def test_the_settings_page_escapes_hostile_names_everywhere(client, store):
+    with client.application.app_context():
+        update_store(UnitOfWork(), store, name="Shop " + HOSTILE)
+    sign_in(client)
+    page = f"/backoffice/stores/{store}/settings"
+    tenders = f"/backoffice/stores/{store}/tenders"
+    shown = []  # each page after a change: its flash says the name too
+    for action, fields in (
+        (tenders, {"kind": "other", "tender_name": HOSTILE}),
+        (f"{page}/reasons", {"reason": HOSTILE}),
+        (f"{tenders}/other", {"enabled": "no"}),
+        (f"{page}/reasons/remove", {"reason": HOSTILE}),
+    ):
+        done = submit(client, page, action, **fields)
+        assert done.status_code == 302
+        shown.append(client.get(done.location))
+    submit(client, page, f"{page}/reasons", reason=HOSTILE)
+    shown.append(submit(client, page, tenders, kind="x", tender_name=HOSTILE))  # kept as typed
+
+    for response in shown:
+        html = response.get_data(as_text=True)
+        assert "<script>alert" not in html and "<img src=x" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # As text: the store's name (title, header), the tender and the reason (each with its
+    # button's hidden words); as an attribute's text, the field kept.
+    assert page_text(shown[-1]).count(HOSTILE) == 6
+    assert f'name="tender_name" type="text" value="{escape(HOSTILE)}"' in html

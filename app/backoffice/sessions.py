@@ -1,21 +1,24 @@
 """The sessions: the history with filters, each session's X- or Z-report, and the force-close."""
 
+import re
 from datetime import timedelta
+from decimal import Decimal
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 
 from .. import reports
-from ..api.schemas import ForceCloseSchema, HistoryQuerySchema, SessionHistoryResponse
+from ..api.schemas import MAX_PIECES, ForceCloseSchema, HistoryQuerySchema, SessionHistoryResponse
 from ..exceptions import InvalidInput, SessionClosed
 from ..machinery.database import UnitOfWork
 from ..owner_input import load
 from ..people import cashiers as profiles
 from ..people.cashiers import list_profiles
 from ..sessions import queries, service
+from ..stores import store_denominations
 from .days import DAY_ERROR, typed_day
-from .filters import difference_words
+from .filters import difference_words, money
 from .forms import once
 from .views import store_view
 
@@ -86,6 +89,7 @@ def _session_page(store_id, session_id, status=200, errors=None, values=None, ch
         errors=errors or {},
         values=values or {},
         check=check,
+        counts=[(value, _count_field(value)) for value in _denominations()],
     )
     return page, status
 
@@ -100,8 +104,59 @@ def session_page(store_id, session_id):
 # (a step that changes nothing), then the close itself.
 
 
+def _denominations() -> tuple[Decimal, ...]:
+    return store_denominations(g.store.currency, g.store.denominations)
+
+
+def _count_field(value: Decimal) -> str:
+    return f"count-{value:.2f}"
+
+
 def _typed_close() -> dict:
-    return {k: request.form.get(k, "") for k in ("counted", "reason", "float_left")}
+    """What the manager typed: the cash counted, why, the float left, and how many of each note
+    and coin."""
+    names = ("counted", "reason", "float_left", *map(_count_field, _denominations()))
+    return {k: request.form.get(k, "") for k in names}
+
+
+WHOLE = re.compile(r"[0-9]{1,7}")
+COUNT_ERROR = "Enter how many, as a whole number such as 3 (or leave it empty)."
+
+
+def _loaded_close(typed: dict) -> dict:
+    """The cash counted, the reason and the float left; with a count by note and coin
+    (``cash_count``: its lines of a count above 0), the count's sum is the cash counted, or
+    must equal the amount typed too. Else InvalidInput, a message by field."""
+    errors, lines = {}, []
+    for value in _denominations():
+        name = _count_field(value)
+        count = typed[name].strip()
+        if not count:
+            continue
+        if WHOLE.fullmatch(count) and int(count) <= MAX_PIECES:
+            lines.append({"value": value, "count": int(count)})
+        else:
+            errors[name] = [COUNT_ERROR]
+    total = sum((line["value"] * line["count"] for line in lines), Decimal(0))
+    amount = typed["counted"]
+    if (lines or errors) and not amount.strip():
+        amount = f"{total:.2f}"  # the count alone gives the amount, as on the API
+    try:
+        said = {"counted": amount, "reason": typed["reason"], "float_left": typed["float_left"]}
+        values = load(ForceCloseSchema(), said)
+    except InvalidInput as err:
+        raise InvalidInput({**err.errors, **errors}) from None
+    if lines and not errors and values["counted"] != total:
+        cur = g.store.currency
+        errors["counted"] = [
+            f"The notes and coins add up to {money(total, cur)}, not "
+            f"{money(values['counted'], cur)}. Correct a count, or empty this field to take the "
+            "count's total."
+        ]
+    if errors:
+        raise InvalidInput(errors)
+    values["cash_count"] = [line for line in lines if line["count"]] if lines else None
+    return values
 
 
 @bp.post("/stores/<store_id>/sessions/<session_id>/force-close/check")
@@ -118,10 +173,10 @@ def _confirm_force_close(store_id, session_id, moved=False):
     changed since (a movement came in), so they are shown again."""
     typed = _typed_close()
     try:
-        values = load(ForceCloseSchema(), typed)
+        loaded = _loaded_close(typed)
     except InvalidInput as err:
         return _session_page(store_id, session_id, 400, err.errors, typed)
-    counted, float_left = values["counted"], values["float_left"]
+    counted, float_left = loaded["counted"], loaded["float_left"]
     expected = queries.session_report(store_id, session_id).summary["expected_cash"]
     check = {
         "counted": counted,
@@ -130,6 +185,7 @@ def _confirm_force_close(store_id, session_id, moved=False):
         "float_left": float_left,
         "to_safe": None if float_left is None else counted - float_left,
         "moved": moved,
+        "cash_count": loaded["cash_count"],
     }
     return _session_page(store_id, session_id, values=typed, check=check)
 
@@ -146,7 +202,7 @@ def force_close(store_id, session_id):
         return _confirm_force_close(store_id, session_id, moved=confirmed is not None)
     typed = _typed_close()
     try:
-        values = load(ForceCloseSchema(), typed)
+        values = _loaded_close(typed)
         closed = service.force_close(
             UnitOfWork(),
             store_id,
@@ -155,6 +211,7 @@ def force_close(store_id, session_id):
             values["reason"],
             current_user.manager,
             values["float_left"],
+            cash_count=values["cash_count"],
         )
     except InvalidInput as err:
         return _session_page(store_id, session_id, 400, err.errors, typed)

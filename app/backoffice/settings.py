@@ -19,6 +19,7 @@ from ..accounting.settings import (
 from ..exceptions import InvalidInput
 from ..machinery.database import UnitOfWork
 from ..machinery.extensions import db
+from ..models import TENDER_KINDS
 from ..owner_input import ReasonSchema, StoreSettingsSchema, TenderSchema, load
 from ..stores import (
     add_reason,
@@ -68,6 +69,7 @@ def _settings_page(status=200, errors=None, tender_errors=None, accounting_error
         tender_values=tender_values,
         reasons=movement_reasons(store.id),
         accounting=_accounting_section(accounting_errors),
+        kinds=[(kind, kind.capitalize()) for kind in TENDER_KINDS],
     )
     return page, status
 

@@ -226,18 +226,30 @@ def force_close(
     reason: str,
     manager: Manager,
     float_left: Decimal | None = None,
+    cash_count: list[dict] | None = None,
 ) -> PosSession:
-    """A manager closes a session a cashier left open, with the cash counted and why: the
-    figures are a normal close's, the closing says it was forced, and the cashier may open
-    again at once. The edges load ``counted``, ``reason`` and ``float_left``
-    (``ForceCloseSchema``)."""
+    """A manager closes a session a cashier left open, with the cash counted (by note and coin
+    if ``cash_count``, which the edge has added up to ``counted``) and why: the figures are a
+    normal close's, the closing says it was forced, and the cashier may open again at once.
+    The edges load ``counted``, ``reason`` and ``float_left`` (``ForceCloseSchema``)."""
 
     def this_one(tx) -> tuple[PosSession, str]:
         acting = _enabled(tx, manager)
         granted_store(acting, store_id)
         return _open_session_by_id(tx, store_id, session_id), acting.name
 
-    return _close(uow, this_one, SessionClosed, counted, {}, reason=reason, float_left=float_left)
+    with uow.reading_first():
+        cash_count = _store_count(uow.session, store_id, cash_count)
+        return _close(
+            uow,
+            this_one,
+            SessionClosed,
+            counted,
+            {},
+            reason=reason,
+            cash_count=cash_count,
+            float_left=float_left,
+        )
 
 
 def _enabled(tx, manager: Manager) -> Manager:
