@@ -128,10 +128,16 @@ def test_the_day_report_and_its_csv_show_the_floats_as_the_api(
     )
     assert "At start: short by 0.01 against the float left" in third_row
     header = table.splitlines()[0].split(",")
-    # After the fixed columns it had, before the tenders' (as many as the sessions have).
+    # After the fixed columns it had, before the tenders' (as many as the sessions have) and
+    # the attendants'.
     at = header.index("no_sales")
     assert header[at + 1 : at + 4] == ["float_left", "to_safe", "discrepancy_at_start"]
-    assert header[at + 4 :] == ["card_expected", "card_counted", "card_difference"]
+    assert header[at + 4 : at + 8] == [
+        "card_expected",
+        "card_counted",
+        "card_difference",
+        "attendants",
+    ]
     rows = {row["session_id"]: row for row in csv.DictReader(io.StringIO(table))}
     assert [rows[s]["discrepancy_at_start"] for s in (first, second, third)] == [
         "",
