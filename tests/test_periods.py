@@ -15,7 +15,7 @@ from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
 from app.models import PeriodClosing, utcnow
 from app.sessions import periods
-from tests.helpers import sign_in, sqlite_only
+from tests.helpers import close_shift, move, open_shift, sign_in, sqlite_only
 from tests.journaling import a_day, instance  # noqa: F401  (a fixture)
 from tests.test_journal import (  # noqa: F401  (tamper: a fixture)
     box_at_0003_with_history,
@@ -158,6 +158,82 @@ def test_verify_finds_a_period_that_is_not_the_sum_of_its_zs(
         f"store {store}: month {month} (period closing 1): sales is 26.00, not 25.00 "
         "(the sum of its Z closings)"
     )
+
+
+def a_day_with_a_card(client, headers, profile, runner, store) -> None:
+    """Z 1: a card sale counted short, a drop, a no-sale, the cash 2.50 short; Z 2: a card
+    sale not counted and a no-sale, the cash even."""
+    add_card = runner.invoke(args=["store", "tender", "add", store, "card", "Card"])
+    assert add_card.exit_code == 0, add_card.output
+    first = open_shift(client, headers, profile, cash=150)["id"]
+    for kind, amount, extra in (
+        ("sale", 12.5, {}),
+        ("sale", 40, {"tender": "card"}),
+        ("drop", 30, {"reason": "safe"}),
+        ("no_sale", 0, {"reason": "change"}),
+    ):
+        assert move(client, headers, first, kind, amount, **extra).status_code == 201
+    close_shift(client, headers, profile, cash=130, countedTenders={"card": 39.5})
+    second = open_shift(client, headers, profile, cash=100)["id"]
+    assert move(client, headers, second, "sale", 10, tender="card").status_code == 201
+    assert move(client, headers, second, "no_sale", 0, reason="change").status_code == 201
+    close_shift(client, headers, profile, cash=100)
+
+
+TENDERS = {
+    "card": {"expected": "50.00", "counted": "39.50", "difference": "-0.50"},
+    "cash": {"expected": "232.50", "counted": "230.00", "difference": "-2.50"},
+}
+
+
+@pytest.mark.usefixtures("later")
+def test_a_period_carries_its_drawer_events_and_tenders_summed_from_its_zs(
+    app, client, headers, profile, store, runner
+):
+    a_day_with_a_card(client, headers, profile, runner, store)
+    with app.app_context():
+        month, _year = periods.close_periods(UnitOfWork(), store, None, None, "bob")
+    assert (month.sales, month.drops, month.no_sales) == (Decimal("12.50"), Decimal(30), 2)
+    # The card counted in one Z of two: counted and difference are that Z's, not zero.
+    assert month.tenders == TENDERS
+    data = entries(client, headers)[-2]["data"]
+    assert (data["drops"], data["noSales"], data["tenders"]) == ("30.00", 2, TENDERS)
+    result = verify(runner)
+    assert result.exit_code == 0, result.output
+
+
+@sqlite_only
+@pytest.mark.usefixtures("later")
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ("drops = drops + 100", "drops is 31.00, not 30.00"),
+        ("no_sales = 3", "noSales is 3, not 2"),
+        (
+            "tenders = replace(tenders, '\"39.50\"', '\"49.50\"')",
+            "tender card counted is 49.50, not 39.50",
+        ),
+    ],
+)
+def test_verify_finds_a_period_figure_that_is_not_its_zs(
+    app,
+    client,
+    headers,
+    profile,
+    store,
+    runner,
+    tamper,  # noqa: F811
+    change,
+    message,
+):
+    a_day_with_a_card(client, headers, profile, runner, store)
+    with app.app_context():
+        periods.close_periods(UnitOfWork(), store, "month", f"{utcnow():%Y-%m}", "bob")
+    tamper(f"UPDATE period_closing SET {change}")
+    assert "period_closing row" in failure(runner, store)  # its entry says otherwise
+    with app.app_context():
+        [problem] = journal.period_problems(db.session.connection(), store)
+    assert f"{message} (the sum of its Z closings)" in str(problem)
 
 
 @pytest.mark.usefixtures("later")

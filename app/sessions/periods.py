@@ -1,13 +1,14 @@
 """Period closings: a store's months and years in store time (business-day start respected),
 each closed once it has ended, numbered per store and kind, its totals the sum of its Z
-closings and its grand totals the last one's, journaled in the same transaction."""
+closings (app.journal.periods) and its grand totals the last one's, journaled in the same
+transaction."""
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import reports
 from ..exceptions import PeriodAlreadyClosed, PeriodNotEnded, PeriodWithoutZ
-from ..journal import PERIOD_CLOSED, TOTALS, record
+from ..journal import PERIOD_CLOSED, period_totals, record
 from ..machinery.database import UnitOfWork
 from ..models import PeriodClosing, PosClosing, Store, utcnow
 from ..stores import find_store
@@ -59,13 +60,7 @@ def close_periods(
 
 
 def _close(tx, store: Store, kind: str, period: str, by: str) -> PeriodClosing:
-    start, end = reports.period_bounds(store, kind, period)
-    zs = tx.scalars(
-        select(PosClosing)
-        .where(PosClosing.store_id == store.id)
-        .where(PosClosing.created_at >= start, PosClosing.created_at < end)
-        .order_by(PosClosing.z_number)
-    ).all()
+    zs, figures = period_totals(tx.connection(), store, kind, period)
     if not zs:
         raise PeriodWithoutZ()
     number = tx.scalar(
@@ -82,8 +77,7 @@ def _close(tx, store: Store, kind: str, period: str, by: str) -> PeriodClosing:
         last_z=zs[-1].z_number,
         pos_session_id=zs[-1].pos_session_id,
         closed_by=by,
-        **{column: sum(getattr(z, column) for z in zs) for column in TOTALS.values()},
-        **{f"grand_{c}": getattr(zs[-1], f"grand_{c}") for c in TOTALS.values()},
+        **figures,
     )
     tx.add(row)
     record(tx, PERIOD_CLOSED, row)
