@@ -14,7 +14,7 @@ from app.exceptions import PeriodAlreadyClosed, PeriodNotEnded, PeriodWithoutZ
 from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
 from app.models import PeriodClosing, utcnow
-from app.sessions import periods
+from app.sessions import periods, service
 from tests.helpers import close_shift, move, open_shift, sign_in, sqlite_only
 from tests.journaling import a_day, instance  # noqa: F401  (a fixture)
 from tests.test_journal import (  # noqa: F401  (tamper: a fixture)
@@ -259,5 +259,120 @@ def test_the_migration_upgrades_a_box_with_history_whose_periods_then_close(app,
     done = runner.invoke(args=["period", "close", "--store", store_id])
     assert done.exit_code == 0, done.output
     assert done.stdout == "month 2025-01 1\nyear 2025 1\n"  # the imported Z of 2025-01-01
+    result = verify(runner)
+    assert result.exit_code == 0, result.output
+
+
+# Recorded by the first request or command run after the period's end
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The period rule's clock, moved on by the test."""
+    now = [utcnow()]
+    monkeypatch.setattr(periods, "utcnow", lambda: now[0])
+    return now
+
+
+def closings(app) -> list[tuple]:
+    with app.app_context():
+        found = db.session.execute(
+            sa.select(PeriodClosing.kind, PeriodClosing.number, PeriodClosing.closed_by)
+        )
+        return sorted(found)
+
+
+BOTH = [("month", 1, "automatic"), ("year", 1, "automatic")]
+
+
+def test_the_first_request_after_a_period_s_end_closes_it_before_its_answer(
+    app, client, headers, profile, store, clock, sql_log
+):
+    two_days(client, headers, profile)  # the first request looked: nothing had ended
+    clock[0] += timedelta(days=400)
+    found = entries(client, headers)
+    assert [(e["kind"], e["data"]["by"]) for e in found[-2:]] == [
+        ("period_closed", "automatic")
+    ] * 2
+    assert closings(app) == BOTH
+    # Until the end of this month the worker does not look again: no statement about it.
+    sql_log.clear()
+    entries(client, headers)
+    assert not any("PERIOD_CLOSING" in statement for statement in sql_log)
+    # After it, it looks (counts, no write: nothing new has ended).
+    clock[0] += timedelta(days=32)
+    sql_log.clear()
+    entries(client, headers)
+    assert any("PERIOD_CLOSING" in statement for statement in sql_log)
+    assert "BEGIN IMMEDIATE" not in sql_log
+    assert closings(app) == BOTH
+
+
+def test_a_failure_to_close_is_logged_and_the_cashier_s_request_goes_on(
+    app, client, headers, profile, store, clock, monkeypatch, caplog
+):
+    two_days(client, headers, profile)
+    clock[0] += timedelta(days=400)
+    close = periods.close_periods
+    tries = []
+
+    def broken(*args):
+        tries.append(args)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(periods, "close_periods", broken)
+    session_id = open_shift(client, headers, profile)["id"]
+    assert "its ended periods could not be closed; again in a minute" in caplog.text
+    assert "disk full" in caplog.text
+    assert move(client, headers, session_id, "sale", 5).status_code == 201
+    assert len(tries) == 1  # not every request's: again a minute later
+    monkeypatch.setattr(periods, "close_periods", close)
+    clock[0] += periods.RETRY
+    close_shift(client, headers, profile)
+    assert closings(app) == BOTH
+
+
+@pytest.mark.usefixtures("manager")
+def test_the_back_office_closes_it_before_the_page(app, client, headers, profile, store, clock):
+    two_days(client, headers, profile)
+    clock[0] += timedelta(days=400)
+    sign_in(client)
+    html = client.get(f"/backoffice/stores/{store}/journal/periods").get_data(as_text=True)
+    assert "<td>month</td><td>1</td>" in html
+    assert closings(app) == BOTH
+
+
+def test_a_command_for_the_store_closes_it(app, client, headers, profile, store, runner, clock):
+    two_days(client, headers, profile)
+    clock[0] += timedelta(days=400)
+    result = runner.invoke(args=["report", "day", "--store", store])
+    assert result.exit_code == 0, result.output
+    assert closings(app) == BOTH
+
+
+def test_a_month_boundary_in_paris_after_the_clocks_went_forward(
+    app, client, headers, profile, make_profile, store, runner, monkeypatch
+):
+    """March 2026 in Paris, days from 04:00: from 03:00 UTC on 1 March (CET) to 02:00 UTC on
+    1 April (CEST, since 29 March). A Z a millisecond before the end is March's, one at it
+    April's; the year holds both."""
+    done = runner.invoke(
+        args=["store", "set", store, "--timezone", "Europe/Paris", "--day-start", "04:00"]
+    )
+    assert done.exit_code == 0, done.output
+    monkeypatch.setattr(periods, "utcnow", lambda: utcnow() + timedelta(days=400))
+    end = datetime(2026, 4, 1, 2)
+    for at in (end - timedelta(milliseconds=1), end):
+        open_shift(client, headers, profile, cash=100)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(service, "utcnow", lambda at=at: at)
+            close_shift(client, headers, profile, cash=100)
+    with app.app_context():
+        made = periods.close_periods(UnitOfWork(), store, None, None, "bob")
+    assert [(p.kind, p.period, p.first_z, p.last_z) for p in made] == [
+        ("month", "2026-03", 1, 1),
+        ("month", "2026-04", 2, 2),
+        ("year", "2026", 1, 2),
+    ]
     result = verify(runner)
     assert result.exit_code == 0, result.output
