@@ -10,12 +10,23 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from app import journal, reports
+from app.api.auth import issue_token
 from app.exceptions import PeriodAlreadyClosed, PeriodNotEnded, PeriodWithoutZ
 from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
 from app.models import PeriodClosing, utcnow
 from app.sessions import periods, service
-from tests.helpers import close_shift, move, open_shift, sign_in, sqlite_only
+from tests.helpers import (
+    REQUESTS,
+    LiveServer,
+    close_shift,
+    fire_together,
+    move,
+    movements_url,
+    open_shift,
+    sign_in,
+    sqlite_only,
+)
 from tests.journaling import a_day, instance  # noqa: F401  (a fixture)
 from tests.test_journal import (  # noqa: F401  (tamper: a fixture)
     box_at_0003_with_history,
@@ -348,6 +359,40 @@ def test_a_command_for_the_store_closes_it(app, client, headers, profile, store,
     result = runner.invoke(args=["report", "day", "--store", store])
     assert result.exit_code == 0, result.output
     assert closings(app) == BOTH
+
+
+def test_a_look_that_read_before_another_worker_s_close_closes_nothing_more(
+    app, client, headers, profile, store, clock, monkeypatch
+):
+    two_days(client, headers, profile)
+    clock[0] += timedelta(days=400)
+    monkeypatch.setattr(periods, "_left_out", lambda *_: True)  # as both workers read it
+    with app.app_context():
+        for _worker in range(2):
+            periods._close_left_out(store, clock[0])
+    assert closings(app) == BOTH
+
+
+def test_first_requests_through_four_workers_at_once_close_each_period_once(app, tmp_path):
+    """A box whose last Z is of January 2025, upgraded: fifty requests at once, through four
+    gunicorn workers each looking for the first time, record its month and year once."""
+    with app.app_context():
+        box_at_0003_with_history("0" * 22)
+        upgrade()
+        store_id = "st" + "0" * 22
+        token = issue_token([store_id], "t", 1)
+    headers = {"Authorization": f"Bearer {token}", "x-store-id": store_id}
+    server = LiveServer(app, tmp_path / "gunicorn.log")
+    try:
+        url = server.url + movements_url("nosuchsession")
+        responses = fire_together(url, headers, [{"type": "sale", "amount": 1}] * REQUESTS)
+        log = server.log()
+    finally:
+        server.stop()
+    assert {r.status_code for r in responses} == {404}  # each went on to its own answer
+    assert closings(app) == BOTH
+    assert log.count("closed, number 1") == 2, log
+    assert "could not be closed" not in log
 
 
 def test_a_month_boundary_in_paris_after_the_clocks_went_forward(
