@@ -26,6 +26,7 @@ from tests.helpers import (
     open_shift,
     sign_in,
     sqlite_only,
+    text,
 )
 from tests.journaling import a_day, instance  # noqa: F401  (a fixture)
 from tests.test_journal import (  # noqa: F401  (tamper: a fixture)
@@ -257,9 +258,40 @@ def test_the_page_lists_the_store_s_period_closings(app, client, headers, profil
     with app.app_context():
         periods.close_periods(UnitOfWork(), store, None, None, "bob")
     html = client.get(f"/backoffice/stores/{store}/journal/periods").get_data(as_text=True)
-    assert f"<td>month</td><td>1</td><td>{utcnow():%Y-%m}</td><td>1–2</td>" in html
+    month = db_closing(app, "month")
+    link = f'<a href="/backoffice/stores/{store}/journal/periods/{month.id}">{month.period}</a>'
+    assert f"<td>month</td><td>1</td><td>{link}</td><td>1–2</td>" in html
     assert "<td>year</td><td>1</td>" in html
     assert "25.00" in html
+
+
+def db_closing(app, kind) -> PeriodClosing:
+    with app.app_context():
+        return db.session.scalar(sa.select(PeriodClosing).where(PeriodClosing.kind == kind))
+
+
+@pytest.mark.usefixtures("later", "manager")
+def test_a_period_s_page_shows_its_figures_per_type_and_tender_and_prints(
+    app, client, headers, profile, store, runner
+):
+    a_day_with_a_card(client, headers, profile, runner, store)
+    with app.app_context():
+        periods.close_periods(UnitOfWork(), store, None, None, "bob")
+    month = db_closing(app, "month")
+    sign_in(client)
+    page = client.get(f"/backoffice/stores/{store}/journal/periods/{month.id}")
+    assert page.status_code == 200
+    shown = text(page)
+    assert f"Monthly closing {month.period}" in shown
+    assert "Month closing 1 of this store: Z 1 to Z 2" in shown
+    assert "Drops to the safe 30.00 EUR No-sale openings 2" in shown
+    # Per tender, cash first; the card counted in one Z of two.
+    assert "cash 232.50 EUR 230.00 EUR short by 2.50 EUR card 50.00 EUR 39.50 EUR" in shown
+    html = page.get_data(as_text=True)
+    assert '<p class="print-only store-name">Main Street</p>' in html
+    assert '<p class="signature print-only">' in html
+    other = client.get(f"/backoffice/stores/{store}/journal/periods/nosuchclosing")
+    assert other.status_code == 404
 
 
 def test_the_migration_upgrades_a_box_with_history_whose_periods_then_close(app, runner):
