@@ -1,7 +1,7 @@
 """Monthly and yearly closings: in store time, numbered per store and kind, summed from the
 period's Z closings, journaled, refused twice or before the period ends, checked by verify."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -311,9 +311,10 @@ def test_the_migration_upgrades_a_box_with_history_whose_periods_then_close(app,
 
 @pytest.fixture
 def clock(monkeypatch):
-    """The period rule's clock, moved on by the test."""
+    """The period rule's clock, and the one a request's look is due by, moved on by the test."""
     now = [utcnow()]
     monkeypatch.setattr(periods, "utcnow", lambda: now[0])
+    monkeypatch.setattr(periods, "seconds", lambda: now[0].replace(tzinfo=UTC).timestamp())
     return now
 
 
