@@ -2,7 +2,7 @@
 closings (read only, each with its printable report); approvals of closings whose difference
 was over the store's limit (listed on the board)."""
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -59,7 +59,19 @@ def periods(store_id):
         .where(PeriodClosing.store_id == store_id)
         .order_by(PeriodClosing.kind, PeriodClosing.number.desc())
     ).all()
-    return render_template("backoffice/periods.html", closings=closings)
+    return render_template(
+        "backoffice/periods.html", closings=closings, month=_last_month(closings)
+    )
+
+
+def _last_month(closings) -> tuple[date, date]:
+    """The first and last days of the newest month closed, else of this month so far."""
+    months = [c.period for c in closings if c.kind == "month"]
+    if not months:
+        today = reports.today(g.store)
+        return today.replace(day=1), today
+    year, month = map(int, max(months).split("-"))
+    return date(year, month, 1), date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
 
 
 @bp.get("/stores/<store_id>/journal/periods/<closing_id>")

@@ -1,7 +1,7 @@
 """period totals: a period closing's drops, no-sales and figures per tender
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 
 Columns are added with ALTER TABLE ADD COLUMN, never by recreating the table, so
 period_closing keeps its triggers (0013) and no row is rewritten. A closing made before has
@@ -16,7 +16,7 @@ from app.models import MoneyColumn
 
 # revision identifiers, used by Alembic.
 revision = "0016"
-down_revision = "0013"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
