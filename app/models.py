@@ -562,6 +562,12 @@ class PeriodClosing(db.Model):
     grand_pay_outs: Mapped[Decimal] = mapped_column(MoneyColumn)
     closed_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The drops and no-sales of its Zs' sessions, and per tender (cash too) {code: {"expected",
+    # "counted", "difference"}} as money texts, summed from its Zs (app.journal.periods). Null
+    # in the closings made before migration 0016, whose entries have none.
+    drops: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    no_sales: Mapped[int | None]
+    tenders: Mapped[dict | None] = mapped_column(CanonicalJson)
 
 
 class JournalHead(db.Model):

@@ -459,8 +459,11 @@ def test_the_migration_imports_the_history(app, client, runner):
         "cash_movement",
         "session_closed",
         "session_opened",
+        # This first request closed the Z's month and year, which had ended (not imported).
+        "period_closed",
+        "period_closed",
     ]
-    assert all(e["imported"] is True for e in found)
+    assert [e.get("imported") for e in found] == [True] * 4 + [None] * 2
     assert found[2]["data"]["closingCash"] == "160.00"
     assert verify(runner).exit_code == 0
     # Imported facts are protected like new ones.

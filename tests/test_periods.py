@@ -1,7 +1,7 @@
 """Monthly and yearly closings: in store time, numbered per store and kind, summed from the
 period's Z closings, journaled, refused twice or before the period ends, checked by verify."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -10,12 +10,24 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from app import journal, reports
+from app.api.auth import issue_token
 from app.exceptions import PeriodAlreadyClosed, PeriodNotEnded, PeriodWithoutZ
 from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
 from app.models import PeriodClosing, utcnow
-from app.sessions import periods
-from tests.helpers import sign_in, sqlite_only, text
+from app.sessions import periods, service
+from tests.helpers import (
+    REQUESTS,
+    LiveServer,
+    close_shift,
+    fire_together,
+    move,
+    movements_url,
+    open_shift,
+    sign_in,
+    sqlite_only,
+    text,
+)
 from tests.journaling import a_day, instance  # noqa: F401  (a fixture)
 from tests.test_journal import (  # noqa: F401  (tamper: a fixture)
     box_at_0003_with_history,
@@ -160,6 +172,82 @@ def test_verify_finds_a_period_that_is_not_the_sum_of_its_zs(
     )
 
 
+def a_day_with_a_card(client, headers, profile, runner, store) -> None:
+    """Z 1: a card sale counted short, a drop, a no-sale, the cash 2.50 short; Z 2: a card
+    sale not counted and a no-sale, the cash even."""
+    add_card = runner.invoke(args=["store", "tender", "add", store, "card", "Card"])
+    assert add_card.exit_code == 0, add_card.output
+    first = open_shift(client, headers, profile, cash=150)["id"]
+    for kind, amount, extra in (
+        ("sale", 12.5, {}),
+        ("sale", 40, {"tender": "card"}),
+        ("drop", 30, {"reason": "safe"}),
+        ("no_sale", 0, {"reason": "change"}),
+    ):
+        assert move(client, headers, first, kind, amount, **extra).status_code == 201
+    close_shift(client, headers, profile, cash=130, countedTenders={"card": 39.5})
+    second = open_shift(client, headers, profile, cash=100)["id"]
+    assert move(client, headers, second, "sale", 10, tender="card").status_code == 201
+    assert move(client, headers, second, "no_sale", 0, reason="change").status_code == 201
+    close_shift(client, headers, profile, cash=100)
+
+
+TENDERS = {
+    "card": {"expected": "50.00", "counted": "39.50", "difference": "-0.50"},
+    "cash": {"expected": "232.50", "counted": "230.00", "difference": "-2.50"},
+}
+
+
+@pytest.mark.usefixtures("later")
+def test_a_period_carries_its_drawer_events_and_tenders_summed_from_its_zs(
+    app, client, headers, profile, store, runner
+):
+    a_day_with_a_card(client, headers, profile, runner, store)
+    with app.app_context():
+        month, _year = periods.close_periods(UnitOfWork(), store, None, None, "bob")
+    assert (month.sales, month.drops, month.no_sales) == (Decimal("12.50"), Decimal(30), 2)
+    # The card counted in one Z of two: counted and difference are that Z's, not zero.
+    assert month.tenders == TENDERS
+    data = entries(client, headers)[-2]["data"]
+    assert (data["drops"], data["noSales"], data["tenders"]) == ("30.00", 2, TENDERS)
+    result = verify(runner)
+    assert result.exit_code == 0, result.output
+
+
+@sqlite_only
+@pytest.mark.usefixtures("later")
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ("drops = drops + 100", "drops is 31.00, not 30.00"),
+        ("no_sales = 3", "noSales is 3, not 2"),
+        (
+            "tenders = replace(tenders, '\"39.50\"', '\"49.50\"')",
+            "tender card counted is 49.50, not 39.50",
+        ),
+    ],
+)
+def test_verify_finds_a_period_figure_that_is_not_its_zs(
+    app,
+    client,
+    headers,
+    profile,
+    store,
+    runner,
+    tamper,  # noqa: F811
+    change,
+    message,
+):
+    a_day_with_a_card(client, headers, profile, runner, store)
+    with app.app_context():
+        periods.close_periods(UnitOfWork(), store, "month", f"{utcnow():%Y-%m}", "bob")
+    tamper(f"UPDATE period_closing SET {change}")
+    assert "period_closing row" in failure(runner, store)  # its entry says otherwise
+    with app.app_context():
+        [problem] = journal.period_problems(db.session.connection(), store)
+    assert f"{message} (the sum of its Z closings)" in str(problem)
+
+
 @pytest.mark.usefixtures("later")
 def test_the_page_lists_the_store_s_period_closings(app, client, headers, profile, store, manager):
     sign_in(client)
@@ -172,6 +260,41 @@ def test_the_page_lists_the_store_s_period_closings(app, client, headers, profil
     shown = text(client.get(f"/backoffice/stores/{store}/journal/periods"))
     assert f"month 1 {utcnow():%Y-%m} 1–2 25.00 EUR" in shown
     assert f"year 1 {utcnow():%Y} 1–2 25.00 EUR" in shown
+    html = client.get(f"/backoffice/stores/{store}/journal/periods").get_data(as_text=True)
+    month = db_closing(app, "month")
+    assert (
+        f'<a href="/backoffice/stores/{store}/journal/periods/{month.id}">{month.period}</a>'
+        in html
+    )
+
+
+def db_closing(app, kind) -> PeriodClosing:
+    with app.app_context():
+        return db.session.scalar(sa.select(PeriodClosing).where(PeriodClosing.kind == kind))
+
+
+@pytest.mark.usefixtures("later", "manager")
+def test_a_period_s_page_shows_its_figures_per_type_and_tender_and_prints(
+    app, client, headers, profile, store, runner
+):
+    a_day_with_a_card(client, headers, profile, runner, store)
+    with app.app_context():
+        periods.close_periods(UnitOfWork(), store, None, None, "bob")
+    month = db_closing(app, "month")
+    sign_in(client)
+    page = client.get(f"/backoffice/stores/{store}/journal/periods/{month.id}")
+    assert page.status_code == 200
+    shown = text(page)
+    assert f"Monthly closing {month.period}" in shown
+    assert "Month closing 1 of this store: Z 1 to Z 2" in shown
+    assert "Drops to the safe 30.00 EUR No-sale openings 2" in shown
+    # Per tender, cash first; the card counted in one Z of two.
+    assert "cash 232.50 EUR 230.00 EUR short by 2.50 EUR card 50.00 EUR 39.50 EUR" in shown
+    html = page.get_data(as_text=True)
+    assert '<p class="print-only store-name">Main Street</p>' in html
+    assert '<p class="signature print-only">' in html
+    other = client.get(f"/backoffice/stores/{store}/journal/periods/nosuchclosing")
+    assert other.status_code == 404
 
 
 def test_the_migration_upgrades_a_box_with_history_whose_periods_then_close(app, runner):
@@ -182,5 +305,155 @@ def test_the_migration_upgrades_a_box_with_history_whose_periods_then_close(app,
     done = runner.invoke(args=["period", "close", "--store", store_id])
     assert done.exit_code == 0, done.output
     assert done.stdout == "month 2025-01 1\nyear 2025 1\n"  # the imported Z of 2025-01-01
+    result = verify(runner)
+    assert result.exit_code == 0, result.output
+
+
+# Recorded by the first request or command run after the period's end
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The period rule's clock, and the one a request's look is due by, moved on by the test."""
+    now = [utcnow()]
+    monkeypatch.setattr(periods, "utcnow", lambda: now[0])
+    monkeypatch.setattr(periods, "seconds", lambda: now[0].replace(tzinfo=UTC).timestamp())
+    return now
+
+
+def closings(app) -> list[tuple]:
+    with app.app_context():
+        found = db.session.execute(
+            sa.select(PeriodClosing.kind, PeriodClosing.number, PeriodClosing.closed_by)
+        )
+        return sorted(found)
+
+
+BOTH = [("month", 1, "automatic"), ("year", 1, "automatic")]
+
+
+def test_the_first_request_after_a_period_s_end_closes_it_before_its_answer(
+    app, client, headers, profile, store, clock, sql_log
+):
+    two_days(client, headers, profile)  # the first request looked: nothing had ended
+    clock[0] += timedelta(days=400)
+    found = entries(client, headers)
+    assert [(e["kind"], e["data"]["by"]) for e in found[-2:]] == [
+        ("period_closed", "automatic")
+    ] * 2
+    assert closings(app) == BOTH
+    # Until the end of this month the worker does not look again: no statement about it.
+    sql_log.clear()
+    entries(client, headers)
+    assert not any("PERIOD_CLOSING" in statement for statement in sql_log)
+    # After it, it looks (counts, no write: nothing new has ended).
+    clock[0] += timedelta(days=32)
+    sql_log.clear()
+    entries(client, headers)
+    assert any("PERIOD_CLOSING" in statement for statement in sql_log)
+    assert "BEGIN IMMEDIATE" not in sql_log
+    assert closings(app) == BOTH
+
+
+def test_a_failure_to_close_is_logged_and_the_cashier_s_request_goes_on(
+    app, client, headers, profile, store, clock, monkeypatch, caplog
+):
+    two_days(client, headers, profile)
+    clock[0] += timedelta(days=400)
+    close = periods.close_periods
+    tries = []
+
+    def broken(*args):
+        tries.append(args)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(periods, "close_periods", broken)
+    session_id = open_shift(client, headers, profile)["id"]
+    assert "its ended periods could not be closed; again in a minute" in caplog.text
+    assert "disk full" in caplog.text
+    assert move(client, headers, session_id, "sale", 5).status_code == 201
+    assert len(tries) == 1  # not every request's: again a minute later
+    monkeypatch.setattr(periods, "close_periods", close)
+    clock[0] += periods.RETRY
+    close_shift(client, headers, profile)
+    assert closings(app) == BOTH
+
+
+@pytest.mark.usefixtures("manager")
+def test_the_back_office_closes_it_before_the_page(app, client, headers, profile, store, clock):
+    two_days(client, headers, profile)
+    clock[0] += timedelta(days=400)
+    sign_in(client)
+    html = client.get(f"/backoffice/stores/{store}/journal/periods").get_data(as_text=True)
+    assert "<td>month</td><td>1</td>" in html
+    assert closings(app) == BOTH
+
+
+def test_a_command_for_the_store_closes_it(app, client, headers, profile, store, runner, clock):
+    two_days(client, headers, profile)
+    clock[0] += timedelta(days=400)
+    result = runner.invoke(args=["report", "day", "--store", store])
+    assert result.exit_code == 0, result.output
+    assert closings(app) == BOTH
+
+
+def test_a_look_that_read_before_another_worker_s_close_closes_nothing_more(
+    app, client, headers, profile, store, clock, monkeypatch
+):
+    two_days(client, headers, profile)
+    clock[0] += timedelta(days=400)
+    monkeypatch.setattr(periods, "_left_out", lambda *_: True)  # as both workers read it
+    with app.app_context():
+        for _worker in range(2):
+            periods._close_left_out(store, clock[0])
+    assert closings(app) == BOTH
+
+
+def test_first_requests_through_four_workers_at_once_close_each_period_once(app, tmp_path):
+    """A box whose last Z is of January 2025, upgraded: fifty requests at once, through four
+    gunicorn workers each looking for the first time, record its month and year once."""
+    with app.app_context():
+        box_at_0003_with_history("0" * 22)
+        upgrade()
+        store_id = "st" + "0" * 22
+        token = issue_token([store_id], "t", 1)
+    headers = {"Authorization": f"Bearer {token}", "x-store-id": store_id}
+    server = LiveServer(app, tmp_path / "gunicorn.log")
+    try:
+        url = server.url + movements_url("nosuchsession")
+        responses = fire_together(url, headers, [{"type": "sale", "amount": 1}] * REQUESTS)
+        log = server.log()
+    finally:
+        server.stop()
+    assert {r.status_code for r in responses} == {404}  # each went on to its own answer
+    assert closings(app) == BOTH
+    assert log.count("closed, number 1") == 2, log
+    assert "could not be closed" not in log
+
+
+def test_a_month_boundary_in_paris_after_the_clocks_went_forward(
+    app, client, headers, profile, make_profile, store, runner, monkeypatch
+):
+    """March 2026 in Paris, days from 04:00: from 03:00 UTC on 1 March (CET) to 02:00 UTC on
+    1 April (CEST, since 29 March). A Z a millisecond before the end is March's, one at it
+    April's; the year holds both."""
+    done = runner.invoke(
+        args=["store", "set", store, "--timezone", "Europe/Paris", "--day-start", "04:00"]
+    )
+    assert done.exit_code == 0, done.output
+    monkeypatch.setattr(periods, "utcnow", lambda: utcnow() + timedelta(days=400))
+    end = datetime(2026, 4, 1, 2)
+    for at in (end - timedelta(milliseconds=1), end):
+        open_shift(client, headers, profile, cash=100)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(service, "utcnow", lambda at=at: at)
+            close_shift(client, headers, profile, cash=100)
+    with app.app_context():
+        made = periods.close_periods(UnitOfWork(), store, None, None, "bob")
+    assert [(p.kind, p.period, p.first_z, p.last_z) for p in made] == [
+        ("month", "2026-03", 1, 1),
+        ("month", "2026-04", 2, 2),
+        ("year", "2026", 1, 2),
+    ]
     result = verify(runner)
     assert result.exit_code == 0, result.output

@@ -31,6 +31,7 @@ from ..exceptions import (
 from ..machinery.database import UnitOfWork, read_connection
 from ..machinery.extensions import db
 from ..models import ApiToken, Store, utcnow
+from ..sessions.periods import close_ended
 
 STORES_CLAIM = "stores"
 
@@ -95,6 +96,7 @@ def store_scoped(view):
             raise StoreAccessDenied()
         g.store_id = store_id
         g.actor = get_jwt()["sub"]
+        close_ended(store_id)  # a period that ended since this worker last looked
         return view(*args, **kwargs)
 
     return wrapper

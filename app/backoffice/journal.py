@@ -1,8 +1,9 @@
 """The journal page: the store's last verification and one on demand; its monthly and yearly
-closings (read only); approvals of closings whose difference was over the store's limit
-(listed on the board)."""
+closings (read only, each with its printable report); approvals of closings whose difference
+was over the store's limit (listed on the board)."""
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from .. import journal, reports
 from ..machinery.database import UnitOfWork
 from ..machinery.extensions import db
-from ..models import ClosingApproval, PeriodClosing, PosClosing, PosProfile
+from ..models import CASH, ClosingApproval, PeriodClosing, PosClosing, PosProfile
 from ..sessions import service
 from .forms import once
 from .views import store_view
@@ -71,6 +72,34 @@ def _last_month(closings) -> tuple[date, date]:
         return today.replace(day=1), today
     year, month = map(int, max(months).split("-"))
     return date(year, month, 1), date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+
+
+@bp.get("/stores/<store_id>/journal/periods/<closing_id>")
+@store_view
+def period(store_id, closing_id):
+    closing = db.session.scalar(
+        select(PeriodClosing).where(
+            PeriodClosing.id == closing_id, PeriodClosing.store_id == store_id
+        )
+    )
+    if closing is None:
+        abort(404)
+    return render_template(
+        "backoffice/period.html",
+        c=closing,
+        bounds=reports.period_bounds(g.store, closing.kind, closing.period),
+        tenders=_tender_lines(closing.tenders or {}),
+    )
+
+
+def _tender_lines(tenders: dict) -> list[dict]:
+    """A period's figures per tender, cash first then by code, as amounts (None: no Z of the
+    period counted it)."""
+    lines = [
+        {"tender": code, **{k: None if v is None else Decimal(v) for k, v in figures.items()}}
+        for code, figures in tenders.items()
+    ]
+    return sorted(lines, key=lambda line: (line["tender"] != CASH, line["tender"]))
 
 
 @bp.post("/stores/<store_id>/journal/verify")

@@ -13,6 +13,7 @@ from ..errors import answer_for
 from ..exceptions import DomainError, ManagerNotFound, ProfileNotFound, StoreNotFound
 from ..owner_input import load
 from ..people.managers import granted_store
+from ..sessions.periods import close_ended
 
 # Only what the box serves: no inline script or style, no other origin, no framing.
 CONTENT_SECURITY_POLICY = (
@@ -76,6 +77,7 @@ def store_view(view):
     def wrapper(store_id, **kwargs):
         g.store = granted_store(current_user.manager, store_id)
         session["store_id"] = store_id
+        close_ended(store_id)  # a period that ended since this worker last looked
         return view(store_id=store_id, **kwargs)
 
     return wrapper

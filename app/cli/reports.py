@@ -5,6 +5,7 @@ import click
 from flask.cli import AppGroup
 
 from .. import reports as rules
+from ..sessions.periods import close_ended
 from ..stores import get_store
 from .answers import refusals
 from .output import money, table
@@ -43,6 +44,7 @@ def day(store_id, day, csv_file):
     the closed sessions only: "-" while none is closed."""
     with refusals():
         store = get_store(store_id)
+    close_ended(store.id)  # a period that ended since the last request or run
     report = rules.day_report(store, day or rules.today(store))
     if csv_file is not None:
         csv_file.write(rules.sessions_csv(store, report.sessions))

@@ -12,6 +12,7 @@ from ..models import PosSession, Store
 from ..owner_input import load
 from ..people import managers
 from ..people.cashiers import list_profiles
+from ..sessions.periods import close_ended
 from ..sessions.queries import session_history
 from ..sessions.service import approve_closing, force_close
 from ..stores import get_store
@@ -32,6 +33,8 @@ def list_(store_id, open_only, day):
     counted cash and difference ("-" while open)."""
     with refusals():
         stores = [get_store(store_id)] if store_id else all_stores()
+    for store in stores:
+        close_ended(store.id)  # a period that ended since the last request or run
     found = [row for store in stores for row in _sessions(store, open_only, day)]
     found.sort(key=lambda row: (row[0].created_at, row[0].id), reverse=True)
     rows = [("ID", "STORE", "CASHIER", "OPENED", "CLOSED", "OPENING", "COUNTED", "DIFFERENCE")]
@@ -105,6 +108,7 @@ def force_close_(session_id, counted, reason, manager_name, float_left):
         if forgotten is None:
             raise SessionNotFound()
         manager = managers.get(manager_name)
+        close_ended(forgotten.store_id)  # a period that ended since the last request or run
         closed = force_close(
             UnitOfWork(),
             forgotten.store_id,

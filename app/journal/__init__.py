@@ -5,6 +5,7 @@ writes and checks what it says, a module a job: ``entry`` (the format and hash),
 (one definition per kind of fact), ``appending`` (``record`` in the same transaction as its
 fact), ``head`` and ``signer`` (the box's key, the signed head outside the database),
 ``verify`` and ``crosscheck`` (the chains recomputed, and held against the tables both ways),
+``periods`` (a period closing's figures, from its Zs, which both record and verify use),
 ``export`` (a signed range, and its check with nothing but the file and the public key).
 """
 
@@ -51,6 +52,7 @@ from .head import (
     signing_key,
     start_new_head,
 )
+from .periods import period_totals
 from .signer import init_app, signer
 from .verify import count_entries, last_verifications, record_verification, verify
 
@@ -87,6 +89,7 @@ __all__ = [
     "movement_fact",
     "not_the_replicas",
     "period_problems",
+    "period_totals",
     "public_key_hex",
     "read_signed_heads",
     "record",

@@ -8,9 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from ..models import PeriodClosing, PosClosing, Store, StoreTotals
-from ..reports import period_bounds
+from ..reports import TENDER_FIGURES
 from .entry import money, stored_timestamp
 from .facts import FACTS, TOTALS, Fact
+from .periods import period_totals
 
 _closings = PosClosing.__table__
 _totals = StoreTotals.__table__
@@ -116,7 +117,8 @@ def z_problems(connection, store_id) -> list[Problem]:
 
 def period_problems(connection, store_id) -> list[Problem]:
     """Each period closing against the Z closings of its period in store time: the first and
-    last Z numbers, its totals their sum, its grand totals the last one's."""
+    last Z numbers, and each of its figures what they sum to (``period_totals``). A closing
+    from before migration 0016 has no drops, no-sales or tenders to check."""
     store = connection.execute(select(Store.__table__).where(Store.id == store_id)).first()
     periods = connection.execute(
         select(_periods)
@@ -124,32 +126,49 @@ def period_problems(connection, store_id) -> list[Problem]:
         .order_by(_periods.c.kind, _periods.c.number)
     )
     for period in periods:
-        start, end = period_bounds(store, period.kind, period.period)
-        zs = connection.execute(
-            select(_closings)
-            .where(_closings.c.store_id == store_id)
-            .where(_closings.c.created_at >= start, _closings.c.created_at < end)
-            .order_by(_closings.c.z_number)
-        ).all()
-        wrong = []
+        zs, figures = period_totals(connection, store, period.kind, period.period)
         if not zs or (period.first_z, period.last_z) != (zs[0].z_number, zs[-1].z_number):
             found = f"{zs[0].z_number} to {zs[-1].z_number}" if zs else "none"
-            wrong.append(f"Z {period.first_z} to {period.last_z}, but its Zs are {found}")
+            wrong = [f"Z {period.first_z} to {period.last_z}, but its Zs are {found}"]
         else:
-            for name, column in TOTALS.items():
-                total = sum(getattr(z, column) for z in zs)
-                if getattr(period, column) != total:
-                    wrong.append(
-                        f"{name} is {money(getattr(period, column))}, not {money(total)} "
-                        f"(the sum of its Z closings)"
-                    )
-                grand = getattr(zs[-1], f"grand_{column}")
-                if getattr(period, f"grand_{column}") != grand:
-                    wrong.append(f"grand total {name} is not Z {zs[-1].z_number}'s {money(grand)}")
+            wrong = [
+                problem
+                for column, want in figures.items()
+                if getattr(period, column) is not None
+                for problem in _figure_problems(column, getattr(period, column), want, zs[-1])
+            ]
         if wrong:
             message = f"{period.kind} {period.period} (period closing {period.number}): "
             return [Problem(store_id, None, message + "; ".join(wrong))]
     return []
+
+
+_NAMES = {column: name for name, column in TOTALS.items()} | {"no_sales": "noSales"}
+
+
+def _figure_problems(column: str, have, want, last_z) -> list[str]:
+    summed = "(the sum of its Z closings)"
+    if column == "tenders":
+        return [
+            f"tender {code} {name} is {_text(have, code, name)}, not {_text(want, code, name)} "
+            + summed
+            for code in sorted(have.keys() | want.keys())
+            for name in TENDER_FIGURES
+            if _text(have, code, name) != _text(want, code, name)
+        ]
+    if have == want:
+        return []
+    if column.startswith("grand_"):
+        name = _NAMES[column.removeprefix("grand_")]
+        return [f"grand total {name} is not Z {last_z.z_number}'s {money(want)}"]
+    name = _NAMES.get(column, column)
+    shown = (have, want) if column == "no_sales" else (money(have), money(want))
+    return [f"{name} is {shown[0]}, not {shown[1]} {summed}"]
+
+
+def _text(tenders: dict, code: str, name: str) -> str:
+    value = tenders.get(code, {}).get(name)
+    return "none" if value is None else value
 
 
 def unmatched(connection, entry, expected: dict, sessions: set) -> str:

@@ -278,9 +278,14 @@ PERIOD_CLOSED = Fact(
         **TOTALS,
         "grandTotals": {name: f"grand_{column}" for name, column in TOTALS.items()},
         "by": "closed_by",
+        "drops": "drops",
+        "noSales": "no_sales",
+        "tenders": "tenders",
     },
     "periodClosingId",
     anchor=True,
+    # Summed since 0016; a closing from before has none, and its entry is as it was.
+    omitted={"drops": None, "noSales": None, "tenders": None},
 )
 # A FEC, DATEV or DSFinV-K file handed out (app.accounting): which file is current.
 EXPORTED = Fact(

@@ -53,6 +53,13 @@ def read_connection() -> Connection:
     return connection
 
 
+def read_anew() -> None:
+    """End the request's read transaction (its reads so far stay as they are), so that its
+    next read sees what a unit of work committed since."""
+    db.session.rollback()
+    g.pop("read_connection", None)
+
+
 def _request_read_connection() -> Connection:
     view = current_app.view_functions.get(request.endpoint)
     if not getattr(view, "single_statement", False):

@@ -1,7 +1,7 @@
 """accounting: a store's accounting settings, and the exports handed out
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0016
 
 Two new tables. accounting_export is append-only as pos_closing is (0006's triggers' pattern):
 each row is a journaled fact. No existing row changes, so a box with history verifies as before.
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,58 @@
+"""A period closing's figures, one definition for the rule that records them and for verify
+that checks them: summed from the Z closings of the month or year in store time."""
+
+from sqlalchemy import func, select
+
+from ..models import PosClosing, PosSession
+from ..reports import TENDER_FIGURES, period_bounds
+from ..sessions.queries import summaries_query, tender_lines
+from .entry import money
+from .facts import TOTALS
+
+_closings = PosClosing.__table__
+
+
+def period_totals(connection, store, kind: str, period: str) -> tuple[list, dict]:
+    """The Z closings of the store's ``period`` (rows of pos_closing, by Z number) and the
+    period's figures from them, as PeriodClosing's columns (empty without a Z): each movement
+    type's total, the Zs' own and the drops and no-sales of their sessions' cash movements
+    (which a Z's entry does not hold: the movements' entries do); the grand totals, the last
+    Z's; and per tender, cash too, expected, counted and difference summed over the Zs,
+    counted and difference over those that counted it (None when none did)."""
+    start, end = period_bounds(store, kind, period)
+    in_period = (
+        (_closings.c.store_id == store.id)
+        & (_closings.c.created_at >= start)
+        & (_closings.c.created_at < end)
+    )
+    zs = connection.execute(select(_closings).where(in_period).order_by(_closings.c.z_number)).all()
+    if not zs:
+        return zs, {}
+    sessions = summaries_query().where(
+        PosSession.id.in_(select(_closings.c.pos_session_id).where(in_period))
+    )
+    moved = sessions.subquery()
+    drops, no_sales = connection.execute(
+        select(func.sum(moved.c.drops), func.sum(moved.c.no_sales))
+    ).one()
+    return zs, {
+        **{column: sum(getattr(z, column) for z in zs) for column in TOTALS.values()},
+        **{f"grand_{c}": getattr(zs[-1], f"grand_{c}") for c in TOTALS.values()},
+        "drops": drops,
+        "no_sales": int(no_sales),  # PostgreSQL's SUM of a count is a numeric
+        "tenders": _tenders(zs),
+    }
+
+
+def _tenders(zs) -> dict:
+    sums: dict[str, dict] = {}
+    for z in zs:
+        for line in tender_lines(z.expected_cash, z, {}):  # the Z's own, cash first
+            total = sums.setdefault(line["tender"], dict.fromkeys(TENDER_FIGURES))
+            for name in TENDER_FIGURES:
+                if line[name] is not None:
+                    total[name] = (total[name] or 0) + line[name]
+    return {
+        code: {name: None if value is None else money(value) for name, value in line.items()}
+        for code, line in sums.items()
+    }
