@@ -384,8 +384,8 @@ def test_the_back_office_closes_it_before_the_page(app, client, headers, profile
     two_days(client, headers, profile)
     clock[0] += timedelta(days=400)
     sign_in(client)
-    html = client.get(f"/backoffice/stores/{store}/journal/periods").get_data(as_text=True)
-    assert "<td>month</td><td>1</td>" in html
+    shown = text(client.get(f"/backoffice/stores/{store}/journal/periods"))
+    assert "month 1 " in shown and "year 1 " in shown
     assert closings(app) == BOTH
 
 
