@@ -16,10 +16,10 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import NamedTuple
 from urllib.parse import urlencode, urlsplit
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from ..journal.entry import entry_hash, genesis
@@ -34,7 +34,21 @@ ENTRY_KEYS = frozenset(("seq", "storeId", "kind", "at", "sessionId", "data", "pr
 
 _entries = Entry.__table__
 _shops = Shop.__table__
-STORE = insert(_entries).on_conflict_do_nothing().returning(_entries.c.seq)
+# A page in one statement and one parameter, its entries' JSON, which PostgreSQL takes apart: a
+# multi-row VALUES of a thousand entries, or arrays, cost psycopg more to build than PostgreSQL
+# to insert (the bench, docs/chain.md).
+STORE = text(
+    """
+    INSERT INTO ho_entry (store_id, seq, kind, at, session_id, data, imported, prev_hash, hash)
+    SELECT "storeId", seq, kind, at, "sessionId", data, COALESCE(imported, false),
+           "prevHash", hash
+    FROM jsonb_to_recordset(CAST(:page AS jsonb)) AS e(
+        seq bigint, "storeId" text, kind text, at timestamp, "sessionId" text, data jsonb,
+        imported boolean, "prevHash" text, hash text)
+    ON CONFLICT DO NOTHING
+    RETURNING seq
+    """
+)
 STORED_HASHES = select(_entries.c.seq, _entries.c.hash).where(
     _entries.c.store_id == bindparam("store_id"),
     _entries.c.seq.in_(bindparam("seqs", expanding=True)),
@@ -124,25 +138,11 @@ def verified(store_id: str, entries: list, last_seq: int, last_hash: str | None)
     return entries
 
 
-def _row(entry: dict) -> dict:
-    return dict(
-        store_id=entry["storeId"],
-        seq=entry["seq"],
-        kind=entry["kind"],
-        at=datetime.fromisoformat(entry["at"].removesuffix("Z")),
-        session_id=entry["sessionId"],
-        data=entry["data"],
-        imported=entry.get("imported", False),
-        prev_hash=entry["prevHash"],
-        hash=entry["hash"],
-    )
-
-
 def store(connection: Connection, store_id: str, entries: list[dict], last_seq: int) -> bool:
     """Store a verified page, once: an entry already there (by store and seq) must have the same
     hash, else FeedRefused. Moves the shop's last seq on from ``last_seq``; False when another
     follower moved it first (nothing is then written)."""
-    inserted = set(connection.scalars(STORE, [_row(entry) for entry in entries]))
+    inserted = set(connection.scalars(STORE, {"page": json.dumps(entries, ensure_ascii=False)}))
     if len(inserted) < len(entries):
         sent = {e["seq"]: e["hash"] for e in entries if e["seq"] not in inserted}
         stored = connection.execute(STORED_HASHES, {"store_id": store_id, "seqs": list(sent)})
@@ -159,11 +159,19 @@ def store(connection: Connection, store_id: str, entries: list[dict], last_seq: 
     return moved.rowcount == 1
 
 
-def follow_shop(engine: Engine, shop) -> int:
-    """Read the shop's journal until the box has no more; returns the entries stored. A feed
-    that does not verify stops the shop (red, with the reason); a box that does not answer is
-    noted and tried again at the next round."""
-    last_seq, last_hash, stored = shop.last_seq, shop.last_hash, 0
+class Polled(NamedTuple):
+    """How a shop's poll ended, noted with the round's others in one statement."""
+
+    store_id: str
+    at: datetime
+    error: str | None  # None: caught up, head office has all the box has
+
+
+def follow_shop(engine: Engine, shop) -> Polled | None:
+    """Read the shop's journal until the box has no more. A feed that does not verify stops
+    the shop at once (red, with the reason: None is returned); a box that does not answer is
+    tried again at the next round."""
+    last_seq, last_hash = shop.last_seq, shop.last_hash
     try:
         while True:
             page = fetch(shop, max(last_seq - 1, 0))
@@ -171,25 +179,43 @@ def follow_shop(engine: Engine, shop) -> int:
             if entries:
                 with engine.begin() as connection:
                     if not store(connection, shop.store_id, entries, last_seq):
-                        return stored  # another follower has this shop
+                        return None  # another follower has this shop
                 last_seq, last_hash = entries[-1]["seq"], entries[-1]["hash"]
-                stored += len(entries)
             if page.get("nextAfterSeq") is None:
-                _note(engine, shop.store_id, caught_up_at=utcnow(), error=None)
-                return stored
+                return Polled(shop.store_id, utcnow(), None)
     except FeedRefused as err:
         log.error("shop %s (%s) stopped: %s", shop.name, shop.store_id, err)
-        _note(engine, shop.store_id, stopped_reason=str(err), stopped_at=utcnow())
+        with engine.begin() as connection:
+            connection.execute(
+                update(_shops)
+                .where(_shops.c.store_id == shop.store_id)
+                .values(polled_at=utcnow(), stopped_reason=str(err), stopped_at=utcnow())
+            )
     except FeedUnavailable as err:
-        _note(engine, shop.store_id, error=str(err))
-    return stored
+        return Polled(shop.store_id, utcnow(), str(err))
+    return None
 
 
-def _note(engine: Engine, store_id: str, **values) -> None:
+_polled = _shops.c.store_id == bindparam("shop")
+CAUGHT_UP = (
+    update(_shops)
+    .where(_polled)
+    .values(polled_at=bindparam("at"), caught_up_at=bindparam("at"), error=None)
+)
+UNAVAILABLE = (
+    update(_shops).where(_polled).values(polled_at=bindparam("at"), error=bindparam("why"))
+)
+
+
+def note(engine: Engine, polls: list[Polled | None]) -> None:
+    """The round's polls in two statements: a thousand shops' one each cost more than their
+    pages (the bench)."""
+    caught_up = [{"shop": p.store_id, "at": p.at} for p in polls if p and p.error is None]
+    failed = [{"shop": p.store_id, "at": p.at, "why": p.error} for p in polls if p and p.error]
     with engine.begin() as connection:
-        connection.execute(
-            update(_shops).where(_shops.c.store_id == store_id).values(polled_at=utcnow(), **values)
-        )
+        for statement, rows in ((CAUGHT_UP, caught_up), (UNAVAILABLE, failed)):
+            if rows:
+                connection.execute(statement, rows)
 
 
 def followed(engine: Engine) -> list:
@@ -205,7 +231,7 @@ def follow(engine: Engine, workers: int, interval: float, rounds: int | None = N
         done = 0
         while rounds is None or done < rounds:
             started = time.monotonic()
-            list(pool.map(lambda shop: follow_shop(engine, shop), followed(engine)))
+            note(engine, list(pool.map(lambda shop: follow_shop(engine, shop), followed(engine))))
             done += 1
             if rounds is None or done < rounds:
                 time.sleep(max(interval - (time.monotonic() - started), 0))
