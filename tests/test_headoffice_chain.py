@@ -22,6 +22,7 @@ from flask_migrate import upgrade
 
 from app import create_app
 from app.api.auth import FOLLOWER, issue_token
+from app.backoffice.views import CONTENT_SECURITY_POLICY
 from app.headoffice import SQLITE_REFUSED, create_headoffice_app
 from app.machinery.extensions import db
 from app.models import PosProfile, Store
@@ -366,6 +367,16 @@ def test_head_office_follows_three_shops_through_an_outage_and_refuses_a_bad_fee
         assert reason in unescape(page)
         shops_csv = browser.get(url + "/shops.csv").text
         assert f"Shop 3,{fine.store_id},ok," in shops_csv
+
+        # The back office's security: its headers, CSRF on the sign-in, every page signed in,
+        # a disabled user signed out at once.
+        assert browser.get(url + "/").headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+        stranger = requests.get(url + "/day.csv", allow_redirects=False)
+        assert stranger.status_code == 302 and "/headoffice/login" in stranger.headers["Location"]
+        no_csrf = {"name": HEAD_OFFICE_USER, "password": HEAD_OFFICE_PASSWORD}
+        assert requests.post(url + "/login", data=no_csrf).status_code == 400
+        head_office.cli("user", "disable", HEAD_OFFICE_USER)
+        assert browser.get(url + "/", allow_redirects=False).status_code == 302
 
 
 def test_head_office_refuses_sqlite_with_the_reason():

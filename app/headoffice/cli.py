@@ -135,6 +135,19 @@ def create_user(name, password):
     click.echo(user.id)
 
 
+@user_cli.command("disable")
+@click.argument("name")
+def disable_user(name):
+    """The user can no longer sign in, and every browser they are signed in on is signed out
+    at its next request (the cookie names the user, who must be enabled)."""
+    _schema_ready()
+    user = db.session.scalar(select(User).where(User.name_key == name_key(name)))
+    if user is None:
+        raise click.BadParameter(f"no user {name}", param_hint="NAME")
+    user.enabled = False
+    db.session.commit()
+
+
 @cli.command("follow")
 @click.option("--workers", type=click.IntRange(min=1), help="Shops followed at once.")
 @click.option("--interval", type=click.FloatRange(min=0), help="Seconds between rounds.")
