@@ -304,11 +304,14 @@ def throwaway_postgres(prefix: str = "pos_ho"):
 
 
 def _stop_postgres(port: int) -> None:
+    """Stop the server .ci/postgres started on ``port`` (as its user, as it ran it)."""
     data = f"/tmp/pos-test-pg-{port}"
-    for pg_ctl in sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl")):
-        command = f"{pg_ctl} -D {data} stop -m fast"
-        as_owner = ["su", "postgres", "-s", "/bin/sh", "-c"] if os.getuid() == 0 else ["sh", "-c"]
-        subprocess.run([*as_owner, command], capture_output=True)
+    as_owner = ["su", "postgres", "-s", "/bin/sh", "-c"] if os.getuid() == 0 else ["sh", "-c"]
+    for pg_ctl in Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"):  # the one it found
+        subprocess.run(
+            [*as_owner, f"{pg_ctl} -D {data} status && {pg_ctl} -D {data} stop -m fast"],
+            capture_output=True,
+        )
     shutil.rmtree(data, ignore_errors=True)
 
 
