@@ -12,6 +12,7 @@ resumes exactly after the last page it stored.
 import http.client
 import json
 import logging
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from ..journal.entry import entry_hash, genesis
 from ..models import utcnow
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 PAGE = 1000  # the box's largest page (app/api/journal.py)
 TIMEOUT_SECONDS = 10
 ENTRY_KEYS = frozenset(("seq", "storeId", "kind", "at", "sessionId", "data", "prevHash", "hash"))
+TEXTS = ("storeId", "kind", "sessionId", "prevHash", "hash")
+AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")  # the contract's timestamps
 
 _entries = Entry.__table__
 _shops = Shop.__table__
@@ -124,7 +128,7 @@ def verified(store_id: str, entries: list, last_seq: int, last_hash: str | None)
     prev, seq = last_hash or genesis(store_id), last_seq
     for entry in entries:
         where = f"seq {seq + 1}"
-        if not isinstance(entry, dict) or set(entry) - {"imported"} != ENTRY_KEYS:
+        if not _well_formed(entry):
             raise FeedRefused(f"{where}: the entry does not have the journal's fields")
         if entry["seq"] != seq + 1:
             raise FeedRefused(f"{where}: the box sent seq {entry['seq']} instead")
@@ -136,6 +140,20 @@ def verified(store_id: str, entries: list, last_seq: int, last_hash: str | None)
             raise FeedRefused(f"{where}: the entry's hash is not the hash of its content")
         prev, seq = entry["hash"], entry["seq"]
     return entries
+
+
+def _well_formed(entry) -> bool:
+    """The journal's fields, of their types (what PostgreSQL is then given to store)."""
+    return (
+        isinstance(entry, dict)
+        and set(entry) - {"imported"} == ENTRY_KEYS
+        and entry.get("imported", True) is True
+        and type(entry["seq"]) is int
+        and all(isinstance(entry[key], str) for key in TEXTS)
+        and isinstance(entry["data"], dict)
+        and isinstance(entry["at"], str)
+        and AT.fullmatch(entry["at"]) is not None
+    )
 
 
 def store(connection: Connection, store_id: str, entries: list[dict], last_seq: int) -> bool:
@@ -231,7 +249,14 @@ def follow(engine: Engine, workers: int, interval: float, rounds: int | None = N
         done = 0
         while rounds is None or done < rounds:
             started = time.monotonic()
-            note(engine, list(pool.map(lambda shop: follow_shop(engine, shop), followed(engine))))
+            try:
+                note(
+                    engine, list(pool.map(lambda shop: follow_shop(engine, shop), followed(engine)))
+                )
+            except DBAPIError as err:  # head office's database away: the next round resumes
+                if rounds is not None:
+                    raise
+                log.error("head office's database: %s", err)
             done += 1
             if rounds is None or done < rounds:
                 time.sleep(max(interval - (time.monotonic() - started), 0))
