@@ -130,11 +130,11 @@ def variances(connection: Connection, start: datetime, end: datetime) -> list:
     return connection.execute(VARIANCES, {"start": start, "end": end}).all()
 
 
-SHOPS = text(
+SHOPS = text(  # not its token
     """
-    SELECT s.*, (SELECT MAX(e.at) FROM ho_entry e WHERE e.store_id = s.store_id
-                 AND e.seq = s.last_seq) AS last_entry_at
-    FROM ho_shop s ORDER BY s.name, s.store_id
+    SELECT store_id, name, url, last_seq, caught_up_at, polled_at, error, stopped_reason,
+           stopped_at
+    FROM ho_shop ORDER BY name, store_id
     """
 )
 

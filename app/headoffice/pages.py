@@ -20,6 +20,7 @@ from flask import (
 )
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from sqlalchemy import select
+from sqlalchemy.exc import ProgrammingError
 
 from ..backoffice.views import load_form
 from ..exceptions import InvalidInput, InvalidPassword, TooManyAttempts
@@ -57,7 +58,7 @@ def schema_problem() -> str | None:
     """What keeps the pages and the follower from running on this database, or None."""
     try:
         version = db.session.scalar(select(Schema.version))
-    except Exception:  # no ho_schema table: a database head office never set up
+    except ProgrammingError:  # no ho_schema table: a database head office never set up
         db.session.rollback()
         version = None
     if version == SCHEMA_VERSION:
