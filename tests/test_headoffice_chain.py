@@ -266,8 +266,8 @@ def pages(office: HeadOffice):
 
 def _answers(browser, url) -> bool:
     try:
-        return browser.get(url, timeout=1).status_code == 200
-    except requests.ConnectionError:
+        return browser.get(url, timeout=5).status_code == 200
+    except (requests.ConnectionError, requests.Timeout):  # still starting, on a busy machine
         return False
 
 

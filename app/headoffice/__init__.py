@@ -71,7 +71,7 @@ def create_headoffice_app(config: dict | None = None) -> Flask:
     CSRFProtect(app)
     login = LoginManager(app)
     login.login_view = "headoffice.login"
-    login.login_message = "Please sign in."
+    login.login_message = None  # the sign-in page says it
     login.user_loader(pages.load_user)
     app.register_blueprint(pages.bp)
     app.after_request(security_headers)
