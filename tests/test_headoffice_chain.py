@@ -19,11 +19,15 @@ import psycopg
 import pytest
 import requests
 from flask_migrate import upgrade
+from sqlalchemy import insert, select
 
 from app import create_app
 from app.api.auth import FOLLOWER, issue_token
 from app.backoffice.views import CONTENT_SECURITY_POLICY
 from app.headoffice import SQLITE_REFUSED, create_headoffice_app
+from app.headoffice.follow import FeedRefused, store
+from app.headoffice.models import Entry
+from app.headoffice.models import Shop as Followed
 from app.machinery.extensions import db
 from app.models import PosProfile, Store
 from app.people.passwords import hash_password
@@ -40,6 +44,7 @@ from tests.helpers import (
     movements_url,
     throwaway_postgres,
 )
+from tests.test_headoffice_verify import chain
 
 HEAD_OFFICE_USER, HEAD_OFFICE_PASSWORD = "Hana", "head-office-pw"
 WAIT_SECONDS = 60
@@ -384,3 +389,37 @@ def test_head_office_refuses_sqlite_with_the_reason():
         create_headoffice_app({"DATABASE_URL": "sqlite:///headoffice.sqlite3"})
     assert str(refused.value) == SQLITE_REFUSED
     assert "PostgreSQL only" in SQLITE_REFUSED
+
+
+def test_a_page_is_stored_once_and_never_over_an_entry_with_another_hash(postgres):
+    office = create_headoffice_app({"DATABASE_URL": postgres, "SECRET_KEY": SECRET})
+    assert office.test_cli_runner().invoke(args=["headoffice", "init-db"]).exit_code == 0
+    store_id = "h" * 24
+    page, forked = chain(3, store_id), chain(3, store_id, amount="9.99")
+    with office.app_context():
+        engine = db.engine
+        with engine.begin() as connection:
+            connection.execute(
+                insert(Followed), [dict(store_id=store_id, name="H", url="", token="")]
+            )
+        with engine.begin() as connection:
+            assert store(connection, store_id, page, 0)
+        # A second follower that read the shop at seq 0 stores nothing twice...
+        with engine.begin() as connection:
+            assert not store(connection, store_id, page, 0)  # the shop moved on meanwhile
+        # ...and an entry of another chain at a seq stored is refused, whatever the shop says.
+        with pytest.raises(FeedRefused) as refused, engine.begin() as connection:
+            store(connection, store_id, forked[1:], 1)
+        assert str(refused.value) == (
+            f"seq 2: the box's hash {forked[1]['hash']} differs from the one stored, "
+            f"{page[1]['hash']}"
+        )
+        assert head_office_entries(engine, store_id) == [(e["seq"], e["hash"]) for e in page]
+        engine.dispose()
+
+
+def head_office_entries(engine, store_id):
+    with engine.connect() as connection:
+        return connection.execute(
+            select(Entry.seq, Entry.hash).where(Entry.store_id == store_id).order_by(Entry.seq)
+        ).all()

@@ -12,10 +12,12 @@ from app.journal.entry import chained_row, genesis, wire_entry
 STORE = "s" * 24
 
 
-def chain(count: int, store=STORE) -> list[dict]:
+def chain(count: int, store=STORE, amount=None) -> list[dict]:
+    """A valid journal of ``count`` sales, of ``amount`` each from seq 2 if given."""
     entries, prev = [], genesis(store)
     for seq in range(1, count + 1):
-        data = {"amount": f"{seq}.00", "by": "till-1", "movementId": f"m{seq:023d}"}
+        money = amount if amount and seq > 1 else f"{seq}.00"
+        data = {"amount": money, "by": "till-1", "movementId": f"m{seq:023d}"}
         at = datetime(2026, 12, 1) + timedelta(seconds=seq)
         row = chained_row(seq, prev, store, "cash_movement", at, "x" * 24, data | {"note": None})
         entries.append(wire_entry(row))
