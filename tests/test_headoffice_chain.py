@@ -276,6 +276,10 @@ def _answers(browser, url) -> bool:
         return False
 
 
+def entries_in(office: HeadOffice, shops) -> int:
+    return sum(len(office.stored(shop.store_id)) for shop in shops)
+
+
 def caught_up(office: HeadOffice, shops) -> bool:
     return all(office.stored(shop.store_id) == shop.journal() for shop in shops)
 
@@ -292,13 +296,14 @@ def test_head_office_follows_three_shops_through_an_outage_and_refuses_a_bad_fee
         head_office.wait_for("catch up", lambda: caught_up(head_office, shops))
 
     # Head office down: the shops sell on, and never wait for it.
+    had = entries_in(head_office, shops)
     for shop in shops:
         shop.shift(shop.profiles[0], [Decimal("7.25")])
     assert not caught_up(head_office, shops)
 
     with head_office.follower() as follower:
-        # Killed outright in the middle of its catching up, then started again.
-        time.sleep(0.3)
+        # Killed outright once it has stored a page of its catching up, then started again.
+        head_office.wait_for("store a page", lambda: entries_in(head_office, shops) > had)
         stop(follower, signal.SIGKILL)
     with head_office.follower():
         head_office.wait_for("catch up", lambda: caught_up(head_office, shops))
