@@ -248,7 +248,8 @@ def _report(backlog: dict, lags: list[float]) -> str:
         "per entry does not depend on how many a shop has (each page is one request, one "
         "transaction; at 10,000 a shop the pages are full, 1,000 entries, where the sample's "
         "are 300). The table starts empty: a day's 10,000,000 rows deepen its primary key's "
-        "index, which the sample does not show. The lag is measured by polling the shops' last seq every 0.2 s. "
+        "index, which the sample does not show. The lag is measured by polling the shops' "
+        "last seq every 0.2 s. "
         f"Command: `make bench` (or `.venv/bin/python bench/bench_headoffice.py`). Machine: "
         f"{machine(server=False)}. Load average before: {LOAD_BEFORE}, after: "
         f"{os.getloadavg()[0]:.2f}. Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
