@@ -5,7 +5,7 @@ import os
 
 from gunicorn import glogging
 
-from app.machinery import front
+from app.machinery import front, replica
 
 wsgi_app = "wsgi:app"
 bind = os.environ.get("POS_BIND", "127.0.0.1:8000")
@@ -78,10 +78,35 @@ if front_nginx:
         front.start(front_nginx, front_dir, text)
         server.log.info("front: nginx on %s, gunicorn on %s", front_bind, bind)
 
-    def on_exit(server):
+    def stop_front():
         front.stop(front_dir)
 
 else:
 
     def when_ready(server):
         server.log.warning("no front: gunicorn alone on %s, slow clients can hold workers", bind)
+
+    def stop_front():
+        pass
+
+
+# The replica (app/machinery/replica.py): POS_REPLICA, read through the app's config, starts
+# Litestream before the workers, once the database is known to be the replica's or to follow
+# from it; it stops after gunicorn, shipping what it has not yet.
+if os.environ.get("POS_REPLICA"):
+    from app import create_app, journal
+
+    replicated = replica.configured(create_app())
+
+    def on_starting(server):
+        replica.start(*replicated, journal.not_the_replicas, server.log.warning)
+        server.log.info("replica: litestream replicates %s to %s", *replicated)
+
+    def on_exit(server):
+        stop_front()
+        replica.stop(replicated[0])
+
+else:
+
+    def on_exit(server):
+        stop_front()

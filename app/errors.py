@@ -18,6 +18,10 @@ from werkzeug.exceptions import HTTPException
 from .api.idempotency import HEADER as IDEMPOTENCY_KEY
 from .api.idempotency import MAX_KEY_LENGTH
 from .exceptions import (
+    AccountingNotConfirmed,
+    AccountingSettingsIncomplete,
+    AccountingSettingsMissing,
+    AlreadyOnSession,
     AuthorizationMissing,
     ClosingNotFound,
     DatabaseBusy,
@@ -26,7 +30,10 @@ from .exceptions import (
     DatabaseReadOnly,
     DatabaseUnavailable,
     DomainError,
+    DrawerHeldByAnother,
     DrawerWouldGoNegative,
+    FormatNotForCountry,
+    HolderCannotLeave,
     IdempotencyKeyReused,
     InvalidIdempotencyKey,
     InvalidInput,
@@ -36,9 +43,13 @@ from .exceptions import (
     NameTaken,
     NoOpenSession,
     NothingToApprove,
+    NotOnSession,
+    NoZInRange,
+    OnAnotherSession,
     PeriodAlreadyClosed,
     PeriodNotEnded,
     PeriodWithoutZ,
+    PostingsUnbalanced,
     ProfileDisabled,
     ProfileNotFound,
     SchemaNotAtHead,
@@ -109,6 +120,11 @@ ANSWERS: dict[type[DomainError], Answer] = {
     UnknownDenomination: Answer(
         400, "cashCount names a value that is not a note or coin of the store"
     ),
+    AlreadyOnSession: Answer(409, "Profile is on this session already"),
+    OnAnotherSession: Answer(409, "Profile is on another open session"),
+    NotOnSession: Answer(409, "Profile is not on this session"),
+    HolderCannotLeave: Answer(409, "The drawer's holder leaves by a handover"),
+    DrawerHeldByAnother: Answer(409, "Another cashier holds this session's drawer"),
     InvalidIdempotencyKey: Answer(
         400,
         f"{IDEMPOTENCY_KEY} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters",
@@ -118,6 +134,16 @@ ANSWERS: dict[type[DomainError], Answer] = {
     PeriodAlreadyClosed: Answer(409, "This period is closed already"),
     PeriodNotEnded: Answer(409, "This period has not ended yet"),
     PeriodWithoutZ: Answer(409, "This period has no Z closing"),
+    AccountingSettingsMissing: Answer(
+        409, "The store has no accounting settings yet: save and confirm them first"
+    ),
+    AccountingNotConfirmed: Answer(
+        409, "The accounting settings are not confirmed: confirm them before exporting"
+    ),
+    AccountingSettingsIncomplete: Answer(409, "The accounting settings lack {err.missing}"),
+    FormatNotForCountry: Answer(409, "{err.format} is for a store whose country is {err.country}"),
+    NoZInRange: Answer(409, "These days have no Z closing"),
+    PostingsUnbalanced: Answer(409, "Nothing was written: {err.reason}"),
     IdempotencyKeyReused: Answer(
         422, f"{IDEMPOTENCY_KEY} was already used for a different request"
     ),

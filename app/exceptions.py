@@ -78,6 +78,27 @@ class UnknownDenomination(DomainError):
     """A cash count names a value that is not one of the store's notes and coins."""
 
 
+class AlreadyOnSession(DomainError):
+    """A cashier joins a session it is on already (holding its drawer or attending)."""
+
+
+class OnAnotherSession(DomainError):
+    """A cashier is on another open session (opened by it, held or attended): a profile is
+    on one open session at most."""
+
+
+class NotOnSession(DomainError):
+    """A movement's attendant, or a cashier leaving, is not on the session now."""
+
+
+class HolderCannotLeave(DomainError):
+    """The drawer's holder leaves by handing it over (or closing the session)."""
+
+
+class DrawerHeldByAnother(DomainError):
+    """The profile opened the session but handed its drawer over: its holder closes it."""
+
+
 class InvalidIdempotencyKey(DomainError):
     pass
 
@@ -182,3 +203,38 @@ class PeriodNotEnded(DomainError):
 
 class PeriodWithoutZ(DomainError):
     """No Z closing in the period: nothing to close."""
+
+
+# Accounting exports (app.accounting).
+
+
+class AccountingSettingsMissing(DomainError):
+    pass
+
+
+class AccountingNotConfirmed(DomainError):
+    pass
+
+
+class AccountingSettingsIncomplete(DomainError):
+    def __init__(self, missing: list[str]):
+        super().__init__(missing)
+        self.missing = ", ".join(missing)
+
+
+class FormatNotForCountry(DomainError):
+    def __init__(self, format: str, country: str):
+        super().__init__(format, country)
+        self.format, self.country = format.upper(), country
+
+
+class NoZInRange(DomainError):
+    """No Z closing in the business days asked for: no file to write."""
+
+
+class PostingsUnbalanced(DomainError):
+    """A Z whose postings do not balance, or disagree with the Z: nothing is written."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason

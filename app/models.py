@@ -174,6 +174,8 @@ class PosSession(db.Model):
             sqlite_where=db.text("pos_closing_id IS NULL"),
             postgresql_where=db.text("pos_closing_id IS NULL"),
         ),
+        # An opening finds its terminal's last closed session, newest first (its float).
+        Index("ix_pos_session_store_terminal_created", "store_id", "terminal", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
@@ -190,6 +192,12 @@ class PosSession(db.Model):
     # The opening's count by note and coin, [{"value": "50.00", "count": 3}, ...] largest
     # first; None when the opening sent only the amount, as every one from before counts.
     cash_count: Mapped[list | None] = mapped_column(CanonicalJson)
+    # The terminal it was opened on: the API token's jti (None before migration 0015). Its
+    # drawer is the one counted at closing, whoever closes it.
+    terminal: Mapped[str | None] = mapped_column(String(36))
+    # The opening cash minus the float the terminal's last closed session left in the drawer;
+    # None when there is none or it left no float.
+    discrepancy_at_start: Mapped[Decimal | None] = mapped_column(MoneyColumn)
     # Set at flush, under the write lock: creation order is commit order, which history relies on.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=_created_at, onupdate=utcnow)
@@ -241,6 +249,10 @@ class PosClosing(db.Model):
     tenders: Mapped[dict | None] = mapped_column(CanonicalJson)
     # The closing's count by note and coin, as the session's opening one; None: not sent.
     cash_count: Mapped[list | None] = mapped_column(CanonicalJson)
+    # The cash left in the drawer for the next opening, and the rest (closing_cash minus it)
+    # dropped to the safe; both None when no float was said, as in every closing from before.
+    float_left: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    to_safe: Mapped[Decimal | None] = mapped_column(MoneyColumn)
 
     approval: Mapped["ClosingApproval | None"] = relationship(viewonly=True, lazy="selectin")
 
@@ -336,6 +348,52 @@ class CashMovement(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # A tender's code; only cash moves the drawer's expected cash.
     tender: Mapped[str] = mapped_column(String(32), default=CASH, server_default=CASH)
+    # The cashier on the session who made it (app.sessions.attendants); None in a movement
+    # from before attendants (migration 0014), which its session's opener made.
+    attendant_id: Mapped[str | None] = mapped_column(String(24))
+
+
+ATTENDANCE_KINDS = ("joined", "left", "handover")
+# What a handover records besides who: the count at the change and its difference.
+HANDOVER_COLUMNS = ("from_profile_id", "counted_cash", "expected_cash", "difference")
+
+
+class Attendance(db.Model):
+    """A cashier joining or leaving an open session, or taking its drawer over (a handover,
+    from ``from_profile_id``, with the count at the change): append-only, one journal fact
+    each. Who is on a session now folds its rows in ``number`` order
+    (app.sessions.attendants)."""
+
+    __tablename__ = "pos_attendance"
+    __table_args__ = (
+        UniqueConstraint("pos_session_id", "number", name="uq_pos_attendance_number"),
+        CheckConstraint(
+            "kind IN (" + ", ".join(f"'{kind}'" for kind in ATTENDANCE_KINDS) + ")",
+            name="ck_pos_attendance_kind",
+        ),
+        CheckConstraint(
+            "(kind = 'handover') = ("
+            + " AND ".join(f"{column} IS NOT NULL" for column in HANDOVER_COLUMNS)
+            + ")",
+            name="ck_pos_attendance_handover",
+        ),
+        Index("ix_pos_attendance_profile", "pos_profile_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
+    pos_session_id: Mapped[str] = mapped_column(ForeignKey("pos_session.id"))
+    store_id: Mapped[str] = mapped_column(ForeignKey("store.id"))
+    number: Mapped[int]  # 1, 2, 3... in the session: the order of its changes
+    kind: Mapped[str] = mapped_column(String(8))
+    # Who joins, leaves, or takes the drawer.
+    pos_profile_id: Mapped[str] = mapped_column(ForeignKey("pos_profile.id"))
+    from_profile_id: Mapped[str | None] = mapped_column(String(24))
+    counted_cash: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    expected_cash: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    difference: Mapped[Decimal | None] = mapped_column(MoneyColumn)
+    cash_count: Mapped[list | None] = mapped_column(CanonicalJson)
+    created_by: Mapped[str] = mapped_column(String(120))  # the token's terminal
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class MovementReason(db.Model):
@@ -516,3 +574,54 @@ class JournalHead(db.Model):
     store_id: Mapped[str] = mapped_column(ForeignKey("store.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AccountingSettings(db.Model):
+    """How a store's Z closings become ledger postings (app.accounting): its country and chart
+    of accounts, the account of each figure and tender, its journal code, the master data the
+    files name, and whether the owner confirmed them (no export before)."""
+
+    __tablename__ = "accounting_settings"
+
+    store_id: Mapped[str] = mapped_column(ForeignKey("store.id"), primary_key=True)
+    country: Mapped[str] = mapped_column(String(2))  # "FR" or "DE"
+    chart: Mapped[str] = mapped_column(String(8))  # "PCG", "SKR03" or "SKR04"
+    # {figure: account} for sales, refunds, pay_ins, pay_outs, drops, over, short, and
+    # {"tenders": {code: account}} for the tenders given their own (else their kind's default).
+    accounts: Mapped[dict] = mapped_column(CanonicalJson)
+    journal_code: Mapped[str] = mapped_column(String(8))
+    siren: Mapped[str | None] = mapped_column(String(9))
+    company_name: Mapped[str | None] = mapped_column(String(120))
+    street: Mapped[str | None] = mapped_column(String(120))
+    postcode: Mapped[str | None] = mapped_column(String(16))
+    city: Mapped[str | None] = mapped_column(String(120))
+    tax_number: Mapped[str | None] = mapped_column(String(32))
+    vat_id: Mapped[str | None] = mapped_column(String(32))
+    # DATEV's header names the tax advisor's and the client's numbers.
+    datev_consultant: Mapped[int | None]
+    datev_client: Mapped[int | None]
+    # Set by the owner's confirmation, cleared by any later change.
+    confirmed_by: Mapped[str | None] = mapped_column(String(120))
+    confirmed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AccountingExport(db.Model):
+    """One FEC, DATEV or DSFinV-K file handed out, journaled: who, when, which business days
+    and Zs, and the file's SHA-256, so the accountant can tell which file is current. Its
+    journal entry's session is its last Z's."""
+
+    __tablename__ = "accounting_export"
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
+    store_id: Mapped[str] = mapped_column(ForeignKey("store.id"))
+    pos_session_id: Mapped[str] = mapped_column(ForeignKey("pos_session.id"))
+    format: Mapped[str] = mapped_column(String(8))
+    first_day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD, store time
+    last_day: Mapped[str] = mapped_column(String(10))
+    first_z: Mapped[int]
+    last_z: Mapped[int]
+    file_name: Mapped[str] = mapped_column(String(120))
+    sha256: Mapped[str] = mapped_column(String(64))
+    exported_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

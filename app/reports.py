@@ -24,7 +24,13 @@ from sqlalchemy import false, func
 
 from .machinery.extensions import db
 from .models import CASH, ClosingApproval, PosClosing, PosProfile, PosSession, Store, utcnow
-from .sessions.queries import parse_tender_moves, summaries_query, tender_lines, tender_moves
+from .sessions.queries import (
+    attendant_figures,
+    parse_tender_moves,
+    summaries_query,
+    tender_lines,
+    tender_moves,
+)
 
 VARIANCE_DAYS = 30
 MAX_RANGE_DAYS = 366  # a CSV of at most a year at a time keeps every answer bounded
@@ -111,9 +117,16 @@ class SessionFigures:
     approved_by: str | None
     approved_at: datetime | None
     approval_note: str | None
+    # At closing, the cash left in the drawer and the rest dropped to the safe (None: not
+    # said); at opening, the opening cash minus the float the terminal's last closing left.
+    float_left: Decimal | None = None
+    to_safe: Decimal | None = None
+    discrepancy_at_start: Decimal | None = None
     # Each tender but cash: {code: {"expected", "counted", "difference"}}, counted and
     # difference None while open or not counted (app.sessions.queries.tender_lines).
     tenders: dict = field(default_factory=dict)
+    # The cash figures by the cashier who made each movement, by name (ATTENDANT_FIGURES).
+    attendants: list = field(default_factory=list)
 
     @property
     def approval(self) -> str:
@@ -127,7 +140,13 @@ MONEY = ("opening_cash", "sales", "refunds", "pay_ins", "pay_outs", "expected_ca
 COUNTED = ("closing_cash", "difference")
 # After the columns the CSV always had, so a sheet reading them by position still can.
 DRAWER = ("drops", "no_sales")
+# Then these, still before the tenders' (as many as the sessions have): every fixed column
+# keeps its place.
+FLOATS = ("float_left", "to_safe", "discrepancy_at_start")
 TENDER_FIGURES = ("expected", "counted", "difference")
+# A session's figures by attendant: after the tenders' columns, each a list in the order of
+# the ``attendants`` column's names.
+ATTENDANT_FIGURES = ("sales", "refunds", "pay_ins", "pay_outs", "drops", "no_sales")
 
 
 @dataclass
@@ -198,6 +217,9 @@ def sessions_between(store: Store, start: datetime, end: datetime) -> list[Sessi
             ClosingApproval.approved_by,
             ClosingApproval.created_at.label("approved_at"),
             ClosingApproval.note.label("approval_note"),
+            PosClosing.float_left,
+            PosClosing.to_safe,
+            PosSession.discrepancy_at_start,
             PosClosing.tenders,
             tender_moves(),
         )
@@ -213,8 +235,9 @@ def sessions_between(store: Store, start: datetime, end: datetime) -> list[Sessi
         .group_by(PosProfile.id, PosClosing.id, ClosingApproval.closing_id)
         .order_by(PosSession.created_at, PosSession.id)
     )
-    names = [f.name for f in fields(SessionFigures) if f.name != "tenders"]
+    names = [f.name for f in fields(SessionFigures) if f.name not in ("tenders", "attendants")]
     rows = db.session.execute(query).mappings().all()
+    by_attendant = attendant_figures(db.session, [row["id"] for row in rows])
     found = []
     for row in rows:
         closing = SimpleNamespace(tenders=row["tenders"], closing_cash=None, difference=None)
@@ -222,7 +245,13 @@ def sessions_between(store: Store, start: datetime, end: datetime) -> list[Sessi
         # Cash is the row's own figures: the other tenders only.
         lines = tender_lines(None, closed, parse_tender_moves(row["tender_moves"]))[1:]
         tenders = {one.pop("tender"): one for one in lines}
-        found.append(SessionFigures(**{name: row[name] for name in names}, tenders=tenders))
+        found.append(
+            SessionFigures(
+                **{name: row[name] for name in names},
+                tenders=tenders,
+                attendants=by_attendant.get(row["id"], []),
+            )
+        )
     return found
 
 
@@ -232,15 +261,25 @@ class DayReport:
     sessions: list[SessionFigures]
     store: Totals
     cashiers: dict[str, Totals]  # by name, in alphabetical order
+    # The day's cash figures by the cashier who made each movement, whoever opened the session.
+    attendants: list[dict]
 
 
 def day_report(store: Store, day: date) -> DayReport:
     sessions = sessions_between(store, *day_bounds(store, day))
-    total, per_cashier = Totals(), {}
+    total, per_cashier, per_attendant = Totals(), {}, {}
     for row in sessions:
         total.add(row)
         per_cashier.setdefault(row.cashier, Totals()).add(row)
-    return DayReport(day, sessions, total, dict(sorted(per_cashier.items())))
+        for figures in row.attendants:
+            summed = per_attendant.setdefault(
+                figures["profile_id"],
+                {"name": figures["name"]} | dict.fromkeys(ATTENDANT_FIGURES, 0),
+            )
+            for name in ATTENDANT_FIGURES:
+                summed[name] += figures[name]
+    attendants = sorted(per_attendant.values(), key=lambda figures: figures["name"].casefold())
+    return DayReport(day, sessions, total, dict(sorted(per_cashier.items())), attendants)
 
 
 # CSV
@@ -260,11 +299,12 @@ CSV_HEADER = (
     "approved_at",
     "approval_note",
     *DRAWER,
+    *FLOATS,
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _text_cell(value: str) -> str:
+def text_cell(value: str) -> str:
     """A spreadsheet runs a cell starting like a formula: a leading quote makes it text."""
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
@@ -294,6 +334,18 @@ def _tender_cells(row: SessionFigures, code: str) -> list[str]:
     ]
 
 
+def _attendant_cells(row: SessionFigures) -> list[str]:
+    """The names of the cashiers who moved cash, then each figure of theirs, each cell a list
+    joined by "; " in the names' order."""
+    lines = row.attendants
+    cells = [text_cell("; ".join(line["name"] for line in lines))]
+    for name in ATTENDANT_FIGURES:
+        cell = str if name == "no_sales" else _money_cell
+        values = (cell(line[name]) for line in lines)
+        cells.append("; ".join(values))
+    return cells
+
+
 def sessions_csv(store: Store, sessions: list[SessionFigures]) -> str:
     """A header row, then one row per session: money as plain decimals, times in store time
     (ISO 8601 with the offset), names neutralised against formula injection."""
@@ -301,25 +353,34 @@ def sessions_csv(store: Store, sessions: list[SessionFigures]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     # Then three columns for each tender but cash any of the sessions has, by code.
     codes = sorted({code for row in sessions for code in row.tenders})
-    writer.writerow([*CSV_HEADER, *(f"{code}_{name}" for code in codes for name in TENDER_FIGURES)])
+    writer.writerow(
+        [
+            *CSV_HEADER,
+            *(f"{code}_{name}" for code in codes for name in TENDER_FIGURES),
+            "attendants",
+            *(f"attendant_{name}" for name in ATTENDANT_FIGURES),
+        ]
+    )
     for row in sessions:
         writer.writerow(
             [
                 business_day(store, row.opened_at).isoformat(),
                 row.id,
-                _text_cell(row.cashier),
+                text_cell(row.cashier),
                 _time_cell(store, row.opened_at),
                 _time_cell(store, row.closed_at),
                 *(_money_cell(getattr(row, name)) for name in MONEY + COUNTED),
                 "yes" if row.forced else "no",
                 row.z_number or "",
                 row.approval,
-                _text_cell(row.approved_by or ""),
+                text_cell(row.approved_by or ""),
                 _time_cell(store, row.approved_at),
-                _text_cell(row.approval_note or ""),
+                text_cell(row.approval_note or ""),
                 _money_cell(row.drops),
                 row.no_sales,
+                *(_money_cell(getattr(row, name)) for name in FLOATS),
                 *(cell for code in codes for cell in _tender_cells(row, code)),
+                *_attendant_cells(row),
             ]
         )
     return out.getvalue()

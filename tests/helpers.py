@@ -34,6 +34,7 @@ RULES = [
     *sorted((ROOT / "app").glob("sessions/*.py")),
     *sorted((ROOT / "app").glob("people/*.py")),
     *sorted((ROOT / "app").glob("journal/*.py")),
+    *sorted((ROOT / "app").glob("accounting/*.py")),
 ]
 PROFILES = "/pos-session/profiles"
 REQUESTS = 50  # simultaneous requests in the concurrency tests
@@ -82,22 +83,23 @@ def report(client, headers, session_id) -> dict:
 
 
 def fire_together(
-    url: str, headers: dict | list[dict], bodies: list[dict]
+    url: str | list[str], headers: dict | list[dict], bodies: list[dict]
 ) -> list[requests.Response]:
     """POST every body at once: each thread waits at a barrier, then all send.
 
-    ``headers`` is one dict for all, or a list with each request's own.
+    ``url`` and ``headers`` are each one for all, or a list with each request's own.
     """
     barrier = threading.Barrier(len(bodies))
     each = headers if isinstance(headers, list) else [headers] * len(bodies)
+    urls = url if isinstance(url, list) else [url] * len(bodies)
 
-    def post(body_and_headers):
-        body, request_headers = body_and_headers
+    def post(request):
+        to, body, request_headers = request
         barrier.wait()
-        return requests.post(url, json=body, headers=request_headers, timeout=60)
+        return requests.post(to, json=body, headers=request_headers, timeout=60)
 
     with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
-        return list(pool.map(post, zip(bodies, each, strict=True)))
+        return list(pool.map(post, zip(urls, bodies, each, strict=True)))
 
 
 def write_transactions(statements) -> list[list[str]]:
@@ -164,7 +166,9 @@ class LiveServer:
 
     In a session of its own, so that all of it (workers, nginx, nginx's workers) can be found."""
 
-    def __init__(self, app, log_path: Path, workers: int = 4, port=None, env=None):
+    def __init__(
+        self, app, log_path: Path, workers: int = 4, env: dict | None = None, port=None
+    ):
         port = port or free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_path

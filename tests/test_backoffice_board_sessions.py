@@ -59,7 +59,10 @@ def test_board_shows_who_works_with_terminal_float_and_expected_cash(
     words = text(page)
     assert page.status_code == 200
     assert "1 of 2 cashiers working now" in words
-    assert re.search(r"alice Open since \d\d:\d\d, 0 min terminal-1 100.00 EUR 1,334.50 EUR", words)
+    assert re.search(
+        r"alice Open since \d\d:\d\d, 0 min terminal-1 100.00 EUR no float left 1,334.50 EUR",
+        words,
+    )
     assert "bea Closed" in words and "Times are in Europe/Paris" in words
     # A cashier without a drawer says so once, in words, not with a dash per column.
     bea_row = re.search(r"<tr[^>]*>\s*<td data-label=\"Name\">bea</td>.*?</tr>", page.text, re.S)

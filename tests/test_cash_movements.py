@@ -43,6 +43,7 @@ def test_records_a_movement(client, make_token, store, session_id, kind):
         "createdBy",
         "createdAt",
         "tender",  # an addition: cash when the terminal names none
+        "attendantId",  # an addition: the drawer's holder when the terminal names none
     }
     assert movement["reason"] is None
     assert ID.match(movement["id"]) and TIMESTAMP.match(movement["createdAt"])
@@ -186,6 +187,19 @@ class TestReport:
             "tenders": [
                 {"tender": "cash", "expected": D("123.92"), "counted": None, "difference": None}
             ],
+            # An addition: the same figures by cashier, here the one who opened.
+            "byAttendant": [
+                {
+                    "profileId": profile,
+                    "name": "alice",
+                    "sales": D("7.3"),
+                    "refunds": D("0.05"),
+                    "payIns": 20,
+                    "payOuts": D("3.33"),
+                    "drops": 0,
+                    "noSales": 0,
+                }
+            ],
         }
 
     def test_z_report_once_closed(self, client, headers, profile, session_id):
@@ -213,6 +227,18 @@ class TestReport:
                     "expected": D("150.25"),
                     "counted": 150,
                     "difference": D("-0.25"),
+                }
+            ],
+            "byAttendant": [
+                {
+                    "profileId": profile,
+                    "name": "alice",
+                    "sales": D("50.25"),
+                    "refunds": 0,
+                    "payIns": 0,
+                    "payOuts": 0,
+                    "drops": 0,
+                    "noSales": 0,
                 }
             ],
         }

@@ -301,8 +301,7 @@ def test_every_command_says_what_it_does_in_its_help():
             yield path, command
 
     found = [found for top in cli.COMMANDS for found in commands(top, top.name)]
-    assert (
-        len(found) == 41
-    )  # store denominations, the journal and period groups, the store's tenders and reasons
+    # store denominations, the journal, period and accounting groups, tenders and reasons
+    assert len(found) == 43
     for path, command in found:
         assert command.help and command.help.strip(), path

@@ -48,6 +48,7 @@ def test_closes_the_open_session_and_reveals_the_count(client, headers, profile,
         "closedBy",
         "closing",
         "cashCount",  # an addition: the opening's count by note and coin, null if none
+        "discrepancyAtStart",  # an addition: against the float left before, null if none
     }
     closing = data["closing"]
     assert set(closing) == {
@@ -72,6 +73,8 @@ def test_closes_the_open_session_and_reveals_the_count(client, headers, profile,
         "approvalNote",
         "tenders",  # an addition: per tender, cash first
         "cashCount",  # an addition: the count by note and coin, null if none
+        "floatLeft",  # additions: the float left in the drawer and the rest to the safe,
+        "toSafe",  # null if not said
     }
     assert (closing["forced"], closing["reason"]) == (False, None)
     assert data["id"] == opened["id"] == closing["posSessionId"]
@@ -355,8 +358,10 @@ def test_a_close_that_slips_past_the_check_is_still_no_open_session(
     first = close_shift(client, headers, profile, cash=1)["closing"]
     monkeypatch.setattr(
         service,
-        "_open_session_query",
-        lambda store_id, profile_id: select(PosSession).where(PosSession.id == session_id),
+        "_held_session",
+        lambda tx, store_id, profile_id: tx.scalar(
+            select(PosSession).where(PosSession.id == session_id)
+        ),
     )
 
     response = client.post(CLOSE, json=close_body(profile, 2), headers=headers)

@@ -22,7 +22,9 @@ def test_opens_a_session_in_the_reference_shape(client, headers, open_body, prof
         "posClosingId",
         "createdAt",
         "updatedAt",
+        "discrepancyAtStart",  # an addition (docs/api.md, item 20): null, no float before
     }
+    assert session["discrepancyAtStart"] is None
     assert ID.match(session["id"])
     assert session["posProfileId"] == profile
     assert session["storeId"] == store

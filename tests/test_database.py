@@ -88,7 +88,7 @@ def test_database_refuses_a_second_open_session_even_bypassing_the_service(
 def test_index_violation_is_answered_400_not_500(client, headers, open_body, monkeypatch):
     assert client.post(CREATE, json=open_body, headers=headers).status_code == 200
     # Break the service's own check, as a bug would: the index still says no.
-    monkeypatch.setattr(service, "_open_session_query", lambda *a: text("SELECT NULL"))
+    monkeypatch.setattr(service, "on_a_session", lambda *a, **k: False)
 
     response = client.post(CREATE, json=open_body, headers=headers)
 

@@ -208,7 +208,8 @@ def test_drops_and_no_sales_are_journaled_and_verify(
         ("cash_movement_with_reason", "check"),
         ("cash_movement_with_reason", bank_run),
     ]
-    assert set(found[1]["data"]) == {"movementId", "type", "amount", "by", "note"}
+    # Its attendant (0014) is the one key it gained: the drawer's holder, here the opener.
+    assert set(found[1]["data"]) == {"movementId", "type", "amount", "by", "note", "attendantId"}
     assert found[3]["data"]["amount"] == "0.00"
     result = verify(runner)
     assert result.exit_code == 0, result.output

@@ -112,6 +112,10 @@ SAMPLES = {
     "field": "code",
     "at": "0008",
     "expected": "0009",
+    "missing": ["siren"],
+    "format": "fec",
+    "country": "FR",
+    "reason": "Z 1: debit 1.00, credit 2.00",
 }
 
 

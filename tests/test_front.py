@@ -136,7 +136,9 @@ def test_slow_clients_starve_no_one(serve, headers, profile):
         for client in slow:
             client.sock.close()
 
-    assert len(latencies) >= 5
+    # Several polls while they hung on (about 8 on an idle machine; fewer on a loaded one,
+    # where 64 trickles take longer, so the floor is low and the latency bound is the test).
+    assert len(latencies) >= 3
     assert max(latencies) < 1, latencies
     for client in slow:
         assert client.closed_at is not None, f"a {client.kind} client was never closed"

@@ -15,7 +15,7 @@ from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
 from app.models import MoneyColumn, new_id, utcnow
 from app.sessions import periods
-from tests.helpers import move, open_shift, sqlite_only
+from tests.helpers import PASSWORD, move, open_shift, sqlite_only
 from tests.journaling import a_day, instance  # noqa: F401  (instance: a fixture)
 from tests.test_force_close import olga  # noqa: F401  (a fixture)
 from tests.test_journal import failure, tamper, verify  # noqa: F401  (tamper: a fixture)
@@ -113,16 +113,32 @@ def test_a_new_kind_s_row_edited_or_deleted_is_found(counted, runner, tamper):  
 
 @pytest.mark.usefixtures("approved", "olga")  # a closing over the limit, approved; a manager
 def test_what_verify_expects_is_each_kind_s_canonical_data(
-    app, client, headers, profile, runner, store, monkeypatch
+    app, client, headers, profile, runner, store, monkeypatch, tmp_path, make_profile
 ):
     session_id = open_shift(client, headers, profile, cash=50)["id"]
     assert move(client, headers, session_id, "sale", 2).status_code == 201
     assert move(client, headers, session_id, "drop", 1, reason="to the safe").status_code == 201
+    bob = {"profileId": make_profile(store, "bob"), "password": PASSWORD}
+    attendants = f"/pos-session/sessions/{session_id}/attendants"
+    assert client.post(attendants, json=bob, headers=headers).status_code == 201
+    left = client.post(f"{attendants}/{bob['profileId']}/leave", headers=headers)
+    assert left.status_code == 201
+    handover = {**bob, "cashCount": [{"value": "50.00", "count": 1}]}
+    handed = client.post(
+        f"/pos-session/sessions/{session_id}/handover", json=handover, headers=headers
+    )
+    assert handed.status_code == 201
     args = ["session", "force-close", session_id, "--counted", "51", "--reason", "forgot"]
     assert runner.invoke(args=[*args, "--manager", "olga"]).exit_code == 0
     monkeypatch.setattr(periods, "utcnow", lambda: utcnow() + timedelta(days=400))
     with app.app_context():
         periods.close_periods(UnitOfWork(), store, None, None, "bob")  # the month and the year
+    today = f"{utcnow():%Y-%m-%d}"
+    settings = ["accounting", "settings", "--store", store, "--siren", "732829320", "--confirm"]
+    assert runner.invoke(args=settings).exit_code == 0
+    export = ["--format", "fec", "--from", today, "--to", today, str(tmp_path / "fec.txt")]
+    assert runner.invoke(args=["accounting", "export", "--store", store, *export]).exit_code == 0
+    with app.app_context():
         connection = db.session.connection()
         for fact in journal.FACTS.values():
             found = journal.fact_texts(connection, store, fact)

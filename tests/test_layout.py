@@ -12,6 +12,7 @@ LAYERS = {
     "edge": ("app.api", "app.backoffice", "app.cli", "app.errors", "app.owner_input"),
     "rule": (
         *("app.sessions", "app.journal", "app.people", "app.stores", "app.reports"),
+        "app.accounting",
         *("app.exceptions", "app.models"),
     ),
     "machinery": ("app.machinery",),

@@ -313,6 +313,9 @@ def test_a_storm_of_right_passwords_does_not_slow_other_terminals(
         for client in clients:
             client.join(timeout=30)
 
+    # The calm baseline, measured on both sides of the storm: a machine busy with other work
+    # meanwhile slows both alike, and the storm's own cost is what is left.
+    before = max(before, status_p50())
     assert set(answers) <= {(400, None), (429, "1")}, answers
     # The bucket's 4 checks at cost 12 (the first open took one of them a while ago), then one
     # a second for one profile, where 8 clients would otherwise keep 4 workers in bcrypt.

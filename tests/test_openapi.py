@@ -154,12 +154,23 @@ def test_a_document_that_lies_is_caught(client, document, headers):
         schema[PROFILES]["GET"].validate_response(response)
 
 
+JOIN = "/pos-session/sessions/{session_id}/attendants"
+LEAVE = "/pos-session/sessions/{session_id}/attendants/{profile_id}/leave"
+HANDOVER = "/pos-session/sessions/{session_id}/handover"
 IDEMPOTENT = {
     ("post", CREATE),
     ("post", "/pos-session/close-session"),
     ("post", "/pos-session/sessions/{session_id}/cash-movements"),
+    ("post", JOIN),
+    ("post", LEAVE),
+    ("post", HANDOVER),
 }
-PASSWORD_CHECKED = {("post", CREATE), ("post", "/pos-session/close-session")}
+PASSWORD_CHECKED = {
+    ("post", CREATE),
+    ("post", "/pos-session/close-session"),
+    ("post", JOIN),
+    ("post", HANDOVER),
+}
 
 
 def operations(document):
@@ -201,7 +212,7 @@ def documented_answer(operation) -> str | None:
 
 
 def test_every_answer_is_shaped_by_the_schema_the_document_names(
-    client, document, headers, profile, monkeypatch
+    client, document, headers, profile, monkeypatch, make_profile, store
 ):
     """The first schema that dumps during a request (the outermost one) is the one the
     document gives as the success response, on every operation that names a schema."""
@@ -216,7 +227,10 @@ def test_every_answer_is_shaped_by_the_schema_the_document_names(
     # A fresh cache, so the rows are shaped during this test's request.
     monkeypatch.setattr(routes, "profile_list", RowsShapedOnce(routes.profile_list.schema))
     opened = {"profileId": profile, "openningCash": 10, "password": PASSWORD}
-    closed = {"profileId": profile, "closingCash": 10, "password": PASSWORD}
+    bob = make_profile(store, "bob")
+    joined = {"profileId": bob, "password": PASSWORD}
+    handed = {**joined, "countedCash": 11}
+    closed = {"profileId": bob, "closingCash": 11, "password": PASSWORD}  # bob holds it then
     movement = {"type": "sale", "amount": 1}
     requests = [
         ("get", STATUS, STATUS.replace("{profile_id}", profile), None),
@@ -225,6 +239,9 @@ def test_every_answer_is_shaped_by_the_schema_the_document_names(
         ("get", PROFILES, PROFILES, None),
         ("post", "/pos-session/sessions/{session_id}/cash-movements", "movements", movement),
         ("get", "/pos-session/sessions/{session_id}", "report", None),
+        ("post", JOIN, "join", joined),
+        ("post", LEAVE, "leave", None),
+        ("post", HANDOVER, "handover", handed),
         ("get", HISTORY, HISTORY, None),
         ("get", "/pos-session/tenders", "/pos-session/tenders", None),
         ("post", CLOSE, CLOSE, closed),
@@ -234,9 +251,13 @@ def test_every_answer_is_shaped_by_the_schema_the_document_names(
     session_id = None
     for method, path, url, body in requests:
         if session_id:
-            url = {"movements": movements_url(session_id), "report": report_url(session_id)}.get(
-                url, url
-            )
+            url = {
+                "movements": movements_url(session_id),
+                "report": report_url(session_id),
+                "join": f"{report_url(session_id)}/attendants",
+                "leave": f"{report_url(session_id)}/attendants/{bob}/leave",
+                "handover": f"{report_url(session_id)}/handover",
+            }.get(url, url)
         shaped_by.clear()
         response = client.open(url, method=method, json=body, headers=headers)
         assert response.status_code < 300, (path, response.get_json())

@@ -92,7 +92,7 @@ def test_a_range_of_business_days_runs_from_the_first_start_to_the_last_end():
     ],
 )
 def test_a_text_cell_that_starts_like_a_formula_gets_a_leading_quote(name, cell):
-    assert reports._text_cell(name) == cell
+    assert reports.text_cell(name) == cell
 
 
 def figures(closed: bool, **money) -> reports.SessionFigures:

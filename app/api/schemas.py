@@ -12,13 +12,21 @@ from marshmallow import (
     ValidationError,
     fields,
     post_load,
+    pre_load,
     validate,
     validates,
     validates_schema,
 )
 
 from ..errors import MISSING
-from ..models import CASH, MOVEMENT_TYPES, REASON_REQUIRED, TENDER_CODE, TENDER_KINDS
+from ..models import (
+    ATTENDANCE_KINDS,
+    CASH,
+    MOVEMENT_TYPES,
+    REASON_REQUIRED,
+    TENDER_CODE,
+    TENDER_KINDS,
+)
 from ..people.passwords import MAX_BYTES as PASSWORD_MAX_BYTES
 from ..people.passwords import password_problem
 from ..sessions.queries import tender_lines
@@ -226,6 +234,16 @@ def counted_amount(data: dict, amount_key: str, name: str) -> None:
         )
 
 
+def float_within(data: dict, cash_key: str, name: str, data_key: str) -> None:
+    """The float left in the drawer is some of the cash counted: at most ``data[cash_key]``."""
+    left, cash = data.get("float_left"), data[cash_key]
+    if left is not None and left > cash:
+        raise ValidationError(
+            f"Must be at most the {name} ({cash:.2f}): the float is part of the cash counted.",
+            data_key,
+        )
+
+
 class CreateSessionSchema(StrictSchema):
     profile_id = text(64, data_key="profileId")
     # "openningCash" is the reference's spelling, which terminals send; "openingCash" works too.
@@ -261,6 +279,24 @@ class SessionSchema(Schema):
     updated_at = Timestamp(data_key="updatedAt")
 
 
+def discrepancy_field() -> MoneyField:
+    return MoneyField(
+        data_key="discrepancyAtStart",
+        allow_none=True,
+        signed=True,
+        metadata={
+            "description": "The opening cash minus the float the terminal's last closed "
+            "session left (negative: short); null when there is none or it left no float"
+        },
+    )
+
+
+class OpenedSessionSchema(SessionSchema):
+    """The reference's session object, and the discrepancy at start (docs/api.md, item 20)."""
+
+    discrepancy_at_start = discrepancy_field()
+
+
 class ProfileSchema(Schema):
     id = fields.String()
     store_id = fields.String(data_key="storeId")
@@ -274,7 +310,7 @@ class ProfileSchema(Schema):
 class CreateSessionResponse(Schema):
     message = fields.String()
     success = fields.Boolean()
-    data = fields.List(fields.Nested(SessionSchema))
+    data = fields.List(fields.Nested(OpenedSessionSchema))
 
 
 class SessionStatusResponse(Schema):
@@ -303,7 +339,18 @@ class CloseSessionSchema(StrictSchema):
     @post_load
     def closing_cash_of_the_count(self, data, **kwargs):
         counted_amount(data, "closing_cash", "closingCash")
+        float_within(data, "closing_cash", "closingCash", "floatLeft")
         return data
+
+    float_left = MoneyField(
+        data_key="floatLeft",
+        load_default=None,
+        metadata={
+            "description": "The cash left in the drawer for the next opening, at most "
+            "`closingCash` (else 400); the rest goes to the safe (the closing's `toSafe`). "
+            "The next opening on the session's terminal is compared with it."
+        },
+    )
 
     counted_tenders = fields.Dict(
         data_key="countedTenders",
@@ -388,6 +435,42 @@ class CashMovementSchema(StrictSchema):
         return data
 
     tender = tender_field()
+    attendant_id = Text(
+        data_key="attendantId",
+        load_default=None,
+        validate=validate.Length(max=64),
+        metadata={
+            "description": "The profile of the cashier on the session who made it (one that "
+            "joined, or the drawer's holder); the holder if absent. Not on the session now: "
+            "409 Profile is not on this session"
+        },
+    )
+
+
+class JoinSessionSchema(StrictSchema):
+    """Another cashier of the store joins an open session with its own password."""
+
+    profile_id = text(64, data_key="profileId")
+    password = password_field()
+
+
+class HandoverSchema(StrictSchema):
+    """The cashier who takes the drawer, by its password, and the drawer counted at the change."""
+
+    profile_id = text(64, data_key="profileId")
+    password = password_field()
+    counted_cash = MoneyField(data_key="countedCash")
+    cash_count = cash_count_field("countedCash")
+
+    @validates_schema
+    def counted(self, data, **kwargs):
+        if "counted_cash" not in data and data.get("cash_count") is None:
+            raise ValidationError(MISSING, "countedCash")
+
+    @post_load
+    def counted_cash_of_the_count(self, data, **kwargs):
+        counted_amount(data, "counted_cash", "countedCash")
+        return data
 
 
 class HistoryQuerySchema(StrictSchema):
@@ -466,6 +549,16 @@ class ClosingSchema(Schema):
         metadata={"description": "Per tender, cash first: expected, counted, difference"},
     )
     cash_count = counted_field("at closing")
+    float_left = MoneyField(
+        data_key="floatLeft",
+        allow_none=True,
+        metadata={"description": "left in the drawer for the next opening; null: not said"},
+    )
+    to_safe = MoneyField(
+        data_key="toSafe",
+        allow_none=True,
+        metadata={"description": "closingCash - floatLeft, dropped to the safe; null: not said"},
+    )
 
     def get_attribute(self, closing, attr, default):
         if attr == "grand_totals":
@@ -487,6 +580,7 @@ class SessionRecordSchema(SessionSchema):
 
     note = fields.String(allow_none=True)
     cash_count = counted_field("at opening")
+    discrepancy_at_start = discrepancy_field()
     opened_by = fields.String(data_key="openedBy")
     closed_by = fields.String(data_key="closedBy", allow_none=True)
     closing = fields.Nested(ClosingSchema, allow_none=True)
@@ -503,6 +597,53 @@ class MovementSchema(Schema):
     created_by = fields.String(data_key="createdBy")
     created_at = Timestamp(data_key="createdAt")
     tender = fields.String()
+    attendant_id = fields.String(
+        data_key="attendantId",
+        allow_none=True,
+        metadata={"description": "The cashier who made it; null before attendants: the opener"},
+    )
+
+
+class AttendantFiguresSchema(Schema):
+    """One cashier's share of the session's cash figures: the movements it made."""
+
+    profile_id = fields.String(data_key="profileId")
+    name = fields.String()
+    sales = MoneyField()
+    refunds = MoneyField()
+    pay_ins = MoneyField(data_key="payIns")
+    pay_outs = MoneyField(data_key="payOuts")
+    drops = MoneyField()
+    no_sales = fields.Integer(data_key="noSales")
+
+
+class AttendanceSchema(Schema):
+    """A cashier joined or left the session, or took its drawer over (a handover: from whom,
+    with the count at the change; null on a join or leave)."""
+
+    id = fields.String()
+    pos_session_id = fields.String(data_key="posSessionId")
+    kind = fields.String(validate=validate.OneOf(ATTENDANCE_KINDS))
+    pos_profile_id = fields.String(
+        data_key="profileId", metadata={"description": "who joined, left, or took the drawer"}
+    )
+    from_profile_id = fields.String(
+        data_key="fromProfileId",
+        allow_none=True,
+        metadata={"description": "who held the drawer before the handover (and left)"},
+    )
+    counted_cash = MoneyField(data_key="countedCash", allow_none=True)
+    expected_cash = MoneyField(data_key="expectedCash", allow_none=True, signed=True)
+    difference = MoneyField(allow_none=True, signed=True)
+    cash_count = counted_field("at the handover")
+    created_by = fields.String(data_key="createdBy", metadata={"description": "the terminal"})
+    created_at = Timestamp(data_key="createdAt")
+
+
+class AttendanceResponse(Schema):
+    message = fields.String()
+    success = fields.Boolean()
+    data = fields.Nested(AttendanceSchema)
 
 
 class SummarySchema(Schema):
@@ -525,16 +666,43 @@ class SummarySchema(Schema):
         fields.Nested(TenderLineSchema),
         metadata={"description": "Per tender, cash first: expected, counted, difference"},
     )
+    attendants = fields.List(
+        fields.Nested(AttendantFiguresSchema),
+        data_key="byAttendant",
+        metadata={"description": "The cash figures split by the cashier who made each movement"},
+    )
 
 
 class SessionReportSchema(SessionRecordSchema):
-    """The session's own fields, then its movements and summary, from a ``SessionReport``."""
+    """The session's own fields, then who is on it, its movements and summary, from a
+    ``SessionReport``."""
 
+    holder = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Who holds the drawer now (the opener until a handover); "
+            "null once closed"
+        },
+    )
+    attending = fields.List(
+        fields.String(),
+        allow_none=True,
+        metadata={"description": "The other cashiers on the session now; null once closed"},
+    )
+    attendance = fields.List(
+        fields.Nested(AttendanceSchema),
+        metadata={"description": "Its joins, leaves and handovers, in order"},
+    )
     movements = fields.List(fields.Nested(MovementSchema))
     summary = fields.Nested(SummarySchema)
 
-    def get_attribute(self, obj, attr, default):
-        source = obj if attr in ("movements", "summary") else obj.session
+    def get_attribute(self, report, attr, default):
+        if attr in ("holder", "attending"):
+            on_now = report.presence
+            if on_now is None:
+                return None
+            return on_now.holder if attr == "holder" else sorted(on_now.attendants)
+        source = report if attr in ("attendance", "movements", "summary") else report.session
         return super().get_attribute(source, attr, default)
 
 
@@ -627,10 +795,23 @@ class TypedMoney(MoneyField):
 
 
 class ForceCloseSchema(Schema):
-    """A manager's close of a forgotten session: the cash counted and why."""
+    """A manager's close of a forgotten session: the cash counted and why, and the float left
+    in the drawer if said."""
 
     counted = TypedMoney(required=True, error_messages={"required": "Enter the cash counted."})
     reason = Text(required=True, error_messages={"required": "Say why it is closed by force."})
+    float_left = TypedMoney(load_default=None)
+
+    @pre_load
+    def _blank_is_not_said(self, data, **kwargs):
+        if str(data.get("float_left") or "").strip() == "":
+            data = {key: value for key, value in data.items() if key != "float_left"}
+        return data
+
+    @validates_schema
+    def _float_of_the_count(self, data, **kwargs):
+        if "counted" in data:
+            float_within(data, "counted", "cash counted", "float_left")
 
     @validates("reason")
     def _said(self, value, **kwargs):

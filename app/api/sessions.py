@@ -7,11 +7,17 @@ header and the error responses, read from the error table.
 """
 
 from flask import Blueprint, current_app, g
+from flask_jwt_extended import get_jwt
 
 from ..errors import raises
 from ..exceptions import (
+    AlreadyOnSession,
+    DrawerHeldByAnother,
     DrawerWouldGoNegative,
+    HolderCannotLeave,
     NoOpenSession,
+    NotOnSession,
+    OnAnotherSession,
     ProfileDisabled,
     ProfileNotFound,
     SessionAlreadyOpen,
@@ -24,13 +30,14 @@ from ..exceptions import (
 )
 from ..machinery.database import single_statement
 from ..people.passwords import PASSWORD_CHECK_ERRORS
-from ..sessions import queries, service
+from ..sessions import attendants, queries, service
 from ..stores import store_tenders
 from .auth import store_scoped
 from .conditional import conditional
 from .idempotency import idempotent
 from .operation import operation
 from .schemas import (
+    AttendanceResponse,
     CashMovementResponse,
     CashMovementSchema,
     CloseSessionResponse,
@@ -38,7 +45,9 @@ from .schemas import (
     CreateSessionResponse,
     CreateSessionSchema,
     CurrentSessionResponse,
+    HandoverSchema,
     HistoryQuerySchema,
+    JoinSessionSchema,
     ProfileSchema,
     RowsShapedOnce,
     SessionHistoryResponse,
@@ -72,7 +81,9 @@ bp = Blueprint("pos_session", __name__, url_prefix="/pos-session")
     "values is refused. `cashCount` counts the drawer by note and coin: its sum must equal the "
     "opening cash, or gives it when that is not sent. Checks run in this order: body, the "
     "count's notes and coins, profile in this store, profile enabled, password, no session "
-    "open.\n",
+    "open. The answer's `discrepancyAtStart` is the opening cash minus the float left in the "
+    "drawer by this terminal's (this token's) last closed session: null when there is none or "
+    "it left no float.\n",
     body=CreateSessionSchema(),
     example={
         "profileId": "zty59yo3tsz0uv5tacg1i5my",
@@ -84,7 +95,8 @@ bp = Blueprint("pos_session", __name__, url_prefix="/pos-session")
 )
 def create_session(uow, body):
     """Open a cash session for a profile, checked by the profile's password."""
-    opened = service.open_session(uow, g.store_id, g.actor, **body)
+    # The terminal is the token: its drawer's float is compared at the next opening.
+    opened = service.open_session(uow, g.store_id, g.actor, terminal=get_jwt()["jti"], **body)
     return {"message": "session has been started", "success": True, "data": [opened]}
 
 
@@ -96,6 +108,7 @@ def create_session(uow, body):
     ProfileNotFound,
     *PASSWORD_CHECK_ERRORS,
     NoOpenSession,
+    DrawerHeldByAnother,
     UnknownTender,
     TenderDisabled,
 )
@@ -105,10 +118,13 @@ def create_session(uow, body):
     "pay-outs, in cash) and the difference (counted - expected). `countedTenders` counts "
     "the other tenders, by code; the closing's `tenders` lists each with its expected total, "
     "its count and difference (null: not counted). `cashCount` counts the cash by note and "
-    "coin: its sum must equal `closingCash`, or gives it when that is not sent. A count "
+    "coin: its sum must equal `closingCash`, or gives it when that is not sent. `floatLeft` "
+    "is the cash left in the drawer for the next opening (at most `closingCash`); the "
+    "closing's `toSafe` is the rest, dropped to the safe. A count "
     "names a tender of the store that is enabled or that the session moved. A disabled "
-    "profile can still close the session it has open. A retry with the same Idempotency-Key "
-    "and body replays the first answer.\n",
+    "profile can still close the session it has open. The profile closes the session whose "
+    "drawer it holds: the one it opened, unless it handed it over (then 409), or one handed "
+    "to it. A retry with the same Idempotency-Key and body replays the first answer.\n",
     body=CloseSessionSchema(),
     answer=CloseSessionResponse(),
     answered="Session closed",
@@ -125,6 +141,7 @@ def close_session(uow, body):
 @raises(
     SessionNotFound,
     SessionClosed,
+    NotOnSession,
     UnknownTender,
     TenderDisabled,
     UnknownReason,
@@ -138,7 +155,8 @@ def close_session(uow, body):
     "expected cash, and cannot take more than the drawer should hold) and says why in "
     "`reason`. A `no_sale` is the drawer opened without a sale: no amount (or 0), a `reason`, "
     "and nothing changes in the expected cash. Both are the drawer's, so cash only. A "
-    "`pay_in` or `pay_out` may name one of the store's reasons.\n",
+    "`pay_in` or `pay_out` may name one of the store's reasons. `attendantId` names the cashier "
+    "on the session who made it (the drawer's holder if absent).\n",
     body=CashMovementSchema(),
     answer=CashMovementResponse(),
     answered="Movement recorded",
@@ -148,6 +166,81 @@ def record_cash_movement(session_id, uow, body):
     """Record cash in or out of an open session's drawer."""
     movement = service.record_movement(uow, g.store_id, g.actor, session_id, **body)
     return {"message": "cash movement recorded", "success": True, "data": movement}
+
+
+# Several cashiers on one drawer (app.sessions.attendants).
+TAKING_PART = (
+    SessionNotFound,
+    SessionClosed,
+    ProfileNotFound,
+    ProfileDisabled,
+    *PASSWORD_CHECK_ERRORS,
+    AlreadyOnSession,
+    OnAnotherSession,
+)
+
+
+@bp.post("/sessions/<session_id>/attendants")
+@store_scoped
+@idempotent
+@raises(*TAKING_PART)
+@operation(
+    "Join an open session as another cashier",
+    description="Another cashier of the store joins the session with its own password (the "
+    "same lockout and bcrypt budget as create-session); its movements name it in "
+    "`attendantId`. A profile is on one open session at most: the one it opened (until it is "
+    "closed), or one it holds or attends. Checks run in this order: body, session open, "
+    "profile in this store, profile enabled, password, not on this session, not on another.\n",
+    body=JoinSessionSchema(),
+    answer=AttendanceResponse(),
+    answered="Joined",
+    status=201,
+)
+def join_session(session_id, uow, body):
+    """Another cashier joins the session."""
+    joined = attendants.join(uow, g.store_id, g.actor, session_id, **body)
+    return {"message": "attendant joined", "success": True, "data": joined}
+
+
+@bp.post("/sessions/<session_id>/attendants/<profile_id>/leave")
+@store_scoped
+@idempotent
+@raises(SessionNotFound, SessionClosed, ProfileNotFound, HolderCannotLeave, NotOnSession)
+@operation(
+    "Leave a session a cashier joined",
+    description="No body and no password: leaving takes nothing away. The drawer's holder "
+    "leaves by a handover (or by closing the session).\n",
+    answer=AttendanceResponse(),
+    answered="Left",
+    status=201,
+)
+def leave_session(session_id, profile_id, uow):
+    """An attendant leaves the session."""
+    left = attendants.leave(uow, g.store_id, g.actor, session_id, profile_id)
+    return {"message": "attendant left", "success": True, "data": left}
+
+
+@bp.post("/sessions/<session_id>/handover")
+@store_scoped
+@idempotent
+@raises(UnknownDenomination, *TAKING_PART)
+@operation(
+    "Hand the drawer over to another cashier, with a count at the change",
+    description="The cashier taking the drawer sends its profile and password (as a join), "
+    "and the cash counted at the change as `countedCash` and/or `cashCount` (as close-session "
+    "takes them). The holder leaves, the taker holds the drawer (an attendant of the session "
+    "may take it), and the count, the expected cash and their difference are recorded, one "
+    "journal fact. Nothing is closed: the expected cash carries over, and the taker closes "
+    "the session with close-session. `posProfileId` stays the opener's.\n",
+    body=HandoverSchema(),
+    answer=AttendanceResponse(),
+    answered="Handed over",
+    status=201,
+)
+def hand_over(session_id, uow, body):
+    """The drawer changes hands."""
+    handed = attendants.hand_over(uow, g.store_id, g.actor, session_id, **body)
+    return {"message": "drawer handed over", "success": True, "data": handed}
 
 
 @bp.get("/tenders")
@@ -186,8 +279,9 @@ def session_history(query):
 @operation(
     "A session's X-report (while open) or Z-report (once closed)",
     answer=SessionReportResponse(),
-    answered="The session, its movements oldest first, and the summary; closingCash and "
-    "difference are null while the session is open\n",
+    answered="The session, who is on it, its joins, leaves and handovers, its movements "
+    "oldest first, and the summary; closingCash and difference are null while the session is "
+    "open\n",
 )
 def session_report(session_id):
     """One session with its closing, its movements and its cash summary."""

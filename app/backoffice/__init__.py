@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from . import (
     account,
+    accounting,
     board,
     cashiers,
     days,
@@ -35,7 +36,19 @@ bp = Blueprint(
 )
 # Each part of the page is a blueprint of its own, registered here under /backoffice (its
 # endpoints are "backoffice.<part>.<view>").
-PARTS = (account, board, cashiers, days, filters, forms, journal, sessions, settings, terminals)
+PARTS = (
+    accounting,
+    account,
+    board,
+    cashiers,
+    days,
+    filters,
+    forms,
+    journal,
+    sessions,
+    settings,
+    terminals,
+)
 for part in PARTS:
     bp.register_blueprint(part.bp)
 csrf = CSRFProtect()

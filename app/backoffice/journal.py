@@ -2,13 +2,13 @@
 closings (read only); approvals of closings whose difference was over the store's limit
 (listed on the board)."""
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import journal
+from .. import journal, reports
 from ..machinery.database import UnitOfWork
 from ..machinery.extensions import db
 from ..models import ClosingApproval, PeriodClosing, PosClosing, PosProfile
@@ -58,7 +58,19 @@ def periods(store_id):
         .where(PeriodClosing.store_id == store_id)
         .order_by(PeriodClosing.kind, PeriodClosing.number.desc())
     ).all()
-    return render_template("backoffice/periods.html", closings=closings)
+    return render_template(
+        "backoffice/periods.html", closings=closings, month=_last_month(closings)
+    )
+
+
+def _last_month(closings) -> tuple[date, date]:
+    """The first and last days of the newest month closed, else of this month so far."""
+    months = [c.period for c in closings if c.kind == "month"]
+    if not months:
+        today = reports.today(g.store)
+        return today.replace(day=1), today
+    year, month = map(int, max(months).split("-"))
+    return date(year, month, 1), date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
 
 
 @bp.post("/stores/<store_id>/journal/verify")

@@ -82,6 +82,7 @@ def _session_page(store_id, session_id, status=200, errors=None, values=None, ch
         "backoffice/session.html",
         report=report,
         cashier=cashier,
+        names=queries.profile_names(store_id),
         errors=errors or {},
         values=values or {},
         check=check,
@@ -100,7 +101,7 @@ def session_page(store_id, session_id):
 
 
 def _typed_close() -> dict:
-    return {k: request.form.get(k, "") for k in ("counted", "reason")}
+    return {k: request.form.get(k, "") for k in ("counted", "reason", "float_left")}
 
 
 @bp.post("/stores/<store_id>/sessions/<session_id>/force-close/check")
@@ -117,14 +118,17 @@ def _confirm_force_close(store_id, session_id, moved=False):
     changed since (a movement came in), so they are shown again."""
     typed = _typed_close()
     try:
-        counted = load(ForceCloseSchema(), typed)["counted"]
+        values = load(ForceCloseSchema(), typed)
     except InvalidInput as err:
         return _session_page(store_id, session_id, 400, err.errors, typed)
+    counted, float_left = values["counted"], values["float_left"]
     expected = queries.session_report(store_id, session_id).summary["expected_cash"]
     check = {
         "counted": counted,
         "expected": expected,
         "difference": counted - expected,
+        "float_left": float_left,
+        "to_safe": None if float_left is None else counted - float_left,
         "moved": moved,
     }
     return _session_page(store_id, session_id, values=typed, check=check)
@@ -150,6 +154,7 @@ def force_close(store_id, session_id):
             values["counted"],
             values["reason"],
             current_user.manager,
+            values["float_left"],
         )
     except InvalidInput as err:
         return _session_page(store_id, session_id, 400, err.errors, typed)

@@ -1,11 +1,24 @@
 """The store's settings page: name, time zone, business day, stale sessions, currency; its
 tenders (cash, built in, and the ones added: added, disabled, enabled again); the notes and
-coins a cash count may name; and the reasons a pay-in or pay-out may name."""
+coins a cash count may name; the reasons a pay-in or pay-out may name; and its accounting
+settings (app.accounting), which the owner confirms before the first export."""
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
 
+from ..accounting.settings import (
+    CHARTS,
+    FIGURES,
+    SettingsSchema,
+    confirm_settings,
+    save_settings,
+    settings_of,
+    shown_settings,
+    tender_accounts,
+)
 from ..exceptions import InvalidInput
 from ..machinery.database import UnitOfWork
+from ..machinery.extensions import db
 from ..owner_input import ReasonSchema, StoreSettingsSchema, TenderSchema, load
 from ..stores import (
     add_reason,
@@ -32,7 +45,7 @@ def settings(store_id):
     return _save_settings(store_id=store_id)
 
 
-def _settings_page(status=200, errors=None, tender_errors=None):
+def _settings_page(status=200, errors=None, tender_errors=None, accounting_errors=None):
     store = g.store
     values = {
         "name": store.name,
@@ -54,8 +67,93 @@ def _settings_page(status=200, errors=None, tender_errors=None):
         tender_errors=tender_errors or {},
         tender_values=tender_values,
         reasons=movement_reasons(store.id),
+        accounting=_accounting_section(accounting_errors),
     )
     return page, status
+
+
+# The accounting section's fields besides the accounts, as the page names them.
+ACCOUNTING_TEXTS = (
+    "journal_code",
+    "siren",
+    "company_name",
+    "street",
+    "postcode",
+    "city",
+    "tax_number",
+    "vat_id",
+    "datev_consultant",
+    "datev_client",
+)
+FIGURE_NAMES = {
+    "sales": "Sales",
+    "refunds": "Refunds",
+    "pay_ins": "Pay-ins",
+    "pay_outs": "Pay-outs",
+    "drops": "Drops (the safe)",
+    "over": "Cash over",
+    "short": "Cash short",
+}
+
+
+def _accounting_section(errors=None) -> dict:
+    """The settings in force (a new store's defaults until saved), each tender's account, and
+    what was typed when refused."""
+    row = shown_settings(db.session, g.store.id)
+    tenders = tender_accounts(db.session, row)
+    values = {f"account_{f}": row.accounts[f] for f in FIGURES}
+    values |= {f"tender_account_{code}": account for code, (_name, account) in tenders.items()}
+    values |= {key: getattr(row, key) or "" for key in ACCOUNTING_TEXTS}
+    if errors:
+        values |= {key: request.form[key] for key in values if key in request.form}
+    return {
+        "row": row,
+        "saved": settings_of(db.session, g.store.id) is not None,
+        "tenders": tenders,
+        "figures": FIGURE_NAMES,
+        "charts": CHARTS,
+        "typed": values,
+        "errors": errors or {},
+    }
+
+
+@bp.post("/stores/<store_id>/settings/accounting")
+@store_view
+@once(".settings")
+def save_accounting(store_id):
+    form = request.form
+    chart = form.get("chart", "")
+    if chart and chart != shown_settings(db.session, store_id).chart:
+        # The other chart's accounts: those shown were the old one's.
+        values = {"chart": chart}
+    else:
+        values = {
+            "accounts": {
+                f: form[f"account_{f}"].strip() for f in FIGURES if form.get(f"account_{f}")
+            },
+            "tender_accounts": {
+                key.removeprefix("tender_account_"): value.strip()
+                for key, value in form.items()
+                if key.startswith("tender_account_") and value.strip()
+            },
+            **{key: form[key].strip() or None for key in ACCOUNTING_TEXTS if key in form},
+        }
+    try:
+        save_settings(UnitOfWork(), store_id, load(SettingsSchema(), values))
+    except InvalidInput as err:
+        return _settings_page(400, accounting_errors=err.errors)
+    said = "with the chart's accounts: check them" if "chart" in values else "saved"
+    flash(f"The accounting settings were {said}. Confirm them before the next export.", "done")
+    return redirect(url_for(".settings", store_id=store_id, _anchor="accounting"))
+
+
+@bp.post("/stores/<store_id>/settings/accounting/confirm")
+@store_view
+@once(".settings")
+def confirm_accounting(store_id):
+    confirm_settings(UnitOfWork(), store_id, current_user.manager.name)
+    flash("The accounting settings are confirmed: the day and month pages export them.", "done")
+    return redirect(url_for(".settings", store_id=store_id, _anchor="accounting"))
 
 
 # The add form's fields, named apart from the store's own "name".

@@ -6,7 +6,18 @@ did goes to stderr. Each is a few lines: its options are checked and typed by cl
 message through one table (``answers``).
 """
 
-from . import cashiers, database, journal, managers, periods, reports, sessions, stores, tokens
+from . import (
+    accounting,
+    cashiers,
+    database,
+    journal,
+    managers,
+    periods,
+    reports,
+    sessions,
+    stores,
+    tokens,
+)
 
 COMMANDS = (
     database.init_db,
@@ -20,6 +31,7 @@ COMMANDS = (
     reports.cli,
     journal.cli,
     periods.cli,
+    accounting.cli,
 )
 
 

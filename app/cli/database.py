@@ -2,6 +2,7 @@
 
 Top-level commands, each with an app context under any runner (``with_appcontext``)."""
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from flask_migrate import upgrade
 
 from .. import journal
 from ..machinery import backup as backups
-from ..machinery import dbfile
+from ..machinery import dbfile, replica
 from ..machinery.config import install_secret
 from ..machinery.extensions import db
 from .output import command_line, progress
@@ -51,7 +52,13 @@ def backup(path):
 
 @click.command("restore")
 @with_appcontext
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+@click.option(
+    "--from-replica",
+    is_flag=True,
+    help="Restore the replica's last transaction (POS_REPLICA) instead of a backup file; "
+    "this box's signing secret is kept. Stop the server first.",
+)
 @click.option(
     "--keep-secret",
     is_flag=True,
@@ -63,15 +70,21 @@ def backup(path):
     help="Sign the backup's journal heads as a new signed head, the old one kept beside it "
     "(dated): for another box's backup, or one without stores this box signed.",
 )
-def restore(path, keep_secret, new_head):
+def restore(path, from_replica, keep_secret, new_head):
     """Replace the SQLite database with the backup at PATH, and the signing secret with the
-    one it carries.
+    one it carries; or, with --from-replica, with the replica's last transaction.
 
     Refuses a file that fails PRAGMA integrity_check or is not this service's database, and
     one that would break the journal's signed head (a store it signed missing, or another
     journal at its seq) unless --new-head; an older backup is upgraded to this release's
     schema; tokens revoked on this box stay revoked. Restart the server afterwards.
+
+    A replica behind the signed head (entries signed but not yet replicated when the box was
+    lost) is restored all the same, and its heads are signed as the new head: the command
+    names the entries lost, and the old head is kept beside it (docs/operations.md, Replica).
     """
+    if (path is None) == (not from_replica):
+        raise click.UsageError("give either a backup file PATH or --from-replica")
     folder = journal.folder()
     behind = []
 
@@ -84,7 +97,7 @@ def restore(path, keep_secret, new_head):
             broken, late = [str(err)], []
         if broken and not new_head:
             raise backups.BackupError(
-                f"restoring {path} would break the journal's signed head "
+                f"restoring {shown} would break the journal's signed head "
                 f"({Path(folder) / journal.HEAD_FILE}): {'; '.join(broken)}. If this backup is "
                 "to be the box's journal from now on (another box's backup, say), restore it "
                 f"with --new-head: the signed head is then kept beside it as {journal.HEAD_FILE}"
@@ -92,8 +105,13 @@ def restore(path, keep_secret, new_head):
             )
         behind.extend(late)
 
+    scratch, shown = None, path
     try:
         database = backups.sqlite_file(db.engine.url)
+        if from_replica:
+            shown = f"the replica {current_app.config['REPLICA']}"
+            scratch = database.with_name(f".replica-restore-{os.getpid()}.sqlite3")
+            path = _fetch_replica(database, scratch)
         key = journal.signing_key(folder)
         with progress(2 * backups.size(path), "restoring (bytes)") as step:
             revision, secret_installed = backups.restore(
@@ -103,20 +121,33 @@ def restore(path, keep_secret, new_head):
                 _upgrade_copy,
                 secret=current_app.config["SECRET_KEY"],
                 install_secret=_secret_installer(),
-                keep_secret=keep_secret,
+                keep_secret=keep_secret or from_replica,
                 progress=step,
                 check_copy=check_journal,
             )
-    except (backups.BackupError, OSError, sqlite3.Error) as err:
+    except (backups.BackupError, replica.ReplicaError, OSError, sqlite3.Error) as err:
         raise click.ClickException(str(err)) from None
+    finally:
+        if scratch:
+            replica.remove(scratch)
     if secret_installed:
         click.echo("signing secret restored from the backup", err=True)
-    if new_head:
+    if from_replica:
+        replica.forget_state(database)  # Litestream's record of shipping the lost file
+    if new_head or (from_replica and behind):
         heads = journal.database_heads(db.session.connection())
-        started = journal.start_new_head(folder, key, heads, command_line(), f"restore of {path}")
+        why = f"restore of {shown}"
+        if from_replica and behind:
+            why += f", behind the signed head: {'; '.join(behind)}"
+        started = journal.start_new_head(folder, key, heads, command_line(), why)
         said = "the journal's signed head was started anew"
         if started["archived"]:
             said += f"; the old one is kept as {Path(folder) / started['archived']}"
+        if behind and not new_head:
+            said = (
+                f"the replica is behind the journal's signed head: {'; '.join(behind)}: those "
+                f"entries were not replicated and are lost; {said}"
+            )
         click.echo(said, err=True)
     elif behind:
         click.echo(
@@ -125,7 +156,26 @@ def restore(path, keep_secret, new_head):
             "accepts the restore",
             err=True,
         )
-    click.echo(f"restored {path} (schema {revision}); restart the server", err=True)
+    click.echo(f"restored {shown} (schema {revision}); restart the server", err=True)
+
+
+def _fetch_replica(database: Path, scratch: Path) -> Path:
+    """The replica's last transaction, in ``scratch``; refused before anything is written when
+    no replica is configured, it is empty, or the server still replicates."""
+    target = replica.configured(current_app)
+    if target is None:
+        raise replica.ReplicaError(
+            "no replica is configured: set POS_REPLICA to the replica's folder or URL "
+            "(docs/operations.md, Replica)"
+        )
+    running = replica.running(database)
+    if running:
+        raise replica.ReplicaError(
+            f"the server still replicates {database} (litestream, pid {running}): stop it first"
+        )
+    if not replica.fetch_latest(target[1], scratch):
+        raise replica.ReplicaError(f"the replica {target[1]} is empty: there is nothing to restore")
+    return scratch
 
 
 def _busy_timeout_s() -> float:

@@ -90,20 +90,37 @@ def approve(closing_or_session_id, manager_name, note):
 )
 @click.option("--reason", required=True, help="Why the session is closed by force.")
 @click.option("--manager", "manager_name", required=True, help="The manager closing it.")
-def force_close_(session_id, counted, reason, manager_name):
+@click.option(
+    "--float-left",
+    type=MONEY,
+    help="Of the cash counted, what stays in the drawer for the next opening (the rest goes "
+    "to the safe).",
+)
+def force_close_(session_id, counted, reason, manager_name, float_left):
     """Close a session its cashier left open; prints the closing's id."""
     with refusals():
-        values = load(ForceCloseSchema(), {"counted": counted, "reason": reason})
+        typed = {"counted": counted, "reason": reason, "float_left": float_left}
+        values = load(ForceCloseSchema(), typed)
         forgotten = db.session.get(PosSession, session_id)
         if forgotten is None:
             raise SessionNotFound()
         manager = managers.get(manager_name)
-        counted, reason = values["counted"], values["reason"]
-        closed = force_close(UnitOfWork(), forgotten.store_id, session_id, counted, reason, manager)
+        closed = force_close(
+            UnitOfWork(),
+            forgotten.store_id,
+            session_id,
+            values["counted"],
+            values["reason"],
+            manager,
+            values["float_left"],
+        )
     closing = closed.closing
     click.echo(closing.id)
+    left = ""
+    if closing.float_left is not None:
+        left = f", float left {closing.float_left:.2f}, to the safe {closing.to_safe:.2f}"
     click.echo(
         f"session {session_id} closed by force: expected {closing.expected_cash:.2f}, "
-        f"counted {closing.closing_cash:.2f}, difference {closing.difference:.2f}",
+        f"counted {closing.closing_cash:.2f}, difference {closing.difference:.2f}{left}",
         err=True,
     )

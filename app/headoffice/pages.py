@@ -28,7 +28,7 @@ from ..machinery.extensions import db
 from ..models import utcnow
 from ..owner_input import SignInSchema
 from ..people import signin
-from ..reports import _text_cell, business_day, day_bounds, local_time, period_bounds
+from ..reports import text_cell, business_day, day_bounds, local_time, period_bounds
 from . import figures
 from .models import SCHEMA_VERSION, Schema, User
 
@@ -201,7 +201,7 @@ def _csv(name: str, header: list[str], rows) -> Response:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
     for row in rows:
-        writer.writerow([_text_cell(cell) if isinstance(cell, str) else cell for cell in row])
+        writer.writerow([text_cell(cell) if isinstance(cell, str) else cell for cell in row])
     disposition = f'attachment; filename="headoffice-{name}.csv"'
     return Response(
         out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": disposition}

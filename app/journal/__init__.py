@@ -24,7 +24,9 @@ from .entry import (
 from .export import export, verify_export
 from .facts import (
     APPROVED,
+    ATTENDANCE_FACTS,
     CLOSED,
+    EXPORTED,
     FACTS,
     MOVEMENT,
     OPENED,
@@ -41,6 +43,7 @@ from .head import (
     database_heads,
     folder,
     head_log,
+    not_the_replicas,
     public_key_hex,
     read_signed_heads,
     restore_findings,
@@ -53,7 +56,9 @@ from .verify import count_entries, last_verifications, record_verification, veri
 
 __all__ = [
     "APPROVED",
+    "ATTENDANCE_FACTS",
     "CLOSED",
+    "EXPORTED",
     "FACTS",
     "HEAD_FILE",
     "KEY_FILE",
@@ -80,6 +85,7 @@ __all__ = [
     "locked_row",
     "money",
     "movement_fact",
+    "not_the_replicas",
     "period_problems",
     "public_key_hex",
     "read_signed_heads",

@@ -12,6 +12,8 @@ from sqlalchemy import Boolean, Column, ColumnElement, Integer, Table, select
 
 from ..models import (
     CASH,
+    AccountingExport,
+    Attendance,
     CanonicalJson,
     CashMovement,
     ClosingApproval,
@@ -177,9 +179,12 @@ OPENED = Fact(
         "by": "opened_by",
         "note": "note",
         "cashCount": "cash_count",
+        "discrepancyAtStart": "discrepancy_at_start",
     },
     session=_sessions.c.id,
-    omitted={"cashCount": None},  # counted by note and coin (0012), else as before
+    # Counted by note and coin (0012), compared with the float left before (0015): else as
+    # before.
+    omitted={"cashCount": None, "discrepancyAtStart": None},
 )
 _MOVEMENT = {
     "movementId": "id",
@@ -188,9 +193,11 @@ _MOVEMENT = {
     "by": "created_by",
     "note": "note",
     "tender": "tender",
+    "attendantId": "attendant_id",
 }
 # A cash movement without a reason keeps the data it always had, so no entry written before
-# tenders or reasons existed reads otherwise: its tender is left out when it is cash, and one
+# tenders, reasons or attendants existed reads otherwise: its tender is left out when it is
+# cash, its attendant when it has none (from before 0014), and one
 # with a reason (every drop and no-sale, a pay-in or pay-out that names one) is its own kind of
 # the same family, with the reason.
 MOVEMENT = Fact(
@@ -199,7 +206,7 @@ MOVEMENT = Fact(
     _MOVEMENT,
     "movementId",
     where=_movements.c.reason.is_(None),
-    omitted={"tender": CASH},
+    omitted={"tender": CASH, "attendantId": None},
 )
 REASONED_MOVEMENT = Fact(
     "cash_movement_with_reason",
@@ -208,7 +215,7 @@ REASONED_MOVEMENT = Fact(
     "movementId",
     where=_movements.c.reason.is_not(None),
     family=MOVEMENT.kind,
-    omitted={"tender": CASH},
+    omitted={"tender": CASH, "attendantId": None},
 )
 _CLOSING = {
     "closingId": "id",
@@ -224,9 +231,12 @@ _CLOSING = {
     "approvalPending": "needs_approval",
     "tenders": "tenders",
     "cashCount": "cash_count",
+    "floatLeft": "float_left",
+    "toSafe": "to_safe",
 }
-# A closing with cash only, counted as one figure: its entry is as before tenders and counts.
-_AS_BEFORE = {"tenders": None, "cashCount": None}
+# A closing with cash only, counted as one figure, leaving no float: its entry is as before
+# tenders, counts and floats.
+_AS_BEFORE = {"tenders": None, "cashCount": None, "floatLeft": None, "toSafe": None}
 CLOSED = Fact(
     "session_closed",
     _closings,
@@ -272,6 +282,58 @@ PERIOD_CLOSED = Fact(
     "periodClosingId",
     anchor=True,
 )
+# A FEC, DATEV or DSFinV-K file handed out (app.accounting): which file is current.
+EXPORTED = Fact(
+    "accounting_exported",
+    AccountingExport.__table__,
+    {
+        "exportId": "id",
+        "format": "format",
+        "firstDay": "first_day",
+        "lastDay": "last_day",
+        "firstZ": "first_z",
+        "lastZ": "last_z",
+        "fileName": "file_name",
+        "sha256": "sha256",
+        "by": "exported_by",
+    },
+    "exportId",
+)
+_attendance = Attendance.__table__
+_ATTENDANCE = {"attendanceId": "id", "profileId": "pos_profile_id", "by": "created_by"}
+JOINED = Fact(
+    "attendant_joined",
+    _attendance,
+    _ATTENDANCE,
+    "attendanceId",
+    where=_attendance.c.kind == "joined",
+)
+LEFT = Fact(
+    "attendant_left",
+    _attendance,
+    _ATTENDANCE,
+    "attendanceId",
+    where=_attendance.c.kind == "left",
+    family=JOINED.kind,
+)
+# The holder leaves and profileId takes the drawer, with the count at the change: one fact.
+HANDED_OVER = Fact(
+    "drawer_handed_over",
+    _attendance,
+    _ATTENDANCE
+    | {
+        "fromProfileId": "from_profile_id",
+        "countedCash": "counted_cash",
+        "expectedCash": "expected_cash",
+        "difference": "difference",
+        "cashCount": "cash_count",
+    },
+    "attendanceId",
+    where=_attendance.c.kind == "handover",
+    family=JOINED.kind,
+    omitted={"cashCount": None},  # counted by note and coin, else the amount only
+)
+ATTENDANCE_FACTS = {"joined": JOINED, "left": LEFT, "handover": HANDED_OVER}
 FACTS = {
     fact.kind: fact
     for fact in (
@@ -282,6 +344,10 @@ FACTS = {
         FORCE_CLOSED,
         APPROVED,
         PERIOD_CLOSED,
+        EXPORTED,
+        JOINED,
+        LEFT,
+        HANDED_OVER,
     )
 }
 

@@ -165,6 +165,19 @@ def restore_findings(copy: sqlite3.Connection, signed: dict) -> tuple[list[str],
     return broken, behind
 
 
+def not_the_replicas(live: sqlite3.Connection, replica: sqlite3.Connection) -> list[str]:
+    """Why the database ``live`` is not the one whose latest state is ``replica`` (sqlite3
+    connections to both), nor what followed from it, nor an older state of it: a store's journal
+    the replica holds that it lacks (an empty database, another box's), or another entry at the
+    replica's seq. An older backup of the box, restored on purpose, passes: its journals end
+    earlier, on the same entries."""
+    heads = {
+        row[0]: row[1:] for row in replica.execute("SELECT store_id, seq, hash FROM journal_head")
+    }
+    broken, _behind = restore_findings(live, heads)
+    return broken
+
+
 def entry_hash(connection: Connection, store_id: str, seq: int) -> str | None:
     """The hash of a store's entry at ``seq``; None if the journal has none there."""
     where = (_entries.c.store_id == store_id) & (_entries.c.seq == seq)

@@ -36,6 +36,9 @@ class Config:
     JOURNAL_DIR = ""
     # A worker signs its journal heads at most this often, and at every closing.
     JOURNAL_SIGN_INTERVAL_SECONDS = 5.0
+    # Where Litestream replicates the SQLite database (app/machinery/replica.py): an absolute
+    # folder (a NAS mount) or a URL such as s3://bucket/path; empty: no replica.
+    REPLICA = ""
     # `make bench` only: adds GET /pos-session/ping, a no-op route to compare the API with.
     BENCH_BASELINE = False
 

@@ -105,12 +105,12 @@ def stop(directory: Path, wait: float = 5) -> None:
         group = int((directory / "nginx.pid").read_text())
     except (FileNotFoundError, ValueError):
         group = None
-    if group is not None and not _signal_group(group, signal.SIGTERM, wait):
-        _signal_group(group, signal.SIGKILL, 1)
+    if group is not None and not signal_group(group, signal.SIGTERM, wait):
+        signal_group(group, signal.SIGKILL, 1)
     shutil.rmtree(directory, ignore_errors=True)
 
 
-def _signal_group(group: int, sent: int, wait: float) -> bool:
+def signal_group(group: int, sent: int, wait: float) -> bool:
     """Send ``sent`` to the process group; whether it is gone within ``wait`` seconds."""
     deadline = time.monotonic() + wait
     try:

@@ -33,6 +33,7 @@ from ..machinery.extensions import db
 from ..models import (
     CASH,
     MOVEMENT_SIGNS,
+    Attendance,
     CashMovement,
     MoneyColumn,
     PosClosing,
@@ -57,13 +58,46 @@ def open_summaries(store_id: str) -> dict[str, Decimal]:
     return {row.id: row.expected_cash for row in rows}
 
 
-def summaries_query():
-    """One row per session: the total of each movement type that moves cash (``sales``,
-    ``refunds``, ``pay_ins``, ``pay_outs``, ``drops``), how many of those that move none
-    (``no_sales``), and the expected cash, summed by the database in integer cents (exact,
-    whatever the number of movements) and read back as Decimals. Callers filter the sessions;
-    reports add columns (and join tables) to the same grouped query. Cash movements only: the
-    other tenders never touch the drawer (``tender_expected``)."""
+class Presence(NamedTuple):
+    holder: str  # the profile holding the drawer: the opener until a handover
+    attendants: frozenset[str]  # the others on the session now
+
+    def __contains__(self, profile_id) -> bool:
+        return profile_id == self.holder or profile_id in self.attendants
+
+
+def presence(tx, pos_session: PosSession) -> Presence:
+    """Who is on the session now: its attendance rows folded in order. A handover's taker
+    holds the drawer (no longer an attendant) and its giver is off the session."""
+    holder, attendants = pos_session.pos_profile_id, set()
+    rows = tx.execute(
+        select(Attendance.kind, Attendance.pos_profile_id)
+        .where(Attendance.pos_session_id == pos_session.id)
+        .order_by(Attendance.number)
+    )
+    for kind, profile_id in rows:
+        if kind == "joined":
+            attendants.add(profile_id)
+        else:
+            attendants.discard(profile_id)
+            holder = profile_id if kind == "handover" else holder
+    return Presence(holder, frozenset(attendants))
+
+
+def sessions_with(store_id: str, profile_id: str):
+    """The store's open sessions the profile opened, or joined or took over at some time:
+    the ones it may be on now (``presence`` says)."""
+    attended = select(Attendance.pos_session_id).where(Attendance.pos_profile_id == profile_id)
+    return select(PosSession).where(
+        PosSession.store_id == store_id,
+        PosSession.pos_closing_id.is_(None),
+        (PosSession.pos_profile_id == profile_id) | PosSession.id.in_(attended),
+    )
+
+
+def _cash_figures():
+    """The sums of each movement type that moves cash, by type, and the counts (labelled) of
+    those that move none, in integer cents, for a query grouped as its caller wants."""
     cents = type_coerce(CashMovement.amount, BigInteger)
     moving = {kind: sign for kind, sign in MOVEMENT_SIGNS.items() if sign}
     totals = {kind: func.sum(case((CashMovement.type == kind, cents), else_=0)) for kind in moving}
@@ -72,14 +106,53 @@ def summaries_query():
         for kind, sign in MOVEMENT_SIGNS.items()
         if not sign
     ]
+    labelled = [type_coerce(total, MoneyColumn).label(f"{kind}s") for kind, total in totals.items()]
+    return totals, [*labelled, *counts]
+
+
+def attendant_figures(tx, session_ids) -> dict[str, list[dict]]:
+    """``{session id: [{profile_id, name, sales, refunds, pay_ins, pay_outs, drops,
+    no_sales}]}``, the sessions' cash figures split by the attendant who made each movement
+    (its session's opener for one from before attendants), by name, in one query."""
+    who = func.coalesce(CashMovement.attendant_id, PosSession.pos_profile_id)
+    _totals, figures = _cash_figures()
+    rows = tx.execute(
+        select(CashMovement.pos_session_id, PosProfile.id.label("profile_id"), PosProfile.name)
+        .add_columns(*figures)
+        .join(PosSession, PosSession.id == CashMovement.pos_session_id)
+        .join(PosProfile, PosProfile.id == who)
+        .where(CashMovement.pos_session_id.in_(list(session_ids)), CashMovement.tender == CASH)
+        .group_by(CashMovement.pos_session_id, PosProfile.id)
+        .order_by(PosProfile.name, PosProfile.id)
+    )
+    found: dict[str, list[dict]] = {}
+    for row in rows:
+        figures = row._asdict()
+        found.setdefault(figures.pop("pos_session_id"), []).append(figures)
+    return found
+
+
+def attendance(tx, session_id: str) -> list[Attendance]:
+    """The session's joins, leaves and handovers, in order."""
+    rows = select(Attendance).where(Attendance.pos_session_id == session_id)
+    return tx.scalars(rows.order_by(Attendance.number)).all()
+
+
+def summaries_query():
+    """One row per session: the total of each movement type that moves cash (``sales``,
+    ``refunds``, ``pay_ins``, ``pay_outs``, ``drops``), how many of those that move none
+    (``no_sales``), and the expected cash, summed by the database in integer cents (exact,
+    whatever the number of movements) and read back as Decimals. Callers filter the sessions;
+    reports add columns (and join tables) to the same grouped query. Cash movements only: the
+    other tenders never touch the drawer (``tender_expected``)."""
+    totals, figures = _cash_figures()
     expected = type_coerce(PosSession.opening_cash, BigInteger)
-    for kind, sign in moving.items():
-        expected = expected + totals[kind] if sign > 0 else expected - totals[kind]
+    for kind, total in totals.items():
+        expected = expected + total if MOVEMENT_SIGNS[kind] > 0 else expected - total
     return (
         select(
             PosSession.opening_cash,
-            *(type_coerce(total, MoneyColumn).label(f"{kind}s") for kind, total in totals.items()),
-            *counts,
+            *figures,
             type_coerce(expected, MoneyColumn).label("expected_cash"),
         )
         # The outer join leaves one row even with no movement, so every SUM is 0, not NULL.
@@ -173,7 +246,9 @@ def session_record(store_id: str, session_id: str) -> PosSession | None:
 class SessionReport(NamedTuple):
     session: PosSession
     movements: list[CashMovement]
-    summary: dict  # with "tenders": tender_lines()
+    summary: dict  # with "tenders": tender_lines(), "attendants": attendant_figures()
+    presence: Presence | None  # None once closed
+    attendance: list[Attendance]
 
 
 def session_report(store_id: str, session_id: str) -> SessionReport:
@@ -193,7 +268,9 @@ def session_report(store_id: str, session_id: str) -> SessionReport:
     summary["difference"] = closing.difference if closing else None
     expected = {} if closing else tender_expected(db.session, [session_id]).get(session_id, {})
     summary["tenders"] = tender_lines(summary["expected_cash"], closing, expected)
-    return SessionReport(session, movements, summary)
+    summary["attendants"] = attendant_figures(db.session, [session_id]).get(session_id, [])
+    on_now = None if closing else presence(db.session, session)
+    return SessionReport(session, movements, summary, on_now, attendance(db.session, session_id))
 
 
 def session_history(
@@ -298,6 +375,12 @@ def profile_list(store_id: str, shape: Callable[[list], str]) -> str:
 
 def _read(statement, **params):
     return read_connection().execute(statement, params)
+
+
+def profile_names(store_id: str) -> dict[str, str]:
+    """Every cashier of the store's name, by profile id."""
+    rows = select(PosProfile.id, PosProfile.name).where(PosProfile.store_id == store_id)
+    return dict(db.session.execute(rows).all())
 
 
 def forced_closings(store_id: str, since: datetime) -> list[tuple[PosClosing, str]]:

@@ -16,10 +16,12 @@ from .. import journal
 from ..exceptions import (
     ClosingNotFound,
     DomainError,
+    DrawerHeldByAnother,
     DrawerWouldGoNegative,
     ManagerDisabled,
     NoOpenSession,
     NothingToApprove,
+    NotOnSession,
     ProfileDisabled,
     ProfileNotFound,
     SessionAlreadyOpen,
@@ -46,7 +48,7 @@ from ..people.managers import granted_store
 from ..people.passwords import lock_profile, password_checked
 from ..stores import checked_count, enabled_tender
 from .closing import assign_z
-from .queries import summary_query, tender_expected
+from .queries import presence, sessions_with, summary_query, tender_expected
 
 OPEN_SESSION_INDEX = "uq_pos_session_one_open_per_profile"
 CLOSED_ONCE = "uq_pos_closing_session"
@@ -58,12 +60,28 @@ def _profile_in_store(tx, store_id: str, profile_id: str) -> PosProfile | None:
     )
 
 
-def _open_session_query(store_id: str, profile_id: str):
-    return select(PosSession).where(
-        PosSession.pos_profile_id == profile_id,
-        PosSession.store_id == store_id,
-        PosSession.pos_closing_id.is_(None),
-    )
+def on_a_session(tx, store_id: str, profile_id: str, but: str | None = None) -> bool:
+    """Whether the profile is on an open session of the store but ``but``: the one it opened
+    (until it is closed, handed over or not: the seed's rule), or one it holds or attends."""
+    for pos_session in tx.scalars(sessions_with(store_id, profile_id)):
+        if pos_session.id != but and (
+            pos_session.pos_profile_id == profile_id or profile_id in presence(tx, pos_session)
+        ):
+            return True
+    return False
+
+
+def _held_session(tx, store_id: str, profile_id: str) -> PosSession:
+    """The open session whose drawer the profile holds, row-locked: the one it opened unless
+    it handed it over, or one handed to it."""
+    opened = False
+    # Locked in id order, so two closes reading the same sessions cannot deadlock.
+    candidates = sessions_with(store_id, profile_id).order_by(PosSession.id).with_for_update()
+    for pos_session in tx.scalars(candidates):
+        if presence(tx, pos_session).holder == profile_id:
+            return pos_session
+        opened = opened or pos_session.pos_profile_id == profile_id
+    raise DrawerHeldByAnother() if opened else NoOpenSession()
 
 
 def _profile_to_check(tx, store_id: str, profile_id: str, *, to_open: bool) -> PosProfile:
@@ -88,9 +106,11 @@ def open_session(
     opening_cash: Decimal,
     note: str | None = None,
     cash_count: list[dict] | None = None,
+    terminal: str | None = None,
 ):
     """Open a session for the profile with the cash in the drawer, counted by note and coin if
-    ``cash_count`` (which the edge has added up to ``opening_cash``)."""
+    ``cash_count`` (which the edge has added up to ``opening_cash``), on ``terminal`` (the API
+    token's jti): compared with the float that terminal's last closed session left."""
     with uow.reading_first():
         cash_count = _store_count(uow.session, store_id, cash_count)
         profile = _profile_to_check(uow.session, store_id, profile_id, to_open=True)
@@ -103,7 +123,7 @@ def open_session(
             tx = uow.session
             settle(tx)  # the password check ends with the open, in its transaction
             lock_profile(tx, profile_id)
-            if tx.scalar(_open_session_query(store_id, profile_id)) is not None:
+            if on_a_session(tx, store_id, profile_id):
                 raise SessionAlreadyOpen()
             opened = PosSession(
                 pos_profile_id=profile_id,
@@ -112,11 +132,31 @@ def open_session(
                 note=note,
                 opened_by=actor,
                 cash_count=cash_count,
+                terminal=terminal,
+                discrepancy_at_start=_discrepancy_at_start(tx, store_id, terminal, opening_cash),
             )
             tx.add(opened)
             journal.record(tx, journal.OPENED, opened)
             uow.done()
     return opened
+
+
+def _discrepancy_at_start(
+    tx, store_id: str, terminal: str | None, opening_cash: Decimal
+) -> Decimal | None:
+    """The opening cash minus the float left by the last closed session the terminal opened in
+    the store (the last opened of them: a drawer's sessions follow one another); None when
+    there is none, or it left no float. Read in the opening's transaction."""
+    if terminal is None:
+        return None
+    float_left = tx.scalar(
+        select(PosClosing.float_left)
+        .join(PosSession, PosSession.pos_closing_id == PosClosing.id)
+        .where(PosSession.store_id == store_id, PosSession.terminal == terminal)
+        .order_by(PosSession.created_at.desc(), PosSession.id.desc())
+        .limit(1)
+    )
+    return None if float_left is None else opening_cash - float_left
 
 
 def _store_count(tx, store_id: str, lines: list[dict] | None) -> list[dict] | None:
@@ -151,10 +191,12 @@ def close_session(
     counted_tenders: dict[str, Decimal] | None = None,
     note: str | None = None,
     cash_count: list[dict] | None = None,
+    float_left: Decimal | None = None,
 ) -> PosSession:
-    """Close the profile's open session with the counted cash (by note and coin if
+    """Close the session whose drawer the profile holds with the counted cash (by note and coin if
     ``cash_count``, which the edge has added up to ``closing_cash``) and any other tender
-    counted (by code); returns it with its closing."""
+    counted (by code), leaving ``float_left`` of it in the drawer (the edge has checked it is
+    at most ``closing_cash``); returns it with its closing."""
     with uow.reading_first():
         cash_count = _store_count(uow.session, store_id, cash_count)
         profile = _profile_to_check(uow.session, store_id, profile_id, to_open=False)
@@ -162,11 +204,7 @@ def close_session(
 
             def open_one(tx) -> tuple[PosSession, str]:
                 settle(tx)  # the password check ends with the close, in its transaction
-                query = _open_session_query(store_id, profile_id).with_for_update()
-                pos_session = tx.scalar(query)
-                if pos_session is None:
-                    raise NoOpenSession()
-                return pos_session, actor
+                return _held_session(tx, store_id, profile_id), actor
 
             return _close(
                 uow,
@@ -176,6 +214,7 @@ def close_session(
                 counted_tenders or {},
                 note=note,
                 cash_count=cash_count,
+                float_left=float_left,
             )
 
 
@@ -186,17 +225,19 @@ def force_close(
     counted: Decimal,
     reason: str,
     manager: Manager,
+    float_left: Decimal | None = None,
 ) -> PosSession:
     """A manager closes a session a cashier left open, with the cash counted and why: the
     figures are a normal close's, the closing says it was forced, and the cashier may open
-    again at once. The edges load ``counted`` and ``reason`` (``ForceCloseSchema``)."""
+    again at once. The edges load ``counted``, ``reason`` and ``float_left``
+    (``ForceCloseSchema``)."""
 
     def this_one(tx) -> tuple[PosSession, str]:
         acting = _enabled(tx, manager)
         granted_store(acting, store_id)
         return _open_session_by_id(tx, store_id, session_id), acting.name
 
-    return _close(uow, this_one, SessionClosed, counted, {}, reason=reason)
+    return _close(uow, this_one, SessionClosed, counted, {}, reason=reason, float_left=float_left)
 
 
 def _enabled(tx, manager: Manager) -> Manager:
@@ -207,13 +248,11 @@ def _enabled(tx, manager: Manager) -> Manager:
     return acting
 
 
-def _open_session_by_id(tx, store_id: str, session_id: str) -> PosSession:
-    """The session, row-locked, if of this store (else not found) and still open."""
-    pos_session = tx.scalar(
-        select(PosSession)
-        .where(PosSession.id == session_id, PosSession.store_id == store_id)
-        .with_for_update()
-    )
+def _open_session_by_id(tx, store_id: str, session_id: str, lock: bool = True) -> PosSession:
+    """The session, row-locked (unless read before a password check), if of this store (else
+    not found) and still open."""
+    query = select(PosSession).where(PosSession.id == session_id, PosSession.store_id == store_id)
+    pos_session = tx.scalar(query.with_for_update() if lock else query)
     if pos_session is None:
         raise SessionNotFound()
     if pos_session.pos_closing_id is not None:
@@ -231,9 +270,11 @@ def _close(
     note: str | None = None,
     reason: str | None = None,
     cash_count: list[dict] | None = None,
+    float_left: Decimal | None = None,
 ) -> PosSession:
     """Close the open session ``find(tx)`` returns (or refuses), with who closes it, under the
-    write lock: of concurrent closes the first wins and the rest get ``refused``."""
+    write lock: of concurrent closes the first wins and the rest get ``refused``. Of the cash
+    counted, ``float_left`` stays in the drawer and the rest goes to the safe."""
     # The one closing per session catches what the check in find should have: still refused.
     with _refused_as(refused, CLOSED_ONCE, "pos_closing.pos_session_id"):
         with uow:
@@ -266,6 +307,8 @@ def _close(
                 reason=reason,
                 tenders=tenders or None,
                 cash_count=cash_count,
+                float_left=float_left,
+                to_safe=None if float_left is None else closing_cash - float_left,
                 approval=None,  # none yet: said here, so the answer shows it without a query
             )
             tx.add(closing)
@@ -309,17 +352,21 @@ def record_movement(
     note: str | None,
     reason: str | None = None,
     tender: str = CASH,
+    attendant_id: str | None = None,
 ) -> CashMovement:
     """Cash in or out of an open session's drawer, addressed by session so that a terminal
     that missed a close can never write into the next shift. The edge has checked the type's
     amount and reason (``CashMovementSchema``); a pay-in's or pay-out's reason must be one of
-    the store's, a drop cannot take more than the drawer should hold, and a tender other than
-    cash must be one of the store's, enabled."""
+    the store's, a drop cannot take more than the drawer should hold, a tender other than
+    cash must be one of the store's, enabled, and the attendant (the drawer's holder if not
+    named) on the session now."""
     with uow:
         tx = uow.session
         # Under the write lock (and the row lock on PostgreSQL), so a close either counts this
         # movement or refuses it, and two drops cannot both take the same cash.
-        _open_session_by_id(tx, store_id, session_id)
+        on_now = presence(tx, _open_session_by_id(tx, store_id, session_id))
+        if attendant_id is not None and attendant_id not in on_now:
+            raise NotOnSession()
         if kind in REASON_LISTED and reason is not None:
             if tx.get(MovementReason, (store_id, reason)) is None:
                 raise UnknownReason()
@@ -335,6 +382,7 @@ def record_movement(
             reason=reason,
             created_by=actor,
             tender=tender,
+            attendant_id=attendant_id or on_now.holder,
         )
         tx.add(movement)
         journal.record(tx, journal.movement_fact(movement), movement)

@@ -1,7 +1,7 @@
 """follower tokens: a token's scope, "terminal" (every token so far) or "follower" (head office)
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0018
+Revises: 0017
 
 A follower token reads GET /pos-session/journal and nothing else (app/api/auth.py): head office
 follows a shop's journal with one. Every existing token keeps its scope, "terminal".
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0014"
-down_revision = "0013"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,430 @@
+"""DSFinV-K: a store's Z closings of a range of business days as the export a German tax
+auditor reads from a cash register, written with pretix's ``dsfinvk`` package.
+
+Each Z is a cash point closing (Kassenabschluss, ``Z_NR`` its Z number); each fact of its
+session a transaction (Bon) numbered by its journal entry's ``seq``: the opening's float, every
+movement, and the close's difference. The package's models write the CSVs; index.xml is made
+from the same models, so its columns are the files' own. docs/dsfinvk.md is the mapping.
+"""
+
+import io
+import json
+import tempfile
+import xml.etree.ElementTree as ET
+import zipfile
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from importlib import metadata, resources
+from pathlib import Path
+
+from dsfinvk import models as tables
+from dsfinvk.collection import Collection
+from dsfinvk.fields import BooleanField, NumericField, StringField
+from dsfinvk.table import Model
+from sqlalchemy import select
+
+from .. import reports
+from ..journal import CLOSED, FACTS, MOVEMENT, OPENED
+from ..models import (
+    CASH,
+    MOVEMENT_SIGNS,
+    CashMovement,
+    JournalEntry,
+    PosClosing,
+    PosProfile,
+    PosSession,
+    Store,
+    Tender,
+)
+from ..stores import find_store
+
+# Every table of the format, in its order: each file is written, its header at least.
+TABLES = [
+    table
+    for table in vars(tables).values()
+    if isinstance(table, type) and issubclass(table, Model) and table is not Model
+]
+DTD = "gdpdu-01-08-2002.dtd"
+SOFTWARE = "pos-session"
+
+# The box knows no VAT rate: sales are under the format's key for a VAT that cannot be
+# determined (the register says so: KEINE_UST_ZUORDNUNG), the rest under "not taxable".
+NOT_TAXABLE, NOT_DETERMINABLE = 5, 7
+VAT_KEYS = {NOT_TAXABLE: "Nicht steuerbar", NOT_DETERMINABLE: "Umsatzsteuer nicht ermittelbar"}
+# A movement's business case (GV_TYP) and VAT key; its sign is MOVEMENT_SIGNS'. A no-sale moves
+# nothing: a transaction of type "AVSonstige" without a line.
+BUSINESS_CASES = {
+    "sale": ("Umsatz", NOT_DETERMINABLE),
+    "refund": ("Umsatz", NOT_DETERMINABLE),
+    "pay_in": ("Einzahlung", NOT_TAXABLE),
+    "pay_out": ("Auszahlung", NOT_TAXABLE),
+    "drop": ("Geldtransit", NOT_TAXABLE),
+}
+OPENING = ("Anfangsbestand", NOT_TAXABLE)
+DIFFERENCE = ("DifferenzSollIst", NOT_TAXABLE)
+RECEIPT, OTHER = "Beleg", "AVSonstige"
+# Cash is "Bar"; every other tender (card, voucher, cheque, other) is paid otherwise.
+CASH_PAYMENT, OTHER_PAYMENT = "Bar", "Unbar"
+
+
+@dataclass
+class Bon:
+    """One transaction: a Bonkopf, and with an amount its line, VAT and payment."""
+
+    id: str
+    number: int  # its journal entry's seq
+    at: datetime  # naive UTC, as stored
+    cashier_id: str | None
+    cashier: str
+    terminal: str | None
+    note: str
+    amount: Decimal = Decimal("0.00")
+    case: tuple[str, int] | None = None  # (GV_TYP, VAT key); None: no line (a no-sale)
+    name: str = ""  # GV_NAME: the box's own name of the fact
+    tender: str = CASH
+    kind: str = RECEIPT
+
+
+def export(tx, store_id: str, first: date, last: date, master: Mapping) -> tuple[str, bytes]:
+    """The DSFinV-K archive (a zip of the CSVs, index.xml and its DTD) of the store's Z
+    closings made in the business days ``first`` to ``last`` (the caller checked the range),
+    and its file name. ``master``: the company's ``company_name``, ``street``, ``postcode``,
+    ``city``, ``country``, ``tax_number`` and ``vat_id``. The same data gives the same bytes."""
+    store = find_store(tx, store_id)
+    start, end = reports.days_bounds(store, first, last)
+    in_range = (
+        PosClosing.store_id == store.id,
+        PosClosing.created_at >= start,
+        PosClosing.created_at < end,
+    )
+    closings = tx.execute(
+        select(PosClosing, PosSession, PosProfile.name)
+        .join(PosSession, PosSession.id == PosClosing.pos_session_id)
+        .join(PosProfile, PosProfile.id == PosClosing.pos_profile_id)
+        .where(*in_range)
+        .order_by(PosClosing.z_number)
+    ).all()
+    sessions = select(PosClosing.pos_session_id).where(*in_range)
+    movements = defaultdict(list)
+    for movement in tx.scalars(
+        select(CashMovement)
+        .where(CashMovement.pos_session_id.in_(sessions))
+        .order_by(CashMovement.created_at, CashMovement.id)
+    ):
+        movements[movement.pos_session_id].append(movement)
+    numbers = _journal_numbers(tx, store.id, sessions)
+    names = dict(
+        tx.execute(select(Tender.code, Tender.name).where(Tender.store_id == store.id)).all()
+    )
+
+    collection = Collection()
+    for table in TABLES:
+        empty = table()
+        empty._data.clear()  # Collection.write writes a record without data as the header only
+        collection.add(empty)
+    for closing, session, cashier in closings:
+        bons = _bons(closing, session, cashier, movements[session.id], numbers)
+        _closing_records(collection, store, closing, bons, names, master)
+    name = f"dsfinvk_{store.id}_{first:%Y%m%d}_{last:%Y%m%d}.zip"
+    return name, _archive(collection, master)
+
+
+def _journal_numbers(tx, store_id: str, sessions) -> dict:
+    """The seq of each fact's journal entry: by ("open" or "close", session id), and by
+    movement id."""
+    families = {OPENED.family: "open", CLOSED.family: "close", MOVEMENT.family: None}
+    kinds = {kind: families[fact.family] for kind, fact in FACTS.items() if fact.family in families}
+    rows = tx.execute(
+        select(JournalEntry.seq, JournalEntry.kind, JournalEntry.session_id, JournalEntry.data)
+        .where(JournalEntry.store_id == store_id, JournalEntry.session_id.in_(sessions))
+        .where(JournalEntry.kind.in_(kinds))
+    )
+    numbers = {}
+    for seq, kind, session_id, data in rows:
+        key = json.loads(data)["movementId"] if kinds[kind] is None else (kinds[kind], session_id)
+        numbers[key] = seq
+    return numbers
+
+
+def _bons(closing: PosClosing, session: PosSession, cashier: str, movements, numbers) -> list:
+    """The Z's transactions: the float, each movement, then the count's difference."""
+    own = {"cashier_id": session.pos_profile_id, "cashier": cashier}
+    bons = [
+        Bon(
+            f"{session.id}-open",
+            numbers["open", session.id],
+            session.created_at,
+            terminal=session.opened_by,
+            note=session.note or "",
+            amount=session.opening_cash,
+            case=OPENING,
+            name="opening",
+            **own,
+        )
+    ]
+    for movement in movements:
+        case = BUSINESS_CASES.get(movement.type)
+        bons.append(
+            Bon(
+                movement.id,
+                numbers[movement.id],
+                movement.created_at,
+                terminal=movement.created_by,
+                note=_joined(movement.reason, movement.note),
+                amount=movement.amount * MOVEMENT_SIGNS[movement.type],
+                case=case,
+                name=movement.type,
+                tender=movement.tender,
+                kind=RECEIPT if case else OTHER,
+                **own,
+            )
+        )
+    approval = closing.approval
+    # A forced close is the manager's, from the back office: no terminal.
+    closer = {"cashier_id": None, "cashier": closing.closed_by} if closing.forced else own
+    bons.append(
+        Bon(
+            f"{session.id}-close",
+            numbers["close", session.id],
+            closing.created_at,
+            terminal=None if closing.forced else closing.closed_by,
+            note=_joined(
+                closing.note,
+                closing.forced and f"forced by {closing.closed_by}: {closing.reason}",
+                approval and f"approved by {approval.approved_by}: {approval.note or ''}",
+                closing.needs_approval and not approval and "approval pending",
+            ),
+            amount=closing.difference,
+            case=DIFFERENCE,
+            name="difference",
+            **closer,
+        )
+    )
+    return bons
+
+
+def _joined(*parts) -> str:
+    return " / ".join(part for part in parts if part)
+
+
+def _closing_records(collection, store: Store, closing: PosClosing, bons, names, master) -> None:
+    """Every record of one Z: its master data, its transactions and its sums."""
+    z = {
+        "Z_KASSE_ID": store.id,
+        "Z_ERSTELLUNG": reports.local_time(store, closing.created_at),
+        "Z_NR": closing.z_number,
+    }
+
+    def add(table, **values):
+        collection.add(_record(table, **z, **values))
+
+    cases, payments = defaultdict(Decimal), defaultdict(Decimal)
+    for bon in bons:
+        moment = reports.local_time(store, bon.at)
+        add(
+            tables.Bonkopf,
+            BON_ID=bon.id,
+            BON_NR=bon.number,
+            BON_TYP=bon.kind,
+            BON_NAME=bon.name if bon.kind == OTHER else None,
+            TERMINAL_ID=bon.terminal,
+            BON_STORNO=False,
+            BON_START=moment,
+            BON_ENDE=moment,
+            BEDIENER_ID=bon.cashier_id,
+            BEDIENER_NAME=bon.cashier,
+            UMS_BRUTTO=bon.amount,
+            BON_NOTIZ=bon.note,
+        )
+        # No TSE signs the box's transactions: the TSE's fields are empty (docs/dsfinvk.md).
+        add(tables.TSE_Transaktionen, BON_ID=bon.id)
+        if bon.case is None:
+            continue
+        case, vat = bon.case
+        amounts = {"BRUTTO": bon.amount, "NETTO": bon.amount, "UST": Decimal(0)}
+        add(tables.Bonkopf_USt, BON_ID=bon.id, UST_SCHLUESSEL=vat, **_named("BON_", amounts))
+        payment = CASH_PAYMENT if bon.tender == CASH else OTHER_PAYMENT
+        tender = None if bon.tender == CASH else names.get(bon.tender, bon.tender)
+        add(
+            tables.Bonkopf_Zahlarten,
+            BON_ID=bon.id,
+            ZAHLART_TYP=payment,
+            ZAHLART_NAME=tender,
+            ZAHLWAEH_CODE=store.currency,
+            BASISWAEH_BETRAG=bon.amount,
+        )
+        add(
+            tables.Bonpos,
+            BON_ID=bon.id,
+            POS_ZEILE="1",
+            ARTIKELTEXT=bon.name,
+            GV_TYP=case,
+            GV_NAME=bon.name,
+            P_STORNO=False,
+            MENGE=1,
+            STK_BR=bon.amount,
+        )
+        add(
+            tables.Bonpos_USt,
+            BON_ID=bon.id,
+            POS_ZEILE="1",
+            UST_SCHLUESSEL=vat,
+            **_named("POS_", amounts),
+        )
+        cases[case, bon.name, vat] += bon.amount
+        payments[payment, bon.tender, tender] += bon.amount
+
+    add(
+        tables.Stamm_Abschluss,
+        # The business day, when the Z was made after midnight before the next day's start.
+        Z_BUCHUNGSTAG=_booking_day(store, closing.created_at),
+        Z_START_ID=bons[0].id,
+        Z_ENDE_ID=bons[-1].id,
+        NAME=master["company_name"],
+        STRASSE=master["street"],
+        PLZ=master["postcode"],
+        ORT=master["city"],
+        LAND=master["country"],
+        STNR=master["tax_number"],
+        USTID=master["vat_id"],
+        Z_SE_ZAHLUNGEN=sum(payments.values(), Decimal(0)),
+        Z_SE_BARZAHLUNGEN=sum(
+            (amount for (kind, *_), amount in payments.items() if kind == CASH_PAYMENT),
+            Decimal(0),
+        ),
+    )
+    add(
+        tables.Stamm_Orte,
+        LOC_NAME=store.name,
+        LOC_STRASSE=master["street"],
+        LOC_PLZ=master["postcode"],
+        LOC_ORT=master["city"],
+        LOC_LAND=master["country"],
+        LOC_USTID=master["vat_id"],
+    )
+    add(
+        tables.Stamm_Kassen,
+        KASSE_BRAND=SOFTWARE,
+        KASSE_MODELL=SOFTWARE,
+        KASSE_SERIENNR=store.id,
+        KASSE_SW_BRAND=SOFTWARE,
+        KASSE_SW_VERSION=metadata.version(SOFTWARE),
+        KASSE_BASISWAEH_CODE=store.currency,
+        KEINE_UST_ZUORDNUNG=True,
+    )
+    for key, text in VAT_KEYS.items():
+        add(tables.Stamm_USt, UST_SCHLUESSEL=key, UST_SATZ=Decimal(0), UST_BESCHR=text)
+    for (case, name, vat), amount in sorted(cases.items()):
+        add(
+            tables.Z_GV_Typ,
+            GV_TYP=case,
+            GV_NAME=name,
+            UST_SCHLUESSEL=vat,
+            Z_UMS_BRUTTO=amount,
+            Z_UMS_NETTO=amount,
+            Z_UST=Decimal(0),
+        )
+    for (payment, _code, tender), amount in sorted(payments.items()):
+        add(tables.Z_Zahlart, ZAHLART_TYP=payment, ZAHLART_NAME=tender, Z_ZAHLART_BETRAG=amount)
+    # The drawer after the count: the counted cash.
+    add(tables.Z_Waehrungen, ZAHLART_WAEH=store.currency, ZAHLART_BETRAG_WAEH=closing.closing_cash)
+
+
+def _named(prefix: str, amounts: dict) -> dict:
+    return {prefix + name: amount for name, amount in amounts.items()}
+
+
+def _booking_day(store: Store, moment: datetime) -> str | None:
+    day = reports.business_day(store, moment)
+    return None if day == reports.local_time(store, moment).date() else day.isoformat()
+
+
+def _record(table, **values) -> Model:
+    """A record of ``table``; a text on one line and cut to its column's length (the package
+    checks neither), None left empty."""
+    record = table()
+    fields = {field.name: field for field in table._fields}
+    for name, value in values.items():
+        if value is None:
+            continue
+        field = fields[name]
+        if isinstance(field, StringField):
+            value = _one_line(str(value))[: field.max_length]
+        setattr(record, name, value)
+    return record
+
+
+def _one_line(text: str) -> str:
+    """Line breaks, tabs and other control characters as spaces: a record is one line."""
+    return "".join(" " if ord(char) < 32 or ord(char) == 127 else char for char in text)
+
+
+def _archive(collection: Collection, master: Mapping) -> bytes:
+    """The package's zip, packed again with fixed times and compressed: the same data gives
+    the same bytes (the package stamps each file with the time it was written)."""
+    with tempfile.TemporaryDirectory() as folder:
+        index = Path(folder) / "index.xml"
+        index.write_bytes(_index(master))
+        written = io.BytesIO()
+        with resources.as_file(resources.files(__package__) / DTD) as dtd:
+            collection.write(written, str(index), str(dtd))
+    packed = io.BytesIO()
+    with zipfile.ZipFile(written) as source, zipfile.ZipFile(packed, "w") as target:
+        for member in source.infolist():
+            fixed = zipfile.ZipInfo(member.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.external_attr = 0o644 << 16  # rw-r--r-- once unpacked
+            target.writestr(fixed, source.read(member), compress_type=zipfile.ZIP_DEFLATED)
+    return packed.getvalue()
+
+
+def _index(master: Mapping) -> bytes:
+    """index.xml: each table's file and columns as the package's models define them, read as
+    UTF-8 with semicolons, CRLF, quotes, comma decimals and a header line."""
+    root = ET.Element("DataSet")
+    _text(root, "Version", "1.0")
+    supplier = ET.SubElement(root, "DataSupplier")
+    _text(supplier, "Name", master["company_name"])
+    _text(supplier, "Location", master["city"])
+    software = f"{SOFTWARE} {metadata.version(SOFTWARE)}, dsfinvk {metadata.version('dsfinvk')}"
+    _text(supplier, "Comment", f"DSFinV-K written by {software}")
+    media = ET.SubElement(root, "Media")
+    _text(media, "Name", "DSFinV-K")
+    for table in TABLES:
+        element = ET.SubElement(media, "Table")
+        _text(element, "URL", table._filename)
+        _text(element, "Name", table.__name__)
+        _text(element, "Description", table.__doc__.strip().splitlines()[0])
+        ET.SubElement(element, "UTF8")
+        _text(element, "DecimalSymbol", ",")
+        _text(element, "DigitGroupingSymbol", ".")
+        _text(ET.SubElement(element, "Range"), "From", "2")
+        layout = ET.SubElement(element, "VariableLength")
+        _text(layout, "ColumnDelimiter", ";")
+        ET.SubElement(layout, "RecordDelimiter").text = "\r\n"
+        _text(layout, "TextEncapsulator", '"')
+        for field in table._fields:
+            column = ET.SubElement(layout, "VariableColumn")
+            _text(column, "Name", field.name)
+            _text(column, "Description", field.__doc__)
+            if isinstance(field, NumericField | BooleanField):  # a flag is written 1 or 0
+                numeric = ET.SubElement(column, "Numeric")
+                if getattr(field, "places", 0):
+                    _text(numeric, "Accuracy", str(field.places))
+            else:  # texts, and times as ISO 8601 texts
+                ET.SubElement(column, "AlphaNumeric")
+                if getattr(field, "max_length", None):
+                    _text(column, "MaxLength", str(field.max_length))
+    ET.indent(root)
+    body = ET.tostring(root, encoding="unicode")
+    # The one CR LF is the record delimiter's (every text is on one line): as character
+    # references, since an XML parser reads a literal CR LF as LF.
+    body = body.replace("\r\n", "&#13;&#10;")
+    head = f'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE DataSet SYSTEM "{DTD}">\n'
+    return (head + body + "\n").encode()
+
+
+def _text(parent: ET.Element, tag: str, text: str | None) -> None:
+    ET.SubElement(parent, tag).text = _one_line(text or "")

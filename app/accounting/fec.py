@@ -1,0 +1,100 @@
+"""The FEC (fichier des écritures comptables, article A47 A-1 of the Livre des procédures
+fiscales): a header, then one line per debit or credit, 18 tab-separated columns, dates
+YYYYMMDD, amounts with a decimal comma, UTF-8, CRLF. One entry (EcritureNum) per Z, numbered
+as the Z; its piece reference is the Z's number and journal hash."""
+
+from datetime import date
+
+from .postings import Z, label, lines, plain
+from .settings import FIGURES
+
+COLUMNS = (
+    "JournalCode",
+    "JournalLib",
+    "EcritureNum",
+    "EcritureDate",
+    "CompteNum",
+    "CompteLib",
+    "CompAuxNum",
+    "CompAuxLib",
+    "PieceRef",
+    "PieceDate",
+    "EcritureLib",
+    "Debit",
+    "Credit",
+    "EcritureLet",
+    "DateLet",
+    "ValidDate",
+    "Montantdevise",
+    "Idevise",
+)
+WORDS = {
+    "sales": "Ventes",
+    "refunds": "Remboursements",
+    "pay_ins": "Apports en caisse",
+    "pay_outs": "Sorties de caisse",
+    "drops": "Remise au coffre",
+    "over": "Excédent de caisse",
+    "short": "Manquant de caisse",
+    "forced": "clôture forcée par",
+    "approved": "écart approuvé par",
+    "cash": "Espèces",
+}
+
+
+def file_name(settings, last: date) -> str:
+    return f"{settings.siren}FEC{last:%Y%m%d}.txt"
+
+
+def write(store, settings, zs: list[Z], tenders: dict[str, tuple[str, str]]) -> bytes:
+    """The file of the Zs (each posted), ``tenders``: {code: (name, account)}."""
+    names = {
+        code: WORDS["cash"] if code == "cash" else plain(name)
+        for code, (name, _) in tenders.items()
+    }
+    titles = _account_titles(settings, tenders, names)
+    journal = plain(f"Caisse {store.name}")
+    rows = [COLUMNS]
+    for z in zs:
+        day = f"{z.day:%Y%m%d}"
+        for line in lines(z.postings):
+            text = label(
+                z, line.posting, WORDS, names.get(line.posting.tender, line.posting.tender)
+            )
+            rows.append(
+                (
+                    settings.journal_code,
+                    journal,
+                    str(z.number),
+                    day,
+                    line.account,
+                    titles[line.account],
+                    "",
+                    "",
+                    f"Z{z.number}-{z.hash}",
+                    day,
+                    text,
+                    _amount(line.debit),
+                    _amount(line.credit),
+                    "",
+                    "",
+                    day,
+                    "",
+                    "",
+                )
+            )
+    return "".join("\t".join(row) + "\r\n" for row in rows).encode()
+
+
+def _amount(value) -> str:
+    return f"{value:.2f}".replace(".", ",")
+
+
+def _account_titles(settings, tenders, names) -> dict[str, str]:
+    """Each account's title: what is posted to it, its figures' and tenders' names."""
+    titles: dict[str, list[str]] = {}
+    for figure in FIGURES:
+        titles.setdefault(settings.accounts[figure], []).append(WORDS[figure])
+    for code, (_name, account) in tenders.items():
+        titles.setdefault(account, []).append(names[code])
+    return {account: " / ".join(dict.fromkeys(words)) for account, words in titles.items()}

@@ -1,0 +1,225 @@
+"""Ledger postings from the journal: each Z closing of a range, read from its signed entry and
+its session's entries (so what is exported is what is chained), becomes pairs of accounts,
+checked to balance and to agree with the Z before any file is written.
+
+Per tender (cash first, then by code): each sale, refund, pay-in, pay-out and drop of the
+session in that tender, summed, against the tender's own account; then the tender's counted
+difference, over or short. Cash's net is then the Z's counted cash less the opening float,
+another tender's its counted amount (or expected, when not counted).
+"""
+
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import NamedTuple
+
+from sqlalchemy import select
+
+from .. import reports
+from ..exceptions import PostingsUnbalanced
+from ..journal import APPROVED, CLOSED, MOVEMENT, OPENED, REASONED_MOVEMENT, timestamp
+from ..journal.facts import FORCE_CLOSED
+from ..models import CASH, JournalEntry, PosProfile, Store
+
+# A movement's type: the figure it is posted to, and whether it enters the tender's account.
+MOVES = {
+    "sale": ("sales", True),
+    "refund": ("refunds", False),
+    "pay_in": ("pay_ins", True),
+    "pay_out": ("pay_outs", False),
+    "drop": ("drops", False),
+}
+# The Z's own totals (cash only), from its session's cash movements.
+Z_TOTALS = {"sale": "sales", "refund": "refunds", "pay_in": "payIns", "pay_out": "payOuts"}
+ZERO = Decimal(0)
+# The figures posted into a tender's account: the others take from it.
+ENTERING = {figure for figure, enters in MOVES.values() if enters} | {"over"}
+
+
+@dataclass(frozen=True)
+class Posting:
+    """``amount`` from ``credit`` to ``debit``; ``figure`` (a key of settings.FIGURES) is
+    the other side of ``tender``'s account."""
+
+    debit: str
+    credit: str
+    amount: Decimal
+    tender: str
+    figure: str
+
+
+@dataclass
+class Z:
+    """One Z closing as its journal entries say it."""
+
+    number: int
+    day: date  # its business day, in store time
+    hash: str
+    session_id: str
+    data: dict
+    forced: bool
+    opening: Decimal = ZERO
+    moves: dict = field(default_factory=dict)  # {tender: {movement type: sum}}
+    approved_by: str | None = None
+    cashier: str = ""  # the profile's name now (a label, not a figure)
+    postings: list[Posting] = field(default_factory=list)
+
+    def counted(self, tender: str) -> Decimal:
+        """What the close left in the tender's account: cash counted; another tender's
+        count, else what it expected."""
+        if tender == CASH:
+            return Decimal(self.data["closingCash"])
+        line = self.data.get("tenders", {})[tender]
+        return Decimal(line["counted"] if line["counted"] is not None else line["expected"])
+
+    def difference(self, tender: str) -> Decimal:
+        if tender == CASH:
+            return Decimal(self.data["difference"])
+        found = self.data.get("tenders", {})[tender]["difference"]
+        return ZERO if found is None else Decimal(found)
+
+    def tenders(self) -> list[str]:
+        return [CASH, *sorted((self.data.get("tenders") or {}).keys() | self.moves.keys() - {CASH})]
+
+
+_entries = JournalEntry.__table__
+SESSION_KINDS = (OPENED.kind, MOVEMENT.kind, REASONED_MOVEMENT.kind, APPROVED.kind)
+
+
+def z_closings(tx, store: Store, first: date, last: date) -> list[Z]:
+    """The Z closings made in the business days ``first`` to ``last``, by number, each with
+    its session's opening float, movements and approval, from the journal."""
+    start, end = reports.days_bounds(store, first, last)
+    found = tx.execute(
+        select(
+            _entries.c.kind, _entries.c.at, _entries.c.session_id, _entries.c.data, _entries.c.hash
+        )
+        .where(_entries.c.store_id == store.id)
+        .where(_entries.c.kind.in_((CLOSED.kind, FORCE_CLOSED.kind)))
+        .where(_entries.c.at >= timestamp(start), _entries.c.at < timestamp(end))
+    )
+    zs = {}
+    for kind, at, session_id, data, digest in found:
+        data = json.loads(data)
+        moment = datetime.fromisoformat(at.removesuffix("Z"))
+        zs[session_id] = Z(
+            number=data["zNumber"],
+            day=reports.business_day(store, moment),
+            hash=digest,
+            session_id=session_id,
+            data=data,
+            forced=kind == FORCE_CLOSED.kind,
+        )
+    if zs:
+        rows = tx.execute(
+            select(_entries.c.kind, _entries.c.session_id, _entries.c.data)
+            .where(_entries.c.store_id == store.id, _entries.c.session_id.in_(list(zs)))
+            .where(_entries.c.kind.in_(SESSION_KINDS))
+        )
+        for kind, session_id, data in rows:
+            _add(zs[session_id], kind, json.loads(data))
+        profiles = {z.data["profileId"] for z in zs.values()}
+        names = dict(
+            tx.execute(
+                select(PosProfile.id, PosProfile.name).where(PosProfile.id.in_(profiles))
+            ).all()
+        )
+        for z in zs.values():
+            z.cashier = names.get(z.data["profileId"], "")
+    return sorted(zs.values(), key=lambda z: z.number)
+
+
+def _add(z: Z, kind: str, data: dict) -> None:
+    if kind == OPENED.kind:
+        z.opening = Decimal(data["openingCash"])
+    elif kind == APPROVED.kind:
+        z.approved_by = data["by"]
+    elif data["type"] in MOVES:  # a no-sale moves nothing
+        sums = z.moves.setdefault(data.get("tender", CASH), {})
+        sums[data["type"]] = sums.get(data["type"], ZERO) + Decimal(data["amount"])
+
+
+def post(z: Z, settings, tenders: dict[str, tuple[str, str]]) -> list[Posting]:
+    """The Z's postings (``tenders``: {code: (name, account)}), checked: refused with the
+    reason when they do not balance or disagree with the Z."""
+    accounts = settings.accounts
+    postings = []
+    for tender in z.tenders():
+        own = tenders[tender][1]
+        for kind, (figure, enters) in MOVES.items():
+            amount = z.moves.get(tender, {}).get(kind, ZERO)
+            if amount:
+                pair = (own, accounts[figure]) if enters else (accounts[figure], own)
+                postings.append(Posting(*pair, amount, tender, figure))
+        difference = z.difference(tender)
+        if difference > 0:
+            postings.append(Posting(own, accounts["over"], difference, tender, "over"))
+        elif difference < 0:
+            postings.append(Posting(accounts["short"], own, -difference, tender, "short"))
+    check(z, postings)
+    z.postings = postings
+    return postings
+
+
+class Line(NamedTuple):
+    """One line of a ledger file: an account, its debit or its credit."""
+
+    account: str
+    debit: Decimal
+    credit: Decimal
+    posting: Posting
+
+
+def lines(postings: list[Posting]) -> list[Line]:
+    """Each posting as its debit line, then its credit line, as FEC writes them."""
+    return [
+        line
+        for p in postings
+        for line in (Line(p.debit, p.amount, ZERO, p), Line(p.credit, ZERO, p.amount, p))
+    ]
+
+
+def check(z: Z, postings: list[Posting]) -> None:
+    """Debit equals credit over the Z's lines; each tender's account moves by what the Z left
+    in it (cash: counted less the opening float); the cash figures are the Z's totals."""
+    written = lines(postings)
+    debit, credit = sum(line.debit for line in written), sum(line.credit for line in written)
+    if debit != credit:
+        raise PostingsUnbalanced(f"Z {z.number}: debit {debit:.2f}, credit {credit:.2f}")
+    for tender in z.tenders():
+        net = sum(
+            p.amount if p.figure in ENTERING else -p.amount for p in postings if p.tender == tender
+        )
+        due = z.counted(tender) - (z.opening if tender == CASH else ZERO)
+        if net != due:
+            raise PostingsUnbalanced(
+                f"Z {z.number}: {tender} moves {net:.2f} in its postings, "
+                f"but the Z leaves {due:.2f} in it"
+            )
+    for kind, name in Z_TOTALS.items():
+        moved = z.moves.get(CASH, {}).get(kind, ZERO)
+        if moved != Decimal(z.data[name]):
+            raise PostingsUnbalanced(
+                f"Z {z.number}: its {name} are {z.data[name]}, its movements {moved:.2f}"
+            )
+
+
+def plain(text: str) -> str:
+    """A label fit for one field of a line: control characters (tabs, line breaks) as spaces,
+    runs of blanks as one."""
+    return " ".join(
+        "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text).split()
+    )
+
+
+def label(z: Z, posting: Posting, words: dict, tender_name: str) -> str:
+    """What a posting says, in the file's language (``words``): the Z, the figure, the
+    tender, the cashier; a forced close's reason, an approved difference's manager."""
+    parts = [f"Z {z.number}", words[posting.figure], tender_name, z.cashier]
+    if z.forced:
+        parts.append(f"{words['forced']} {z.data['by']}: {z.data.get('reason') or ''}")
+    if z.approved_by and posting.figure in ("over", "short"):
+        parts.append(f"{words['approved']} {z.approved_by}")
+    return plain(" - ".join(parts))
