@@ -166,9 +166,7 @@ class LiveServer:
 
     In a session of its own, so that all of it (workers, nginx, nginx's workers) can be found."""
 
-    def __init__(
-        self, app, log_path: Path, workers: int = 4, env: dict | None = None, port=None
-    ):
+    def __init__(self, app, log_path: Path, workers: int = 4, env: dict | None = None, port=None):
         port = port or free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
