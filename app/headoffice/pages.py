@@ -28,7 +28,7 @@ from ..machinery.extensions import db
 from ..models import utcnow
 from ..owner_input import SignInSchema
 from ..people import signin
-from ..reports import text_cell, business_day, day_bounds, local_time, period_bounds
+from ..reports import business_day, day_bounds, local_time, period_bounds, text_cell
 from . import figures
 from .models import SCHEMA_VERSION, Schema, User
 
