@@ -47,12 +47,14 @@ lint: $(VENV)/.installed-test
 
 # Load test of the production gunicorn (and nginx) with wrk (Debian's package), against a bare
 # Flask no-op under the same settings; writes its table into docs/bench.md. Then what the
-# journal costs (a write's append, verify over 1,000,000 entries), into docs/journal.md.
-bench: install
+# journal costs (a write's append, verify over 1,000,000 entries), into docs/journal.md. Then
+# head office's ingest of 1,000 shops and its follow lag (a throwaway PostgreSQL), into docs/chain.md.
+bench: $(VENV)/.installed-test
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null || apt-get install -y -qq nginx
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/bench_journal.py
+	$(BIN)/python bench/bench_headoffice.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

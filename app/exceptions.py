@@ -20,6 +20,10 @@ class StoreAccessDenied(DomainError):
     pass
 
 
+class TokenScopeDenied(DomainError):
+    """A follower token (head office's) on a route other than the journal."""
+
+
 class ProfileNotFound(DomainError):
     pass
 

@@ -439,6 +439,8 @@ class ApiToken(db.Model):
     jti: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     stores: Mapped[str] = mapped_column(String(2000))  # space-separated store ids, for listing
+    # "terminal", or "follower": reads the journal and nothing else (head office, app/api/auth.py)
+    scope: Mapped[str] = mapped_column(String(16), default="terminal", server_default="terminal")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
@@ -149,6 +150,12 @@ def kill_all(found: list[Process]) -> list[Process]:
     return found
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 # The sessions of the LiveServers not stopped (yet), whose processes the check at the end of the
 # run (conftest.py) looks for.
 RUNNING_SERVERS: set[int] = set()
@@ -159,10 +166,8 @@ class LiveServer:
 
     In a session of its own, so that all of it (workers, nginx, nginx's workers) can be found."""
 
-    def __init__(self, app, log_path: Path, workers: int = 4, env: dict | None = None):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+    def __init__(self, app, log_path: Path, workers: int = 4, env: dict | None = None, port=None):
+        port = port or free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
         env = {
@@ -256,6 +261,60 @@ def _uses(process: Process, folder: Path) -> bool:
         except OSError:
             pass
     return False
+
+
+class PostgresUnavailable(Exception):
+    pass
+
+
+@contextmanager
+def throwaway_postgres(prefix: str = "pos_ho"):
+    """The URL of a new PostgreSQL database, dropped at the end: in POS_TEST_DATABASE_URL's
+    server when given, else in a server of its own that .ci/postgres starts on a free port
+    (installing Debian's package when missing) and that is stopped at the end, also on failure.
+    Raises PostgresUnavailable when PostgreSQL cannot be installed or started."""
+    import psycopg
+    from sqlalchemy import make_url
+
+    port = None
+    server = POSTGRES_URL
+    if not server:
+        port = free_port()
+        started = subprocess.run(
+            ["bash", ".ci/postgres"],
+            cwd=ROOT,
+            env={**os.environ, "PGPORT": str(port)},
+            capture_output=True,
+            text=True,
+        )
+        if started.returncode:
+            _stop_postgres(port)
+            raise PostgresUnavailable(started.stderr.strip()[-500:])
+        server = started.stdout.strip()
+    name = f"{prefix}_{os.getpid()}_{time.monotonic_ns() % 10**9}"
+    try:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield make_url(server).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with psycopg.connect(server, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        if port:
+            _stop_postgres(port)
+
+
+def _stop_postgres(port: int) -> None:
+    """Stop the server .ci/postgres started on ``port`` (as its user, as it ran it)."""
+    data = f"/tmp/pos-test-pg-{port}"
+    as_owner = ["su", "postgres", "-s", "/bin/sh", "-c"] if os.getuid() == 0 else ["sh", "-c"]
+    for pg_ctl in Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"):  # the one it found
+        subprocess.run(
+            [*as_owner, f"{pg_ctl} -D {data} status && {pg_ctl} -D {data} stop -m fast"],
+            capture_output=True,
+        )
+    shutil.rmtree(data, ignore_errors=True)
 
 
 def chromium() -> str:

@@ -27,6 +27,7 @@ from ..exceptions import (
     TokenInvalid,
     TokenNotKnown,
     TokenRevoked,
+    TokenScopeDenied,
 )
 from ..machinery.database import UnitOfWork, read_connection
 from ..machinery.extensions import db
@@ -34,13 +35,16 @@ from ..models import ApiToken, Store, utcnow
 from ..sessions.periods import close_ended
 
 STORES_CLAIM = "stores"
+# A token's scope (its row's): a terminal's opens every store-scoped route, a follower's (head
+# office's, docs/chain.md) the journal only.
+TERMINAL, FOLLOWER = "terminal", "follower"
 
 
 # Verifies each distinct token once per worker: app.patches.
 jwt = JWTManager()
 
 
-def issue_token(store_ids: list[str], name: str, days: int | None) -> str:
+def issue_token(store_ids: list[str], name: str, days: int | None, scope: str = TERMINAL) -> str:
     """Record a new token and return it signed; refuses store ids that do not exist."""
     jti = str(uuid4())
     expires = timedelta(days=days) if days else False
@@ -54,6 +58,7 @@ def issue_token(store_ids: list[str], name: str, days: int | None) -> str:
                 jti=jti,
                 name=name,
                 stores=" ".join(store_ids),
+                scope=scope,
                 expires_at=utcnow() + expires if expires else None,
             )
         )
@@ -82,8 +87,9 @@ def revoke_tokens(jti: str | None = None, store_id: str | None = None) -> list[s
     return [token.jti for token in tokens]
 
 
-def store_scoped(view):
-    """Authenticate, then bind ``g.store_id`` to a store this token may act on."""
+def store_scoped(view, scopes=(TERMINAL,)):
+    """Authenticate, then bind ``g.store_id`` to a store this token may act on, with a token
+    of one of ``scopes``."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -94,12 +100,19 @@ def store_scoped(view):
         # The grant is the token table's (checked equal to the claims by _matches_table).
         if store_id not in g.token_row.stores.split() or not _store_exists(store_id):
             raise StoreAccessDenied()
+        if g.token_row.scope not in scopes:
+            raise TokenScopeDenied()
         g.store_id = store_id
         g.actor = get_jwt()["sub"]
         close_ended(store_id)  # a period that ended since this worker last looked
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def follower_readable(view):
+    """``store_scoped`` that a follower token opens too: the journal's route only."""
+    return store_scoped(view, scopes=(TERMINAL, FOLLOWER))
 
 
 # Stores are never deleted, so a store seen once is known for the life of the worker; per
@@ -118,7 +131,7 @@ def _store_exists(store_id: str) -> bool:
 
 
 # Built once: it runs on every request, as the one read of the token table (by primary key).
-TOKEN_ROW = select(ApiToken.revoked_at, ApiToken.stores, ApiToken.expires_at).where(
+TOKEN_ROW = select(ApiToken.revoked_at, ApiToken.stores, ApiToken.expires_at, ApiToken.scope).where(
     ApiToken.jti == bindparam("jti")
 )
 # Tokens issued before their expiry was signed from the recorded one were signed a moment after

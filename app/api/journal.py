@@ -1,4 +1,5 @@
-"""``GET /pos-session/journal``: the store's journal a page at a time, for accounting systems."""
+"""``GET /pos-session/journal``: the store's journal a page at a time, for accounting systems
+and head office (whose follower token opens this route and no other)."""
 
 from flask import Blueprint, g
 from marshmallow import Schema, fields, validate
@@ -7,7 +8,7 @@ from sqlalchemy import select
 from ..journal import wire_entry
 from ..machinery.extensions import db
 from ..models import JournalEntry
-from .auth import store_scoped
+from .auth import follower_readable
 from .operation import operation
 from .schemas import StrictSchema
 
@@ -48,7 +49,7 @@ _entries = JournalEntry.__table__
 
 
 @bp.get("/journal")
-@store_scoped
+@follower_readable
 @operation(
     "Follow the store's hash-chained journal of cash facts",
     description="Pass nextAfterSeq as afterSeq for the next page; null means there is no more "

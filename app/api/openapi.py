@@ -45,7 +45,8 @@ HEADER_DOCS = {
 ERROR_RESPONSES = {
     400: "The x-store-id header is missing, or the request is invalid (see the message).",
     401: "Missing, malformed, invalid, expired, revoked or unknown bearer token.",
-    403: "The token does not grant this store, or the store does not exist.",
+    403: "The token does not grant this store, or the store does not exist, or the token is "
+    "a follower's, which reads the journal only.",
     404: "No such resource.",
     405: "The route exists but not with this method.",
     413: "The request body is too large.",

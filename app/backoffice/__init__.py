@@ -67,12 +67,15 @@ class SessionCookie(SecureCookieSessionInterface):
 
     It looks for the cookie before building its signer: the terminal API never sends one, and
     the signer cost a sixth of a no-op request. The board's own refresh does not renew it, so
-    a board left open still signs its manager out after the idle time.
+    a board left open still signs its manager out after the idle time. Head office's pages
+    use it under their own ``prefix`` (app/headoffice).
     """
+
+    prefix = bp.url_prefix
 
     def open_session(self, app, request):
         if (
-            not request.path.startswith(bp.url_prefix)
+            not request.path.startswith(self.prefix)
             or self.get_cookie_name(app) not in request.cookies
         ):
             return self.session_class()

@@ -4,7 +4,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from ..api.auth import issue_token, revoke_tokens
+from ..api.auth import FOLLOWER, TERMINAL, issue_token, revoke_tokens
 from ..machinery.extensions import db
 from ..models import ApiToken, Store
 from .output import table, when
@@ -16,21 +16,27 @@ cli = AppGroup("token", help="API tokens for terminals.")
 @click.option("--store", "store_ids", multiple=True, required=True, help="Store id (repeatable).")
 @click.option("--name", default="terminal", show_default=True, help="Label, the token's subject.")
 @click.option("--days", type=click.IntRange(min=1), default=365, show_default=True)
-def issue(store_ids, name, days):
+@click.option(
+    "--follower",
+    is_flag=True,
+    help="Read-only: reads GET /pos-session/journal and nothing else (head office's).",
+)
+def issue(store_ids, name, days, follower):
     """A token granting the stores given; prints it."""
     try:
-        click.echo(issue_token(list(store_ids), name, days))
+        click.echo(issue_token(list(store_ids), name, days, FOLLOWER if follower else TERMINAL))
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--store") from None
 
 
 @cli.command("list")
 def list_():
-    """Every token, oldest first: jti, name, stores, created, expires, revoked (UTC)."""
-    rows = [("JTI", "NAME", "STORES", "CREATED", "EXPIRES", "REVOKED")]
+    """Every token, oldest first: jti, name, stores, created, expires, revoked (UTC), scope."""
+    rows = [("JTI", "NAME", "STORES", "CREATED", "EXPIRES", "REVOKED", "SCOPE")]
     for t in db.session.scalars(select(ApiToken).order_by(ApiToken.created_at)):
         stores = ",".join(t.stores.split())
-        rows.append((t.jti, t.name, stores, *map(when, (t.created_at, t.expires_at, t.revoked_at))))
+        times = map(when, (t.created_at, t.expires_at, t.revoked_at))
+        rows.append((t.jti, t.name, stores, *times, t.scope))
     table(rows)
 
 

@@ -15,18 +15,19 @@ from .managers import end_signins_in, name_key
 from .passwords import hash_password, verify_password
 
 
-def authenticate(name: str, password: str) -> Manager:
-    """The manager, if enabled and the password is right; the cashiers' lockout applies.
+def authenticate(name: str, password: str, people=Manager) -> Manager:
+    """The manager (or head office's user: ``people``), if enabled and the password is right;
+    the cashiers' lockout applies.
 
     Raises InvalidPassword (an unknown or disabled name too: the page must not tell which
     names exist) or TooManyAttempts, both from ``app.people.passwords``."""
-    manager = db.session.scalar(select(Manager).where(Manager.name_key == name_key(name)))
+    manager = db.session.scalar(select(people).where(people.name_key == name_key(name)))
     if manager is None or not manager.enabled:
         # As slow as a wrong password, so a name that exists cannot be told from one that does not.
         bcrypt.checkpw(password.encode(), _unused_hash(current_app.config["BCRYPT_ROUNDS"]))
         raise InvalidPassword()
     verify_password(manager, password)
-    return db.session.get(Manager, manager.id)
+    return db.session.get(people, manager.id)
 
 
 @cache

@@ -1,0 +1,164 @@
+"""``flask --app headoffice_wsgi headoffice ...``: the schema, users, shops and the follower."""
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select, update
+
+from ..cli.output import table, when
+from ..machinery.extensions import db
+from ..people.managers import name_key
+from ..people.passwords import hash_password, password_problem
+from . import follow as following
+from .models import SCHEMA_VERSION, Base, Schema, Shop, User
+from .pages import schema_problem
+
+cli = AppGroup("headoffice", help="Head office: follows every shop's journal (docs/chain.md).")
+shop_cli = AppGroup("shop", help="The shops head office follows.")
+user_cli = AppGroup("user", help="Head-office users, who sign in to /headoffice/.")
+cli.add_command(shop_cli)
+cli.add_command(user_cli)
+
+
+def _schema_ready() -> None:
+    problem = schema_problem()
+    if problem:
+        raise click.ClickException(problem)
+
+
+@cli.command("init-db")
+def init_db():
+    """Create head office's tables (safe to run again); refuses another schema version."""
+    version = db.session.scalar(select(Schema.version)) if _has_schema() else None
+    if version not in (None, SCHEMA_VERSION):
+        raise click.ClickException(
+            f"the database has head-office schema version {version}, this release "
+            f"{SCHEMA_VERSION}: upgrade it as the release notes say"
+        )
+    Base.metadata.create_all(db.engine)
+    if version is None:
+        db.session.add(Schema(version=SCHEMA_VERSION))
+        db.session.commit()
+    click.echo(f"head-office schema at version {SCHEMA_VERSION}", err=True)
+
+
+def _has_schema() -> bool:
+    return db.engine.dialect.has_table(db.session.connection(), Schema.__tablename__)
+
+
+def _token(value: str | None) -> str:
+    return value or click.prompt("Follower token", hide_input=True)
+
+
+@shop_cli.command("add")
+@click.argument("store_id")
+@click.option("--name", required=True, help="The shop's name on the pages.")
+@click.option("--url", required=True, help="The box's base URL, e.g. https://shop-12.lan")
+@click.option(
+    "--token",
+    envvar="HEADOFFICE_SHOP_TOKEN",
+    help="Its follower token (token issue --follower on the box); prompted if not given.",
+)
+def add_shop(store_id, name, url, token):
+    """Follow the store STORE_ID of the box at --url."""
+    _schema_ready()
+    if db.session.get(Shop, store_id) is not None:
+        raise click.BadParameter(f"shop {store_id} is followed already", param_hint="STORE_ID")
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter("must start with http:// or https://", param_hint="--url")
+    db.session.add(Shop(store_id=store_id, name=name, url=url, token=_token(token)))
+    db.session.commit()
+    click.echo(store_id)
+
+
+def _shop(store_id: str) -> Shop:
+    shop = db.session.get(Shop, store_id)
+    if shop is None:
+        raise click.BadParameter(f"no shop {store_id}", param_hint="STORE_ID")
+    return shop
+
+
+@shop_cli.command("token")
+@click.argument("store_id")
+@click.option("--token", envvar="HEADOFFICE_SHOP_TOKEN", help="Prompted if not given.")
+def shop_token(store_id, token):
+    """Give the shop a new follower token (the old one revoked or expired)."""
+    _schema_ready()
+    _shop(store_id).token = _token(token)
+    db.session.commit()
+
+
+@shop_cli.command("list")
+def list_shops():
+    """Every shop: store id, name, last verified seq, caught up at, state (UTC)."""
+    _schema_ready()
+    rows = [("STORE", "NAME", "SEQ", "CAUGHT-UP", "STATE")]
+    for shop in db.session.scalars(select(Shop).order_by(Shop.name)):
+        state = f"red: {shop.stopped_reason}" if shop.stopped_reason else (shop.error or "ok")
+        rows.append((shop.store_id, shop.name, str(shop.last_seq), when(shop.caught_up_at), state))
+    table(rows)
+
+
+@shop_cli.command("resume")
+@click.argument("store_id")
+def resume(store_id):
+    """Follow a red shop again, from its last stored entry: its feed is verified against what
+    is stored, as always, so it stops again unless the box's journal is the one followed."""
+    _schema_ready()
+    shop = _shop(store_id)
+    db.session.execute(
+        update(Shop)
+        .where(Shop.store_id == shop.store_id)
+        .values(stopped_reason=None, stopped_at=None)
+    )
+    db.session.commit()
+
+
+@user_cli.command("create")
+@click.argument("name")
+@click.password_option(help="Prompted (hidden, confirmed) if not given.")
+def create_user(name, password):
+    """A head-office user; prints its id."""
+    _schema_ready()
+    problem = password_problem(password, new=True)
+    if problem:
+        raise click.BadParameter(problem, param_hint="--password")
+    if db.session.scalar(select(User.id).where(User.name_key == name_key(name))):
+        raise click.BadParameter("this name is already taken", param_hint="NAME")
+    user = User(
+        name=name,
+        name_key=name_key(name),
+        password_hash=hash_password(password, current_app.config["BCRYPT_ROUNDS"]),
+    )
+    db.session.add(user)
+    db.session.commit()
+    click.echo(user.id)
+
+
+@user_cli.command("disable")
+@click.argument("name")
+def disable_user(name):
+    """The user can no longer sign in, and every browser they are signed in on is signed out
+    at its next request (the cookie names the user, who must be enabled)."""
+    _schema_ready()
+    user = db.session.scalar(select(User).where(User.name_key == name_key(name)))
+    if user is None:
+        raise click.BadParameter(f"no user {name}", param_hint="NAME")
+    user.enabled = False
+    db.session.commit()
+
+
+@cli.command("follow")
+@click.option("--workers", type=click.IntRange(min=1), help="Shops followed at once.")
+@click.option("--interval", type=click.FloatRange(min=0), help="Seconds between rounds.")
+@click.option("--once", is_flag=True, help="One round (every shop read to its end), then exit.")
+def follow(workers, interval, once):
+    """Follow every shop not stopped: read, verify and store its journal, round after round."""
+    _schema_ready()
+    config = current_app.config
+    following.follow(
+        db.engine,
+        workers or int(config["FOLLOW_WORKERS"]),
+        config["FOLLOW_INTERVAL_SECONDS"] if interval is None else interval,
+        rounds=1 if once else None,
+    )
