@@ -13,6 +13,7 @@ from zoneinfo import available_timezones
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
+from .accounting.settings import CHARTS, COUNTRIES, FIGURES
 from .exceptions import InvalidInput
 from .models import TENDER_CODE, TENDER_KINDS, clean_name
 from .people.passwords import password_problem
@@ -157,3 +158,86 @@ class TenderSchema(Schema):
 @cache
 def _zones() -> frozenset[str]:
     return frozenset(available_timezones())
+
+
+ACCOUNT = re.compile(r"[0-9]{3,9}")
+
+
+class Accounts(fields.Field):
+    """{name: account number}, each name one of ``names`` (None: any), each number 3 to 9
+    digits; one flat message per wrong pair, so the page and the CLI show it as it is."""
+
+    def __init__(self, names=None, **kwargs):
+        super().__init__(**kwargs)
+        self.names = names
+
+    def _deserialize(self, value, attr, data, **kwargs) -> dict[str, str]:
+        if not isinstance(value, dict):
+            raise ValidationError("Give accounts as NAME=NUMBER.")
+        wrong = [
+            f"{name}: not one of {', '.join(self.names)}."
+            if self.names is not None and name not in self.names
+            else f"{name}: enter an account number of 3 to 9 digits."
+            for name, number in value.items()
+            if (self.names is not None and name not in self.names)
+            or not isinstance(number, str)
+            or not ACCOUNT.fullmatch(number)
+        ]
+        if wrong:
+            raise ValidationError(wrong)
+        return dict(value)
+
+
+def _printable(value: str) -> None:
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise ValidationError("This cannot hold a control character (a line break, a tab).")
+
+
+def siren_valid(siren: str) -> bool:
+    """Nine digits whose Luhn sum is a multiple of 10 (INSEE's check digit)."""
+    if not re.fullmatch(r"[0-9]{9}", siren):
+        return False
+    digits = [int(d) * (2 if i % 2 else 1) for i, d in enumerate(siren)]
+    return sum(d - 9 if d > 9 else d for d in digits) % 10 == 0
+
+
+class AccountingSettingsSchema(Schema):
+    """A store's accounting settings (app.accounting.settings); every field may be left out
+    (it keeps its value), an empty text clears it. ``accounts``: {figure: number};
+    ``tender_accounts``: {tender code: number}."""
+
+    country = fields.String(validate=validate.OneOf(COUNTRIES, error="Choose FR or DE."))
+    chart = fields.String(
+        validate=validate.OneOf(CHARTS, error="Choose PCG (France), SKR03 or SKR04 (Germany).")
+    )
+    accounts = Accounts(FIGURES)
+    tender_accounts = Accounts()
+    journal_code = fields.String(
+        validate=validate.Regexp(
+            r"^[A-Z0-9]{1,8}$(?!\n)", error="Enter 1 to 8 capital letters or digits, as in CA."
+        )
+    )
+    siren = fields.String(allow_none=True)
+    company_name = fields.String(allow_none=True, validate=[validate.Length(max=120), _printable])
+    street = fields.String(allow_none=True, validate=[validate.Length(max=120), _printable])
+    postcode = fields.String(allow_none=True, validate=[validate.Length(max=16), _printable])
+    city = fields.String(allow_none=True, validate=[validate.Length(max=120), _printable])
+    tax_number = fields.String(allow_none=True, validate=[validate.Length(max=32), _printable])
+    vat_id = fields.String(allow_none=True, validate=[validate.Length(max=32), _printable])
+    datev_consultant = fields.Integer(
+        allow_none=True,
+        validate=validate.Range(
+            1001, 9999999, error="Enter DATEV's consultant number, 1001 to 9999999."
+        ),
+    )
+    datev_client = fields.Integer(
+        allow_none=True,
+        validate=validate.Range(1, 99999, error="Enter DATEV's client number, 1 to 99999."),
+    )
+
+    @validates("siren")
+    def _siren(self, value, **kwargs):
+        if value and not siren_valid(value):
+            raise ValidationError(
+                "Enter the SIREN: 9 digits, as on the Kbis (its check digit fails)."
+            )

@@ -3,15 +3,12 @@ figure and tender (each chart's defaults until the owner changes one), its journ
 master data, and the owner's confirmation, which any later change clears: no file is written
 from settings nobody confirmed.
 
-``SettingsSchema`` is what the owner types, on the page or the command line, loaded by the edges
-before they call ``save_settings`` (as ``app.owner_input``'s schemas are).
+What the owner types, on the page or the command line, is ``app.owner_input``'s
+``AccountingSettingsSchema``, loaded by the edges before they call ``save_settings``.
 """
 
-import re
-import unicodedata
 from types import SimpleNamespace
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
 from sqlalchemy import select
 
 from ..exceptions import (
@@ -101,86 +98,6 @@ NEEDED = {
 }
 MASTER = ("company_name", "street", "postcode", "city", "country", "tax_number", "vat_id")
 TEXTS = ("company_name", "street", "postcode", "city", "tax_number", "vat_id")
-ACCOUNT = re.compile(r"[0-9]{3,9}")
-
-
-class Accounts(fields.Field):
-    """{name: account number}, each name one of ``names`` (None: any), each number 3 to 9
-    digits; one flat message per wrong pair, so the page and the CLI show it as it is."""
-
-    def __init__(self, names=None, **kwargs):
-        super().__init__(**kwargs)
-        self.names = names
-
-    def _deserialize(self, value, attr, data, **kwargs) -> dict[str, str]:
-        if not isinstance(value, dict):
-            raise ValidationError("Give accounts as NAME=NUMBER.")
-        wrong = [
-            f"{name}: not one of {', '.join(self.names)}."
-            if self.names is not None and name not in self.names
-            else f"{name}: enter an account number of 3 to 9 digits."
-            for name, number in value.items()
-            if (self.names is not None and name not in self.names)
-            or not isinstance(number, str)
-            or not ACCOUNT.fullmatch(number)
-        ]
-        if wrong:
-            raise ValidationError(wrong)
-        return dict(value)
-
-
-def _printable(value: str) -> None:
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise ValidationError("This cannot hold a control character (a line break, a tab).")
-
-
-def siren_valid(siren: str) -> bool:
-    """Nine digits whose Luhn sum is a multiple of 10 (INSEE's check digit)."""
-    if not re.fullmatch(r"[0-9]{9}", siren):
-        return False
-    digits = [int(d) * (2 if i % 2 else 1) for i, d in enumerate(siren)]
-    return sum(d - 9 if d > 9 else d for d in digits) % 10 == 0
-
-
-class SettingsSchema(Schema):
-    """What the owner types; every field may be left out (it keeps its value), an empty text
-    clears it. ``accounts``: {figure: number}; ``tender_accounts``: {tender code: number}."""
-
-    country = fields.String(validate=validate.OneOf(COUNTRIES, error="Choose FR or DE."))
-    chart = fields.String(
-        validate=validate.OneOf(CHARTS, error="Choose PCG (France), SKR03 or SKR04 (Germany).")
-    )
-    accounts = Accounts(FIGURES)
-    tender_accounts = Accounts()
-    journal_code = fields.String(
-        validate=validate.Regexp(
-            r"^[A-Z0-9]{1,8}$(?!\n)", error="Enter 1 to 8 capital letters or digits, as in CA."
-        )
-    )
-    siren = fields.String(allow_none=True)
-    company_name = fields.String(allow_none=True, validate=[validate.Length(max=120), _printable])
-    street = fields.String(allow_none=True, validate=[validate.Length(max=120), _printable])
-    postcode = fields.String(allow_none=True, validate=[validate.Length(max=16), _printable])
-    city = fields.String(allow_none=True, validate=[validate.Length(max=120), _printable])
-    tax_number = fields.String(allow_none=True, validate=[validate.Length(max=32), _printable])
-    vat_id = fields.String(allow_none=True, validate=[validate.Length(max=32), _printable])
-    datev_consultant = fields.Integer(
-        allow_none=True,
-        validate=validate.Range(
-            1001, 9999999, error="Enter DATEV's consultant number, 1001 to 9999999."
-        ),
-    )
-    datev_client = fields.Integer(
-        allow_none=True,
-        validate=validate.Range(1, 99999, error="Enter DATEV's client number, 1 to 99999."),
-    )
-
-    @validates("siren")
-    def _siren(self, value, **kwargs):
-        if value and not siren_valid(value):
-            raise ValidationError(
-                "Enter the SIREN: 9 digits, as on the Kbis (its check digit fails)."
-            )
 
 
 def settings_of(tx, store_id: str) -> AccountingSettings | None:

@@ -9,7 +9,6 @@ from flask_login import current_user
 from ..accounting.settings import (
     CHARTS,
     FIGURES,
-    SettingsSchema,
     confirm_settings,
     save_settings,
     settings_of,
@@ -20,7 +19,13 @@ from ..exceptions import InvalidInput
 from ..machinery.database import UnitOfWork
 from ..machinery.extensions import db
 from ..models import TENDER_KINDS
-from ..owner_input import ReasonSchema, StoreSettingsSchema, TenderSchema, load
+from ..owner_input import (
+    AccountingSettingsSchema,
+    ReasonSchema,
+    StoreSettingsSchema,
+    TenderSchema,
+    load,
+)
 from ..stores import (
     add_reason,
     add_tender,
@@ -141,7 +146,7 @@ def save_accounting(store_id):
             **{key: form[key].strip() or None for key in ACCOUNTING_TEXTS if key in form},
         }
     try:
-        save_settings(UnitOfWork(), store_id, load(SettingsSchema(), values))
+        save_settings(UnitOfWork(), store_id, load(AccountingSettingsSchema(), values))
     except InvalidInput as err:
         return _settings_page(400, accounting_errors=err.errors)
     said = "with the chart's accounts: check them" if "chart" in values else "saved"

@@ -13,7 +13,6 @@ from ..accounting.settings import (
     CHARTS,
     COUNTRIES,
     FIGURES,
-    SettingsSchema,
     confirm_settings,
     save_settings,
     shown_settings,
@@ -21,7 +20,7 @@ from ..accounting.settings import (
 )
 from ..machinery.database import UnitOfWork
 from ..machinery.extensions import db
-from ..owner_input import load
+from ..owner_input import AccountingSettingsSchema, load
 from ..stores import find_store
 from .answers import refusals
 from .output import command_line, table, when
@@ -71,7 +70,7 @@ def settings(store_id, account, tender_account, confirm, **given):
     with refusals():
         row = None
         if values:
-            row = save_settings(UnitOfWork(), store_id, load(SettingsSchema(), values))
+            row = save_settings(UnitOfWork(), store_id, load(AccountingSettingsSchema(), values))
         if confirm:
             row = confirm_settings(UnitOfWork(), store_id, command_line())
         if row is None:
