@@ -34,6 +34,15 @@ CSV_OF_SUMMARY = {  # the day CSV's money columns and the Z summary's keys
 }
 
 
+# What the print view lays out past the receipt printer's 72 mm (main's width in print).
+RECEIPT_OVERFLOW = """() => {
+  const edge = document.querySelector("main").getBoundingClientRect().right + 0.5;
+  return [...document.querySelectorAll("main table, main th, main td")]
+    .filter(e => e.getBoundingClientRect().right > edge || e.scrollWidth > e.clientWidth + 1)
+    .map(e => e.id || e.textContent.trim().slice(0, 20));
+}"""
+
+
 def cells(rows) -> list[list[str]]:
     """Each row's cells as written (the text, not its CSS case), blanks made one."""
     return rows.evaluate_all(
@@ -193,6 +202,8 @@ def test_a_whole_cash_day(app, browser, server, store, tmp_path):  # noqa: F811
     assert not desk.get_by_role("navigation", name="Sections").is_visible()
     assert desk.get_by_text("Signature:").is_visible()
     assert desk.locator("#closing-count").is_visible() and desk.locator("#tenders").is_visible()
+    past_the_paper = desk.evaluate(RECEIPT_OVERFLOW)
+    assert past_the_paper == [], "wider than the receipt's 72 mm"
     desk.screenshot(path=SCREENSHOTS / "cash-day-z-print.png", full_page=True)
     desk.emulate_media(media="screen")
 
