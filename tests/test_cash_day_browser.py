@@ -8,6 +8,7 @@ and the day report, whose CSV matches the API to the cent; the next opening on T
 discrepancy at start."""
 
 import csv
+import re
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -48,6 +49,11 @@ def cells(rows) -> list[list[str]]:
     return rows.evaluate_all(
         "rows => rows.map(r => [...r.cells].map(c => c.textContent.replace(/\\s+/g, ' ').trim()))"
     )
+
+
+def board_row(page, name):
+    """The cashier's own row on the board (another's may name it: "Holds Ana's drawer")."""
+    return page.get_by_role("row", name=re.compile("^" + re.escape(name)))
 
 
 def count(*lines):
@@ -139,9 +145,14 @@ def test_a_whole_cash_day(app, browser, server, store, tmp_path):  # noqa: F811
 
     # The board, while Zoë holds the drawer Ana opened.
     desk.get_by_role("link", name="Board").click()
-    ana_row = desk.get_by_role("row", name=ANA)
+    ana_row = board_row(desk, ANA)
     assert "Till 1" in ana_row.inner_text() and "191.80 EUR" in ana_row.inner_text()
     assert "no float left" in ana_row.inner_text()  # nothing to compare on a first day
+    assert f"Drawer held by {ZOE}" in ana_row.inner_text()
+    zoe_row = board_row(desk, ZOE)
+    assert zoe_row.inner_text().split() == f"{ZOE} Holds {ANA}'s drawer".split()
+    assert "2 of 2 cashiers working now" in desk.locator("main").inner_text()
+    desk.screenshot(path=SCREENSHOTS / "cash-day-board-1024.png", full_page=True)
 
     # Zoë closes: 191.30 counted, the card slip says 74.00, 150.00 stays for tomorrow.
     closing = count(("50.00", 2), ("20.00", 4), ("10.00", 1), ("1.00", 1), ("0.20", 1))
@@ -246,8 +257,7 @@ def test_a_whole_cash_day(app, browser, server, store, tmp_path):  # noqa: F811
     reopened = requests.post(server.url + CREATE, json=body, headers=api, timeout=10).json()
     assert reopened["data"][0]["discrepancyAtStart"] == -0.5
     desk.get_by_role("link", name="Board").click()
-    assert "-0.50 EUR: short by 0.50 EUR" in desk.get_by_role("row", name=ANA).inner_text()
-    desk.screenshot(path=SCREENSHOTS / "cash-day-board-1024.png", full_page=True)
+    assert "-0.50 EUR: short by 0.50 EUR" in board_row(desk, ANA).inner_text()
     desk.get_by_role("link", name="Day report").click()
     desk.wait_for_url("**/days/20*")
     assert "At start: short by 0.50 against the float left" in sessions.last.inner_text()
