@@ -186,8 +186,8 @@ def test_a_whole_cash_day(app, browser, server, store, tmp_path):  # noqa: F811
     assert "short by 0.50 EUR" in desk.get_by_role("region", name="Difference").inner_text()
     by_tender = cells(desk.locator("#tenders tbody tr"))
     assert by_tender == [
-        ["cash", "191.80 EUR", "191.30 EUR", "short by 0.50 EUR"],
-        ["card", "74.40 EUR", "74.00 EUR", "short by 0.40 EUR"],
+        ["Cash", "191.80 EUR", "191.30 EUR", "short by 0.50 EUR"],
+        [TENDER, "74.40 EUR", "74.00 EUR", "short by 0.40 EUR"],  # as the owner named it
     ]
     assert desk.locator("#opening-count tbody tr").last.inner_text().endswith("\t152.00 EUR")
     closing_count = desk.locator("#closing-count tbody tr").all_inner_texts()
