@@ -198,6 +198,7 @@ def test_a_whole_cash_day(app, browser, server, store, tmp_path):  # noqa: F811
         [ANA, "159.70 EUR", "4.90 EUR", "0.00 EUR", "20.00 EUR", "150.00 EUR", "1"],
         [ZOE, "55.00 EUR", "0.00 EUR", "0.00 EUR", "0.00 EUR", "0.00 EUR", "0"],
     ]
+    assert desk.locator("#by-attendant tbody th").first.inner_text() == ANA  # a name, as typed
     attendance = desk.locator("#attendance").inner_text()
     assert f"{ZOE} joined" in attendance
     assert (
