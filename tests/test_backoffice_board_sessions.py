@@ -13,7 +13,17 @@ from app.machinery.extensions import db
 from app.models import ApiToken, PosSession, Store
 from app.people import managers
 from app.stores import update_store
-from tests.helpers import HISTORY, hidden_fields, move, open_shift, report, sign_in, submit, text
+from tests.helpers import (
+    HISTORY,
+    PASSWORD,
+    hidden_fields,
+    move,
+    open_shift,
+    report,
+    sign_in,
+    submit,
+    text,
+)
 
 # A time as every list and report writes it: the day, then the time ("3 Dec 2026 08:02").
 WHEN = r"\d\d? [A-Z][a-z]{2} \d{4} \d\d:\d\d"
@@ -77,6 +87,29 @@ def test_board_shows_who_works_with_terminal_float_and_expected_cash(
     table = signed_in.get(f"/backoffice/stores/{store}/board-table")
     assert table.status_code == 200 and "<html" not in table.get_data(as_text=True)
     assert "1,300.00 EUR" in text(table)
+
+
+def test_board_names_the_cashiers_on_a_drawer_another_opened(
+    signed_in, headers, store, profile, make_profile
+):
+    """An attendant and a handover's taker work on the opener's drawer: the board says so on
+    both rows, and counts them working, rather than "Closed: no drawer open"."""
+    bea, cyd = make_profile(store, "bea"), make_profile(store, "cyd")
+    opened = open_shift(signed_in, headers, profile, cash=100)
+    on_drawer = f"/pos-session/sessions/{opened['id']}"
+    body = {"profileId": bea, "password": PASSWORD}
+    assert signed_in.post(f"{on_drawer}/attendants", json=body, headers=headers).status_code == 201
+    words = text(signed_in.get(board_url(store)))
+    assert "2 of 3 cashiers working now" in words
+    assert "bea On alice's drawer" in words and "cyd Closed: no drawer open" in words
+    assert "Drawer held by" not in words
+
+    body = {"profileId": cyd, "password": PASSWORD, "countedCash": 100}
+    assert signed_in.post(f"{on_drawer}/handover", json=body, headers=headers).status_code == 201
+    words = text(signed_in.get(f"/backoffice/stores/{store}/board-table"))
+    assert "3 of 3 cashiers working now" in words
+    assert re.search(r"alice Open since .* Drawer held by cyd terminal-1 100.00 EUR", words)
+    assert "bea On alice's drawer" in words and "cyd Holds alice's drawer" in words
 
 
 def test_board_flags_stale_sessions_and_lists_forced_closes_of_today(

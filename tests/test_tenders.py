@@ -295,15 +295,15 @@ def day_with_tenders(client, headers, profile, runner, store, session_id):
 def test_the_z_page_and_the_day_page_show_each_tender(app, client, store, day_with_tenders):
     sign_in(client)
     z = page_text(client.get(f"/backoffice/stores/{store}/sessions/{day_with_tenders}"))
-    assert "By tender" in z
-    assert "card 40.00 EUR 39.50 EUR short by 0.50 EUR" in z
-    assert "voucher 12.00 EUR not counted not counted" in z
-    assert "Sale (card)" in z
+    assert "By tender" in z  # each as the owner named it, not by the code terminals send
+    assert "Card terminal 40.00 EUR 39.50 EUR short by 0.50 EUR" in z
+    assert "Vouchers 12.00 EUR not counted not counted" in z
+    assert "Sale (Card terminal)" in z
 
     day = page_text(client.get(f"/backoffice/stores/{store}/days/{today_of(app, store)}"))
-    assert "cash 100.00 EUR 100.00 EUR even" in day
-    assert "card 40.00 EUR 39.50 EUR short by 0.50 EUR" in day
-    assert "voucher 12.00 EUR not counted not counted" in day
+    assert "Cash 100.00 EUR 100.00 EUR even" in day
+    assert "Card terminal 40.00 EUR 39.50 EUR short by 0.50 EUR" in day
+    assert "Vouchers 12.00 EUR not counted not counted" in day
 
 
 def test_report_day_on_the_command_line_lists_each_tender_as_the_day_page(
@@ -325,8 +325,8 @@ def test_the_x_page_says_still_open_not_not_counted(client, headers, store, sess
     move(client, headers, session_id, "sale", 40, tender="card")
     sign_in(client)
     x = page_text(client.get(f"/backoffice/stores/{store}/sessions/{session_id}"))
-    assert "cash 100.00 EUR still open still open" in x
-    assert "card 40.00 EUR still open still open" in x
+    assert "Cash 100.00 EUR still open still open" in x
+    assert "Card terminal 40.00 EUR still open still open" in x
     assert "not counted" not in x
 
 

@@ -21,24 +21,38 @@ class BoardRow(NamedTuple):
     row: ProfileRow
     expected_cash: object  # Decimal while a session is open, else None
     stale: bool
+    held_by: str | None  # on an opener's row: who took its drawer over, if another
+    on: tuple | None  # on another's drawer: (its session, its opener's name, holds it)
 
 
 def _board(store: Store) -> dict:
     expected = queries.open_summaries(store.id)
     stale_before = utcnow() - timedelta(hours=store.stale_after_hours)
+    profiles = list_profiles(store.id)
+    names = {row.profile.id: row.profile.name for row in profiles}
+    opened = {row.open_session.id: row.open_session for row in profiles if row.open_session}
+    presences = queries.open_presences(store.id)
+    on = {}  # a cashier on a drawer another opened: it works, though it opened none
+    for session_id, presence in presences.items():
+        session = opened[session_id]
+        for profile_id in (presence.attendants | {presence.holder}) - {session.pos_profile_id}:
+            on[profile_id] = (session, names[session.pos_profile_id], profile_id == presence.holder)
     rows = []
-    for row in list_profiles(store.id):
-        opened = row.open_session
+    for row in profiles:
+        session = row.open_session
+        holder = presences[session.id].holder if session and session.id in presences else None
         rows.append(
             BoardRow(
                 row,
-                expected.get(opened.id) if opened else None,
-                opened is not None and opened.created_at < stale_before,
+                expected.get(session.id) if session else None,
+                session is not None and session.created_at < stale_before,
+                names[holder] if holder not in (None, row.profile.id) else None,
+                on.get(row.profile.id),
             )
         )
-    # The open ones first, then the idle; by name within each (list_profiles' order).
-    rows.sort(key=lambda board_row: board_row.row.open_session is None)
-    working = sum(r.row.open_session is not None for r in rows)
+    # The working ones first, then the idle; by name within each (list_profiles' order).
+    rows.sort(key=lambda board_row: board_row.row.open_session is None and board_row.on is None)
+    working = sum(r.row.open_session is not None or r.on is not None for r in rows)
     return {"rows": rows, "working": working, "updated": utcnow()}
 
 

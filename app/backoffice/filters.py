@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint
+from flask import Blueprint, g
 
 from ..people.passwords import MIN_LENGTH
+from ..stores import store_tenders
 
 bp = Blueprint("filters", __name__)
 
@@ -34,6 +35,14 @@ def count_lines(lines: list[dict]) -> list[tuple[Decimal, int, Decimal]]:
         (Decimal(line["value"]), line["count"], Decimal(line["value"]) * line["count"])
         for line in lines
     ]
+
+
+@bp.app_template_filter("tender")
+def tender_name(code: str) -> str:
+    """A tender as the owner named it ("Card terminal"), not the code terminals send."""
+    if "tender_names" not in g:
+        g.tender_names = {t.code: t.name for t in store_tenders(g.store.id, with_cash=True)}
+    return g.tender_names.get(code, code)
 
 
 @bp.app_template_filter("store_time")

@@ -11,6 +11,7 @@ any object.
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from itertools import groupby
 from typing import NamedTuple
 
 from sqlalchemy import (
@@ -69,12 +70,36 @@ class Presence(NamedTuple):
 def presence(tx, pos_session: PosSession) -> Presence:
     """Who is on the session now: its attendance rows folded in order. A handover's taker
     holds the drawer (no longer an attendant) and its giver is off the session."""
-    holder, attendants = pos_session.pos_profile_id, set()
     rows = tx.execute(
         select(Attendance.kind, Attendance.pos_profile_id)
         .where(Attendance.pos_session_id == pos_session.id)
         .order_by(Attendance.number)
     )
+    return _folded(pos_session.pos_profile_id, rows)
+
+
+def open_presences(store_id: str) -> dict[str, Presence]:
+    """Who is on each of the store's open sessions that another cashier joined or took over,
+    by session id (a session nobody joined is its opener's alone)."""
+    rows = db.session.execute(
+        select(
+            Attendance.pos_session_id,
+            PosSession.pos_profile_id.label("opener"),
+            Attendance.kind,
+            Attendance.pos_profile_id,
+        )
+        .join(PosSession, PosSession.id == Attendance.pos_session_id)
+        .where(PosSession.store_id == store_id, PosSession.pos_closing_id.is_(None))
+        .order_by(Attendance.pos_session_id, Attendance.number)
+    ).all()
+    return {
+        session_id: _folded(opener, [(kind, profile_id) for *_, kind, profile_id in group])
+        for (session_id, opener), group in groupby(rows, key=lambda row: row[:2])
+    }
+
+
+def _folded(opener: str, rows) -> Presence:
+    holder, attendants = opener, set()
     for kind, profile_id in rows:
         if kind == "joined":
             attendants.add(profile_id)
