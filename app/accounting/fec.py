@@ -34,6 +34,8 @@ WORDS = {
     "pay_ins": "Apports en caisse",
     "pay_outs": "Sorties de caisse",
     "drops": "Remise au coffre",
+    "to_safe": "Remise au coffre à la clôture",
+    "at_start": "à l'ouverture",
     "over": "Excédent de caisse",
     "short": "Manquant de caisse",
     "forced": "clôture forcée par",

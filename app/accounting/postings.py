@@ -48,6 +48,7 @@ class Posting:
     amount: Decimal
     tender: str
     figure: str
+    at_start: bool = False  # the opening's discrepancy against the float left before it
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Z:
     data: dict
     forced: bool
     opening: Decimal = ZERO
+    at_start: Decimal = ZERO  # the opening cash less the float its terminal left before
     moves: dict = field(default_factory=dict)  # {tender: {movement type: sum}}
     approved_by: str | None = None
     cashier: str = ""  # the profile's name now (a label, not a figure)
@@ -69,8 +71,8 @@ class Z:
     def counted(self, tender: str) -> Decimal:
         """What the close left in the tender's account: cash counted; another tender's
         count, else what it expected."""
-        if tender == CASH:
-            return Decimal(self.data["closingCash"])
+        if tender == CASH:  # less what went to the safe, when a float was left
+            return Decimal(self.data["closingCash"]) - Decimal(self.data.get("toSafe") or 0)
         line = self.data.get("tenders", {})[tender]
         return Decimal(line["counted"] if line["counted"] is not None else line["expected"])
 
@@ -134,6 +136,7 @@ def z_closings(tx, store: Store, first: date, last: date) -> list[Z]:
 def _add(z: Z, kind: str, data: dict) -> None:
     if kind == OPENED.kind:
         z.opening = Decimal(data["openingCash"])
+        z.at_start = Decimal(data.get("discrepancyAtStart") or 0)
     elif kind == APPROVED.kind:
         z.approved_by = data["by"]
     elif data["type"] in MOVES:  # a no-sale moves nothing
@@ -153,6 +156,8 @@ def post(z: Z, settings, tenders: dict[str, tuple[str, str]]) -> list[Posting]:
             if amount:
                 pair = (own, accounts[figure]) if enters else (accounts[figure], own)
                 postings.append(Posting(*pair, amount, tender, figure))
+        if tender == CASH:
+            postings += _floats(z, own, accounts)
         difference = z.difference(tender)
         if difference > 0:
             postings.append(Posting(own, accounts["over"], difference, tender, "over"))
@@ -170,6 +175,20 @@ class Line(NamedTuple):
     debit: Decimal
     credit: Decimal
     posting: Posting
+
+
+def _floats(z: Z, own: str, accounts) -> list[Posting]:
+    """A float left: what the opening found over or short of the float left before it, and
+    what the close sent to the safe. So the drawer's account goes from float to float."""
+    found = []
+    if z.at_start > 0:
+        found.append(Posting(own, accounts["over"], z.at_start, CASH, "over", at_start=True))
+    elif z.at_start < 0:
+        found.append(Posting(accounts["short"], own, -z.at_start, CASH, "short", at_start=True))
+    to_safe = Decimal(z.data.get("toSafe") or 0)
+    if to_safe:
+        found.append(Posting(accounts["drops"], own, to_safe, CASH, "to_safe"))
+    return found
 
 
 def lines(postings: list[Posting]) -> list[Line]:
@@ -192,7 +211,8 @@ def check(z: Z, postings: list[Posting]) -> None:
         net = sum(
             p.amount if p.figure in ENTERING else -p.amount for p in postings if p.tender == tender
         )
-        due = z.counted(tender) - (z.opening if tender == CASH else ZERO)
+        # The drawer's account held the float left before (the opening less its discrepancy).
+        due = z.counted(tender) - (z.opening - z.at_start if tender == CASH else ZERO)
         if net != due:
             raise PostingsUnbalanced(
                 f"Z {z.number}: {tender} moves {net:.2f} in its postings, "
@@ -217,9 +237,10 @@ def plain(text: str) -> str:
 def label(z: Z, posting: Posting, words: dict, tender_name: str) -> str:
     """What a posting says, in the file's language (``words``): the Z, the figure, the
     tender, the cashier; a forced close's reason, an approved difference's manager."""
-    parts = [f"Z {z.number}", words[posting.figure], tender_name, z.cashier]
+    figure = words[posting.figure] + (f" {words['at_start']}" if posting.at_start else "")
+    parts = [f"Z {z.number}", figure, tender_name, z.cashier]
     if z.forced:
         parts.append(f"{words['forced']} {z.data['by']}: {z.data.get('reason') or ''}")
-    if z.approved_by and posting.figure in ("over", "short"):
+    if z.approved_by and posting.figure in ("over", "short") and not posting.at_start:
         parts.append(f"{words['approved']} {z.approved_by}")
     return plain(" - ".join(parts))
