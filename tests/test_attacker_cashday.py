@@ -4,10 +4,13 @@ accountant's files and the replica. Each test is a finding, or a promise that he
 
 import pytest
 
-from tests.helpers import close_shift, move, open_shift
+from app.machinery.database import UnitOfWork
+from app.people import passwords
+from app.people.cashiers import set_enabled
+from tests.helpers import CREATE, PASSWORD, close_shift, move, open_shift, report
 from tests.journaling import instance  # noqa: F401  (a fixture)
 from tests.test_accounting import SIREN, by_account, cli, export, fec_rows, ok
-from tests.test_attendants import hand_over
+from tests.test_attendants import hand_over, join, refused
 
 pytestmark = pytest.mark.usefixtures("instance")
 
@@ -36,3 +39,31 @@ def test_the_ledger_s_drawer_and_safe_follow_the_float_left_and_the_discrepancy_
     # The drawer held 100 before and 100 after; 58 went to the safe; 2 went missing between
     # the Zs, which the ledger must say too, or its cash is 60 where the box has 0 and 58.
     assert (net["530"], net["531"], net["658"]) == (0, 58, 2)
+
+
+@pytest.mark.parametrize("route", ["join", "handover", "open"])
+def test_a_cashier_disabled_during_its_password_check_neither_joins_nor_takes_the_drawer(
+    app, client, headers, profile, make_profile, store, monkeypatch, route
+):
+    # The manager disables bob while bcrypt checks his password, between the read that found
+    # him enabled and the write: under the lock he must be found disabled.
+    bob = make_profile(store, name="bob")
+    session_id = open_shift(client, headers, profile, cash=100)["id"]
+    checkpw = passwords.bcrypt.checkpw
+
+    def disabled_meanwhile(password, hashed):
+        with app.app_context():
+            set_enabled(UnitOfWork(), bob, False)
+        return checkpw(password, hashed)
+
+    monkeypatch.setattr(passwords.bcrypt, "checkpw", disabled_meanwhile)
+    if route == "join":
+        response = join(client, headers, session_id, bob)
+    elif route == "open":  # create-session, the same check
+        body = {"profileId": bob, "openningCash": 1, "password": PASSWORD}
+        response = client.post(CREATE, json=body, headers=headers)
+    else:
+        response = hand_over(client, headers, session_id, bob, 100)
+
+    refused(response, 400, "Profile is disabled")
+    assert report(client, headers, session_id)["attendance"] == []
