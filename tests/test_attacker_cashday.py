@@ -10,7 +10,7 @@ from app.people.cashiers import set_enabled
 from tests.helpers import CREATE, PASSWORD, close_shift, move, open_shift, report
 from tests.journaling import instance  # noqa: F401  (a fixture)
 from tests.test_accounting import SIREN, by_account, cli, export, fec_rows, ok
-from tests.test_attendants import hand_over, join, refused
+from tests.test_attendants import hand_over, handover_url, join, refused
 
 pytestmark = pytest.mark.usefixtures("instance")
 
@@ -67,3 +67,64 @@ def test_a_cashier_disabled_during_its_password_check_neither_joins_nor_takes_th
 
     refused(response, 400, "Profile is disabled")
     assert report(client, headers, session_id)["attendance"] == []
+
+
+def test_hostile_bodies_on_join_leave_handover_and_movements_change_nothing(
+    runner, client, headers, profile, make_profile, make_store, make_token, store
+):
+    other_store = make_store()
+    stranger = make_profile(other_store, name="stranger")
+    their_headers = {
+        "Authorization": f"Bearer {make_token(other_store)}",
+        "x-store-id": other_store,
+    }
+    their_session = open_shift(client, their_headers, stranger, cash=5)["id"]
+    bob = make_profile(store, name="bob")
+    session_id = open_shift(client, headers, profile, cash=100)["id"]
+    answers = {
+        "another store's cashier joins": join(client, headers, session_id, stranger),
+        "another store's cashier takes the drawer": hand_over(
+            client, headers, session_id, stranger, 100
+        ),
+        "another store's session": join(client, headers, their_session, bob),
+        "another store's cashier leaves": client.post(
+            f"/pos-session/sessions/{session_id}/attendants/{stranger}/leave", headers=headers
+        ),
+        "a movement by another store's cashier": move(
+            client, headers, session_id, "sale", 1, attendantId=stranger
+        ),
+    }
+    for raw in ("1e400", "-1e-400", "NaN", "1E+999999999999"):
+        body = f'{{"profileId": "{bob}", "password": "{PASSWORD}", "countedCash": {raw}}}'
+        answers[f"countedCash {raw}"] = client.post(
+            handover_url(session_id), data=body, content_type="application/json", headers=headers
+        )
+    for money in (-1, "1e400", 10**20, 0.001, True, "100", None, [100], {"a": 1}):
+        answers[f"countedCash {money!r}"] = hand_over(client, headers, session_id, bob, money)
+    for count in (
+        [{"value": "50.00", "count": -2}],
+        [{"value": "50.00", "count": 10**30}],
+        [{"value": "0.03", "count": 1}],  # no such coin
+        [{"value": "50.00", "count": 1.5}],
+        [{"value": "50.00", "count": 1}, {"value": "50.00", "count": 1}],
+        [{"value": "50.00"}],
+        "50",
+    ):
+        answers[f"cashCount {count!r}"] = hand_over(
+            client, headers, session_id, bob, None, cashCount=count
+        )
+    for name in ("\u0000", "\u202e", "x" * 65, "", " "):
+        answers[f"profileId {name!r}"] = join(client, headers, session_id, name)
+    for what, response in answers.items():
+        assert 400 <= response.status_code < 500, (what, response.get_json())
+        assert response.status_code != 500
+    shown = report(client, headers, session_id)
+    assert (shown["attendance"], shown["holder"], shown["attending"]) == ([], profile, [])
+    assert report(client, their_headers, their_session)["attendance"] == []
+    # Negative zero is a count of nothing, journaled as the row keeps it.
+    body = f'{{"profileId": "{bob}", "password": "{PASSWORD}", "countedCash": -0.00}}'
+    handed = client.post(
+        handover_url(session_id), data=body, content_type="application/json", headers=headers
+    ).get_json()["data"]
+    assert (handed["countedCash"], handed["difference"]) == (0, -100)
+    ok(runner.invoke(args=["journal", "verify"]))
