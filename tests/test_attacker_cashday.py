@@ -128,3 +128,22 @@ def test_hostile_bodies_on_join_leave_handover_and_movements_change_nothing(
     ).get_json()["data"]
     assert (handed["countedCash"], handed["difference"]) == (0, -100)
     ok(runner.invoke(args=["journal", "verify"]))
+
+
+def test_no_text_of_the_fec_is_read_as_a_formula(runner, client, headers, profile, store, tmp_path):
+    # An accountant opens the FEC in a spreadsheet: a tender named like a formula is its
+    # account's title (CompteLib) and in every line's label.
+    ok(runner.invoke(args=["store", "tender", "add", store, "card", '=HYPERLINK("http://x")']))
+    session_id = open_shift(client, headers, profile, cash=100)["id"]
+    move(client, headers, session_id, "sale", 5, tender="card")
+    close_shift(client, headers, profile, cash=100)
+    ok(cli(runner, "settings", "--store", store, "--siren", SIREN, "--confirm"))
+
+    ok(export(runner, store, "fec", tmp_path / "fec.txt"))
+
+    rows = fec_rows((tmp_path / "fec.txt").read_bytes())
+    titles = {row["CompteLib"] for row in rows}
+    assert '\'=HYPERLINK("http://x")' in titles
+    for row in rows:
+        for column in ("JournalLib", "CompteLib", "EcritureLib"):
+            assert not row[column].startswith(("=", "+", "-", "@")), row[column]
