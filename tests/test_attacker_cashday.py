@@ -2,6 +2,8 @@
 (issues 19 to 21): attendants and handovers, the float left and the discrepancy at start, the
 accountant's files and the replica. Each test is a finding, or a promise that held."""
 
+from contextlib import closing
+
 import pytest
 
 from app.machinery.database import UnitOfWork
@@ -11,6 +13,7 @@ from tests.helpers import CREATE, PASSWORD, close_shift, move, open_shift, repor
 from tests.journaling import instance  # noqa: F401  (a fixture)
 from tests.test_accounting import SIREN, by_account, cli, export, fec_rows, ok
 from tests.test_attendants import hand_over, handover_url, join, refused
+from tests.test_journal import plain_sql
 
 pytestmark = pytest.mark.usefixtures("instance")
 
@@ -147,3 +150,34 @@ def test_no_text_of_the_fec_is_read_as_a_formula(runner, client, headers, profil
     for row in rows:
         for column in ("JournalLib", "CompteLib", "EcritureLib"):
             assert not row[column].startswith(("=", "+", "-", "@")), row[column]
+
+
+def test_an_export_refuses_journal_entries_changed_behind_the_box_s_back(
+    app, runner, client, headers, profile, store, tmp_path
+):
+    # The files are read from the journal and cite each Z's entry hash: an entry rewritten
+    # consistently (the sale and its Z made 1000 more) must not be exported under its old hash.
+    session_id = open_shift(client, headers, profile, cash=100)["id"]
+    move(client, headers, session_id, "sale", 50)
+    close_shift(client, headers, profile, cash=150)
+    ok(cli(runner, "settings", "--store", store, "--siren", SIREN, "--confirm"))
+    with closing(plain_sql(app)) as connection:
+        connection.execute("DROP TRIGGER journal_entry_no_update")
+        for kind, key in (("cash_movement", "amount"), ("session_closed", "sales")):
+            connection.execute(
+                f"UPDATE journal_entry SET data = json_set(data, '$.{key}', '1050.00') "
+                "WHERE kind = ?",
+                (kind,),
+            )
+        for key in ("closingCash", "expectedCash"):
+            connection.execute(
+                f"UPDATE journal_entry SET data = json_set(data, '$.{key}', '1150.00') "
+                "WHERE kind = 'session_closed'"
+            )
+        connection.commit()
+
+    result = export(runner, store, "fec", tmp_path / "fec.txt")
+
+    assert result.exit_code == 1, result.output
+    assert "Nothing was written" in result.output and "journal verify" in result.output
+    assert not (tmp_path / "fec.txt").exists()

@@ -19,7 +19,16 @@ from sqlalchemy import select
 
 from .. import reports
 from ..exceptions import PostingsUnbalanced
-from ..journal import APPROVED, CLOSED, MOVEMENT, OPENED, REASONED_MOVEMENT, timestamp
+from ..journal import (
+    APPROVED,
+    CLOSED,
+    MOVEMENT,
+    OPENED,
+    REASONED_MOVEMENT,
+    timestamp,
+    wire_entry,
+)
+from ..journal.entry import entry_hash
 from ..journal.facts import FORCE_CLOSED
 from ..models import CASH, JournalEntry, PosProfile, Store
 
@@ -95,16 +104,13 @@ def z_closings(tx, store: Store, first: date, last: date) -> list[Z]:
     its session's opening float, movements and approval, from the journal."""
     start, end = reports.days_bounds(store, first, last)
     found = tx.execute(
-        select(
-            _entries.c.kind, _entries.c.at, _entries.c.session_id, _entries.c.data, _entries.c.hash
-        )
+        select(_entries)
         .where(_entries.c.store_id == store.id)
         .where(_entries.c.kind.in_((CLOSED.kind, FORCE_CLOSED.kind)))
         .where(_entries.c.at >= timestamp(start), _entries.c.at < timestamp(end))
     )
     zs = {}
-    for kind, at, session_id, data, digest in found:
-        data = json.loads(data)
+    for kind, at, session_id, data, digest in map(_hashed, found):
         moment = datetime.fromisoformat(at.removesuffix("Z"))
         zs[session_id] = Z(
             number=data["zNumber"],
@@ -116,12 +122,12 @@ def z_closings(tx, store: Store, first: date, last: date) -> list[Z]:
         )
     if zs:
         rows = tx.execute(
-            select(_entries.c.kind, _entries.c.session_id, _entries.c.data)
+            select(_entries)
             .where(_entries.c.store_id == store.id, _entries.c.session_id.in_(list(zs)))
             .where(_entries.c.kind.in_(SESSION_KINDS))
         )
-        for kind, session_id, data in rows:
-            _add(zs[session_id], kind, json.loads(data))
+        for kind, _at, session_id, data, _hash in map(_hashed, rows):
+            _add(zs[session_id], kind, data)
         profiles = {z.data["profileId"] for z in zs.values()}
         names = dict(
             tx.execute(
@@ -131,6 +137,17 @@ def z_closings(tx, store: Store, first: date, last: date) -> list[Z]:
         for z in zs.values():
             z.cashier = names.get(z.data["profileId"], "")
     return sorted(zs.values(), key=lambda z: z.number)
+
+
+def _hashed(row) -> tuple:
+    """An entry's kind, time, session, data and hash, once its hash is that of what it says: a
+    file cites the hash, so what it posts must be what was chained."""
+    if entry_hash(wire_entry(row)) != row.hash:
+        raise PostingsUnbalanced(
+            f"the journal's entry {row.seq} is not what was chained (its hash differs): "
+            "run `flask --app wsgi journal verify`"
+        )
+    return row.kind, row.at, row.session_id, json.loads(row.data), row.hash
 
 
 def _add(z: Z, kind: str, data: dict) -> None:
