@@ -6,14 +6,16 @@ from contextlib import closing
 
 import pytest
 
+from app.machinery.backup import sqlite_file
 from app.machinery.database import UnitOfWork
 from app.people import passwords
 from app.people.cashiers import set_enabled
-from tests.helpers import CREATE, PASSWORD, close_shift, move, open_shift, report
+from tests.helpers import CREATE, PASSWORD, SECRET, close_shift, move, open_shift, report
 from tests.journaling import instance  # noqa: F401  (a fixture)
 from tests.test_accounting import SIREN, by_account, cli, export, fec_rows, ok
 from tests.test_attendants import hand_over, handover_url, join, refused
 from tests.test_journal import plain_sql
+from tests.test_replica import flask as replica_flask
 
 pytestmark = pytest.mark.usefixtures("instance")
 
@@ -181,3 +183,23 @@ def test_an_export_refuses_journal_entries_changed_behind_the_box_s_back(
     assert result.exit_code == 1, result.output
     assert "Nothing was written" in result.output and "journal verify" in result.output
     assert not (tmp_path / "fec.txt").exists()
+
+
+def test_restore_from_a_replica_that_is_a_file_or_missing_folder_touches_nothing(
+    app, store, tmp_path
+):
+    database = sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
+    env = {
+        "POS_JOURNAL_DIR": app.config["JOURNAL_DIR"],
+        "POS_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "POS_SECRET_KEY": SECRET,
+    }
+    (tmp_path / "a-file").write_text("not a replica")
+    before = database.read_bytes()
+    for setting in (tmp_path / "a-file", tmp_path / "no" / "such" / "folder", database):
+        done = replica_flask({**env, "POS_REPLICA": str(setting)}, "restore", "--from-replica")
+        assert (done.returncode, done.stdout) == (1, ""), (setting, done.stderr)
+        assert "Traceback" not in done.stderr, done.stderr
+        assert done.stderr.startswith("Error: "), done.stderr
+    assert database.read_bytes() == before
+    assert (tmp_path / "a-file").read_text() == "not a replica"
