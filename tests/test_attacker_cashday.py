@@ -2,10 +2,13 @@
 (issues 19 to 21): attendants and handovers, the float left and the discrepancy at start, the
 accountant's files and the replica. Each test is a finding, or a promise that held."""
 
+import sqlite3
+import time
 from contextlib import closing
 
 import pytest
 
+from app.machinery import replica
 from app.machinery.backup import sqlite_file
 from app.machinery.database import UnitOfWork
 from app.people import passwords
@@ -203,3 +206,43 @@ def test_restore_from_a_replica_that_is_a_file_or_missing_folder_touches_nothing
         assert done.stderr.startswith("Error: "), done.stderr
     assert database.read_bytes() == before
     assert (tmp_path / "a-file").read_text() == "not a replica"
+
+
+def test_restore_from_another_box_s_replica_is_refused_without_new_head(
+    app, client, headers, profile, store, tmp_path, template_database
+):
+    # The admin points POS_REPLICA at the NAS folder of another box (here: a box with no
+    # store yet), whose journal lacks every store this box signed.
+    other_box = tmp_path / "other" / "pos.sqlite3"
+    other_box.parent.mkdir()
+    with closing(sqlite3.connect(template_database)) as source:
+        with closing(sqlite3.connect(other_box)) as copy:
+            source.backup(copy)
+            copy.execute("PRAGMA journal_mode=WAL")
+    nas = tmp_path / "other-nas"
+    nas.mkdir()
+    shipper = replica.start(other_box, nas.as_uri(), lambda live, copy: [], print)
+    try:
+        deadline = time.monotonic() + 30
+        while not replica.fetch_latest(nas.as_uri(), tmp_path / "scratch.sqlite3"):
+            assert time.monotonic() < deadline, "the other box never replicated"
+            time.sleep(0.3)
+    finally:
+        replica.stop(other_box)
+        shipper.wait(10)
+        replica.remove(tmp_path / "scratch.sqlite3")
+    open_shift(client, headers, profile, cash=100)  # this box's journal, signed
+    database = sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
+    env = {
+        "POS_REPLICA": str(nas),
+        "POS_JOURNAL_DIR": app.config["JOURNAL_DIR"],
+        "POS_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "POS_SECRET_KEY": SECRET,
+    }
+    before = database.read_bytes()
+
+    done = replica_flask(env, "restore", "--from-replica")
+
+    assert done.returncode == 1, done.stderr
+    assert "would break the journal's signed head" in done.stderr, done.stderr
+    assert database.read_bytes() == before
