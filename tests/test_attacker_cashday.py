@@ -13,10 +13,21 @@ from app.machinery.backup import sqlite_file
 from app.machinery.database import UnitOfWork
 from app.people import passwords
 from app.people.cashiers import set_enabled
-from tests.helpers import CREATE, PASSWORD, SECRET, close_shift, move, open_shift, report
+from tests.helpers import (
+    CLOSE,
+    CREATE,
+    PASSWORD,
+    SECRET,
+    LiveServer,
+    close_shift,
+    fire_together,
+    move,
+    open_shift,
+    report,
+)
 from tests.journaling import instance  # noqa: F401  (a fixture)
 from tests.test_accounting import SIREN, by_account, cli, export, fec_rows, ok
-from tests.test_attendants import hand_over, handover_url, join, refused
+from tests.test_attendants import hand_over, handover_url, join, join_url, refused
 from tests.test_journal import plain_sql
 from tests.test_replica import flask as replica_flask
 
@@ -246,3 +257,49 @@ def test_restore_from_another_box_s_replica_is_refused_without_new_head(
     assert done.returncode == 1, done.stderr
     assert "would break the journal's signed head" in done.stderr, done.stderr
     assert database.read_bytes() == before
+
+
+def test_joins_handovers_opens_and_a_close_at_once_keep_each_cashier_on_one_session(
+    app, client, headers, profile, make_profile, store, runner, tmp_path, monkeypatch
+):
+    bob, carol, dave, eve, frank = (
+        make_profile(store, name) for name in ("bob", "carol", "dave", "eve", "frank")
+    )
+    first = open_shift(client, headers, profile, cash=100)["id"]
+    second = open_shift(client, headers, eve, cash=50)["id"]
+    monkeypatch.setenv("POS_JOURNAL_DIR", app.config["JOURNAL_DIR"])
+    server = LiveServer(app, tmp_path / "gunicorn.log", workers=4)
+    on = {"password": PASSWORD}
+    sent = [
+        *[(join_url(first), {"profileId": bob} | on)] * 3,
+        *[(join_url(second), {"profileId": bob} | on)] * 3,
+        (handover_url(first), {"profileId": carol, "countedCash": 100} | on),
+        (handover_url(first), {"profileId": dave, "countedCash": 100} | on),
+        (CLOSE, {"profileId": profile, "closingCash": 100} | on),
+        (CREATE, {"profileId": frank, "openningCash": 1} | on),
+        (join_url(second), {"profileId": frank} | on),
+    ]
+    try:
+        answers = fire_together(
+            [server.url + url for url, _ in sent], headers, [body for _, body in sent]
+        )
+    finally:
+        server.stop()
+    codes = [r.status_code for r in answers]
+    assert 500 not in codes, server.log()
+
+    assert codes[:6].count(201) == 1, codes  # bob: one session, once
+    handovers, closed = codes[6:8], codes[8] == 200
+    # The close comes first and no one takes the drawer, or a handover first and the opener
+    # holds no drawer to close.
+    assert closed == (handovers.count(201) == 0), codes
+    frank_on = [codes[9] == 200, codes[10] == 201]
+    assert frank_on.count(True) == 1, codes
+    on_sessions = []
+    for session_id in (first, second):
+        shown = report(client, headers, session_id)
+        if shown["holder"]:
+            on_sessions += [shown["holder"], *shown["attending"]]
+    assert len(on_sessions) == len(set(on_sessions)), on_sessions
+    result = runner.invoke(args=["journal", "verify"])
+    assert result.exit_code == 0, result.output
