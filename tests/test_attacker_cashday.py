@@ -5,14 +5,18 @@ accountant's files and the replica. Each test is a finding, or a promise that he
 import sqlite3
 import time
 from contextlib import closing
+from decimal import Decimal as D
 
 import pytest
 
 from app.machinery import replica
 from app.machinery.backup import sqlite_file
 from app.machinery.database import UnitOfWork
-from app.people import passwords
+from app.machinery.extensions import db
+from app.models import Manager
+from app.people import managers, passwords
 from app.people.cashiers import set_enabled
+from app.sessions.service import force_close
 from tests.helpers import (
     CLOSE,
     CREATE,
@@ -26,7 +30,7 @@ from tests.helpers import (
     report,
 )
 from tests.journaling import instance  # noqa: F401  (a fixture)
-from tests.test_accounting import SIREN, by_account, cli, export, fec_rows, ok
+from tests.test_accounting import SIREN, by_account, cli, datev_rows, export, fec_rows, ok
 from tests.test_attendants import hand_over, handover_url, join, join_url, refused
 from tests.test_journal import plain_sql
 from tests.test_replica import flask as replica_flask
@@ -303,3 +307,35 @@ def test_joins_handovers_opens_and_a_close_at_once_keep_each_cashier_on_one_sess
     assert len(on_sessions) == len(set(on_sessions)), on_sessions
     result = runner.invoke(args=["journal", "verify"])
     assert result.exit_code == 0, result.output
+
+
+def test_a_forced_close_leaving_a_float_then_an_opening_over_it_balance_in_datev(
+    app, runner, client, headers, profile, store, tmp_path
+):
+    with app.app_context():
+        olga = managers.create(UnitOfWork(), "Olga", "manager-pw", store_ids=[store])
+    first = open_shift(client, headers, profile, cash=100)["id"]
+    move(client, headers, first, "sale", 20)
+    with app.app_context():
+        manager = db.session.get(Manager, olga)
+        force_close(UnitOfWork(), store, first, D(117), "left", manager, float_left=D(80))
+    opened = open_shift(client, headers, profile, cash=D("80.40"))  # 0.40 over the float
+    assert opened["discrepancyAtStart"] == D("0.4")
+    close_shift(client, headers, profile, cash=D("80.40"), floatLeft=D("80.40"))
+    args = ["--store", store, "--chart", "SKR03", "--datev-consultant", "29098"]
+    ok(cli(runner, "settings", *args, "--datev-client", "55003", "--confirm"))
+
+    ok(export(runner, store, "datev", tmp_path / "batch.csv"))
+
+    net = {}
+    for booking in datev_rows((tmp_path / "batch.csv").read_bytes())[2]:
+        amount = D(booking["Umsatz (ohne Soll/Haben-Kz)"].replace(",", "."))
+        net[booking["Konto"]] = net.get(booking["Konto"], 0) + amount
+        net[booking["Gegenkonto (ohne BU-Schlüssel)"]] = (
+            net.get(booking["Gegenkonto (ohne BU-Schlüssel)"], 0) - amount
+        )
+    # The drawer from 100 to the 80.40 left; 37 to the safe; short 3 at the forced close,
+    # over 0.40 at the next opening.
+    assert (net["1000"], net["1010"]) == (D("-19.60"), 37)
+    assert (net["8400"], net["4900"], net["2700"]) == (-20, 3, D("-0.40"))
+    assert sum(net.values()) == 0
