@@ -40,6 +40,8 @@ WORDS = {
     "pay_ins": "Einlage",
     "pay_outs": "Entnahme",
     "drops": "Abschöpfung Tresor",
+    "to_safe": "Tresor bei Abschluss",
+    "at_start": "bei Eröffnung",
     "over": "Kassenüberschuss",
     "short": "Kassenfehlbetrag",
     "forced": "Zwangsabschluss durch",

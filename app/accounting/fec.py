@@ -5,6 +5,7 @@ as the Z; its piece reference is the Z's number and journal hash."""
 
 from datetime import date
 
+from ..reports import text_cell
 from .postings import Z, label, lines, plain
 from .settings import FIGURES
 
@@ -34,6 +35,8 @@ WORDS = {
     "pay_ins": "Apports en caisse",
     "pay_outs": "Sorties de caisse",
     "drops": "Remise au coffre",
+    "to_safe": "Remise au coffre à la clôture",
+    "at_start": "à l'ouverture",
     "over": "Excédent de caisse",
     "short": "Manquant de caisse",
     "forced": "clôture forcée par",
@@ -97,4 +100,7 @@ def _account_titles(settings, tenders, names) -> dict[str, str]:
         titles.setdefault(settings.accounts[figure], []).append(WORDS[figure])
     for code, (_name, account) in tenders.items():
         titles.setdefault(account, []).append(names[code])
-    return {account: " / ".join(dict.fromkeys(words)) for account, words in titles.items()}
+    # A tender's name starts some: no spreadsheet opening the file may run it as a formula.
+    return {
+        account: text_cell(" / ".join(dict.fromkeys(words))) for account, words in titles.items()
+    }

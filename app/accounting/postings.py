@@ -19,7 +19,16 @@ from sqlalchemy import select
 
 from .. import reports
 from ..exceptions import PostingsUnbalanced
-from ..journal import APPROVED, CLOSED, MOVEMENT, OPENED, REASONED_MOVEMENT, timestamp
+from ..journal import (
+    APPROVED,
+    CLOSED,
+    MOVEMENT,
+    OPENED,
+    REASONED_MOVEMENT,
+    timestamp,
+    wire_entry,
+)
+from ..journal.entry import entry_hash
 from ..journal.facts import FORCE_CLOSED
 from ..models import CASH, JournalEntry, PosProfile, Store
 
@@ -48,6 +57,7 @@ class Posting:
     amount: Decimal
     tender: str
     figure: str
+    at_start: bool = False  # the opening's discrepancy against the float left before it
 
 
 @dataclass
@@ -61,6 +71,7 @@ class Z:
     data: dict
     forced: bool
     opening: Decimal = ZERO
+    at_start: Decimal = ZERO  # the opening cash less the float its terminal left before
     moves: dict = field(default_factory=dict)  # {tender: {movement type: sum}}
     approved_by: str | None = None
     cashier: str = ""  # the profile's name now (a label, not a figure)
@@ -69,8 +80,8 @@ class Z:
     def counted(self, tender: str) -> Decimal:
         """What the close left in the tender's account: cash counted; another tender's
         count, else what it expected."""
-        if tender == CASH:
-            return Decimal(self.data["closingCash"])
+        if tender == CASH:  # less what went to the safe, when a float was left
+            return Decimal(self.data["closingCash"]) - Decimal(self.data.get("toSafe") or 0)
         line = self.data.get("tenders", {})[tender]
         return Decimal(line["counted"] if line["counted"] is not None else line["expected"])
 
@@ -93,16 +104,13 @@ def z_closings(tx, store: Store, first: date, last: date) -> list[Z]:
     its session's opening float, movements and approval, from the journal."""
     start, end = reports.days_bounds(store, first, last)
     found = tx.execute(
-        select(
-            _entries.c.kind, _entries.c.at, _entries.c.session_id, _entries.c.data, _entries.c.hash
-        )
+        select(_entries)
         .where(_entries.c.store_id == store.id)
         .where(_entries.c.kind.in_((CLOSED.kind, FORCE_CLOSED.kind)))
         .where(_entries.c.at >= timestamp(start), _entries.c.at < timestamp(end))
     )
     zs = {}
-    for kind, at, session_id, data, digest in found:
-        data = json.loads(data)
+    for kind, at, session_id, data, digest in map(_hashed, found):
         moment = datetime.fromisoformat(at.removesuffix("Z"))
         zs[session_id] = Z(
             number=data["zNumber"],
@@ -114,12 +122,12 @@ def z_closings(tx, store: Store, first: date, last: date) -> list[Z]:
         )
     if zs:
         rows = tx.execute(
-            select(_entries.c.kind, _entries.c.session_id, _entries.c.data)
+            select(_entries)
             .where(_entries.c.store_id == store.id, _entries.c.session_id.in_(list(zs)))
             .where(_entries.c.kind.in_(SESSION_KINDS))
         )
-        for kind, session_id, data in rows:
-            _add(zs[session_id], kind, json.loads(data))
+        for kind, _at, session_id, data, _hash in map(_hashed, rows):
+            _add(zs[session_id], kind, data)
         profiles = {z.data["profileId"] for z in zs.values()}
         names = dict(
             tx.execute(
@@ -131,9 +139,21 @@ def z_closings(tx, store: Store, first: date, last: date) -> list[Z]:
     return sorted(zs.values(), key=lambda z: z.number)
 
 
+def _hashed(row) -> tuple:
+    """An entry's kind, time, session, data and hash, once its hash is that of what it says: a
+    file cites the hash, so what it posts must be what was chained."""
+    if entry_hash(wire_entry(row)) != row.hash:
+        raise PostingsUnbalanced(
+            f"the journal's entry {row.seq} is not what was chained (its hash differs): "
+            "run `flask --app wsgi journal verify`"
+        )
+    return row.kind, row.at, row.session_id, json.loads(row.data), row.hash
+
+
 def _add(z: Z, kind: str, data: dict) -> None:
     if kind == OPENED.kind:
         z.opening = Decimal(data["openingCash"])
+        z.at_start = Decimal(data.get("discrepancyAtStart") or 0)
     elif kind == APPROVED.kind:
         z.approved_by = data["by"]
     elif data["type"] in MOVES:  # a no-sale moves nothing
@@ -153,6 +173,8 @@ def post(z: Z, settings, tenders: dict[str, tuple[str, str]]) -> list[Posting]:
             if amount:
                 pair = (own, accounts[figure]) if enters else (accounts[figure], own)
                 postings.append(Posting(*pair, amount, tender, figure))
+        if tender == CASH:
+            postings += _floats(z, own, accounts)
         difference = z.difference(tender)
         if difference > 0:
             postings.append(Posting(own, accounts["over"], difference, tender, "over"))
@@ -170,6 +192,20 @@ class Line(NamedTuple):
     debit: Decimal
     credit: Decimal
     posting: Posting
+
+
+def _floats(z: Z, own: str, accounts) -> list[Posting]:
+    """A float left: what the opening found over or short of the float left before it, and
+    what the close sent to the safe. So the drawer's account goes from float to float."""
+    found = []
+    if z.at_start > 0:
+        found.append(Posting(own, accounts["over"], z.at_start, CASH, "over", at_start=True))
+    elif z.at_start < 0:
+        found.append(Posting(accounts["short"], own, -z.at_start, CASH, "short", at_start=True))
+    to_safe = Decimal(z.data.get("toSafe") or 0)
+    if to_safe:
+        found.append(Posting(accounts["drops"], own, to_safe, CASH, "to_safe"))
+    return found
 
 
 def lines(postings: list[Posting]) -> list[Line]:
@@ -192,7 +228,8 @@ def check(z: Z, postings: list[Posting]) -> None:
         net = sum(
             p.amount if p.figure in ENTERING else -p.amount for p in postings if p.tender == tender
         )
-        due = z.counted(tender) - (z.opening if tender == CASH else ZERO)
+        # The drawer's account held the float left before (the opening less its discrepancy).
+        due = z.counted(tender) - (z.opening - z.at_start if tender == CASH else ZERO)
         if net != due:
             raise PostingsUnbalanced(
                 f"Z {z.number}: {tender} moves {net:.2f} in its postings, "
@@ -217,9 +254,10 @@ def plain(text: str) -> str:
 def label(z: Z, posting: Posting, words: dict, tender_name: str) -> str:
     """What a posting says, in the file's language (``words``): the Z, the figure, the
     tender, the cashier; a forced close's reason, an approved difference's manager."""
-    parts = [f"Z {z.number}", words[posting.figure], tender_name, z.cashier]
+    figure = words[posting.figure] + (f" {words['at_start']}" if posting.at_start else "")
+    parts = [f"Z {z.number}", figure, tender_name, z.cashier]
     if z.forced:
         parts.append(f"{words['forced']} {z.data['by']}: {z.data.get('reason') or ''}")
-    if z.approved_by and posting.figure in ("over", "short"):
+    if z.approved_by and posting.figure in ("over", "short") and not posting.at_start:
         parts.append(f"{words['approved']} {z.approved_by}")
     return plain(" - ".join(parts))

@@ -43,10 +43,12 @@ def hash_password(password: str, rounds: int) -> bytes:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds))
 
 
-def lock_profile(session, profile_id: str) -> None:
+def lock_profile(session, profile_id: str) -> bool:
     """Serialise writers per profile on PostgreSQL (a row lock); on SQLite, BEGIN IMMEDIATE
-    already serialises every writer and FOR UPDATE is not rendered."""
-    session.execute(select(PosProfile.id).where(PosProfile.id == profile_id).with_for_update())
+    already serialises every writer and FOR UPDATE is not rendered. Whether it is enabled now."""
+    return session.scalar(
+        select(PosProfile.enabled).where(PosProfile.id == profile_id).with_for_update()
+    )
 
 
 # What a password check may refuse with.

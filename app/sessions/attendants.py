@@ -19,9 +19,10 @@ from ..exceptions import (
 )
 from ..machinery.database import UnitOfWork
 from ..models import Attendance, PosSession
-from ..people.passwords import lock_profile, password_checked
+from ..people.passwords import password_checked
 from .queries import presence, summary_query
 from .service import (
+    _lock_enabled,
     _open_session_by_id,
     _profile_in_store,
     _profile_to_check,
@@ -79,7 +80,7 @@ def _taking_part(uow, store_id, actor, session_id, profile_id, password, kind, *
             # Locked in this order by every rule (session, then profile) on PostgreSQL; on
             # SQLite BEGIN IMMEDIATE already serialises every writer.
             pos_session = _open_session_by_id(tx, store_id, session_id)
-            lock_profile(tx, profile_id)
+            _lock_enabled(tx, profile_id)
             on_now = presence(tx, pos_session)
             if profile_id == on_now.holder or (kind == "joined" and profile_id in on_now):
                 raise AlreadyOnSession()

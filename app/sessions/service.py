@@ -96,6 +96,13 @@ def _profile_to_check(tx, store_id: str, profile_id: str, *, to_open: bool) -> P
     return profile
 
 
+def _lock_enabled(tx, profile_id: str) -> None:
+    """Lock the profile, checked again: a manager may have disabled it during its password
+    check."""
+    if not lock_profile(tx, profile_id):
+        raise ProfileDisabled()
+
+
 def open_session(
     uow: UnitOfWork,
     store_id: str,
@@ -122,7 +129,7 @@ def open_session(
         ):
             tx = uow.session
             settle(tx)  # the password check ends with the open, in its transaction
-            lock_profile(tx, profile_id)
+            _lock_enabled(tx, profile_id)
             if on_a_session(tx, store_id, profile_id):
                 raise SessionAlreadyOpen()
             opened = PosSession(
