@@ -288,8 +288,8 @@ def test_a_period_s_page_shows_its_figures_per_type_and_tender_and_prints(
     assert f"Monthly closing {month.period}" in shown
     assert "Month closing 1 of this store: Z 1 to Z 2" in shown
     assert "Drops to the safe 30.00 EUR No-sale openings 2" in shown
-    # Per tender, cash first; the card counted in one Z of two.
-    assert "cash 232.50 EUR 230.00 EUR short by 2.50 EUR card 50.00 EUR 39.50 EUR" in shown
+    # Per tender by its name, cash first; the card counted in one Z of two.
+    assert "Cash 232.50 EUR 230.00 EUR short by 2.50 EUR Card 50.00 EUR 39.50 EUR" in shown
     html = page.get_data(as_text=True)
     assert '<p class="print-only store-name">Main Street</p>' in html
     assert '<p class="signature print-only">' in html
