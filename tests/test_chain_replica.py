@@ -59,12 +59,13 @@ def replicated_and_followed(shop: Shop, office: HeadOffice) -> list[tuple[int, s
     return shop.journal()
 
 
-def die_and_come_back(shop: Shop) -> str:
-    """A power cut that takes the disk: the whole box killed -9, its database lost (the journal
-    folder, kept off the box, is not), then restored from the replica and started again. The
-    restore's stderr."""
+def die_and_come_back(shop: Shop, office: HeadOffice) -> str:
+    """A power cut that takes the disk: the whole box killed -9 (head office, following it,
+    finds it not answering), its database lost (the journal folder, kept off the box, is not),
+    then restored from the replica and started again. The restore's stderr."""
     kill_tree(shop.server)
     shop.stop()
+    office.wait_for("find the box down", lambda: office.shop(shop.store_id)["error"])
     for name in ("", "-wal", "-shm"):
         os.unlink(f"{shop.database}{name}")
     replica.forget_state(shop.database)
@@ -85,8 +86,7 @@ def test_a_shop_restored_from_its_replica_loses_nothing_and_head_office_follows_
         shop.shift(shop.profiles[1], [5], close=False)
         acknowledged = replicated_and_followed(shop, head_office)
 
-        # Head office keeps polling while the box is dead ("not answering") and back.
-        assert "not replicated and are lost" not in die_and_come_back(shop)
+        assert "not replicated and are lost" not in die_and_come_back(shop, head_office)
         assert shop.journal() == acknowledged
         close = {"profileId": shop.profiles[1], "closingCash": 101.5, "password": PASSWORD}
         shop.post(CLOSE, close)  # the session opened before the box died
@@ -98,6 +98,7 @@ def test_a_shop_restored_from_its_replica_loses_nothing_and_head_office_follows_
     assert [seq for seq, _ in stored] == list(range(1, len(stored) + 1))
     assert len(stored) > len(acknowledged)
     assert head_office.shop(shop.store_id)["stopped_reason"] is None
+    assert head_office.shop(shop.store_id)["error"] is None  # answering again
     verified = cli(shop, "journal", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
@@ -122,7 +123,7 @@ def test_a_replica_behind_head_office_turns_the_shop_red_with_the_reason(shops, 
         )
         followed = head_office.stored(shop.store_id)
 
-        said = die_and_come_back(shop)
+        said = die_and_come_back(shop, head_office)
         assert "not replicated and are lost" in said
         assert f"at seq {len(replicated_journal)} in it, at seq {len(followed)} in the head" in said
         assert shop.journal() == replicated_journal
