@@ -79,11 +79,15 @@ def copy_database(source: Path, target: Path) -> None:
 
 
 class Shop:
-    """A shop's box: its own SQLite database and journal folder, a real gunicorn."""
+    """A shop's box: its own SQLite database and journal folder, a real gunicorn; replicated
+    by Litestream to the folder ``replica`` when given."""
 
-    def __init__(self, folder: Path, template: Path, name: str):
+    def __init__(self, folder: Path, template: Path, name: str, replica: Path | None = None):
         folder.mkdir()
         self.folder, self.name = folder, name
+        self.env = {"POS_FRONT": "none", "POS_JOURNAL_DIR": str(folder)}
+        if replica:
+            self.env["POS_REPLICA"] = str(replica)
         self.database = folder / "pos.sqlite3"
         copy_database(template, self.database)
         self.app = create_app(
@@ -119,9 +123,8 @@ class Shop:
         self.start()
 
     def start(self):
-        env = {"POS_FRONT": "none", "POS_JOURNAL_DIR": str(self.folder)}
         log = self.folder / f"gunicorn-{time.monotonic_ns()}.log"
-        self.server = LiveServer(self.app, log, workers=2, port=self.port, env=env)
+        self.server = LiveServer(self.app, log, workers=2, port=self.port, env=self.env)
 
     def stop(self):
         if self.server:
@@ -152,8 +155,9 @@ class Shop:
             self.post(CLOSE, body)
         return session_id
 
-    def journal(self) -> list[tuple[int, str]]:
-        with closing(sqlite3.connect(self.database)) as connection:
+    def journal(self, database: Path | None = None) -> list[tuple[int, str]]:
+        """The store's journal in the box's database, or in a copy of it."""
+        with closing(sqlite3.connect(database or self.database)) as connection:
             return connection.execute(
                 "SELECT seq, hash FROM journal_entry WHERE store_id = ? ORDER BY seq",
                 (self.store_id,),
@@ -240,6 +244,9 @@ def shops(tmp_path, template):
 
 @pytest.fixture
 def head_office(postgres, tmp_path, shops):
+    """A new head office following ``shops``, in the module's database emptied first."""
+    with psycopg.connect(postgres, autocommit=True) as connection:
+        connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     office = HeadOffice(postgres, tmp_path)
     office.cli("init-db")
     office.cli("user", "create", HEAD_OFFICE_USER, "--password", HEAD_OFFICE_PASSWORD)
@@ -365,7 +372,8 @@ def test_head_office_follows_three_shops_through_an_outage_and_refuses_a_bad_fee
         assert reason == f"seq {bad_seq}: the entry's hash is not the hash of its content"
         assert head_office.shop(restored.store_id)["stopped_reason"] == (
             f"the box's journal no longer has seq {len(before[restored.store_id])}, which head "
-            "office stored: it went back (a box restored from an older backup?)"
+            "office stored: it went back (a box restored from an older backup, or from a replica "
+            "behind it?)"
         )
         page = browser.get(url + "/").text
         for shop in (tampered, restored):

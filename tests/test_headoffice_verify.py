@@ -42,7 +42,7 @@ def test_a_journal_that_went_back_or_forked_is_refused():
     entries = chain(5)
     assert refused(entries[:3], 5, entries[4]["hash"]) == (
         "the box's journal no longer has seq 5, which head office stored: it went back "
-        "(a box restored from an older backup?)"
+        "(a box restored from an older backup, or from a replica behind it?)"
     )
     assert refused([], 5, entries[4]["hash"]).startswith("the box's journal no longer has seq 5")
     other = chain(5, store=STORE)[2:]

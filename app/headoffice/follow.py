@@ -117,7 +117,7 @@ def verified(store_id: str, entries: list, last_seq: int, last_hash: str | None)
         if not isinstance(first, dict) or first.get("seq") != last_seq:
             raise FeedRefused(
                 f"the box's journal no longer has seq {last_seq}, which head office stored: "
-                "it went back (a box restored from an older backup?)"
+                "it went back (a box restored from an older backup, or from a replica behind it?)"
             )
         if first.get("hash") != last_hash:
             raise FeedRefused(
