@@ -416,6 +416,18 @@ def test_the_x_z_page_and_the_day_report_split_the_figures_by_attendant(
     assert "; ".join(f"{D(str(a['sales'])):.2f}" for a in by_api) == row["attendant_sales"]
 
 
+def test_the_z_names_the_cashier_who_held_the_drawer_at_the_close(
+    client, headers, manager, bob, session_id, store
+):
+    assert report(client, headers, session_id)["closedByCashier"] is None  # open: nobody yet
+    hand_over(client, headers, session_id, bob, 100)
+    close_shift(client, headers, bob, cash=100)
+    assert report(client, headers, session_id)["closedByCashier"] == bob
+    sign_in(client)
+    page = text(client.get(f"/backoffice/stores/{store}/sessions/{session_id}"))
+    assert "by terminal-1, counted by bob" in page
+
+
 # --- The journal, the tables' protection, the upgrade -------------------------------------------
 
 
