@@ -393,7 +393,9 @@ def test_the_x_z_page_and_the_day_report_split_the_figures_by_attendant(
     with app.app_context():
         day = reports.today(db.session.get(Store, store)).isoformat()
     url = f"/backoffice/stores/{store}/days/{day}"
-    assert "By attendant" in text(client.get(url))
+    day_page = text(client.get(url))
+    assert "By attendant" in day_page
+    assert "alice 10.10 0.00 0.00 0.00 0.00 0" in day_page  # the lead names the currency once
     lines = client.get(url + ".csv").get_data(as_text=True)
     header = lines.splitlines()[0].split(",")
     assert header[-7:] == [
