@@ -393,7 +393,9 @@ def test_the_x_z_page_and_the_day_report_split_the_figures_by_attendant(
     with app.app_context():
         day = reports.today(db.session.get(Store, store)).isoformat()
     url = f"/backoffice/stores/{store}/days/{day}"
-    assert "By attendant" in text(client.get(url))
+    day_page = text(client.get(url))
+    assert "By attendant" in day_page
+    assert "alice 10.10 0.00 0.00 0.00 0.00 0" in day_page  # the lead names the currency once
     lines = client.get(url + ".csv").get_data(as_text=True)
     header = lines.splitlines()[0].split(",")
     assert header[-7:] == [
@@ -414,6 +416,18 @@ def test_the_x_z_page_and_the_day_report_split_the_figures_by_attendant(
     )
     by_api = report(client, headers, session_id)["summary"]["byAttendant"]  # to the cent
     assert "; ".join(f"{D(str(a['sales'])):.2f}" for a in by_api) == row["attendant_sales"]
+
+
+def test_the_z_names_the_cashier_who_held_the_drawer_at_the_close(
+    client, headers, manager, bob, session_id, store
+):
+    assert report(client, headers, session_id)["closedByCashier"] is None  # open: nobody yet
+    hand_over(client, headers, session_id, bob, 100)
+    close_shift(client, headers, bob, cash=100)
+    assert report(client, headers, session_id)["closedByCashier"] == bob
+    sign_in(client)
+    page = text(client.get(f"/backoffice/stores/{store}/sessions/{session_id}"))
+    assert "by terminal-1, counted by bob" in page
 
 
 # --- The journal, the tables' protection, the upgrade -------------------------------------------

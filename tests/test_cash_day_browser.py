@@ -44,6 +44,26 @@ RECEIPT_OVERFLOW = """() => {
 }"""
 
 
+# The headings of the page whose words the layout splits across lines ("REASO / N").
+SPLIT_WORDS = """() => [...document.querySelectorAll("main th")].flatMap(th => {
+  const node = th.firstChild;
+  if (!node || node.nodeType !== Node.TEXT_NODE) return [];
+  return [...node.textContent.matchAll(/\\S+/g)].filter(word => {
+    const range = document.createRange();
+    range.setStart(node, word.index);
+    range.setEnd(node, word.index + word[0].length);
+    return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size > 1;
+  }).map(word => `${th.closest("table").id || th.closest("table").className}: ${word[0]}`);
+})"""
+
+# The day report's tables that run past their section on the right, and by how much.
+PAST_THE_SECTION = """() => [...document.querySelectorAll("main section table")].flatMap(t => {
+  const section = t.closest("section");
+  const past = t.getBoundingClientRect().right - section.getBoundingClientRect().right;
+  return past > 0.5 ? [`${section.getAttribute("aria-labelledby")}: ${past} px`] : [];
+})"""
+
+
 def cells(rows) -> list[list[str]]:
     """Each row's cells as written (the text, not its CSS case), blanks made one."""
     return rows.evaluate_all(
@@ -183,6 +203,7 @@ def test_a_whole_cash_day(app, browser, server, store, tmp_path):  # noqa: F811
     desk.goto(f"{server.url}/backoffice/stores/{store}/sessions/{session}")
     page = desk.locator("main")
     assert f"Z-report · {ANA}" in page.inner_text()
+    assert f"by Till 1, counted by {ZOE}" in page.inner_text()  # who closed it, after the handover
     assert "short by 0.50 EUR" in desk.get_by_role("region", name="Difference").inner_text()
     by_tender = cells(desk.locator("#tenders tbody tr"))
     assert by_tender == [
@@ -216,6 +237,9 @@ def test_a_whole_cash_day(app, browser, server, store, tmp_path):  # noqa: F811
     assert desk.locator("#closing-count").is_visible() and desk.locator("#tenders").is_visible()
     past_the_paper = desk.evaluate(RECEIPT_OVERFLOW)
     assert past_the_paper == [], "wider than the receipt's 72 mm"
+    split = desk.evaluate(SPLIT_WORDS)
+    assert split == [], f"headings split mid-word: {split}"
+    assert f"counted by {ZOE}" in page.inner_text()
     desk.screenshot(path=SCREENSHOTS / "cash-day-z-print.png", full_page=True)
     desk.emulate_media(media="screen")
 
@@ -226,7 +250,12 @@ def test_a_whole_cash_day(app, browser, server, store, tmp_path):  # noqa: F811
     assert desk.locator("#total-no-sales").inner_text() == "1"
     store_tenders = desk.locator("section[aria-labelledby=store-totals] #tenders tbody tr")
     assert cells(store_tenders) == by_tender
-    assert cells(desk.locator("#by-attendant tbody tr")) == by_attendant
+    # The day's tables name the currency once, in the lead: by attendant too.
+    assert cells(desk.locator("#by-attendant tbody tr")) == [
+        [name, *(figure.removesuffix(" EUR") for figure in figures)]
+        for name, *figures in by_attendant
+    ]
+    assert desk.evaluate(PAST_THE_SECTION) == []
     sessions = desk.locator("section[aria-labelledby=sessions] tbody tr")
     assert "Float left 150.00, to the safe 41.30" in sessions.inner_text()
     desk.screenshot(path=SCREENSHOTS / "cash-day-report-1024.png", full_page=True)

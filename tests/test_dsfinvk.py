@@ -234,6 +234,53 @@ def test_each_z_of_the_range_in_store_time_adds_up_to_its_closing_to_the_cent(ap
     }
 
 
+def test_a_float_left_sends_the_rest_to_the_safe_and_the_next_opening_s_discrepancy_counts(
+    app, client, headers, store, profile, clock, capsys
+):
+    """docs/closing.md's float: a close leaving 100.00 sends the rest to the safe (Geldtransit
+    on the close), and the next opening counting 99.50 starts from the 100.00 left with its
+    difference (DifferenzSollIst on the opening): each Z's cash is still what it counted."""
+    with app.app_context():
+        db.session.get(Store, store).timezone = "Europe/Berlin"
+        db.session.commit()
+    clock("2026-03-02 10:00")
+    first = open_shift(client, headers, profile, cash=100)["id"]
+    move(client, headers, first, "sale", 20)
+    clock("2026-03-02 18:00")
+    close_shift(client, headers, profile, cash=120, floatLeft=100)
+    clock("2026-03-03 10:00")
+    second = open_shift(client, headers, profile, cash=D("99.50"))
+    assert second["discrepancyAtStart"] == -0.5
+    move(client, headers, second["id"], "sale", 10)
+    clock("2026-03-03 18:00")
+    close_shift(client, headers, profile, cash=D("109.50"))
+
+    archive = exported(app, store, *MARCH)[1]
+    assert validate_zip(io.BytesIO(archive)) == [] and capsys.readouterr().out == ""
+    with zipfile.ZipFile(io.BytesIO(archive)) as files:
+        dtd = etree.DTD(io.BytesIO(files.read(dsfinvk.DTD)))
+        assert dtd.validate(etree.parse(io.BytesIO(files.read("index.xml")))), dtd.error_log
+    tables = read(archive)
+    lines = [
+        (r["BON_ID"], r["GV_TYP"], r["GV_NAME"], amount(r["STK_BR"])) for r in tables["lines.csv"]
+    ]
+    assert (f"{first}-close", "Geldtransit", "to_safe", D(-20)) in lines
+    assert (f"{second['id']}-open", "Anfangsbestand", "opening", D(100)) in lines
+    assert (f"{second['id']}-open", "DifferenzSollIst", "discrepancy_at_start", D("-0.50")) in lines
+    # The cash of each Z: its counted cash, less what went to the safe.
+    for z, cash in ((1, D(100)), (2, D("109.50"))):
+        cases = sum(amount(row["Z_UMS_BRUTTO"]) for row in by_z(tables["businesscases.csv"], z))
+        [closing] = by_z(tables["cashpointclosing.csv"], z)
+        [drawer] = by_z(tables["cash_per_currency.csv"], z)
+        bons = by_z(tables["transactions.csv"], z)
+        assert cases == amount(closing["Z_SE_BARZAHLUNGEN"]) == cash
+        assert amount(drawer["ZAHLART_BETRAG_WAEH"]) == cash
+        assert sum(amount(row["UMS_BRUTTO"]) for row in bons) == cash
+        assert (
+            sum(amount(r["BASISWAEH_BETRAG"]) for r in by_z(tables["datapayment.csv"], z)) == cash
+        )
+
+
 def test_times_are_store_time_and_a_z_after_midnight_books_on_its_business_day(app, store, month):
     tables = read(exported(app, store, *MARCH)[1])
 

@@ -2,9 +2,10 @@
 auditor reads from a cash register, written with pretix's ``dsfinvk`` package.
 
 Each Z is a cash point closing (Kassenabschluss, ``Z_NR`` its Z number); each fact of its
-session a transaction (Bon) numbered by its journal entry's ``seq``: the opening's float, every
-movement, and the close's difference. The package's models write the CSVs; index.xml is made
-from the same models, so its columns are the files' own. docs/dsfinvk.md is the mapping.
+session a transaction (Bon) numbered by its journal entry's ``seq``: the opening's float (and
+its discrepancy at start), every movement, and the close's difference (and what went to the
+safe). The package's models write the CSVs; index.xml is made from the same models, so its
+columns are the files' own. docs/dsfinvk.md is the mapping.
 """
 
 import io
@@ -19,6 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from importlib import metadata, resources
 from pathlib import Path
+from typing import NamedTuple
 
 from dsfinvk import models as tables
 from dsfinvk.collection import Collection
@@ -65,14 +67,25 @@ BUSINESS_CASES = {
 }
 OPENING = ("Anfangsbestand", NOT_TAXABLE)
 DIFFERENCE = ("DifferenzSollIst", NOT_TAXABLE)
+TRANSIT = BUSINESS_CASES["drop"]
 RECEIPT, OTHER = "Beleg", "AVSonstige"
 # Cash is "Bar"; every other tender (card, voucher, cheque, other) is paid otherwise.
 CASH_PAYMENT, OTHER_PAYMENT = "Bar", "Unbar"
 
 
+class Line(NamedTuple):
+    """One line (Bonpos) of a transaction: its business case (GV_TYP), VAT key, the box's own
+    name of the figure (GV_NAME) and amount."""
+
+    case: str
+    vat: int
+    name: str
+    amount: Decimal
+
+
 @dataclass
 class Bon:
-    """One transaction: a Bonkopf, and with an amount its line, VAT and payment."""
+    """One transaction: a Bonkopf, and with lines their VAT and the payment of their sum."""
 
     id: str
     number: int  # its journal entry's seq
@@ -81,11 +94,14 @@ class Bon:
     cashier: str
     terminal: str | None
     note: str
-    amount: Decimal = Decimal("0.00")
-    case: tuple[str, int] | None = None  # (GV_TYP, VAT key); None: no line (a no-sale)
-    name: str = ""  # GV_NAME: the box's own name of the fact
+    lines: list[Line]  # none: a no-sale, which moves nothing
+    name: str = ""  # BON_NAME of a transaction of the "other" kind
     tender: str = CASH
     kind: str = RECEIPT
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal("0.00"))
 
 
 def export(tx, store_id: str, first: date, last: date, master: Mapping) -> tuple[str, bytes]:
@@ -150,8 +166,14 @@ def _journal_numbers(tx, store_id: str, sessions) -> dict:
 
 
 def _bons(closing: PosClosing, session: PosSession, cashier: str, movements, numbers) -> list:
-    """The Z's transactions: the float, each movement, then the count's difference."""
+    """The Z's transactions: the float, each movement, then the count's difference. After a
+    float left, the opening starts from that float and adds what it found over or short of it
+    (so the two Zs chain), and the close sends the rest of the count to the safe."""
     own = {"cashier_id": session.pos_profile_id, "cashier": cashier}
+    at_start = session.discrepancy_at_start or 0
+    opening = [Line(*OPENING, "opening", session.opening_cash - at_start)]
+    if at_start:
+        opening.append(Line(*DIFFERENCE, "discrepancy_at_start", at_start))
     bons = [
         Bon(
             f"{session.id}-open",
@@ -159,14 +181,13 @@ def _bons(closing: PosClosing, session: PosSession, cashier: str, movements, num
             session.created_at,
             terminal=session.opened_by,
             note=session.note or "",
-            amount=session.opening_cash,
-            case=OPENING,
-            name="opening",
+            lines=opening,
             **own,
         )
     ]
     for movement in movements:
         case = BUSINESS_CASES.get(movement.type)
+        amount = movement.amount * MOVEMENT_SIGNS[movement.type]
         bons.append(
             Bon(
                 movement.id,
@@ -174,14 +195,16 @@ def _bons(closing: PosClosing, session: PosSession, cashier: str, movements, num
                 movement.created_at,
                 terminal=movement.created_by,
                 note=_joined(movement.reason, movement.note),
-                amount=movement.amount * MOVEMENT_SIGNS[movement.type],
-                case=case,
+                lines=[Line(*case, movement.type, amount)] if case else [],
                 name=movement.type,
                 tender=movement.tender,
                 kind=RECEIPT if case else OTHER,
                 **own,
             )
         )
+    closed = [Line(*DIFFERENCE, "difference", closing.difference)]
+    if closing.to_safe:
+        closed.append(Line(*TRANSIT, "to_safe", -closing.to_safe))
     approval = closing.approval
     # A forced close is the manager's, from the back office: no terminal.
     closer = {"cashier_id": None, "cashier": closing.closed_by} if closing.forced else own
@@ -197,9 +220,7 @@ def _bons(closing: PosClosing, session: PosSession, cashier: str, movements, num
                 approval and f"approved by {approval.approved_by}: {approval.note or ''}",
                 closing.needs_approval and not approval and "approval pending",
             ),
-            amount=closing.difference,
-            case=DIFFERENCE,
-            name="difference",
+            lines=closed,
             **closer,
         )
     )
@@ -241,11 +262,15 @@ def _closing_records(collection, store: Store, closing: PosClosing, bons, names,
         )
         # No TSE signs the box's transactions: the TSE's fields are empty (docs/dsfinvk.md).
         add(tables.TSE_Transaktionen, BON_ID=bon.id)
-        if bon.case is None:
+        if not bon.lines:
             continue
-        case, vat = bon.case
-        amounts = {"BRUTTO": bon.amount, "NETTO": bon.amount, "UST": Decimal(0)}
-        add(tables.Bonkopf_USt, BON_ID=bon.id, UST_SCHLUESSEL=vat, **_named("BON_", amounts))
+        by_vat = defaultdict(Decimal)
+        for line in bon.lines:
+            by_vat[line.vat] += line.amount
+        for vat, total in sorted(by_vat.items()):
+            add(
+                tables.Bonkopf_USt, BON_ID=bon.id, UST_SCHLUESSEL=vat, **_named("BON_", _net(total))
+            )
         payment = CASH_PAYMENT if bon.tender == CASH else OTHER_PAYMENT
         tender = None if bon.tender == CASH else names.get(bon.tender, bon.tender)
         add(
@@ -256,27 +281,31 @@ def _closing_records(collection, store: Store, closing: PosClosing, bons, names,
             ZAHLWAEH_CODE=store.currency,
             BASISWAEH_BETRAG=bon.amount,
         )
-        add(
-            tables.Bonpos,
-            BON_ID=bon.id,
-            POS_ZEILE="1",
-            ARTIKELTEXT=bon.name,
-            GV_TYP=case,
-            GV_NAME=bon.name,
-            P_STORNO=False,
-            MENGE=1,
-            STK_BR=bon.amount,
-        )
-        add(
-            tables.Bonpos_USt,
-            BON_ID=bon.id,
-            POS_ZEILE="1",
-            UST_SCHLUESSEL=vat,
-            **_named("POS_", amounts),
-        )
-        cases[case, bon.name, vat] += bon.amount
         payments[payment, bon.tender, tender] += bon.amount
+        for number, line in enumerate(bon.lines, 1):
+            add(
+                tables.Bonpos,
+                BON_ID=bon.id,
+                POS_ZEILE=str(number),
+                ARTIKELTEXT=line.name,
+                GV_TYP=line.case,
+                GV_NAME=line.name,
+                P_STORNO=False,
+                MENGE=1,
+                STK_BR=line.amount,
+            )
+            add(
+                tables.Bonpos_USt,
+                BON_ID=bon.id,
+                POS_ZEILE=str(number),
+                UST_SCHLUESSEL=line.vat,
+                **_named("POS_", _net(line.amount)),
+            )
+            cases[line.case, line.name, line.vat] += line.amount
 
+    cash = sum(
+        (amount for (kind, *_), amount in payments.items() if kind == CASH_PAYMENT), Decimal(0)
+    )
     add(
         tables.Stamm_Abschluss,
         # The business day, when the Z was made after midnight before the next day's start.
@@ -291,10 +320,7 @@ def _closing_records(collection, store: Store, closing: PosClosing, bons, names,
         STNR=master["tax_number"],
         USTID=master["vat_id"],
         Z_SE_ZAHLUNGEN=sum(payments.values(), Decimal(0)),
-        Z_SE_BARZAHLUNGEN=sum(
-            (amount for (kind, *_), amount in payments.items() if kind == CASH_PAYMENT),
-            Decimal(0),
-        ),
+        Z_SE_BARZAHLUNGEN=cash,
     )
     add(
         tables.Stamm_Orte,
@@ -329,8 +355,13 @@ def _closing_records(collection, store: Store, closing: PosClosing, bons, names,
         )
     for (payment, _code, tender), amount in sorted(payments.items()):
         add(tables.Z_Zahlart, ZAHLART_TYP=payment, ZAHLART_NAME=tender, Z_ZAHLART_BETRAG=amount)
-    # The drawer after the count: the counted cash.
-    add(tables.Z_Waehrungen, ZAHLART_WAEH=store.currency, ZAHLART_BETRAG_WAEH=closing.closing_cash)
+    # The cash in the store's one currency: the count, less what went to the safe.
+    add(tables.Z_Waehrungen, ZAHLART_WAEH=store.currency, ZAHLART_BETRAG_WAEH=cash)
+
+
+def _net(amount: Decimal) -> dict:
+    """Gross, net and VAT of an amount the box knows no VAT rate of (above)."""
+    return {"BRUTTO": amount, "NETTO": amount, "UST": Decimal(0)}
 
 
 def _named(prefix: str, amounts: dict) -> dict:

@@ -689,6 +689,14 @@ class SessionReportSchema(SessionRecordSchema):
         allow_none=True,
         metadata={"description": "The other cashiers on the session now; null once closed"},
     )
+    closer = fields.String(
+        data_key="closedByCashier",
+        allow_none=True,
+        metadata={
+            "description": "Who held the drawer at the close (the opener unless handed "
+            "over); null while open"
+        },
+    )
     attendance = fields.List(
         fields.Nested(AttendanceSchema),
         metadata={"description": "Its joins, leaves and handovers, in order"},
@@ -702,7 +710,8 @@ class SessionReportSchema(SessionRecordSchema):
             if on_now is None:
                 return None
             return on_now.holder if attr == "holder" else sorted(on_now.attendants)
-        source = report if attr in ("attendance", "movements", "summary") else report.session
+        own = ("closer", "attendance", "movements", "summary")
+        source = report if attr in own else report.session
         return super().get_attribute(source, attr, default)
 
 

@@ -274,6 +274,7 @@ class SessionReport(NamedTuple):
     summary: dict  # with "tenders": tender_lines(), "attendants": attendant_figures()
     presence: Presence | None  # None once closed
     attendance: list[Attendance]
+    closer: str | None  # who held the drawer at the close; None while open
 
 
 def session_report(store_id: str, session_id: str) -> SessionReport:
@@ -295,7 +296,10 @@ def session_report(store_id: str, session_id: str) -> SessionReport:
     summary["tenders"] = tender_lines(summary["expected_cash"], closing, expected)
     summary["attendants"] = attendant_figures(db.session, [session_id]).get(session_id, [])
     on_now = None if closing else presence(db.session, session)
-    return SessionReport(session, movements, summary, on_now, attendance(db.session, session_id))
+    rows = attendance(db.session, session_id)
+    # A closed session takes no attendance row, so its rows folded name the holder at the close.
+    closer = _folded(session.pos_profile_id, [(a.kind, a.pos_profile_id) for a in rows]).holder
+    return SessionReport(session, movements, summary, on_now, rows, closer if closing else None)
 
 
 def session_history(
