@@ -409,6 +409,32 @@ def test_a_look_that_read_before_another_worker_s_close_closes_nothing_more(
     assert closings(app) == BOTH
 
 
+def test_a_close_another_worker_made_first_is_no_failure_and_no_retry(
+    app, client, headers, profile, store, clock, monkeypatch, caplog
+):
+    """On PostgreSQL a second worker's close meets the first's unique key and is rolled back,
+    the store it read with it: the request goes on, nothing is logged as a failure, and the
+    worker looks again at the end of the month, not a minute later."""
+    two_days(client, headers, profile)
+    clock[0] += timedelta(days=400)
+
+    def beaten(uow, *_):
+        with uow:  # as close_periods meets the unique key: the failed flush rolled back
+            uow.session.rollback()  # and expired what the session had read
+            raise PeriodAlreadyClosed()
+
+    monkeypatch.setattr(periods, "close_periods", beaten)
+    session_id = open_shift(client, headers, profile)["id"]
+    assert move(client, headers, session_id, "sale", 5).status_code == 201
+    assert "could not be closed" not in caplog.text
+    with app.app_context():
+        look = periods._next_look[db.engine][store]
+        month_end = reports.period_bounds(
+            SimpleNamespace(timezone="UTC", day_start_minutes=0), "month", f"{clock[0]:%Y-%m}"
+        )[1]
+    assert look == month_end.replace(tzinfo=UTC).timestamp()
+
+
 def test_first_requests_through_four_workers_at_once_close_each_period_once(app, tmp_path):
     """A box whose last Z is of January 2025, upgraded: fifty requests at once, through four
     gunicorn workers each looking for the first time, record its month and year once."""

@@ -46,35 +46,36 @@ def close_ended(store_id: str) -> None:
         return
     now = utcnow()
     try:
-        store = _close_left_out(store_id, now)
+        looks[store_id] = _seconds(_close_left_out(store_id, now))
     except Exception:
         log.exception(
             "store %s: its ended periods could not be closed; again in a minute", store_id
         )
         looks[store_id] = _seconds(now + RETRY)
-    else:
-        looks[store_id] = _seconds(_current(store, "month", now)[1])
 
 
 def _seconds(moment: datetime) -> float:
     return moment.replace(tzinfo=UTC).timestamp()
 
 
-def _close_left_out(store_id: str, now: datetime) -> Store:
+def _close_left_out(store_id: str, now: datetime) -> datetime:
+    """Close what ``_left_out`` finds; the end of the store's month, when to look again, is
+    read first: a close refused under the lock rolls back, and the store with it."""
     uow = UnitOfWork()
     with uow.reading_first():
         store = find_store(uow.session, store_id)
+        month_end = _current(store, "month", now)[1]
         if not _left_out(uow.session, store, now):
-            return store
+            return month_end
         try:
             made = close_periods(uow, store_id, None, None, AUTOMATIC)
         except PeriodAlreadyClosed:  # by another worker at the same moment (PostgreSQL)
-            return store
+            return month_end
     for row in made:
         log.info("store %s: %s %s closed, number %d", store_id, row.kind, row.period, row.number)
     if made:
         read_anew()  # what the request reads next shows them
-    return store
+    return month_end
 
 
 def _current(store: Store, kind: str, now: datetime) -> tuple[datetime, datetime]:
