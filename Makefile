@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 FLASK = $(BIN)/flask --app wsgi
 
-.PHONY: install run test test-postgres fuzz docs-check bench lint clean
+.PHONY: install run test test-postgres fuzz docs-check screenshots bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ fuzz: $(VENV)/.installed-test
 # /docs in headless Chromium (Debian: apt-get install chromium), fetching nothing from outside.
 docs-check: $(VENV)/.installed-test
 	REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest tests/test_docs_page.py
+
+# The browser tests again, their screenshots into docs/screenshots (a plain run keeps them in
+# a scratch folder, so the checkout stays as it was).
+screenshots: $(VENV)/.installed-test
+	POS_SCREENSHOTS="$(CURDIR)/docs/screenshots" REQUIRE_CHROMIUM=1 $(BIN)/python -m pytest tests/*browser*.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check app tests bench

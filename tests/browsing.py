@@ -2,17 +2,24 @@
 
 Playwright's own browsers are never downloaded: it launches the system chromium. The browser
 tests skip only where chromium is missing and REQUIRE_CHROMIUM is not set (.ci/run sets it).
-The screenshots they take are the ones docs/ shows.
+The screenshots they take go to a scratch folder, so a test run leaves the checkout as it
+was; `make screenshots` takes them into docs/screenshots, the ones docs/ shows.
 """
+
+import os
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from app.machinery.database import UnitOfWork
 from app.people import managers
 from app.stores import update_store
-from tests.helpers import ROOT, LiveServer, chromium
+from tests.helpers import LiveServer, chromium
 
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = Path(
+    os.environ.get("POS_SCREENSHOTS") or Path(tempfile.gettempdir()) / "pos-screenshots"
+)
 SIZES = {"1024": {"width": 1024, "height": 768}, "phone": {"width": 390, "height": 844}}
 MANAGER, MANAGER_PASSWORD = "Olga", "manager-pw"
 
