@@ -121,6 +121,17 @@ def test_a_cashier_joins_with_its_password_and_its_movements_name_it(
     ]
 
 
+def test_the_figures_by_attendant_are_by_name_whatever_the_case(
+    client, headers, make_profile, store, session_id
+):
+    zoe = make_profile(store, "Zoë")  # SQLite's own order puts "Z" before "a"
+    assert join(client, headers, session_id, zoe).status_code == 201
+    move(client, headers, session_id, "sale", 3, attendantId=zoe)
+    move(client, headers, session_id, "sale", 1)
+    by = report(client, headers, session_id)["summary"]["byAttendant"]
+    assert [(a["name"], a["sales"]) for a in by] == [("alice", 1), ("Zoë", 3)]
+
+
 def test_joining_is_refused_as_each_error_says(
     app, client, headers, profile, bob, carol, session_id, make_store, make_profile, runner
 ):

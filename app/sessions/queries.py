@@ -138,7 +138,9 @@ def _cash_figures():
 def attendant_figures(tx, session_ids) -> dict[str, list[dict]]:
     """``{session id: [{profile_id, name, sales, refunds, pay_ins, pay_outs, drops,
     no_sales}]}``, the sessions' cash figures split by the attendant who made each movement
-    (its session's opener for one from before attendants), by name, in one query."""
+    (its session's opener for one from before attendants), in one query; by name whatever
+    the case, as the day report and the cashiers' page list them (SQL's order is the
+    collation's: "Zoë" before "ana" on SQLite)."""
     who = func.coalesce(CashMovement.attendant_id, PosSession.pos_profile_id)
     _totals, figures = _cash_figures()
     rows = tx.execute(
@@ -148,10 +150,9 @@ def attendant_figures(tx, session_ids) -> dict[str, list[dict]]:
         .join(PosProfile, PosProfile.id == who)
         .where(CashMovement.pos_session_id.in_(list(session_ids)), CashMovement.tender == CASH)
         .group_by(CashMovement.pos_session_id, PosProfile.id)
-        .order_by(PosProfile.name, PosProfile.id)
     )
     found: dict[str, list[dict]] = {}
-    for row in rows:
+    for row in sorted(rows, key=lambda row: (row.name.casefold(), row.profile_id)):
         figures = row._asdict()
         found.setdefault(figures.pop("pos_session_id"), []).append(figures)
     return found
