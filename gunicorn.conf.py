@@ -3,9 +3,7 @@
 
 import os
 
-from gunicorn import glogging
-
-from app.machinery import front, replica
+from app.machinery import front, logs, replica
 
 wsgi_app = "wsgi:app"
 bind = os.environ.get("POS_BIND", "127.0.0.1:8000")
@@ -17,34 +15,11 @@ graceful_timeout = 10
 # The box is managed by systemd signals; gunicorn's control socket ($HOME/.gunicorn) is not used.
 control_socket_disable = True
 
-
-class Logger(glogging.Logger):
-    # The app logs each request itself, with its request id and store, so gunicorn's access log
-    # is off; with logconfig_dict set, gunicorn would still build its line on every request.
-    access_log_enabled = False
-
-
-# Every log line is one JSON object on stderr (journald keeps it).
+# Every log line is one JSON object on stderr (journald keeps it); gunicorn's access log is off,
+# the app logs each request itself (app/machinery/logs.py).
 accesslog = None
-logger_class = Logger
-logconfig_dict = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "app.machinery.logs.JsonFormatter"}},
-    "handlers": {
-        "stderr": {
-            "class": "logging.StreamHandler",
-            "formatter": "json",
-            "stream": "ext://sys.stderr",
-        },
-    },
-    "root": {"level": "INFO", "handlers": ["stderr"]},
-    "loggers": {
-        "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
-        # The health check reads the schema revision through Alembic, which says so at INFO.
-        "alembic": {"level": "WARNING"},
-    },
-}
+logger_class = logs.GunicornLogger
+logconfig_dict = logs.GUNICORN_LOGCONFIG
 
 # A request gunicorn cannot parse, or a worker timeout, is answered in the app's error format.
 front.json_errors()

@@ -3,6 +3,7 @@ on a real PostgreSQL (its own gunicorn and follower). Head office down for a whi
 with every entry exactly once; a feed that does not verify stops its shop (red, with the
 reason) and nothing stored changes."""
 
+import json
 import os
 import re
 import signal
@@ -262,9 +263,11 @@ def head_office(postgres, tmp_path, shops):
 def pages(office: HeadOffice):
     """Head office's gunicorn, signed in."""
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}"]
-    command.append("headoffice_wsgi:app")
-    with running(command, office.env, office.folder / "headoffice-gunicorn.log"):
+    # As docs/chain.md runs it; the box's gunicorn.conf.py (read without -c) would start nginx
+    # on the box's port, a `make run` beside the tests had it taken.
+    command = [sys.executable, "-m", "gunicorn", "-c", "headoffice_gunicorn.conf.py"]
+    env = office.env | {"HEADOFFICE_BIND": f"127.0.0.1:{port}"}
+    with running(command, env, office.folder / "headoffice-gunicorn.log"):
         url = f"http://127.0.0.1:{port}/headoffice"
         browser = requests.Session()
         office.wait_for("serve its pages", lambda: _answers(browser, url + "/login"))
@@ -273,6 +276,8 @@ def pages(office: HeadOffice):
         fields |= {"name": HEAD_OFFICE_USER, "password": HEAD_OFFICE_PASSWORD}
         signed_in = browser.post(url + "/login", data=fields)
         assert signed_in.status_code == 200 and "Open now" in signed_in.text
+        for linked in re.findall(r'<link [^>]*href="(/[^"]+)"', signed_in.text):  # style, icon
+            assert browser.get(f"http://127.0.0.1:{port}{linked}").status_code == 200, linked
         yield browser, url
 
 
@@ -388,7 +393,16 @@ def test_head_office_follows_three_shops_through_an_outage_and_refuses_a_bad_fee
 
         # The back office's security: its headers, CSRF on the sign-in, every page signed in,
         # a disabled user signed out at once.
-        assert browser.get(url + "/").headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+        headers = browser.get(url + "/").headers
+        assert headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+        assert (headers["Cache-Control"], headers["X-Content-Type-Options"]) == (
+            "no-store",  # the chain's figures stay off a shared PC's disk after sign-out
+            "nosniff",
+        )
+        logged = (head_office.folder / "headoffice-gunicorn.log").read_text().splitlines()
+        assert any(json.loads(line).get("path") == "/headoffice/shops.csv" for line in logged), (
+            "every line JSON, the requests' among them"
+        )
         stranger = requests.get(url + "/day.csv", allow_redirects=False)
         assert stranger.status_code == 302 and "/headoffice/login" in stranger.headers["Location"]
         no_csrf = {"name": HEAD_OFFICE_USER, "password": HEAD_OFFICE_PASSWORD}

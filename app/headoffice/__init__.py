@@ -4,7 +4,8 @@ A service of its own in the same package (docs/chain.md): ``create_headoffice_ap
 serves ``headoffice_wsgi:app``), the pages' blueprint (``pages``), the CLI group ``headoffice``
 (``cli``), the follower (``follow``), the figures (``figures``) and its own tables (``models``).
 It shares the box's code, not its database: the journal's hash (app.journal), the sign-in with
-its lockout (app.people), the back office's cookie, CSRF check and security headers.
+its lockout (app.people), the back office's cookie, CSRF check and security headers, the
+request log (app.machinery.logs).
 """
 
 from pathlib import Path
@@ -16,6 +17,7 @@ from flask_wtf.csrf import CSRFProtect
 from .. import database_uri
 from ..backoffice import SessionCookie
 from ..backoffice.views import security_headers
+from ..machinery import logs
 from ..machinery.config import MIN_SECRET_BYTES, Config, load_secret
 from ..machinery.extensions import db
 from . import cli, pages
@@ -66,6 +68,9 @@ def create_headoffice_app(config: dict | None = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=60 * int(app.config["IDLE_MINUTES"]),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the signed-in session
     )
+    # First, as in the box: its before_request starts every request's clock and id, also for
+    # one CSRFProtect refuses.
+    logs.init_app(app)  # the request's log line, its no-store and nosniff headers
     db.init_app(app)
     app.session_interface = HeadOfficeCookie()
     CSRFProtect(app)

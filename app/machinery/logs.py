@@ -2,7 +2,8 @@
 every answer carries.
 
 The app only emits log records; the process decides where they go. Gunicorn does it with
-``logconfig_dict`` in gunicorn.conf.py, which routes every record through ``JsonFormatter``.
+``GUNICORN_LOGCONFIG``, which the box's gunicorn.conf.py and head office's
+headoffice_gunicorn.conf.py both set, routing every record through ``JsonFormatter``.
 """
 
 import json
@@ -13,6 +14,7 @@ import uuid
 from datetime import UTC, datetime
 
 from flask import Flask, g, has_request_context, request
+from gunicorn import glogging
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # What a caller may choose as its own request id: short and harmless in a log line or a header.
@@ -86,3 +88,29 @@ def init_app(app: Flask) -> None:
                 },
             )
         return response
+
+
+class GunicornLogger(glogging.Logger):
+    # The app logs each request itself, with its request id and store, so gunicorn's access log
+    # is off; with logconfig_dict set, gunicorn would still build its line on every request.
+    access_log_enabled = False
+
+
+GUNICORN_LOGCONFIG = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "app.machinery.logs.JsonFormatter"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        },
+    },
+    "root": {"level": "INFO", "handlers": ["stderr"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
+        # The health check reads the schema revision through Alembic, which says so at INFO.
+        "alembic": {"level": "WARNING"},
+    },
+}
