@@ -115,6 +115,20 @@ def test_strict_input(client, headers, profile, count):
     assert body["statusCode"] == 400 and body["message"]
 
 
+def test_an_empty_count_is_refused_and_the_drawer_stays_open(client, headers, profile):
+    # [] sent alone would have closed the drawer as counted empty, 0.00: a terminal's bug
+    # turned into the whole float short.
+    refusal = {"cashCount": ["Name from 1 to 100 notes and coins."]}
+    answer = opened(client, headers, profile, cashCount=[])
+    assert (answer.status_code, answer.get_json()["errors"]) == (400, refusal)
+    session_id = open_shift(client, headers, profile, cash=10)["id"]
+    body = close_body(profile) | {"cashCount": []}
+    del body["closingCash"]
+    answer = client.post(CLOSE, json=body, headers=headers)
+    assert (answer.status_code, answer.get_json()["errors"]) == (400, refusal)
+    assert report(client, headers, session_id)["closing"] is None
+
+
 def test_a_value_not_of_the_store_is_refused_before_the_profile(client, headers):
     answer = opened(client, headers, "nosuchprofile", cashCount=[{"value": 3, "count": 1}])
     assert answer.status_code == 400

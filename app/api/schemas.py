@@ -206,11 +206,21 @@ def cash_count_field(amount_key: str) -> fields.List:
         fields.Nested(CashCountLine),
         data_key="cashCount",
         load_default=None,
-        validate=[validate.Length(max=COUNT_LINES_MAX), _no_value_twice],
+        # An empty count would say the drawer is empty: a terminal that sent [] by mistake
+        # would close with 0.00 counted. An empty drawer is a line with count 0, or the amount.
+        validate=[
+            validate.Length(
+                min=1,
+                max=COUNT_LINES_MAX,
+                error=f"Name from 1 to {COUNT_LINES_MAX} notes and coins.",
+            ),
+            _no_value_twice,
+        ],
         metadata={
             "description": "The drawer counted by note and coin, e.g. "
             '`[{"value": "50.00", "count": 3}, {"value": 0.5, "count": 4}]`: each value one '
-            "of the store's notes and coins (else 400), once; counts whole and >= 0. Its sum "
+            "of the store's notes and coins (else 400), once, 1 to 100 lines; counts whole and "
+            ">= 0. Its sum "
             f"must equal `{amount_key}` when both are sent (else 400); sent alone, it gives "
             f"`{amount_key}`."
         },
