@@ -260,7 +260,7 @@ class DayReport:
     day: date
     sessions: list[SessionFigures]
     store: Totals
-    cashiers: dict[str, Totals]  # by name, in alphabetical order
+    cashiers: dict[str, Totals]  # by name, in alphabetical order whatever the case
     # The day's cash figures by the cashier who made each movement, whoever opened the session.
     attendants: list[dict]
 
@@ -279,7 +279,8 @@ def day_report(store: Store, day: date) -> DayReport:
             for name in ATTENDANT_FIGURES:
                 summed[name] += figures[name]
     attendants = sorted(per_attendant.values(), key=lambda figures: figures["name"].casefold())
-    return DayReport(day, sessions, total, dict(sorted(per_cashier.items())), attendants)
+    cashiers = dict(sorted(per_cashier.items(), key=lambda item: item[0].casefold()))
+    return DayReport(day, sessions, total, cashiers, attendants)
 
 
 # CSV

@@ -137,6 +137,45 @@ def test_report_day_shows_the_pages_figures_to_the_cent(
     assert listed[2][3] == "-"  # still open: not closed
 
 
+def test_report_day_splits_the_cash_by_attendant_as_the_page_does(
+    app, client, headers, runner, store, day_of_sessions
+):
+    with app.app_context():
+        zoe, adam = (
+            cashiers.create(UnitOfWork(), name, PASSWORD, store_id=store)
+            for name in ("zoë", "adam")
+        )
+    open_shift(client, headers, adam, 10)
+    bea_session = day_of_sessions[2]
+    joined = client.post(
+        f"/pos-session/sessions/{bea_session}/attendants",
+        json={"profileId": zoe, "password": PASSWORD},
+        headers=headers,
+    )
+    assert joined.status_code == 201, joined.get_json()
+    assert move(client, headers, bea_session, "sale", 7, attendantId=zoe).status_code == 201
+
+    result = runner.invoke(args=["report", "day", "--store", store])
+
+    assert result.exit_code == 0, result.output
+    [heading] = [line for line in result.stdout.splitlines() if line.startswith("ATTENDANT")]
+    assert re.split(r"  +", heading.strip()) == [
+        "ATTENDANT", "SALES", "REFUNDS", "PAY-INS", "PAY-OUTS", "DROPS", "NO-SALES",
+    ]  # fmt: skip
+    # By name whatever the case, as the page; zoë's sale is hers, not Bea's who opened.
+    assert columns(result.stdout, "ATTENDANT") == [
+        ["=Bea", "1000.99", "0.00", "0.00", "0.00", "0.00", "0"],
+        ["Ana", "12.35", "2.10", "20.00", "5.00", "0.00", "0"],
+        ["zoë", "7.00", "0.00", "0.00", "0.00", "0.00", "0"],
+    ]
+    # The cashiers too, whatever the case (SQLite's and Python's order put "Ana" before "adam").
+    assert [row[0] for row in columns(result.stdout, "CASHIER")] == ["=Bea", "adam", "Ana"]
+    sign_in(client)
+    page = text(client.get(f"/backoffice/stores/{store}/days/{today(app, store)}"))
+    by_attendant = page.split("By attendant", 1)[1]
+    assert by_attendant.index("=Bea") < by_attendant.index("Ana") < by_attendant.index("zoë")
+
+
 def test_report_day_of_another_date_and_refusals(app, runner, store, day_of_sessions, tmp_path):
     empty = runner.invoke(args=["report", "day", "--store", store, "--date", "2020-02-29"])
     assert empty.exit_code == 0

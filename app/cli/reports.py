@@ -39,9 +39,9 @@ TOTALS = ("SESSIONS", "OPEN", "FORCED", *FIGURES, *DRAWER)
 )
 def day(store_id, day, csv_file):
     """The sessions opened on one business day of the store: the store's totals (and per
-    tender, when there was one besides cash), each cashier's, then each session (times in
-    store time). Counted cash and difference add up
-    the closed sessions only: "-" while none is closed."""
+    tender, when there was one besides cash), each cashier's (by the sessions they opened),
+    each attendant's (by the movements they made), then each session (times in store time).
+    Counted cash and difference add up the closed sessions only: "-" while none is closed."""
     with refusals():
         store = get_store(store_id)
     close_ended(store.id)  # a period that ended since the last request or run
@@ -68,6 +68,10 @@ def day(store_id, day, csv_file):
         click.echo()
     table([("CASHIER", *TOTALS), *((name, *_totals(t)) for name, t in report.cashiers.items())])
     click.echo()
+    if report.attendants:  # as the day page's "By attendant": who made each movement, cash only
+        head = ("ATTENDANT", *(name.upper().replace("_", "-") for name in rules.ATTENDANT_FIGURES))
+        table([head, *(_attendant(figures) for figures in report.attendants)])
+        click.echo()
     rows = [("SESSION", "CASHIER", "OPENED", "CLOSED", *FIGURES, "FORCED", "APPROVAL", *DRAWER)]
     for row in report.sessions:
         figures = (getattr(row, name) for name in rules.MONEY + rules.COUNTED)
@@ -93,6 +97,11 @@ def _totals(totals: rules.Totals) -> tuple[str, ...]:
     opened = (totals.sessions, totals.sessions - totals.closed, totals.forced)
     drawer = (money(totals.sums["drops"]), str(totals.sums["no_sales"]))
     return (*map(str, opened), *map(money, figures), *drawer)
+
+
+def _attendant(figures: dict) -> tuple[str, ...]:
+    *amounts, no_sales = (figures[name] for name in rules.ATTENDANT_FIGURES)
+    return (figures["name"], *map(money, amounts), str(no_sales))
 
 
 def _counted(amount) -> str:
