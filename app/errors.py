@@ -43,6 +43,7 @@ from .exceptions import (
     NameTaken,
     NoOpenSession,
     NothingToApprove,
+    NothingToPost,
     NotOnSession,
     NoZInRange,
     OnAnotherSession,
@@ -143,6 +144,7 @@ ANSWERS: dict[type[DomainError], Answer] = {
     AccountingSettingsIncomplete: Answer(409, "The accounting settings lack {err.missing}"),
     FormatNotForCountry: Answer(409, "{err.format} is for a store whose country is {err.country}"),
     NoZInRange: Answer(409, "These days have no Z closing"),
+    NothingToPost: Answer(409, "These days' Z closings moved no money: there is nothing to post"),
     PostingsUnbalanced: Answer(409, "Nothing was written: {err.reason}"),
     IdempotencyKeyReused: Answer(
         422, f"{IDEMPOTENCY_KEY} was already used for a different request"

@@ -232,6 +232,10 @@ class NoZInRange(DomainError):
     """No Z closing in the business days asked for: no file to write."""
 
 
+class NothingToPost(DomainError):
+    """The days' Z closings moved no money (no-sales only): a ledger file would have no line."""
+
+
 class PostingsUnbalanced(DomainError):
     """A Z whose postings do not balance, or disagree with the Z: nothing is written."""
 

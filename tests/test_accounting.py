@@ -132,8 +132,9 @@ FEC_FORMAT = {
 
 
 def fec_rows(data: bytes) -> list[dict]:
-    """The FEC's lines, each checked against the format; the header names the 18 columns."""
-    text = data.decode("utf-8")
+    """The FEC's lines, each checked against the format; the header names the 18 columns, the
+    entries are numbered 1, 2, 3... (a continuous sequence, in the file's order)."""
+    text = data.decode("iso8859_15")  # one of the encodings article A47 A-1 names
     assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "")
     header, *lines = text.removesuffix("\r\n").split("\r\n")
     assert header.split("\t") == list(FEC_FORMAT)
@@ -147,6 +148,8 @@ def fec_rows(data: bytes) -> list[dict]:
         debit, credit = (D(row[c].replace(",", ".")) for c in ("Debit", "Credit"))
         assert (debit == 0) != (credit == 0), line  # one side of one line
         rows.append(row | {"Debit": debit, "Credit": credit})
+    numbers = list(dict.fromkeys(int(row["EcritureNum"]) for row in rows))
+    assert numbers == list(range(1, len(numbers) + 1))
     return rows
 
 
@@ -175,18 +178,21 @@ def test_the_fec_of_a_month_equals_its_z_closings_to_the_cent(app, runner, frenc
     assert net["5115"] == D("42.50")
     # Each Z is one entry, balanced, its piece the Z's number and journal hash.
     for number, digest in want["hashes"].items():
-        entry = [row for row in rows if row["EcritureNum"] == str(number)]
+        entry = [row for row in rows if row["PieceRef"] == f"Z{number}-{digest}"]
+        assert len({row["EcritureNum"] for row in entry}) == 1
         assert sum(r["Debit"] for r in entry) == sum(r["Credit"] for r in entry) > 0
         assert {r["PieceRef"] for r in entry} == {f"Z{number}-{digest}"}
-    forced_lines = [r["EcritureLib"] for r in rows if r["EcritureNum"] == "3"]
+    forced_lines = [r["EcritureLib"] for r in rows if r["PieceRef"].startswith("Z3-")]
     assert all("alice - clôture forcée par Olga: left; early" in text for text in forced_lines)
     assert any(
-        "écart approuvé par Olga" in r["EcritureLib"] for r in rows if r["EcritureNum"] == "2"
+        "écart approuvé par Olga" in r["EcritureLib"]
+        for r in rows
+        if r["PieceRef"].startswith("Z2-")
     )
     # Named as the format says; journaled with its hash.
     with app.app_context():
         row = db.session.get(AccountingExport, export_id)
-        assert row.file_name == f"{SIREN}FEC{TODAY.replace('-', '')}.txt"
+        assert row.file_name == f"{SIREN}FEC{TODAY[:4]}1231.txt"  # its fiscal year's end
         assert row.sha256 == hashlib.sha256(data).hexdigest()
         assert (row.first_z, row.last_z, row.format) == (1, 3, "fec")
     ok(runner.invoke(args=["journal", "verify"]))
@@ -232,7 +238,7 @@ def test_the_datev_batch_parses_back_and_each_booking_is_a_z_s(app, runner, germ
         net[debit] = net.get(debit, 0) + amount
         net[credit] = net.get(credit, 0) - amount
     assert net["8400"] == -want["sales"]
-    assert net["8700"] == want["refunds"]
+    assert net["8720"] == want["refunds"]  # Erlösschmälerungen 19 %: the VAT reversed
     assert (net["1890"], net["1800"]) == (-want["pay_ins"], want["pay_outs"])
     assert net["1010"] == D("60") + 20
     assert (net["2700"], net["4900"]) == (-want["over"], want["short"])
@@ -289,6 +295,11 @@ def test_no_settings_unconfirmed_or_changed_settings_write_nothing(runner, month
         (("--from", "2020-01-01", "--to", "2026-01-01"), 1, "to: At most 366 days"),
         (("--from", "2001-01-01", "--to", "2001-01-31"), 1, "These days have no Z closing"),
         (("--format", "datev"), 1, "DATEV is for a store whose country is DE"),
+        (  # the FEC is a fiscal year's, named after its closing date
+            ("--from", f"{int(TODAY[:4]) - 1}-12-31", "--to", f"{TODAY[:4]}-01-01"),
+            1,
+            "to: A FEC stays within one fiscal year",
+        ),
     ],
 )
 def test_a_bad_range_or_format_is_refused_and_out_left_as_it_was(
@@ -397,7 +408,7 @@ def test_the_day_page_downloads_the_fec_and_lists_it_as_current(client, french):
     day_page = f"/backoffice/stores/{french}/days/{TODAY}"
     got = download(client, french, day_page, format="fec")
     assert got.status_code == 200, text(client.get(day_page))
-    name = f"{SIREN}FEC{TODAY.replace('-', '')}.txt"
+    name = f"{SIREN}FEC{TODAY[:4]}1231.txt"
     assert got.headers["Content-Disposition"] == f'attachment; filename="{name}"'
     assert len(fec_rows(got.data)) == 24  # 12 postings
     again = download(client, french, day_page, format="fec")
@@ -462,6 +473,67 @@ def test_every_text_of_the_datev_batch_is_one_line_and_no_formula(runner, german
     assert header[16] == 'Kasse Café "Zoé"; =cmd|\' /C ca'  # cut to DATEV's 30
     texts = [*header, *(value for booking in bookings for value in booking.values())]
     assert not [t for t in texts if t.startswith(("=", "+", "-", "@")) or "\t" in t]
+
+
+def no_sale_only(client, headers, profile):
+    """A Z whose session moved no money: a no-sale, counted as opened."""
+    session_id = open_shift(client, headers, profile, cash=50)["id"]
+    assert move(client, headers, session_id, "no_sale", 0, reason="change").status_code == 201
+    close_shift(client, headers, profile, cash=50)
+
+
+def test_a_z_that_moved_no_money_leaves_no_gap_in_the_fec_entries(
+    runner, client, headers, profile, store, files
+):
+    for moved in (True, False, True):  # Z 1, Z 2 (a no-sale only), Z 3
+        if moved:
+            session_id = open_shift(client, headers, profile, cash=50)["id"]
+            move(client, headers, session_id, "sale", 10)
+            close_shift(client, headers, profile, cash=60)
+        else:
+            no_sale_only(client, headers, profile)
+    ok(cli(runner, "settings", "--store", store, "--siren", SIREN, "--confirm"))
+    ok(export(runner, store, "fec", files / "fec.txt"))
+    rows = fec_rows((files / "fec.txt").read_bytes())  # numbered 1, 2: no gap for Z 2
+    pieces = {row["EcritureNum"]: row["PieceRef"].split("-")[0] for row in rows}
+    assert pieces == {"1": "Z1", "2": "Z3"}
+
+
+@pytest.mark.parametrize("fmt", ["fec", "datev"])
+def test_days_whose_zs_moved_no_money_are_refused_not_a_file_of_headers(
+    runner, client, headers, profile, store, files, fmt
+):
+    no_sale_only(client, headers, profile)
+    settings = ["--siren", SIREN] if fmt == "fec" else ["--country", "DE"]
+    if fmt == "datev":
+        settings += ["--datev-consultant", "29098", "--datev-client", "55003"]
+    ok(cli(runner, "settings", "--store", store, *settings, "--confirm"))
+    refused(export(runner, store, fmt, files / "out.txt"), 1, "moved no money")
+    assert list(files.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", ["fec", "datev"])
+def test_names_are_composed_and_what_the_encoding_lacks_is_a_question_mark(
+    app, runner, client, headers, make_profile, store, files, fmt
+):
+    # "Zoé" typed with a combining accent, and a name of Cyrillic and an emoji.
+    zoe, oleg = make_profile(store, "Zoe\u0301"), make_profile(store, "Олег \U0001f600")
+    for cashier in (zoe, oleg):
+        session_id = open_shift(client, headers, cashier, cash=50)["id"]
+        move(client, headers, session_id, "sale", 10)
+        close_shift(client, headers, cashier, cash=60)
+    settings = ["--siren", SIREN] if fmt == "fec" else ["--country", "DE"]
+    if fmt == "datev":
+        settings += ["--datev-consultant", "29098", "--datev-client", "55003"]
+    ok(cli(runner, "settings", "--store", store, *settings, "--confirm"))
+    ok(export(runner, store, fmt, files / "out.txt"))
+    data = (files / "out.txt").read_bytes()
+    if fmt == "fec":
+        labels = [row["EcritureLib"] for row in fec_rows(data)]
+    else:
+        labels = [booking["Buchungstext"] for booking in datev_rows(data)[2]]
+    assert all(label.endswith((" - Zoé", " - ???? ?")) for label in labels), labels
+    assert {label.endswith("Zoé") for label in labels} == {True, False}
 
 
 def test_dsfinvk_exports_the_store_s_master_data(runner, month, files):

@@ -69,8 +69,8 @@ def test_the_day_page_downloads_the_fec_and_lists_it(
         page.get_by_role("button", name="Download for the accountant").click()
     path = tmp_path / download.value.suggested_filename
     download.value.save_as(path)
-    assert path.name == f"732829320FEC{utcnow():%Y%m%d}.txt"
-    assert path.read_text(encoding="utf-8").startswith("JournalCode\tJournalLib\tEcritureNum")
+    assert path.name == f"732829320FEC{utcnow():%Y}1231.txt"  # its fiscal year's end
+    assert path.read_text(encoding="iso8859_15").startswith("JournalCode\tJournalLib\tEcritur")
     page.reload()
     listed = page.locator("#accounting-exports")
     assert hashlib.sha256(path.read_bytes()).hexdigest() in listed.inner_text()

@@ -314,6 +314,14 @@ def test_each_transaction_is_numbered_by_its_journal_entry(app, store, month):
     assert [kinds[n] for n in (numbers[0], numbers[-1])] == ["session_opened", "session_closed"]
 
 
+def test_each_terminal_a_transaction_names_is_in_the_terminals_master_data(app, store, month):
+    tables = read(exported(app, store, *MARCH)[1])
+
+    named = {(r["Z_NR"], r["TERMINAL_ID"]) for r in tables["transactions.csv"] if r["TERMINAL_ID"]}
+    listed = [(row["Z_NR"], row["TERMINAL_ID"]) for row in tables["slaves.csv"]]
+    assert named and sorted(named) == sorted(listed)  # each once per Z, none left out
+
+
 def test_the_drawer_events_forced_close_and_approval_as_the_format_has_them(app, store, month):
     tables = read(exported(app, store, *MARCH)[1])
 

@@ -341,6 +341,10 @@ def _closing_records(collection, store: Store, closing: PosClosing, bons, names,
         KASSE_BASISWAEH_CODE=store.currency,
         KEINE_UST_ZUORDNUNG=True,
     )
+    # The terminals the Z's transactions name (TERMINAL_ID): the API tokens, by name; the box
+    # knows no brand, model or software of a terminal app, so those are left empty.
+    for terminal in sorted({bon.terminal for bon in bons if bon.terminal}):
+        add(tables.Stamm_Terminals, TERMINAL_ID=terminal)
     for key, text in VAT_KEYS.items():
         add(tables.Stamm_USt, UST_SCHLUESSEL=key, UST_SATZ=Decimal(0), UST_BESCHR=text)
     for (case, name, vat), amount in sorted(cases.items()):

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from sqlalchemy import select
 
-from ..exceptions import InvalidInput, NoZInRange
+from ..exceptions import InvalidInput, NothingToPost, NoZInRange
 from ..journal import EXPORTED, record
 from ..machinery.database import UnitOfWork
 from ..models import AccountingExport
@@ -43,8 +43,9 @@ def check_range(fmt: str, first: date, last: date) -> None:
         raise InvalidInput({"to": ["The last day comes before the first."]})
     if (last - first).days >= MAX_RANGE_DAYS:
         raise InvalidInput({"to": [f"At most {MAX_RANGE_DAYS} days at a time."]})
-    if fmt == "datev" and first.year != last.year:
-        raise InvalidInput({"to": ["A DATEV batch stays within one fiscal year (1 January on)."]})
+    if fmt in ("datev", "fec") and first.year != last.year:
+        name = "A DATEV batch" if fmt == "datev" else "A FEC"
+        raise InvalidInput({"to": [f"{name} stays within one fiscal year (1 January on)."]})
 
 
 def prepare(tx, store_id: str, fmt: str, first: date, last: date) -> Prepared:
@@ -62,6 +63,8 @@ def prepare(tx, store_id: str, fmt: str, first: date, last: date) -> Prepared:
         tenders = tender_accounts(tx, settings)
         for z in zs:
             post(z, settings, tenders)
+        if not any(z.postings for z in zs):  # a file of headers only: the checkers refuse it
+            raise NothingToPost()
         if fmt == "fec":
             name, data = fec.file_name(settings, last), fec.write(store, settings, zs, tenders)
         else:

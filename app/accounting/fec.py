@@ -1,7 +1,9 @@
 """The FEC (fichier des écritures comptables, article A47 A-1 of the Livre des procédures
 fiscales): a header, then one line per debit or credit, 18 tab-separated columns, dates
-YYYYMMDD, amounts with a decimal comma, UTF-8, CRLF. One entry (EcritureNum) per Z, numbered
-as the Z; its piece reference is the Z's number and journal hash."""
+YYYYMMDD, amounts with a decimal comma, ISO 8859-15 (the article's: ASCII, ISO 8859-15 or
+EBCDIC), CRLF. One entry (EcritureNum) per Z that moved money, numbered 1, 2, 3... in the file,
+a continuous sequence as the format asks (a Z of no-sales only has no line); its piece
+reference is the Z's number and journal hash."""
 
 from datetime import date
 
@@ -45,8 +47,14 @@ WORDS = {
 }
 
 
+# What ISO 8859-15 lacks (Cyrillic, an emoji) is written "?", as OCA's l10n_fr_fec does.
+ENCODING = "iso8859_15"
+
+
 def file_name(settings, last: date) -> str:
-    return f"{settings.siren}FEC{last:%Y%m%d}.txt"
+    """SIREN, FEC, the closing date of the fiscal year, taken as the calendar year (the range
+    stays within one)."""
+    return f"{settings.siren}FEC{last.year}1231.txt"
 
 
 def write(store, settings, zs: list[Z], tenders: dict[str, tuple[str, str]]) -> bytes:
@@ -58,7 +66,7 @@ def write(store, settings, zs: list[Z], tenders: dict[str, tuple[str, str]]) -> 
     titles = _account_titles(settings, tenders, names)
     journal = plain(f"Caisse {store.name}")
     rows = [COLUMNS]
-    for z in zs:
+    for number, z in enumerate((z for z in zs if z.postings), start=1):
         day = f"{z.day:%Y%m%d}"
         for line in lines(z.postings):
             text = label(
@@ -68,7 +76,7 @@ def write(store, settings, zs: list[Z], tenders: dict[str, tuple[str, str]]) -> 
                 (
                     settings.journal_code,
                     journal,
-                    str(z.number),
+                    str(number),
                     day,
                     line.account,
                     titles[line.account],
@@ -86,7 +94,8 @@ def write(store, settings, zs: list[Z], tenders: dict[str, tuple[str, str]]) -> 
                     "",
                 )
             )
-    return "".join("\t".join(row) + "\r\n" for row in rows).encode()
+    text = "".join("\t".join(row) + "\r\n" for row in rows)
+    return text.encode(ENCODING, errors="replace")
 
 
 def _amount(value) -> str:

@@ -244,8 +244,10 @@ def check(z: Z, postings: list[Posting]) -> None:
 
 
 def plain(text: str) -> str:
-    """A label fit for one field of a line: control characters (tabs, line breaks) as spaces,
-    runs of blanks as one."""
+    """A label fit for one field of a line: composed (NFC: an "e" and its combining accent
+    are one "é", which the files' 8-bit encodings have), control characters (tabs, line
+    breaks) as spaces, runs of blanks as one."""
+    text = unicodedata.normalize("NFC", text)
     return " ".join(
         "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text).split()
     )

@@ -51,7 +51,8 @@ CHARTS = {
         journal_code="KA",
         figures={
             "sales": "8400",
-            "refunds": "8700",
+            # Erlösschmälerungen 19 % USt: reverses the VAT 8400 took out (8700 carries none).
+            "refunds": "8720",
             "pay_ins": "1890",
             "pay_outs": "1800",
             "drops": "1010",
@@ -71,7 +72,7 @@ CHARTS = {
         journal_code="KA",
         figures={
             "sales": "4400",
-            "refunds": "4700",
+            "refunds": "4720",  # as SKR03's 8720, beside 4400
             "pay_ins": "2180",
             "pay_outs": "2100",
             "drops": "1610",
