@@ -1,13 +1,22 @@
 """Head office's check of a journal page before storing it (app/headoffice/follow.py): every
-way a feed can be wrong is refused with its reason, and a good page passes whole."""
+way a feed can be wrong is refused with its reason, and a good page passes whole; a hostile
+box's answer (nested past the stack, dripped, huge, a "more follows" that never ends) costs
+that shop a poll, never the follower."""
 
 import copy
+import http.server
+import json
+import threading
+import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
-from app.headoffice.follow import FeedRefused, verified
-from app.journal.entry import chained_row, genesis, wire_entry
+from app.headoffice import follow
+from app.headoffice.follow import FeedRefused, FeedUnavailable, verified
+from app.journal.entry import chained_row, entry_hash, genesis, wire_entry
 
 STORE = "s" * 24
 
@@ -84,3 +93,141 @@ def test_an_entry_not_of_the_journal_s_shape_is_refused(change):
     assert refused([entries[0] | change, entries[1]]) == (
         "seq 1: the entry does not have the journal's fields"
     )
+
+
+def rehashed(entry: dict, **change) -> dict:
+    """The entry changed, its hash made again: a box that chains what it should not."""
+    changed = entry | change
+    return changed | {"hash": entry_hash(changed)}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"sessionId": "x" * 25},  # longer than head office's column
+        {"kind": "k" * 41},
+        {"at": "2026-02-30T00:00:01.000Z"},  # no such day
+        {"at": "\u0662\u0660\u0662\u0666-12-01T00:00:01.000Z"},  # Arabic-Indic digits
+        {"data": {"amount": "abc", "by": "till-1", "movementId": "m" * 24, "note": None}},
+        {"data": {"amount": 5, "by": "till-1", "movementId": "m" * 24, "note": None}},
+        {"data": {"amount": None, "by": "till-1", "movementId": "m" * 24, "note": None}},
+        {"data": {"amount": "1.5", "by": "till-1", "movementId": "m" * 24, "note": None}},
+    ],
+)
+def test_an_entry_chained_right_but_not_storable_or_summable_is_refused(change):
+    # Stored, "abc" as an amount broke the day and month pages of every shop, for ever; a long
+    # id or a 30 February made PostgreSQL refuse the page and stopped every shop's round.
+    [entry] = chain(1)
+    assert refused([rehashed(entry, **change)]) == (
+        "seq 1: the entry does not have the journal's fields"
+    )
+
+
+def test_a_kind_this_release_does_not_know_is_stored_as_it_is():
+    [entry] = chain(1)
+    newer = rehashed(entry, kind="loyalty_points", data={"amount": "lots"})
+    assert verified(STORE, [newer], 0, None) == [newer]
+
+
+class Box(http.server.BaseHTTPRequestHandler):
+    """A shop's box that answers every request with the server's ``answer(handler)``."""
+
+    def do_GET(self):
+        self.server.requests += 1
+        self.server.answer(self)
+
+    def log_message(self, *args):
+        pass
+
+
+@contextmanager
+def box(answer):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Box)
+    server.answer, server.requests, server.daemon_threads = answer, 0, True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        yield server, SimpleNamespace(
+            name="Shop", store_id=STORE, url=f"http://127.0.0.1:{port}", token="t",
+            last_seq=0, last_hash=None,
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+        follow._local.__dict__.pop("connections", None)  # the kept-alive ones, to it
+
+
+def send(body: bytes, status=200):
+    def answer(handler):
+        handler.send_response(status)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return answer
+
+
+def page(entries, next_after=None) -> bytes:
+    return json.dumps({"data": entries, "nextAfterSeq": next_after}).encode()
+
+
+def test_json_nested_past_the_stack_is_no_page_and_no_crash():
+    with box(send(b"[" * 100_000 + b"]" * 100_000)) as (_, shop):
+        with pytest.raises(FeedUnavailable, match="not JSON"):
+            follow.fetch(shop, 0)
+
+
+def test_an_answer_dripped_or_too_large_is_given_up(monkeypatch):
+    def drip(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Length", "1000")
+        handler.end_headers()
+        for _ in range(1000):
+            handler.wfile.write(b" ")
+            handler.wfile.flush()
+            time.sleep(0.2)
+
+    monkeypatch.setattr(follow, "ANSWER_SECONDS", 1)
+    with box(drip) as (_, shop):
+        started = time.monotonic()
+        with pytest.raises(FeedUnavailable, match="took over 1 s"):
+            follow.fetch(shop, 0)
+        assert time.monotonic() - started < 5  # not the 200 s it would drip for
+    monkeypatch.setattr(follow, "ANSWER_BYTES", 100_000)
+    with box(send(page(chain(1)) + b" " * 200_000)) as (_, shop):
+        with pytest.raises(FeedUnavailable, match="over 100000 bytes"):
+            follow.fetch(shop, 0)
+
+
+def test_more_entries_than_a_page_are_refused():
+    with box(send(page(chain(3)))) as (_, shop):
+        assert follow.fetch(shop, 0)["data"] == chain(3)
+    with box(send(page(chain(1) * (follow.PAGE + 1)))) as (_, shop):
+        with pytest.raises(FeedRefused, match="sent 1001 entries, where a page has 1000"):
+            follow.fetch(shop, 0)
+
+
+def test_more_follows_with_nothing_new_ends_the_poll_not_a_loop():
+    with box(send(page([], next_after=5))) as (server, shop):
+        polled = follow.follow_shop(None, shop)  # nothing to store: no database needed
+    assert polled.error == "the box said more entries follow but sent none"
+    assert server.requests == 1
+
+
+def test_a_box_s_long_message_is_cut_for_the_page():
+    body = json.dumps({"message": "Bearer " + "x" * 5000}).encode()
+    with box(send(body, status=401)) as (_, shop):
+        polled = follow.follow_shop(None, shop)
+    assert polled.error.startswith("the box answered HTTP 401: Bearer xxx")
+    assert len(polled.error) < 350
+
+
+def test_whatever_else_goes_wrong_with_one_shop_is_that_shop_s_poll(monkeypatch):
+    def broken(*args):
+        raise KeyError("a bug a box's answer found")
+
+    monkeypatch.setattr(follow, "verified", broken)
+    with box(send(page(chain(1)))) as (_, shop):
+        polled = follow.follow_shop(None, shop)
+    assert polled.error.startswith("head office could not follow it: KeyError(")

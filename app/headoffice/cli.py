@@ -1,5 +1,9 @@
 """``flask --app headoffice_wsgi headoffice ...``: the schema, users, shops and the follower."""
 
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -46,14 +50,64 @@ def _has_schema() -> bool:
     return db.engine.dialect.has_table(db.session.connection(), Schema.__tablename__)
 
 
+# Checked before anything is looked up, to the columns' lengths (models.py).
+class StoreId(click.ParamType):
+    name = "STORE_ID"
+
+    def convert(self, value, param, ctx):
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,24}", value):
+            self.fail("a store id is 1 to 24 letters and digits, as the box prints it", param, ctx)
+        return value
+
+
+class ShopName(click.ParamType):
+    name = "NAME"
+
+    def convert(self, value, param, ctx):
+        if not value.strip() or len(value) > 120:
+            self.fail("a name is 1 to 120 characters", param, ctx)
+        if any(unicodedata.category(ch)[0] == "C" for ch in value):
+            self.fail("a name cannot hold a control character (a line break, a tab)", param, ctx)
+        return value.strip()
+
+
+class BoxUrl(click.ParamType):
+    name = "URL"
+
+    def convert(self, value, param, ctx):
+        parts = urlsplit(value)
+        try:
+            parts.port  # noqa: B018  (raises on a port that is not a number)
+        except ValueError:
+            self.fail("the port is not a number", param, ctx)
+        if parts.scheme not in ("http", "https") or not parts.hostname or len(value) > 500:
+            self.fail(
+                "a URL of the box: http:// or https://, a host, e.g. https://shop-12.lan",
+                param,
+                ctx,
+            )
+        if parts.username is not None or parts.query or parts.fragment:
+            self.fail(
+                "no user, password, query or fragment: the token is the credential", param, ctx
+            )
+        return value
+
+
 def _token(value: str | None) -> str:
-    return value or click.prompt("Follower token", hide_input=True)
+    """A token as the box prints it (a JWT: letters, digits, '-', '_', '.'), else refused, so a
+    pasted line break never reaches a request's header."""
+    token = value or click.prompt("Follower token", hide_input=True)
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", token.strip()):
+        raise click.BadParameter("paste the token as token issue --follower printed it")
+    return token.strip()
 
 
 @shop_cli.command("add")
-@click.argument("store_id")
-@click.option("--name", required=True, help="The shop's name on the pages.")
-@click.option("--url", required=True, help="The box's base URL, e.g. https://shop-12.lan")
+@click.argument("store_id", type=StoreId())
+@click.option("--name", required=True, type=ShopName(), help="The shop's name on the pages.")
+@click.option(
+    "--url", required=True, type=BoxUrl(), help="The box's base URL, e.g. https://shop-12.lan"
+)
 @click.option(
     "--token",
     envvar="HEADOFFICE_SHOP_TOKEN",
@@ -61,12 +115,11 @@ def _token(value: str | None) -> str:
 )
 def add_shop(store_id, name, url, token):
     """Follow the store STORE_ID of the box at --url."""
+    token = _token(token)
     _schema_ready()
     if db.session.get(Shop, store_id) is not None:
         raise click.BadParameter(f"shop {store_id} is followed already", param_hint="STORE_ID")
-    if not url.startswith(("http://", "https://")):
-        raise click.BadParameter("must start with http:// or https://", param_hint="--url")
-    db.session.add(Shop(store_id=store_id, name=name, url=url, token=_token(token)))
+    db.session.add(Shop(store_id=store_id, name=name, url=url, token=token))
     db.session.commit()
     click.echo(store_id)
 
@@ -83,8 +136,9 @@ def _shop(store_id: str) -> Shop:
 @click.option("--token", envvar="HEADOFFICE_SHOP_TOKEN", help="Prompted if not given.")
 def shop_token(store_id, token):
     """Give the shop a new follower token (the old one revoked or expired)."""
+    token = _token(token)
     _schema_ready()
-    _shop(store_id).token = _token(token)
+    _shop(store_id).token = token
     db.session.commit()
 
 

@@ -22,19 +22,31 @@ from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 
 from ..journal.entry import entry_hash, genesis
+from ..journal.facts import FACTS
 from ..models import utcnow
 from .models import Entry, Shop
 
 log = logging.getLogger(__name__)
 
 PAGE = 1000  # the box's largest page (app/api/journal.py)
-TIMEOUT_SECONDS = 10
+TIMEOUT_SECONDS = 10  # each read of the socket
+# A whole answer, however slowly a box sends it: a box that drips its bytes would otherwise hold
+# its follower thread, and the round every shop waits on, for ever.
+ANSWER_SECONDS = 60
+# A page of 1,000 entries is a few hundred KB; what is far larger is no page of the box's.
+ANSWER_BYTES = 32 * 1024 * 1024
 ENTRY_KEYS = frozenset(("seq", "storeId", "kind", "at", "sessionId", "data", "prevHash", "hash"))
 TEXTS = ("storeId", "kind", "sessionId", "prevHash", "hash")
-AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")  # the contract's timestamps
+# What the columns hold (app/headoffice/models.py), checked before PostgreSQL would refuse it.
+LONGEST = {"kind": 40, "sessionId": 24}
+AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # the contract's timestamps
+AT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
+# An amount as the journal writes it (app.journal.entry.money); the pages sum them in SQL.
+MONEY = re.compile(r"-?[0-9]+\.[0-9]{2}")
+REASON_CHARS = 300  # of the box's own message, as the page shows it
 
 _entries = Entry.__table__
 _shops = Shop.__table__
@@ -91,20 +103,36 @@ def fetch(shop, after_seq: int) -> dict:
     try:
         connection.request("GET", path + query, headers=headers)
         response = connection.getresponse()
-        body = response.read()
+        body = _read(response, time.monotonic() + ANSWER_SECONDS)
     except (OSError, http.client.HTTPException) as err:
         connection.close()
         raise FeedUnavailable(f"the box did not answer: {err}") from None
     try:
         page = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested past Python's stack
         raise FeedUnavailable(f"the box answered HTTP {response.status}, not JSON") from None
     if response.status != 200:
         message = page.get("message") if isinstance(page, dict) else None
+        message = str(message)[:REASON_CHARS]
         raise FeedUnavailable(f"the box answered HTTP {response.status}: {message}")
     if not isinstance(page, dict) or not isinstance(page.get("data"), list):
         raise FeedRefused("the box's answer is not a journal page")
+    if len(page["data"]) > PAGE:
+        raise FeedRefused(f"the box sent {len(page['data'])} entries, where a page has {PAGE}")
     return page
+
+
+def _read(response: http.client.HTTPResponse, deadline: float) -> bytes:
+    """The answer's body, read as it comes, until ``deadline`` and up to ANSWER_BYTES."""
+    chunks, size = [], 0
+    while chunk := response.read1(64 * 1024):
+        size += len(chunk)
+        if size > ANSWER_BYTES:
+            raise http.client.HTTPException(f"its answer is over {ANSWER_BYTES} bytes")
+        if time.monotonic() > deadline:
+            raise http.client.HTTPException(f"its answer took over {ANSWER_SECONDS} s")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def verified(store_id: str, entries: list, last_seq: int, last_hash: str | None) -> list[dict]:
@@ -143,16 +171,32 @@ def verified(store_id: str, entries: list, last_seq: int, last_hash: str | None)
 
 
 def _well_formed(entry) -> bool:
-    """The journal's fields, of their types (what PostgreSQL is then given to store)."""
-    return (
+    """The journal's fields, of their types and lengths, a real time, and the amounts of a kind
+    the journal defines as amounts: what PostgreSQL is then given to store, and the pages to
+    sum. A kind this release does not know (a newer box's) is stored as it is."""
+    if not (
         isinstance(entry, dict)
         and set(entry) - {"imported"} == ENTRY_KEYS
         and entry.get("imported", True) is True
         and type(entry["seq"]) is int
         and all(isinstance(entry[key], str) for key in TEXTS)
+        and all(len(entry[key]) <= longest for key, longest in LONGEST.items())
         and isinstance(entry["data"], dict)
         and isinstance(entry["at"], str)
         and AT.fullmatch(entry["at"]) is not None
+    ):
+        return False
+    try:
+        datetime.strptime(entry["at"], AT_FORMAT)
+    except ValueError:  # 30 February
+        return False
+    fact, data = FACTS.get(entry["kind"]), entry["data"]
+    money_keys = fact.money_keys if fact else {}
+    return all(
+        (data[key] is None and nullable)
+        or (isinstance(data[key], str) and MONEY.fullmatch(data[key]) is not None)
+        for key, nullable in money_keys.items()
+        if key in data
     )
 
 
@@ -160,7 +204,11 @@ def store(connection: Connection, store_id: str, entries: list[dict], last_seq: 
     """Store a verified page, once: an entry already there (by store and seq) must have the same
     hash, else FeedRefused. Moves the shop's last seq on from ``last_seq``; False when another
     follower moved it first (nothing is then written)."""
-    inserted = set(connection.scalars(STORE, {"page": json.dumps(entries, ensure_ascii=False)}))
+    try:
+        page = {"page": json.dumps(entries, ensure_ascii=False)}
+        inserted = set(connection.scalars(STORE, page))
+    except DataError as err:  # what the checks above let through, PostgreSQL refused
+        raise FeedRefused(f"head office's database refused the page: {err.orig}") from None
     if len(inserted) < len(entries):
         sent = {e["seq"]: e["hash"] for e in entries if e["seq"] not in inserted}
         stored = connection.execute(STORED_HASHES, {"store_id": store_id, "seqs": list(sent)})
@@ -201,6 +249,8 @@ def follow_shop(engine: Engine, shop) -> Polled | None:
                 last_seq, last_hash = entries[-1]["seq"], entries[-1]["hash"]
             if page.get("nextAfterSeq") is None:
                 return Polled(shop.store_id, utcnow(), None)
+            if not entries:  # "more follows", and nothing new: asked again, it would loop
+                raise FeedUnavailable("the box said more entries follow but sent none")
     except FeedRefused as err:
         log.error("shop %s (%s) stopped: %s", shop.name, shop.store_id, err)
         with engine.begin() as connection:
@@ -211,6 +261,12 @@ def follow_shop(engine: Engine, shop) -> Polled | None:
             )
     except FeedUnavailable as err:
         return Polled(shop.store_id, utcnow(), str(err))
+    except DBAPIError:  # head office's database: the round stops (follow)
+        raise
+    except Exception as err:  # a bug a box's answer found: this shop only, tried again
+        log.exception("shop %s (%s) could not be followed", shop.name, shop.store_id)
+        why = f"head office could not follow it: {err!r}"[:REASON_CHARS]
+        return Polled(shop.store_id, utcnow(), why)
     return None
 
 

@@ -109,6 +109,15 @@ class Fact:
         return self._map(lambda column: encoding(column).value(getattr(row, column.name)), fields)
 
     @cached_property
+    def money_keys(self) -> dict[str, bool]:
+        """The data's top-level amounts (each a text with two decimals): key -> may be null."""
+        return {
+            key: self.table.c[name].nullable
+            for key, name in self.fields.items()
+            if isinstance(name, str) and isinstance(self.table.c[name].type, MoneyColumn)
+        }
+
+    @cached_property
     def session_column(self) -> Column:
         return self.table.c.pos_session_id if self.session is None else self.session
 
