@@ -378,6 +378,14 @@ def test_terminals_issue_shows_the_token_once_and_revoke_refuses_it(signed_in, s
     assert signed_in.get("/pos-session/profiles", headers=bearer).status_code == 401
 
 
+def test_head_office_s_token_is_marked_as_such_among_the_terminals(signed_in, store, runner):
+    follower = ["token", "issue", "--store", store, "--name", "headoffice", "--follower"]
+    assert runner.invoke(args=follower).exit_code == 0
+    listed = text(signed_in.get(f"/backoffice/stores/{store}/terminals"))
+    # A manager tidying the list sees what it is before revoking it.
+    assert "headoffice Head office: reads the journal only" in listed
+
+
 def test_terminal_form_errors_sit_next_to_the_field(signed_in, store):
     url = f"/backoffice/stores/{store}/terminals"
     refused = submit(signed_in, url, url, name=" ", days="0")
