@@ -13,11 +13,6 @@ from app.machinery import logs
 wsgi_app = "headoffice_wsgi:app"
 bind = os.environ.get("HEADOFFICE_BIND", "127.0.0.1:8100")
 workers = int(os.environ.get("HEADOFFICE_WORKERS", "2"))
-timeout = 30
-graceful_timeout = 10
-control_socket_disable = True
-
+control_socket_disable = True  # as the box: systemd's signals, no $HOME/.gunicorn socket
 # One JSON line per request and per message on stderr, as the box's.
-accesslog = None
-logger_class = logs.GunicornLogger
-logconfig_dict = logs.GUNICORN_LOGCONFIG
+logger_class, logconfig_dict = logs.GunicornLogger, logs.GUNICORN_LOGCONFIG
