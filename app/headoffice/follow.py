@@ -42,7 +42,7 @@ ENTRY_KEYS = frozenset(("seq", "storeId", "kind", "at", "sessionId", "data", "pr
 TEXTS = ("storeId", "kind", "sessionId", "prevHash", "hash")
 # What the columns hold (app/headoffice/models.py), checked before PostgreSQL would refuse it.
 LONGEST = {"kind": 40, "sessionId": 24}
-AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # the contract's timestamps
+# The contract's timestamps, in ASCII digits (\d would take others).
 AT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
 # An amount as the journal writes it (app.journal.entry.money); the pages sum them in SQL.
 MONEY = re.compile(r"-?[0-9]+\.[0-9]{2}")
@@ -187,7 +187,7 @@ def _well_formed(entry) -> bool:
     ):
         return False
     try:
-        datetime.strptime(entry["at"], AT_FORMAT)
+        datetime.fromisoformat(entry["at"])  # in C: a thousand entries' cost nothing to notice
     except ValueError:  # 30 February
         return False
     fact, data = FACTS.get(entry["kind"]), entry["data"]
