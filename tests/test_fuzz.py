@@ -59,7 +59,10 @@ def test_schemathesis_finds_no_failure(live_server, headers, tmp_path):
 
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert '"status": 5' not in live_server.log()  # no 5xx, whatever the checks said
-    # Each operation that takes input was sent at least EXAMPLES generated requests.
+    # Each operation that takes input was fuzzed: Schemathesis sends a case once however often
+    # Hypothesis draws it, so an operation with little to vary (a path id and an optional header)
+    # sends fewer than EXAMPLES distinct requests (243 of 300 seen); half is the floor, far above
+    # the handful an operation gets when its generation fails.
     sent = Counter()
     for line in report.read_text().splitlines():
         recorder = json.loads(line).get("ScenarioFinished", {}).get("recorder", {})
@@ -71,4 +74,4 @@ def test_schemathesis_finds_no_failure(live_server, headers, tmp_path):
         for method, operation in item.items():
             takes_input = "requestBody" in operation or "{" in path
             if method != "parameters" and takes_input:
-                assert sent[f"{method.upper()} {path}"] >= EXAMPLES, (method, path, sent)
+                assert sent[f"{method.upper()} {path}"] >= EXAMPLES // 2, (method, path, sent)
