@@ -184,6 +184,9 @@ def test_the_fec_of_a_month_equals_its_z_closings_to_the_cent(app, runner, frenc
         assert {r["PieceRef"] for r in entry} == {f"Z{number}-{digest}"}
     forced_lines = [r["EcritureLib"] for r in rows if r["PieceRef"].startswith("Z3-")]
     assert all("alice - clôture forcée par Olga: left; early" in text for text in forced_lines)
+    # Bob opened Z 2 and handed the drawer over: alice's is the close, and its difference.
+    handed_over = [r["EcritureLib"] for r in rows if r["PieceRef"].startswith("Z2-")]
+    assert all(" - alice" in text and "bob" not in text for text in handed_over), handed_over
     assert any(
         "écart approuvé par Olga" in r["EcritureLib"]
         for r in rows
@@ -225,6 +228,8 @@ def test_the_datev_batch_parses_back_and_each_booking_is_a_z_s(app, runner, germ
     assert (header[14], header[15], header[21], header[26]) == (day, day, "EUR", "03")
     assert len(header) == 31 and columns[0] == "Umsatz (ohne Soll/Haben-Kz)"
     want = z_figures(app, german)
+    handed_over = [b["Buchungstext"] for b in bookings if b["Belegfeld 1"] == "Z2"]
+    assert all(" - alice" in text and "bob" not in text for text in handed_over), handed_over
     net = {}
     for booking in bookings:
         assert booking["Soll/Haben-Kennzeichen"] == "S"

@@ -29,7 +29,7 @@ from ..journal import (
     wire_entry,
 )
 from ..journal.entry import entry_hash
-from ..journal.facts import FORCE_CLOSED
+from ..journal.facts import FORCE_CLOSED, HANDED_OVER
 from ..models import CASH, JournalEntry, PosProfile, Store
 
 # A movement's type: the figure it is posted to, and whether it enters the tender's account.
@@ -74,7 +74,8 @@ class Z:
     at_start: Decimal = ZERO  # the opening cash less the float its terminal left before
     moves: dict = field(default_factory=dict)  # {tender: {movement type: sum}}
     approved_by: str | None = None
-    cashier: str = ""  # the profile's name now (a label, not a figure)
+    holder: str = ""  # the profile holding the drawer at the close: the opener until a handover
+    cashier: str = ""  # the holder's name now (a label, not a figure)
     postings: list[Posting] = field(default_factory=list)
 
     def counted(self, tender: str) -> Decimal:
@@ -96,12 +97,19 @@ class Z:
 
 
 _entries = JournalEntry.__table__
-SESSION_KINDS = (OPENED.kind, MOVEMENT.kind, REASONED_MOVEMENT.kind, APPROVED.kind)
+SESSION_KINDS = (
+    OPENED.kind,
+    MOVEMENT.kind,
+    REASONED_MOVEMENT.kind,
+    APPROVED.kind,
+    HANDED_OVER.kind,
+)
 
 
 def z_closings(tx, store: Store, first: date, last: date) -> list[Z]:
     """The Z closings made in the business days ``first`` to ``last``, by number, each with
-    its session's opening float, movements and approval, from the journal."""
+    its session's opening float, movements, approval and drawer's holder at the close, from
+    the journal."""
     start, end = reports.days_bounds(store, first, last)
     found = tx.execute(
         select(_entries)
@@ -119,23 +127,25 @@ def z_closings(tx, store: Store, first: date, last: date) -> list[Z]:
             session_id=session_id,
             data=data,
             forced=kind == FORCE_CLOSED.kind,
+            holder=data["profileId"],
         )
     if zs:
         rows = tx.execute(
             select(_entries)
             .where(_entries.c.store_id == store.id, _entries.c.session_id.in_(list(zs)))
             .where(_entries.c.kind.in_(SESSION_KINDS))
+            .order_by(_entries.c.seq)  # handovers in order: the last one's taker holds it
         )
         for kind, _at, session_id, data, _hash in map(_hashed, rows):
             _add(zs[session_id], kind, data)
-        profiles = {z.data["profileId"] for z in zs.values()}
+        profiles = {z.holder for z in zs.values()}
         names = dict(
             tx.execute(
                 select(PosProfile.id, PosProfile.name).where(PosProfile.id.in_(profiles))
             ).all()
         )
         for z in zs.values():
-            z.cashier = names.get(z.data["profileId"], "")
+            z.cashier = names.get(z.holder, "")
     return sorted(zs.values(), key=lambda z: z.number)
 
 
@@ -156,6 +166,8 @@ def _add(z: Z, kind: str, data: dict) -> None:
         z.at_start = Decimal(data.get("discrepancyAtStart") or 0)
     elif kind == APPROVED.kind:
         z.approved_by = data["by"]
+    elif kind == HANDED_OVER.kind:
+        z.holder = data["profileId"]
     elif data["type"] in MOVES:  # a no-sale moves nothing
         sums = z.moves.setdefault(data.get("tender", CASH), {})
         sums[data["type"]] = sums.get(data["type"], ZERO) + Decimal(data["amount"])
@@ -255,7 +267,8 @@ def plain(text: str) -> str:
 
 def label(z: Z, posting: Posting, words: dict, tender_name: str) -> str:
     """What a posting says, in the file's language (``words``): the Z, the figure, the
-    tender, the cashier; a forced close's reason, an approved difference's manager."""
+    tender, the cashier holding the drawer at the close; a forced close's reason, an approved
+    difference's manager."""
     figure = words[posting.figure] + (f" {words['at_start']}" if posting.at_start else "")
     parts = [f"Z {z.number}", figure, tender_name, z.cashier]
     if z.forced:
