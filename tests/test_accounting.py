@@ -6,21 +6,35 @@ import csv
 import hashlib
 import io
 import re
-import zipfile
+from contextlib import closing
 from decimal import Decimal as D
 
 import pytest
 from dsfinvk.validate import validate_zip
+from sqlalchemy import select
 
 from app.accounting import postings
+from app.journal import EXPORTED
 from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
-from app.models import AccountingExport, PosClosing, Store, utcnow
+from app.models import AccountingExport, JournalEntry, PosClosing, Store, utcnow
 from app.people import managers
-from tests.helpers import MANAGER, close_shift, move, open_shift, sign_in, submit, text
+from tests.helpers import (
+    MANAGER,
+    close_shift,
+    move,
+    open_shift,
+    sign_in,
+    sqlite_only,
+    submit,
+    text,
+)
 from tests.journaling import instance  # noqa: F401  (a fixture)
 from tests.test_attendants import hand_over
+from tests.test_dsfinvk import amount as dsfinvk_number
+from tests.test_dsfinvk import read
 from tests.test_force_close import forced
+from tests.test_journal import plain_sql
 
 pytestmark = pytest.mark.usefixtures("instance")
 
@@ -344,11 +358,13 @@ def test_settings_take_each_chart_s_defaults_and_the_country_s_chart(runner, sto
     refused(unknown, 1, "Store not found")
 
 
+@pytest.mark.parametrize(("fmt", "settings"), [("fec", "french"), ("dsfinvk", "auditor")])
 def test_an_export_that_does_not_agree_with_its_zs_is_refused_with_the_reason(
-    runner, french, files, monkeypatch
+    app, runner, files, monkeypatch, request, fmt, settings
 ):
     """A movement the postings did not read (as if its entry were missing): the cash account
-    no longer moves by what the Z counted, and nothing is written."""
+    no longer moves by what the Z counted, and nothing is written, whatever the format."""
+    store = request.getfixturevalue(settings)
     add = postings._add
 
     def forgetting_drops(z, kind, data):
@@ -356,9 +372,9 @@ def test_an_export_that_does_not_agree_with_its_zs_is_refused_with_the_reason(
             add(z, kind, data)
 
     monkeypatch.setattr(postings, "_add", forgetting_drops)
-    result = export(runner, french, "fec", files / "out.txt")
+    result = export(runner, store, fmt, files / "out")
     refused(result, 1, "Nothing was written: Z 1: cash moves 54.75 in its postings")
-    assert list(files.iterdir()) == []
+    assert list(files.iterdir()) == [] and exports_journaled(app) == []
 
 
 def test_lines_whose_debit_is_not_their_credit_are_refused(runner, french, files, monkeypatch):
@@ -541,19 +557,79 @@ def test_names_are_composed_and_what_the_encoding_lacks_is_a_question_mark(
     assert {label.endswith("Zoé") for label in labels} == {True, False}
 
 
-def test_dsfinvk_exports_the_store_s_master_data(runner, month, files):
+@pytest.fixture
+def auditor(runner, month):
+    """The store set up for the DSFinV-K: German, with its master data."""
     args = ["--store", month, "--country", "DE", "--company-name", "Zoé GmbH", "--street", "Hof 1"]
     args += ["--postcode", "10115", "--city", "Berlin", "--tax-number", "12/345/67890"]
     ok(cli(runner, "settings", *args, "--confirm"))
-    ok(export(runner, month, "dsfinvk", files / "dsfinvk.zip"))
-    archive = (files / "dsfinvk.zip").read_bytes()
+    return month
+
+
+def valid_dsfinvk(archive: bytes, capsys) -> dict[str, list[dict]]:
+    """The archive's CSVs by column name, once the package's validator found nothing: it
+    prints its findings on numbers and lengths rather than returning them."""
+    capsys.readouterr()
     assert validate_zip(io.BytesIO(archive)) == []
-    with zipfile.ZipFile(io.BytesIO(archive)) as package:
-        location = package.read("location.csv").decode()
-    assert ";Hof 1;10115;Berlin;DEU;" in location  # DSFinV-K's country is alpha-3
+    assert capsys.readouterr().out == ""
+    return read(archive)
 
 
-def test_dsfinvk_needs_the_master_data(runner, month, files):
+def test_dsfinvk_exports_the_store_s_master_data(runner, auditor, files, capsys):
+    ok(export(runner, auditor, "dsfinvk", files / "dsfinvk.zip"))
+    tables = valid_dsfinvk((files / "dsfinvk.zip").read_bytes(), capsys)
+    places = {
+        (row["LOC_STRASSE"], row["LOC_PLZ"], row["LOC_ORT"], row["LOC_LAND"])
+        for row in tables["location.csv"]
+    }
+    assert places == {("Hof 1", "10115", "Berlin", "DEU")}  # DSFinV-K's country is alpha-3
+
+
+def exports_journaled(app) -> list:
+    with app.app_context():
+        return db.session.scalars(
+            select(JournalEntry.seq).where(JournalEntry.kind == EXPORTED.kind)
+        ).all()
+
+
+def test_dsfinvk_needs_the_master_data(app, runner, month, files):
     ok(cli(runner, "settings", "--store", month, "--country", "DE", "--confirm"))
     result = export(runner, month, "dsfinvk", files / "dsfinvk.zip")
     refused(result, 1, "lack company_name, street, postcode, city, tax_number")
+    assert list(files.iterdir()) == [] and exports_journaled(app) == []
+
+
+@sqlite_only  # the tamper is in SQLite's SQL
+def test_dsfinvk_exports_the_chained_figures_not_rows_changed_behind_the_box_s_back(
+    app, runner, auditor, files, capsys
+):
+    """Every sale made 999.99 in its table: the file is the journal's, as the FEC is."""
+    with closing(plain_sql(app)) as connection:
+        connection.execute("DROP TRIGGER cash_movement_no_update")
+        connection.execute("UPDATE cash_movement SET amount = 99999 WHERE type = 'sale'")
+        connection.commit()
+    ok(export(runner, auditor, "dsfinvk", files / "dsfinvk.zip"))
+    tables = valid_dsfinvk((files / "dsfinvk.zip").read_bytes(), capsys)
+    sales = [r for r in tables["businesscases.csv"] if r["GV_NAME"] == "sale"]
+    assert sum(dsfinvk_number(r["Z_UMS_BRUTTO"]) for r in sales) == z_figures(app, auditor)["sales"]
+    lines = [dsfinvk_number(r["STK_BR"]) for r in tables["lines.csv"] if r["GV_NAME"] == "sale"]
+    assert sorted(lines) == [D("7.30"), 12, D("30.50"), 40, 50]
+
+
+@sqlite_only  # the tamper is in SQLite's SQL (json_set)
+def test_dsfinvk_refuses_a_journal_entry_changed_behind_the_box_s_back(app, runner, auditor, files):
+    """A sale's entry rewritten: its hash is no longer that of what it says. Nothing is
+    written, and no export is journaled."""
+    with closing(plain_sql(app)) as connection:
+        connection.execute("DROP TRIGGER journal_entry_no_update")
+        [seq] = connection.execute(
+            "SELECT min(seq) FROM journal_entry WHERE kind = 'cash_movement'"
+        ).fetchone()
+        connection.execute(
+            "UPDATE journal_entry SET data = json_set(data, '$.amount', '1.00') WHERE seq = ?",
+            (seq,),
+        )
+        connection.commit()
+    result = export(runner, auditor, "dsfinvk", files / "dsfinvk.zip")
+    refused(result, 1, f"Nothing was written: Z 1: the journal's entry {seq} is not what was")
+    assert list(files.iterdir()) == [] and exports_journaled(app) == []

@@ -57,12 +57,12 @@ def prepare(tx, store_id: str, fmt: str, first: date, last: date) -> Prepared:
     zs = z_closings(tx, store, first, last)
     if not zs:
         raise NoZInRange()
+    tenders = tender_accounts(tx, settings)
+    for z in zs:  # every format: a Z whose entries do not add up to it is written by none
+        post(z, settings, tenders)
     if fmt == "dsfinvk":
-        name, data = dsfinvk.export(tx, store_id, first, last, master(settings))
+        name, data = dsfinvk.export(store, zs, tenders, first, last, master(settings))
     else:
-        tenders = tender_accounts(tx, settings)
-        for z in zs:
-            post(z, settings, tenders)
         if not any(z.postings for z in zs):  # a file of headers only: the checkers refuse it
             raise NothingToPost()
         if fmt == "fec":
