@@ -197,15 +197,15 @@ def test_the_fec_of_a_month_equals_its_z_closings_to_the_cent(app, runner, frenc
         assert sum(r["Debit"] for r in entry) == sum(r["Credit"] for r in entry) > 0
         assert {r["PieceRef"] for r in entry} == {f"Z{number}-{digest}"}
     forced_lines = [r["EcritureLib"] for r in rows if r["PieceRef"].startswith("Z3-")]
-    assert all("alice - clôture forcée par Olga: left; early" in text for text in forced_lines)
+    assert all(
+        text.startswith("Z 3 - clôture forcée par Olga - ")
+        and text.endswith(" - alice - motif: left; early")
+        for text in forced_lines
+    ), forced_lines
     # Bob opened Z 2 and handed the drawer over: alice's is the close, and its difference.
     handed_over = [r["EcritureLib"] for r in rows if r["PieceRef"].startswith("Z2-")]
     assert all(" - alice" in text and "bob" not in text for text in handed_over), handed_over
-    assert any(
-        "écart approuvé par Olga" in r["EcritureLib"]
-        for r in rows
-        if r["PieceRef"].startswith("Z2-")
-    )
+    assert "Z 2 - Manquant de caisse approuvé par Olga - Espèces - alice" in handed_over
     # Named as the format says; journaled with its hash.
     with app.app_context():
         row = db.session.get(AccountingExport, export_id)
@@ -244,6 +244,15 @@ def test_the_datev_batch_parses_back_and_each_booking_is_a_z_s(app, runner, germ
     want = z_figures(app, german)
     handed_over = [b["Buchungstext"] for b in bookings if b["Belegfeld 1"] == "Z2"]
     assert all(" - alice" in text and "bob" not in text for text in handed_over), handed_over
+    # Cut to 60 characters, a text keeps its Z and the manager's name: the reason is cut.
+    texts = {
+        (b["Belegfeld 1"], b["Konto"], b["Gegenkonto (ohne BU-Schlüssel)"]): b["Buchungstext"]
+        for b in bookings
+    }
+    assert texts["Z2", "4900", "1000"] == "Z 2 - Kassenfehlbetrag genehmigt von Olga - Bar - alice"
+    forced_by = "Z 3 - Zwangsabschluss durch Olga - "
+    assert texts["Z3", "1000", "8400"] == forced_by + "Erlöse - Bar - alice - Gr"
+    assert texts["Z3", "1000", "2700"] == forced_by + "Kassenüberschuss - Bar -"
     net = {}
     for booking in bookings:
         assert booking["Soll/Haben-Kennzeichen"] == "S"

@@ -45,7 +45,8 @@ WORDS = {
     "over": "Kassenüberschuss",
     "short": "Kassenfehlbetrag",
     "forced": "Zwangsabschluss durch",
-    "approved": "Differenz genehmigt von",
+    "approved": "genehmigt von",
+    "reason": "Grund",
     "cash": "Bar",
 }
 CHARTS = {"SKR03": "03", "SKR04": "04"}

@@ -42,7 +42,8 @@ WORDS = {
     "over": "Excédent de caisse",
     "short": "Manquant de caisse",
     "forced": "clôture forcée par",
-    "approved": "écart approuvé par",
+    "approved": "approuvé par",
+    "reason": "motif",
     "cash": "Espèces",
 }
 

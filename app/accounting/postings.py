@@ -297,13 +297,17 @@ def plain(text: str) -> str:
 
 
 def label(z: Z, posting: Posting, words: dict, tender_name: str) -> str:
-    """What a posting says, in the file's language (``words``): the Z, the figure, the
-    tender, the cashier holding the drawer at the close; a forced close's reason, an approved
-    difference's manager."""
-    figure = words[posting.figure] + (f" {words['at_start']}" if posting.at_start else "")
-    parts = [f"Z {z.number}", figure, tender_name, z.cashier]
+    """What a posting says, in the file's language (``words``): the Z, a forced close's
+    manager, the figure (an approved difference's with its manager), the tender, the cashier
+    holding the drawer at the close, then a forced close's reason: what a short field cuts
+    (DATEV's 60 characters) is the reason, not a manager's name."""
+    parts = [f"Z {z.number}"]
     if z.forced:
-        parts.append(f"{words['forced']} {z.data['by']}: {z.data.get('reason') or ''}")
+        parts.append(f"{words['forced']} {z.data['by']}")
+    figure = words[posting.figure] + (f" {words['at_start']}" if posting.at_start else "")
     if z.approved_by and posting.figure in ("over", "short") and not posting.at_start:
-        parts.append(f"{words['approved']} {z.approved_by}")
+        figure += f" {words['approved']} {z.approved_by}"
+    parts += [figure, tender_name, z.cashier]
+    if z.forced:
+        parts.append(f"{words['reason']}: {z.data.get('reason') or ''}")
     return plain(" - ".join(parts))
