@@ -32,7 +32,7 @@ from tests.helpers import (
 from tests.journaling import instance  # noqa: F401  (a fixture)
 from tests.test_attendants import hand_over
 from tests.test_dsfinvk import amount as dsfinvk_number
-from tests.test_dsfinvk import read
+from tests.test_dsfinvk import clock, read  # noqa: F401  (clock: a fixture)
 from tests.test_force_close import forced
 from tests.test_journal import plain_sql
 
@@ -102,10 +102,12 @@ def export(runner, store, fmt, out, first=TODAY, last=TODAY):
     return cli(runner, "export", *args)
 
 
-def z_figures(app, store) -> dict:
-    """What the Z closings say, summed: the figures every file must equal to the cent."""
+def z_figures(app, store, numbers=None) -> dict:
+    """What the Z closings (``numbers``, else all) say, summed: the figures every file must
+    equal to the cent."""
     with app.app_context():
         zs = db.session.query(PosClosing).filter_by(store_id=store).order_by("z_number").all()
+        zs = [z for z in zs if numbers is None or z.z_number in numbers]
         card = sum(D(z.tenders["card"]["expected"]) for z in zs if z.tenders)
         return {
             "sales": sum(z.sales for z in zs) + card,
@@ -221,6 +223,17 @@ def datev_rows(data: bytes) -> tuple[list, list, list[dict]]:
     return header, columns, [dict(zip(columns, row, strict=True)) for row in bookings]
 
 
+def datev_net(bookings) -> dict:
+    """Each account's net: what its bookings debit (Konto) less what they credit."""
+    net = {}
+    for booking in bookings:
+        amount = D(booking["Umsatz (ohne Soll/Haben-Kz)"].replace(",", "."))
+        debit, credit = booking["Konto"], booking["Gegenkonto (ohne BU-Schlüssel)"]
+        net[debit] = net.get(debit, 0) + amount
+        net[credit] = net.get(credit, 0) - amount
+    return net
+
+
 @pytest.fixture
 def german(runner, month):
     args = ["--store", month, "--chart", "SKR03", "--datev-consultant", "29098"]
@@ -253,7 +266,6 @@ def test_the_datev_batch_parses_back_and_each_booking_is_a_z_s(app, runner, germ
     forced_by = "Z 3 - Zwangsabschluss durch Olga - "
     assert texts["Z3", "1000", "8400"] == forced_by + "Erlöse - Bar - alice - Gr"
     assert texts["Z3", "1000", "2700"] == forced_by + "Kassenüberschuss - Bar -"
-    net = {}
     for booking in bookings:
         assert booking["Soll/Haben-Kennzeichen"] == "S"
         assert booking["Belegdatum"] == TODAY[8:] + TODAY[5:7]
@@ -261,16 +273,81 @@ def test_the_datev_batch_parses_back_and_each_booking_is_a_z_s(app, runner, germ
         assert booking["Beleginfo - Inhalt 1"] == want["hashes"][number]
         assert len(booking["Buchungstext"]) <= 60
         assert not booking["Buchungstext"].startswith(("=", "+", "-", "@"))
-        amount = D(booking["Umsatz (ohne Soll/Haben-Kz)"].replace(",", "."))
-        debit, credit = booking["Konto"], booking["Gegenkonto (ohne BU-Schlüssel)"]
-        net[debit] = net.get(debit, 0) + amount
-        net[credit] = net.get(credit, 0) - amount
+    net = datev_net(bookings)
     assert net["8400"] == -want["sales"]
     assert net["8720"] == want["refunds"]  # Erlösschmälerungen 19 %: the VAT reversed
     assert (net["1890"], net["1800"]) == (-want["pay_ins"], want["pay_outs"])
     assert net["1010"] == D("60") + 20
     assert (net["2700"], net["4900"]) == (-want["over"], want["short"])
     assert net["1000"] == D("10") and net["1360"] == D("42.50")
+    assert sum(net.values()) == 0
+
+
+def test_zs_on_several_days_of_a_month_are_each_on_their_day_and_equal_the_fec_and_datev(
+    app,
+    runner,
+    client,
+    headers,
+    profile,
+    store,
+    clock,  # noqa: F811
+    files,
+):
+    """March's Zs of the 2nd, 14th and 28th (and one of 1 April, left out): each is posted on
+    its business day, and every account moves over the month by what the Zs say, to the cent:
+    cash and card, a refund, a drop, a pay-in and pay-out, short, over, a float left and the
+    next opening over it."""
+    ok(runner.invoke(args=["store", "tender", "add", store, "card", "Card"]))
+
+    def shift(day, cash, moves, counted, **close):
+        clock(f"2026-{day} 09:00")
+        session_id = open_shift(client, headers, profile, cash=cash)["id"]
+        for kind, amount, *tender in moves:
+            extra = {"tender": "card"} if tender else {"reason": "safe"} if kind == "drop" else {}
+            assert move(client, headers, session_id, kind, amount, **extra).status_code == 201
+        clock(f"2026-{day} 19:00")
+        close_shift(client, headers, profile, cash=counted, **close)
+
+    first = [("sale", 20), ("sale", D("35.50"), "card"), ("refund", 2), ("drop", 50)]
+    shift("03-02", 100, first, D("67.50"), countedTenders={"card": D("35.50")})
+    shift(
+        "03-14",
+        50,
+        [("pay_in", 10), ("pay_out", D("3.20")), ("sale", D("12.34"))],
+        70,
+        floatLeft=50,
+    )
+    shift("03-28", D("50.25"), [("sale", 40), ("sale", 15, "card")], D("90.25"))
+    shift("04-01", 100, [("sale", 1)], 101)
+    want = z_figures(app, store, numbers={1, 2, 3})
+    assert (want["sales"], want["over"], want["short"]) == (D("122.84"), D("0.86"), D("0.50"))
+    at_start = D("0.25")  # Z 3 opened with 50.25 where Z 2 left 50.00
+    march = ("2026-03-01", "2026-03-31")
+
+    ok(cli(runner, "settings", "--store", store, "--siren", SIREN, "--confirm"))
+    ok(export(runner, store, "fec", files / "fec.txt", *march))
+    rows = fec_rows((files / "fec.txt").read_bytes())
+    days = {(row["PieceRef"][:2], row["EcritureDate"], row["ValidDate"]) for row in rows}
+    assert days == {(f"Z{z}", d, d) for z, d in ((1, "20260302"), (2, "20260314"), (3, "20260328"))}
+    net = by_account(rows)
+    assert net["707"] == -want["sales"] and net["709"] == want["refunds"]
+    assert net["580"] == want["pay_outs"] - want["pay_ins"]
+    assert (net["758"], net["658"]) == (-want["over"] - at_start, want["short"])
+    assert (net["531"], net["530"], net["5115"]) == (50 + 20, D("7.75"), D("50.50"))
+    assert sum(net.values()) == 0
+
+    args = ["--chart", "SKR03", "--datev-consultant", "29098", "--datev-client", "55003"]
+    ok(cli(runner, "settings", "--store", store, *args, "--confirm"))
+    ok(export(runner, store, "datev", files / "batch.csv", *march))
+    header, _columns, bookings = datev_rows((files / "batch.csv").read_bytes())
+    assert (header[12], header[14], header[15]) == ("20260101", "20260301", "20260331")
+    days = {(booking["Belegfeld 1"], booking["Belegdatum"]) for booking in bookings}
+    assert days == {("Z1", "0203"), ("Z2", "1403"), ("Z3", "2803")}
+    net = datev_net(bookings)
+    assert net["8400"] == -want["sales"] and net["8720"] == want["refunds"]
+    assert (net["1890"], net["1800"]) == (-want["pay_ins"], want["pay_outs"])
+    assert (net["2700"], net["4900"]) == (-want["over"] - at_start, want["short"])
+    assert (net["1010"], net["1000"], net["1360"]) == (50 + 20, D("7.75"), D("50.50"))
     assert sum(net.values()) == 0
 
 
