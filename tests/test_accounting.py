@@ -351,6 +351,43 @@ def test_zs_on_several_days_of_a_month_are_each_on_their_day_and_equal_the_fec_a
     assert sum(net.values()) == 0
 
 
+def test_the_fiscal_year_starts_in_the_settings_month(
+    app,
+    runner,
+    client,
+    headers,
+    profile,
+    store,
+    clock,  # noqa: F811
+    files,
+):
+    """A fiscal year from 1 April: a FEC of December to March is one year's, named after
+    31 March; one of 31 March and 1 April is refused; DATEV's header starts the year in April."""
+    for day in ("2025-12-31", "2026-03-31", "2026-04-01"):
+        clock(f"{day} 10:00")
+        session_id = open_shift(client, headers, profile, cash=50)["id"]
+        move(client, headers, session_id, "sale", 10)
+        close_shift(client, headers, profile, cash=60)
+    args = ["--store", store, "--siren", SIREN, "--fiscal-year-start", "4", "--confirm"]
+    assert re.search(r"fiscal_year_start +4", ok(cli(runner, "settings", *args)).stdout)
+
+    made = ok(export(runner, store, "fec", files / "fec.txt", "2025-12-31", "2026-03-31"))
+    with app.app_context():
+        row = db.session.get(AccountingExport, made.stdout.strip())
+        assert (row.file_name, row.first_z, row.last_z) == (f"{SIREN}FEC20260331.txt", 1, 2)
+    across = export(runner, store, "fec", files / "no.txt", "2026-03-31", "2026-04-01")
+    refused(across, 1, "to: A FEC stays within one fiscal year (1 April on).")
+
+    args = ["--chart", "SKR03", "--datev-consultant", "29098", "--datev-client", "55003"]
+    ok(cli(runner, "settings", "--store", store, *args, "--confirm"))
+    ok(export(runner, store, "datev", files / "batch.csv", "2025-12-31", "2026-03-31"))
+    header = datev_rows((files / "batch.csv").read_bytes())[0]
+    assert (header[12], header[14], header[15]) == ("20250401", "20251231", "20260331")
+    across = export(runner, store, "datev", files / "no.csv", "2026-03-31", "2026-04-01")
+    refused(across, 1, "to: A DATEV batch stays within one fiscal year (1 April on).")
+    assert sorted(path.name for path in files.iterdir()) == ["batch.csv", "fec.txt"]
+
+
 def test_each_export_is_a_journal_fact_verify_holds_to_its_row(
     app, runner, french, tmp_path, client, headers
 ):
@@ -492,8 +529,11 @@ def test_the_owner_sets_up_and_confirms_the_accounts_on_the_settings_page(client
     action = f"/backoffice/stores/{month}/settings/accounting"
     refused = submit(client, settings_page(month), action, siren="123", journal_code="CA")
     assert refused.status_code == 400 and "Enter the SIREN" in text(refused)
-    saved = submit(client, settings_page(month), action, siren=SIREN, journal_code="VT")
+    saved = submit(
+        client, settings_page(month), action, siren=SIREN, journal_code="VT", fiscal_year_start="7"
+    )
     assert saved.status_code == 302
+    assert '<option value="7" selected>July</option>' in client.get(settings_page(month)).text
     assert "Not confirmed" in text(client.get(settings_page(month)))
     confirmed = submit(client, settings_page(month), action + "/confirm")
     assert confirmed.status_code == 302
