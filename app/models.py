@@ -606,6 +606,8 @@ class AccountingSettings(db.Model):
     # DATEV's header names the tax advisor's and the client's numbers.
     datev_consultant: Mapped[int | None]
     datev_client: Mapped[int | None]
+    # The month (1 to 12) the fiscal year starts on the 1st of: a FEC names its year's last day.
+    fiscal_year_start: Mapped[int] = mapped_column(default=1, server_default="1")
     # Set by the owner's confirmation, cleared by any later change.
     confirmed_by: Mapped[str | None] = mapped_column(String(120))
     confirmed_at: Mapped[datetime | None]

@@ -234,6 +234,9 @@ class AccountingSettingsSchema(Schema):
         allow_none=True,
         validate=validate.Range(1, 99999, error="Enter DATEV's client number, 1 to 99999."),
     )
+    fiscal_year_start = fields.Integer(
+        validate=validate.Range(1, 12, error="Enter the fiscal year's first month, 1 to 12.")
+    )
 
     @validates("siren")
     def _siren(self, value, **kwargs):

@@ -6,21 +6,35 @@ import csv
 import hashlib
 import io
 import re
-import zipfile
+from contextlib import closing
 from decimal import Decimal as D
 
 import pytest
 from dsfinvk.validate import validate_zip
+from sqlalchemy import select
 
 from app.accounting import postings
+from app.journal import EXPORTED
 from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
-from app.models import AccountingExport, PosClosing, Store, utcnow
+from app.models import AccountingExport, JournalEntry, PosClosing, Store, utcnow
 from app.people import managers
-from tests.helpers import MANAGER, close_shift, move, open_shift, sign_in, submit, text
+from tests.helpers import (
+    MANAGER,
+    close_shift,
+    move,
+    open_shift,
+    sign_in,
+    sqlite_only,
+    submit,
+    text,
+)
 from tests.journaling import instance  # noqa: F401  (a fixture)
 from tests.test_attendants import hand_over
+from tests.test_dsfinvk import amount as dsfinvk_number
+from tests.test_dsfinvk import clock, read  # noqa: F401  (clock: a fixture)
 from tests.test_force_close import forced
+from tests.test_journal import plain_sql
 
 pytestmark = pytest.mark.usefixtures("instance")
 
@@ -88,10 +102,12 @@ def export(runner, store, fmt, out, first=TODAY, last=TODAY):
     return cli(runner, "export", *args)
 
 
-def z_figures(app, store) -> dict:
-    """What the Z closings say, summed: the figures every file must equal to the cent."""
+def z_figures(app, store, numbers=None) -> dict:
+    """What the Z closings (``numbers``, else all) say, summed: the figures every file must
+    equal to the cent."""
     with app.app_context():
         zs = db.session.query(PosClosing).filter_by(store_id=store).order_by("z_number").all()
+        zs = [z for z in zs if numbers is None or z.z_number in numbers]
         card = sum(D(z.tenders["card"]["expected"]) for z in zs if z.tenders)
         return {
             "sales": sum(z.sales for z in zs) + card,
@@ -183,12 +199,15 @@ def test_the_fec_of_a_month_equals_its_z_closings_to_the_cent(app, runner, frenc
         assert sum(r["Debit"] for r in entry) == sum(r["Credit"] for r in entry) > 0
         assert {r["PieceRef"] for r in entry} == {f"Z{number}-{digest}"}
     forced_lines = [r["EcritureLib"] for r in rows if r["PieceRef"].startswith("Z3-")]
-    assert all("alice - clôture forcée par Olga: left; early" in text for text in forced_lines)
-    assert any(
-        "écart approuvé par Olga" in r["EcritureLib"]
-        for r in rows
-        if r["PieceRef"].startswith("Z2-")
-    )
+    assert all(
+        text.startswith("Z 3 - clôture forcée par Olga - ")
+        and text.endswith(" - alice - motif: left; early")
+        for text in forced_lines
+    ), forced_lines
+    # Bob opened Z 2 and handed the drawer over: alice's is the close, and its difference.
+    handed_over = [r["EcritureLib"] for r in rows if r["PieceRef"].startswith("Z2-")]
+    assert all(" - alice" in text and "bob" not in text for text in handed_over), handed_over
+    assert "Z 2 - Manquant de caisse approuvé par Olga - Espèces - alice" in handed_over
     # Named as the format says; journaled with its hash.
     with app.app_context():
         row = db.session.get(AccountingExport, export_id)
@@ -202,6 +221,17 @@ def datev_rows(data: bytes) -> tuple[list, list, list[dict]]:
     assert data.endswith(b"\r\n") and b"\n" not in data.replace(b"\r\n", b"")
     header, columns, *bookings = list(csv.reader(io.StringIO(data.decode("cp1252")), delimiter=";"))
     return header, columns, [dict(zip(columns, row, strict=True)) for row in bookings]
+
+
+def datev_net(bookings) -> dict:
+    """Each account's net: what its bookings debit (Konto) less what they credit."""
+    net = {}
+    for booking in bookings:
+        amount = D(booking["Umsatz (ohne Soll/Haben-Kz)"].replace(",", "."))
+        debit, credit = booking["Konto"], booking["Gegenkonto (ohne BU-Schlüssel)"]
+        net[debit] = net.get(debit, 0) + amount
+        net[credit] = net.get(credit, 0) - amount
+    return net
 
 
 @pytest.fixture
@@ -225,7 +255,17 @@ def test_the_datev_batch_parses_back_and_each_booking_is_a_z_s(app, runner, germ
     assert (header[14], header[15], header[21], header[26]) == (day, day, "EUR", "03")
     assert len(header) == 31 and columns[0] == "Umsatz (ohne Soll/Haben-Kz)"
     want = z_figures(app, german)
-    net = {}
+    handed_over = [b["Buchungstext"] for b in bookings if b["Belegfeld 1"] == "Z2"]
+    assert all(" - alice" in text and "bob" not in text for text in handed_over), handed_over
+    # Cut to 60 characters, a text keeps its Z and the manager's name: the reason is cut.
+    texts = {
+        (b["Belegfeld 1"], b["Konto"], b["Gegenkonto (ohne BU-Schlüssel)"]): b["Buchungstext"]
+        for b in bookings
+    }
+    assert texts["Z2", "4900", "1000"] == "Z 2 - Kassenfehlbetrag genehmigt von Olga - Bar - alice"
+    forced_by = "Z 3 - Zwangsabschluss durch Olga - "
+    assert texts["Z3", "1000", "8400"] == forced_by + "Erlöse - Bar - alice - Gr"
+    assert texts["Z3", "1000", "2700"] == forced_by + "Kassenüberschuss - Bar -"
     for booking in bookings:
         assert booking["Soll/Haben-Kennzeichen"] == "S"
         assert booking["Belegdatum"] == TODAY[8:] + TODAY[5:7]
@@ -233,10 +273,7 @@ def test_the_datev_batch_parses_back_and_each_booking_is_a_z_s(app, runner, germ
         assert booking["Beleginfo - Inhalt 1"] == want["hashes"][number]
         assert len(booking["Buchungstext"]) <= 60
         assert not booking["Buchungstext"].startswith(("=", "+", "-", "@"))
-        amount = D(booking["Umsatz (ohne Soll/Haben-Kz)"].replace(",", "."))
-        debit, credit = booking["Konto"], booking["Gegenkonto (ohne BU-Schlüssel)"]
-        net[debit] = net.get(debit, 0) + amount
-        net[credit] = net.get(credit, 0) - amount
+    net = datev_net(bookings)
     assert net["8400"] == -want["sales"]
     assert net["8720"] == want["refunds"]  # Erlösschmälerungen 19 %: the VAT reversed
     assert (net["1890"], net["1800"]) == (-want["pay_ins"], want["pay_outs"])
@@ -244,6 +281,111 @@ def test_the_datev_batch_parses_back_and_each_booking_is_a_z_s(app, runner, germ
     assert (net["2700"], net["4900"]) == (-want["over"], want["short"])
     assert net["1000"] == D("10") and net["1360"] == D("42.50")
     assert sum(net.values()) == 0
+
+
+def test_zs_on_several_days_of_a_month_are_each_on_their_day_and_equal_the_fec_and_datev(
+    app,
+    runner,
+    client,
+    headers,
+    profile,
+    store,
+    clock,  # noqa: F811
+    files,
+):
+    """March's Zs of the 2nd, 14th and 28th (and one of 1 April, left out): each is posted on
+    its business day, and every account moves over the month by what the Zs say, to the cent:
+    cash and card, a refund, a drop, a pay-in and pay-out, short, over, a float left and the
+    next opening over it."""
+    ok(runner.invoke(args=["store", "tender", "add", store, "card", "Card"]))
+
+    def shift(day, cash, moves, counted, **close):
+        clock(f"2026-{day} 09:00")
+        session_id = open_shift(client, headers, profile, cash=cash)["id"]
+        for kind, amount, *tender in moves:
+            extra = {"tender": "card"} if tender else {"reason": "safe"} if kind == "drop" else {}
+            assert move(client, headers, session_id, kind, amount, **extra).status_code == 201
+        clock(f"2026-{day} 19:00")
+        close_shift(client, headers, profile, cash=counted, **close)
+
+    first = [("sale", 20), ("sale", D("35.50"), "card"), ("refund", 2), ("drop", 50)]
+    shift("03-02", 100, first, D("67.50"), countedTenders={"card": D("35.50")})
+    shift(
+        "03-14",
+        50,
+        [("pay_in", 10), ("pay_out", D("3.20")), ("sale", D("12.34"))],
+        70,
+        floatLeft=50,
+    )
+    shift("03-28", D("50.25"), [("sale", 40), ("sale", 15, "card")], D("90.25"))
+    shift("04-01", 100, [("sale", 1)], 101)
+    want = z_figures(app, store, numbers={1, 2, 3})
+    assert (want["sales"], want["over"], want["short"]) == (D("122.84"), D("0.86"), D("0.50"))
+    at_start = D("0.25")  # Z 3 opened with 50.25 where Z 2 left 50.00
+    march = ("2026-03-01", "2026-03-31")
+
+    ok(cli(runner, "settings", "--store", store, "--siren", SIREN, "--confirm"))
+    ok(export(runner, store, "fec", files / "fec.txt", *march))
+    rows = fec_rows((files / "fec.txt").read_bytes())
+    days = {(row["PieceRef"][:2], row["EcritureDate"], row["ValidDate"]) for row in rows}
+    assert days == {(f"Z{z}", d, d) for z, d in ((1, "20260302"), (2, "20260314"), (3, "20260328"))}
+    net = by_account(rows)
+    assert net["707"] == -want["sales"] and net["709"] == want["refunds"]
+    assert net["580"] == want["pay_outs"] - want["pay_ins"]
+    assert (net["758"], net["658"]) == (-want["over"] - at_start, want["short"])
+    assert (net["531"], net["530"], net["5115"]) == (50 + 20, D("7.75"), D("50.50"))
+    assert sum(net.values()) == 0
+
+    args = ["--chart", "SKR03", "--datev-consultant", "29098", "--datev-client", "55003"]
+    ok(cli(runner, "settings", "--store", store, *args, "--confirm"))
+    ok(export(runner, store, "datev", files / "batch.csv", *march))
+    header, _columns, bookings = datev_rows((files / "batch.csv").read_bytes())
+    assert (header[12], header[14], header[15]) == ("20260101", "20260301", "20260331")
+    days = {(booking["Belegfeld 1"], booking["Belegdatum"]) for booking in bookings}
+    assert days == {("Z1", "0203"), ("Z2", "1403"), ("Z3", "2803")}
+    net = datev_net(bookings)
+    assert net["8400"] == -want["sales"] and net["8720"] == want["refunds"]
+    assert (net["1890"], net["1800"]) == (-want["pay_ins"], want["pay_outs"])
+    assert (net["2700"], net["4900"]) == (-want["over"] - at_start, want["short"])
+    assert (net["1010"], net["1000"], net["1360"]) == (50 + 20, D("7.75"), D("50.50"))
+    assert sum(net.values()) == 0
+
+
+def test_the_fiscal_year_starts_in_the_settings_month(
+    app,
+    runner,
+    client,
+    headers,
+    profile,
+    store,
+    clock,  # noqa: F811
+    files,
+):
+    """A fiscal year from 1 April: a FEC of December to March is one year's, named after
+    31 March; one of 31 March and 1 April is refused; DATEV's header starts the year in April."""
+    for day in ("2025-12-31", "2026-03-31", "2026-04-01"):
+        clock(f"{day} 10:00")
+        session_id = open_shift(client, headers, profile, cash=50)["id"]
+        move(client, headers, session_id, "sale", 10)
+        close_shift(client, headers, profile, cash=60)
+    args = ["--store", store, "--siren", SIREN, "--fiscal-year-start", "4", "--confirm"]
+    assert re.search(r"fiscal_year_start +4", ok(cli(runner, "settings", *args)).stdout)
+
+    made = ok(export(runner, store, "fec", files / "fec.txt", "2025-12-31", "2026-03-31"))
+    with app.app_context():
+        row = db.session.get(AccountingExport, made.stdout.strip())
+        assert (row.file_name, row.first_z, row.last_z) == (f"{SIREN}FEC20260331.txt", 1, 2)
+    across = export(runner, store, "fec", files / "no.txt", "2026-03-31", "2026-04-01")
+    refused(across, 1, "to: A FEC stays within one fiscal year (1 April on).")
+
+    args = ["--chart", "SKR03", "--datev-consultant", "29098", "--datev-client", "55003"]
+    ok(cli(runner, "settings", "--store", store, *args, "--confirm"))
+    ok(export(runner, store, "datev", files / "batch.csv", "2025-12-31", "2026-03-31"))
+    header = datev_rows((files / "batch.csv").read_bytes())[0]
+    assert (header[12], header[14], header[15]) == ("20250401", "20251231", "20260331")
+    across = export(runner, store, "datev", files / "no.csv", "2026-03-31", "2026-04-01")
+    refused(across, 1, "to: A DATEV batch stays within one fiscal year (1 April on).")
+    assert sorted(path.name for path in files.iterdir()) == ["batch.csv", "fec.txt"]
 
 
 def test_each_export_is_a_journal_fact_verify_holds_to_its_row(
@@ -339,11 +481,13 @@ def test_settings_take_each_chart_s_defaults_and_the_country_s_chart(runner, sto
     refused(unknown, 1, "Store not found")
 
 
+@pytest.mark.parametrize(("fmt", "settings"), [("fec", "french"), ("dsfinvk", "auditor")])
 def test_an_export_that_does_not_agree_with_its_zs_is_refused_with_the_reason(
-    runner, french, files, monkeypatch
+    app, runner, files, monkeypatch, request, fmt, settings
 ):
     """A movement the postings did not read (as if its entry were missing): the cash account
-    no longer moves by what the Z counted, and nothing is written."""
+    no longer moves by what the Z counted, and nothing is written, whatever the format."""
+    store = request.getfixturevalue(settings)
     add = postings._add
 
     def forgetting_drops(z, kind, data):
@@ -351,9 +495,9 @@ def test_an_export_that_does_not_agree_with_its_zs_is_refused_with_the_reason(
             add(z, kind, data)
 
     monkeypatch.setattr(postings, "_add", forgetting_drops)
-    result = export(runner, french, "fec", files / "out.txt")
+    result = export(runner, store, fmt, files / "out")
     refused(result, 1, "Nothing was written: Z 1: cash moves 54.75 in its postings")
-    assert list(files.iterdir()) == []
+    assert list(files.iterdir()) == [] and exports_journaled(app) == []
 
 
 def test_lines_whose_debit_is_not_their_credit_are_refused(runner, french, files, monkeypatch):
@@ -385,8 +529,11 @@ def test_the_owner_sets_up_and_confirms_the_accounts_on_the_settings_page(client
     action = f"/backoffice/stores/{month}/settings/accounting"
     refused = submit(client, settings_page(month), action, siren="123", journal_code="CA")
     assert refused.status_code == 400 and "Enter the SIREN" in text(refused)
-    saved = submit(client, settings_page(month), action, siren=SIREN, journal_code="VT")
+    saved = submit(
+        client, settings_page(month), action, siren=SIREN, journal_code="VT", fiscal_year_start="7"
+    )
     assert saved.status_code == 302
+    assert '<option value="7" selected>July</option>' in client.get(settings_page(month)).text
     assert "Not confirmed" in text(client.get(settings_page(month)))
     confirmed = submit(client, settings_page(month), action + "/confirm")
     assert confirmed.status_code == 302
@@ -410,6 +557,7 @@ def test_the_day_page_downloads_the_fec_and_lists_it_as_current(client, french):
     assert got.status_code == 200, text(client.get(day_page))
     name = f"{SIREN}FEC{TODAY[:4]}1231.txt"
     assert got.headers["Content-Disposition"] == f'attachment; filename="{name}"'
+    assert got.headers.getlist("Content-Type") == ["text/plain; charset=ISO-8859-15"]
     assert len(fec_rows(got.data)) == 24  # 12 postings
     again = download(client, french, day_page, format="fec")
     listed = text(client.get(day_page))
@@ -441,7 +589,8 @@ def test_the_month_page_offers_this_month_and_downloads_it(client, german, runne
     first = utcnow().replace(day=1)
     assert f'id="export-from" name="from" type="text" value="1 {first:%b %Y}"' in html
     got = download(client, german, periods_page, format="datev", **{"from": f"{TODAY[:8]}01"})
-    assert got.status_code == 200 and got.mimetype == "text/csv"
+    assert got.status_code == 200
+    assert got.headers.getlist("Content-Type") == ["text/csv; charset=windows-1252"]
     assert datev_rows(got.data)[0][:4] == ["EXTF", "700", "21", "Buchungsstapel"]
     unconfirmed = ["--store", german, "--datev-client", "55004"]
     ok(cli(runner, "settings", *unconfirmed))
@@ -536,19 +685,79 @@ def test_names_are_composed_and_what_the_encoding_lacks_is_a_question_mark(
     assert {label.endswith("Zoé") for label in labels} == {True, False}
 
 
-def test_dsfinvk_exports_the_store_s_master_data(runner, month, files):
+@pytest.fixture
+def auditor(runner, month):
+    """The store set up for the DSFinV-K: German, with its master data."""
     args = ["--store", month, "--country", "DE", "--company-name", "Zoé GmbH", "--street", "Hof 1"]
     args += ["--postcode", "10115", "--city", "Berlin", "--tax-number", "12/345/67890"]
     ok(cli(runner, "settings", *args, "--confirm"))
-    ok(export(runner, month, "dsfinvk", files / "dsfinvk.zip"))
-    archive = (files / "dsfinvk.zip").read_bytes()
+    return month
+
+
+def valid_dsfinvk(archive: bytes, capsys) -> dict[str, list[dict]]:
+    """The archive's CSVs by column name, once the package's validator found nothing: it
+    prints its findings on numbers and lengths rather than returning them."""
+    capsys.readouterr()
     assert validate_zip(io.BytesIO(archive)) == []
-    with zipfile.ZipFile(io.BytesIO(archive)) as package:
-        location = package.read("location.csv").decode()
-    assert ";Hof 1;10115;Berlin;DEU;" in location  # DSFinV-K's country is alpha-3
+    assert capsys.readouterr().out == ""
+    return read(archive)
 
 
-def test_dsfinvk_needs_the_master_data(runner, month, files):
+def test_dsfinvk_exports_the_store_s_master_data(runner, auditor, files, capsys):
+    ok(export(runner, auditor, "dsfinvk", files / "dsfinvk.zip"))
+    tables = valid_dsfinvk((files / "dsfinvk.zip").read_bytes(), capsys)
+    places = {
+        (row["LOC_STRASSE"], row["LOC_PLZ"], row["LOC_ORT"], row["LOC_LAND"])
+        for row in tables["location.csv"]
+    }
+    assert places == {("Hof 1", "10115", "Berlin", "DEU")}  # DSFinV-K's country is alpha-3
+
+
+def exports_journaled(app) -> list:
+    with app.app_context():
+        return db.session.scalars(
+            select(JournalEntry.seq).where(JournalEntry.kind == EXPORTED.kind)
+        ).all()
+
+
+def test_dsfinvk_needs_the_master_data(app, runner, month, files):
     ok(cli(runner, "settings", "--store", month, "--country", "DE", "--confirm"))
     result = export(runner, month, "dsfinvk", files / "dsfinvk.zip")
     refused(result, 1, "lack company_name, street, postcode, city, tax_number")
+    assert list(files.iterdir()) == [] and exports_journaled(app) == []
+
+
+@sqlite_only  # the tamper is in SQLite's SQL
+def test_dsfinvk_exports_the_chained_figures_not_rows_changed_behind_the_box_s_back(
+    app, runner, auditor, files, capsys
+):
+    """Every sale made 999.99 in its table: the file is the journal's, as the FEC is."""
+    with closing(plain_sql(app)) as connection:
+        connection.execute("DROP TRIGGER cash_movement_no_update")
+        connection.execute("UPDATE cash_movement SET amount = 99999 WHERE type = 'sale'")
+        connection.commit()
+    ok(export(runner, auditor, "dsfinvk", files / "dsfinvk.zip"))
+    tables = valid_dsfinvk((files / "dsfinvk.zip").read_bytes(), capsys)
+    sales = [r for r in tables["businesscases.csv"] if r["GV_NAME"] == "sale"]
+    assert sum(dsfinvk_number(r["Z_UMS_BRUTTO"]) for r in sales) == z_figures(app, auditor)["sales"]
+    lines = [dsfinvk_number(r["STK_BR"]) for r in tables["lines.csv"] if r["GV_NAME"] == "sale"]
+    assert sorted(lines) == [D("7.30"), 12, D("30.50"), 40, 50]
+
+
+@sqlite_only  # the tamper is in SQLite's SQL (json_set)
+def test_dsfinvk_refuses_a_journal_entry_changed_behind_the_box_s_back(app, runner, auditor, files):
+    """A sale's entry rewritten: its hash is no longer that of what it says. Nothing is
+    written, and no export is journaled."""
+    with closing(plain_sql(app)) as connection:
+        connection.execute("DROP TRIGGER journal_entry_no_update")
+        [seq] = connection.execute(
+            "SELECT min(seq) FROM journal_entry WHERE kind = 'cash_movement'"
+        ).fetchone()
+        connection.execute(
+            "UPDATE journal_entry SET data = json_set(data, '$.amount', '1.00') WHERE seq = ?",
+            (seq,),
+        )
+        connection.commit()
+    result = export(runner, auditor, "dsfinvk", files / "dsfinvk.zip")
+    refused(result, 1, f"Nothing was written: Z 1: the journal's entry {seq} is not what was")
+    assert list(files.iterdir()) == [] and exports_journaled(app) == []

@@ -78,6 +78,34 @@ def test_the_database_and_its_folder_are_private(instance):
         assert mode(path) == 0o600, path
 
 
+@pytest.mark.parametrize("sticky", [False, True])
+def test_a_database_elsewhere_makes_its_own_folder_private_not_the_instance_s(
+    instance, tmp_path, monkeypatch, sticky
+):
+    """POS_DATABASE_URL names a file outside the instance folder: init-db narrows that file's
+    folder, unless it is shared (sticky, as /tmp), and leaves the instance folder as it is."""
+    folder = tmp_path / "state"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o1777 if sticky else 0o755)
+    monkeypatch.setenv("POS_DATABASE_URL", f"sqlite:///{folder / 'pos.sqlite3'}")
+    app = create_app()
+    instance.chmod(0o755)
+
+    assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
+
+    assert mode(folder) == (0o1777 if sticky else 0o700)
+    assert mode(instance) == 0o755
+    assert mode(folder / "pos.sqlite3") == 0o600
+
+
+def test_postgresql_leaves_the_instance_folder_as_it_is(instance, monkeypatch):
+    monkeypatch.setattr("app.cli.database.upgrade", lambda **_: None)  # no server here
+    app = create_app({"DATABASE_URL": "postgresql://pos@db.example/pos"})
+    instance.chmod(0o755)
+    assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
+    assert mode(instance) == 0o755
+
+
 def test_a_lost_secret_is_not_replaced_once_a_database_exists(instance):
     app = create_app()
     assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0

@@ -4,6 +4,7 @@ hostile texts inside their columns."""
 
 import csv
 import io
+import re
 import xml.etree.ElementTree as ET
 import zipfile
 from datetime import UTC, date, datetime
@@ -17,12 +18,15 @@ from sqlalchemy import select
 
 import app.models
 from app.accounting import dsfinvk
-from app.exceptions import StoreNotFound
+from app.accounting.postings import z_closings
+from app.accounting.settings import shown_settings, tender_accounts
 from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
 from app.models import JournalEntry, Manager, PosClosing, Store, Tender
 from app.sessions import service
+from app.stores import find_store
 from tests.helpers import close_shift, move, open_shift
+from tests.test_attendants import hand_over
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MARCH = (date(2026, 3, 1), date(2026, 3, 31))
@@ -64,7 +68,8 @@ def clock(monkeypatch):
 def month(app, client, headers, store, profile, make_profile, manager, clock):
     """A Berlin store whose day starts at 04:00, with cash and a card, and March 2026's Zs
     2-4 between a Z of 28 February's business day (made on 1 March at 03:30) and one of
-    1 April: two tenders, a drop, a no-sale, a forced close and an approved variance."""
+    1 April: two tenders, a drop, a no-sale, a forced close, a handover and an approved
+    variance."""
     with app.app_context():
         row = db.session.get(Store, store)
         row.timezone, row.day_start_minutes = "Europe/Berlin", 4 * 60
@@ -109,9 +114,11 @@ def month(app, client, headers, store, profile, make_profile, manager, clock):
     clock("2026-03-28 22:00")
     z4 = open_shift(client, headers, profile, cash=100)["id"]
     at("2026-03-28 23:30", "sale", 40, z4)
+    clock("2026-03-29 01:00")  # alice hands the drawer over to bob, who closes it
+    assert hand_over(client, headers, z4, bob, counted=140).status_code == 201
     at("2026-03-29 01:30", "sale", 15, z4, tender="card")
     clock("2026-03-29 03:30")
-    short = close_shift(client, headers, profile, cash=D("132.23"))["closing"]
+    short = close_shift(client, headers, bob, cash=D("132.23"))["closing"]
     clock("2026-03-29 09:00")
     with app.app_context():
         olga = db.session.get(Manager, manager)
@@ -121,14 +128,26 @@ def month(app, client, headers, store, profile, make_profile, manager, clock):
     z5 = open_shift(client, headers, profile, cash=100)["id"]
     at("2026-04-01 05:10", "sale", 1, z5)
     close_shift(client, headers, profile, cash=101)
-    return {"first": z1, "cash-and-card": z2, "forced": z3, "approved": z4, "april": z5}
+    return {
+        "first": z1,
+        "cash-and-card": z2,
+        "forced": z3,
+        "approved": z4,
+        "april": z5,
+        "alice": profile,
+        "bob": bob,
+    }
 
 
-def exported(app, store, first, last, master=MASTER) -> tuple[str, bytes]:
+def exported(app, store_id, first, last, master=MASTER) -> tuple[str, bytes]:
+    """The writer's archive of the Zs as exports.prepare reads them from the journal."""
     with app.app_context():
         uow = UnitOfWork()
         try:
-            return dsfinvk.export(uow.session, store, first, last, master)
+            store = find_store(uow.session, store_id)
+            zs = z_closings(uow.session, store, first, last)
+            tenders = tender_accounts(uow.session, shown_settings(uow.session, store_id))
+            return dsfinvk.export(store, zs, tenders, first, last, master)
         finally:
             uow.close()
 
@@ -152,6 +171,13 @@ def amount(text: str) -> D:
 
 def by_z(rows, z: int) -> list[dict]:
     return [row for row in rows if row["Z_NR"] == str(z)]
+
+
+def note(bon: dict) -> str:
+    """A transaction's note after the journal hash it starts with."""
+    cited, _, rest = bon["BON_NOTIZ"].partition(" / ")
+    assert re.fullmatch("Journal-Hash [0-9a-f]{64}", cited), bon["BON_NOTIZ"]
+    return rest
 
 
 def test_the_month_passes_the_package_s_validator(app, store, month, capsys):
@@ -224,6 +250,20 @@ def test_each_z_of_the_range_in_store_time_adds_up_to_its_closing_to_the_cent(ap
             bons[0]["BON_ID"],
             bons[-1]["BON_ID"],
         )
+    # Z 4 was handed over: its close and difference are bob's, who held the drawer; each
+    # sale is its own attendant's.
+    bons = {row["BON_ID"]: row for row in tables["transactions.csv"]}
+    who = {
+        (row["GV_NAME"], amount(row["STK_BR"])): bons[row["BON_ID"]]["BEDIENER_ID"]
+        for row in by_z(tables["lines.csv"], 4)
+    }
+    assert who == {
+        ("opening", 100): month["alice"],
+        ("sale", 40): month["alice"],
+        ("sale", 15): month["bob"],
+        ("difference", D("-7.77")): month["bob"],
+    }
+    assert bons[f"{month['approved']}-close"]["BEDIENER_NAME"] == f"{ONE_LINE} {ONE_LINE}"[:50]
     figures = {
         z.z_number: (z.closing_cash, z.difference, D(z.tenders["card"]["expected"])) for z in zs
     }
@@ -302,16 +342,20 @@ def test_each_transaction_is_numbered_by_its_journal_entry(app, store, month):
 
     with app.app_context():
         entries = db.session.execute(
-            select(JournalEntry.seq, JournalEntry.kind, JournalEntry.session_id)
+            select(JournalEntry.seq, JournalEntry.kind, JournalEntry.session_id, JournalEntry.hash)
         ).all()
     session = month["cash-and-card"]
-    seqs = [seq for seq, kind, session_id in entries if session_id == session]
+    seqs = [seq for seq, kind, session_id, _hash in entries if session_id == session]
     bons = [row for row in tables["transactions.csv"] if row["BON_ID"].startswith(session)]
     assert [row["BON_ID"] for row in (bons[0], bons[-1])] == [f"{session}-open", f"{session}-close"]
     numbers = [int(row["BON_NR"]) for row in by_z(tables["transactions.csv"], 2)]
     assert numbers == seqs  # opened, eight movements, closed
-    kinds = {seq: kind for seq, kind, _ in entries}
+    kinds = {seq: kind for seq, kind, _, _hash in entries}
     assert [kinds[n] for n in (numbers[0], numbers[-1])] == ["session_opened", "session_closed"]
+    # Each cites its entry's hash, first in its note (a long note is what gets cut).
+    hashes = {seq: digest for seq, *_, digest in entries}
+    for row in tables["transactions.csv"]:
+        assert row["BON_NOTIZ"].startswith(f"Journal-Hash {hashes[int(row['BON_NR'])]}")
 
 
 def test_each_terminal_a_transaction_names_is_in_the_terminals_master_data(app, store, month):
@@ -328,14 +372,14 @@ def test_the_drawer_events_forced_close_and_approval_as_the_format_has_them(app,
     bons = {row["BON_ID"]: row for row in tables["transactions.csv"]}
     lines = {row["BON_ID"]: row for row in tables["lines.csv"]}
     no_sale = next(row for row in bons.values() if row["BON_TYP"] == "AVSonstige")
-    assert (no_sale["BON_NAME"], no_sale["UMS_BRUTTO"], no_sale["BON_NOTIZ"]) == (
+    assert (no_sale["BON_NAME"], no_sale["UMS_BRUTTO"], note(no_sale)) == (
         "no_sale",
         "0,00",
         ONE_LINE,
     )
     assert no_sale["BON_ID"] not in lines  # it moved nothing
     drop = next(row for row in lines.values() if row["GV_TYP"] == "Geldtransit")
-    assert (amount(drop["STK_BR"]), bons[drop["BON_ID"]]["BON_NOTIZ"]) == (D(-50), "safe")
+    assert (amount(drop["STK_BR"]), note(bons[drop["BON_ID"]])) == (D(-50), "safe")
 
     forced = bons[f"{month['forced']}-close"]
     assert (forced["BEDIENER_NAME"], forced["BEDIENER_ID"], forced["TERMINAL_ID"]) == (
@@ -343,9 +387,9 @@ def test_the_drawer_events_forced_close_and_approval_as_the_format_has_them(app,
         "",
         "",
     )
-    assert forced["BON_NOTIZ"] == f"forced by Olga: {ONE_LINE}"
+    assert note(forced) == f"forced by Olga: {ONE_LINE}"
     approved = bons[f"{month['approved']}-close"]
-    assert approved["BON_NOTIZ"] == f"approved by Olga: {ONE_LINE}"
+    assert note(approved) == f"approved by Olga: {ONE_LINE}"
     assert approved["UMS_BRUTTO"] == "-7,77"
     # The cashier's name, cut to the column's 50 characters, on one line, quotes and all.
     bob = bons[f"{month['forced']}-open"]
@@ -393,9 +437,9 @@ def test_hostile_master_data_and_texts_keep_the_files_whole(app, store, month):
     assert len(records) == len(tables["transactions.csv"])
     assert "\n" not in raw.replace("\r\n", "")
     bons = {row["BON_ID"]: row for row in tables["transactions.csv"]}
-    assert bons[f"{month['cash-and-card']}-open"]["BON_NOTIZ"] == ONE_LINE
+    assert note(bons[f"{month['cash-and-card']}-open"]) == ONE_LINE
     [pay_out] = [row for row in tables["lines.csv"] if row["GV_TYP"] == "Auszahlung"]
-    assert bons[pay_out["BON_ID"]]["BON_NOTIZ"] == ONE_LINE
+    assert note(bons[pay_out["BON_ID"]]) == ONE_LINE
 
 
 def test_the_same_data_gives_the_same_bytes_and_an_empty_range_an_empty_export(
@@ -407,8 +451,3 @@ def test_the_same_data_gives_the_same_bytes_and_an_empty_range_an_empty_export(
     assert name.endswith("_20260501_20260531.zip")
     assert validate_zip(io.BytesIO(archive)) == [] and capsys.readouterr().out == ""
     assert all(rows == [] for rows in read(archive).values())
-
-
-def test_an_unknown_store_is_refused(app):
-    with pytest.raises(StoreNotFound):
-        exported(app, "nosuchstore0000000000000", *MARCH)

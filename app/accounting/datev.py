@@ -9,6 +9,7 @@ from datetime import date
 from ..models import utcnow
 from ..reports import text_cell
 from .postings import Z, label, plain
+from .settings import fiscal_year
 
 COLUMNS = (
     "Umsatz (ohne Soll/Haben-Kz)",
@@ -45,7 +46,8 @@ WORDS = {
     "over": "Kassenüberschuss",
     "short": "Kassenfehlbetrag",
     "forced": "Zwangsabschluss durch",
-    "approved": "Differenz genehmigt von",
+    "approved": "genehmigt von",
+    "reason": "Grund",
     "cash": "Bar",
 }
 CHARTS = {"SKR03": "03", "SKR04": "04"}
@@ -58,8 +60,8 @@ def file_name(first: date, last: date) -> str:
 
 
 def write(store, settings, zs: list[Z], tenders, first: date, last: date) -> bytes:
-    """The batch of the Zs (each posted), ``tenders``: {code: (name, account)}. The header's
-    fiscal year starts on 1 January of ``first``'s year (the caller keeps a batch in one)."""
+    """The batch of the Zs (each posted), ``tenders``: {code: (name, account)}. The header
+    names the fiscal year ``first`` is in (the caller keeps a batch in one)."""
     names = {code: WORDS["cash"] if code == "cash" else name for code, (name, _) in tenders.items()}
     length = len(settings.accounts["sales"])
     now = utcnow()
@@ -76,7 +78,7 @@ def write(store, settings, zs: list[Z], tenders, first: date, last: date) -> byt
         _text(""),
         str(settings.datev_consultant),
         str(settings.datev_client),
-        f"{first.year}0101",
+        f"{fiscal_year(settings, first)[0]:%Y%m%d}",
         str(length),
         f"{first:%Y%m%d}",
         f"{last:%Y%m%d}",

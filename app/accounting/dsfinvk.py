@@ -2,21 +2,21 @@
 auditor reads from a cash register, written with pretix's ``dsfinvk`` package.
 
 Each Z is a cash point closing (Kassenabschluss, ``Z_NR`` its Z number); each fact of its
-session a transaction (Bon) numbered by its journal entry's ``seq``: the opening's float (and
-its discrepancy at start), every movement, and the close's difference (and what went to the
-safe). The package's models write the CSVs; index.xml is made from the same models, so its
-columns are the files' own. docs/dsfinvk.md is the mapping.
+session a transaction (Bon), read from the fact's journal entry (``postings.z_closings``, each
+hash checked), numbered by its ``seq`` and citing its hash: the opening's float (and its
+discrepancy at start), every movement, and the close's difference (and what went to the safe).
+The package's models write the CSVs; index.xml is made from the same models, so its columns
+are the files' own. docs/dsfinvk.md is the mapping.
 """
 
 import io
-import json
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from importlib import metadata, resources
 from pathlib import Path
@@ -26,22 +26,11 @@ from dsfinvk import models as tables
 from dsfinvk.collection import Collection
 from dsfinvk.fields import BooleanField, NumericField, StringField
 from dsfinvk.table import Model
-from sqlalchemy import select
 
 from .. import reports
-from ..journal import CLOSED, FACTS, MOVEMENT, OPENED
-from ..models import (
-    CASH,
-    MOVEMENT_SIGNS,
-    CashMovement,
-    JournalEntry,
-    PosClosing,
-    PosProfile,
-    PosSession,
-    Store,
-    Tender,
-)
-from ..stores import find_store
+from ..journal import APPROVED, MOVEMENT, OPENED, REASONED_MOVEMENT
+from ..models import CASH, MOVEMENT_SIGNS, Store
+from .postings import Entry, Z
 
 # Every table of the format, in its order: each file is written, its header at least.
 TABLES = [
@@ -71,6 +60,7 @@ TRANSIT = BUSINESS_CASES["drop"]
 RECEIPT, OTHER = "Beleg", "AVSonstige"
 # Cash is "Bar"; every other tender (card, voucher, cheque, other) is paid otherwise.
 CASH_PAYMENT, OTHER_PAYMENT = "Bar", "Unbar"
+MOVEMENTS = (MOVEMENT.kind, REASONED_MOVEMENT.kind)
 
 
 class Line(NamedTuple):
@@ -88,8 +78,7 @@ class Bon:
     """One transaction: a Bonkopf, and with lines their VAT and the payment of their sum."""
 
     id: str
-    number: int  # its journal entry's seq
-    at: datetime  # naive UTC, as stored
+    entry: Entry  # its fact's: its seq is the transaction's number, its hash is cited
     cashier_id: str | None
     cashier: str
     terminal: str | None
@@ -104,124 +93,89 @@ class Bon:
         return sum((line.amount for line in self.lines), Decimal("0.00"))
 
 
-def export(tx, store_id: str, first: date, last: date, master: Mapping) -> tuple[str, bytes]:
+def export(
+    store: Store, zs: list[Z], tenders: dict, first: date, last: date, master: Mapping
+) -> tuple[str, bytes]:
     """The DSFinV-K archive (a zip of the CSVs, index.xml and its DTD) of the store's Z
-    closings made in the business days ``first`` to ``last`` (the caller checked the range),
-    and its file name. ``master``: the company's ``company_name``, ``street``, ``postcode``,
-    ``city``, ``country``, ``tax_number`` and ``vat_id``. The same data gives the same bytes."""
-    store = find_store(tx, store_id)
-    start, end = reports.days_bounds(store, first, last)
-    in_range = (
-        PosClosing.store_id == store.id,
-        PosClosing.created_at >= start,
-        PosClosing.created_at < end,
-    )
-    closings = tx.execute(
-        select(PosClosing, PosSession, PosProfile.name)
-        .join(PosSession, PosSession.id == PosClosing.pos_session_id)
-        .join(PosProfile, PosProfile.id == PosClosing.pos_profile_id)
-        .where(*in_range)
-        .order_by(PosClosing.z_number)
-    ).all()
-    sessions = select(PosClosing.pos_session_id).where(*in_range)
-    movements = defaultdict(list)
-    for movement in tx.scalars(
-        select(CashMovement)
-        .where(CashMovement.pos_session_id.in_(sessions))
-        .order_by(CashMovement.created_at, CashMovement.id)
-    ):
-        movements[movement.pos_session_id].append(movement)
-    numbers = _journal_numbers(tx, store.id, sessions)
-    names = dict(
-        tx.execute(select(Tender.code, Tender.name).where(Tender.store_id == store.id)).all()
-    )
-
+    closings ``zs`` (``postings.z_closings``: made in the business days ``first`` to
+    ``last``), and its file name. ``tenders``: {code: (name, account)}; ``master``: the
+    company's ``company_name``, ``street``, ``postcode``, ``city``, ``country``,
+    ``tax_number`` and ``vat_id``. The same data gives the same bytes."""
+    names = {code: name for code, (name, _account) in tenders.items()}
     collection = Collection()
     for table in TABLES:
         empty = table()
         empty._data.clear()  # Collection.write writes a record without data as the header only
         collection.add(empty)
-    for closing, session, cashier in closings:
-        bons = _bons(closing, session, cashier, movements[session.id], numbers)
-        _closing_records(collection, store, closing, bons, names, master)
+    for z in zs:
+        _closing_records(collection, store, z, _bons(z), names, master)
     name = f"dsfinvk_{store.id}_{first:%Y%m%d}_{last:%Y%m%d}.zip"
     return name, _archive(collection, master)
 
 
-def _journal_numbers(tx, store_id: str, sessions) -> dict:
-    """The seq of each fact's journal entry: by ("open" or "close", session id), and by
-    movement id."""
-    families = {OPENED.family: "open", CLOSED.family: "close", MOVEMENT.family: None}
-    kinds = {kind: families[fact.family] for kind, fact in FACTS.items() if fact.family in families}
-    rows = tx.execute(
-        select(JournalEntry.seq, JournalEntry.kind, JournalEntry.session_id, JournalEntry.data)
-        .where(JournalEntry.store_id == store_id, JournalEntry.session_id.in_(sessions))
-        .where(JournalEntry.kind.in_(kinds))
-    )
-    numbers = {}
-    for seq, kind, session_id, data in rows:
-        key = json.loads(data)["movementId"] if kinds[kind] is None else (kinds[kind], session_id)
-        numbers[key] = seq
-    return numbers
-
-
-def _bons(closing: PosClosing, session: PosSession, cashier: str, movements, numbers) -> list:
-    """The Z's transactions: the float, each movement, then the count's difference. After a
-    float left, the opening starts from that float and adds what it found over or short of it
-    (so the two Zs chain), and the close sends the rest of the count to the safe."""
-    own = {"cashier_id": session.pos_profile_id, "cashier": cashier}
-    at_start = session.discrepancy_at_start or 0
-    opening = [Line(*OPENING, "opening", session.opening_cash - at_start)]
-    if at_start:
-        opening.append(Line(*DIFFERENCE, "discrepancy_at_start", at_start))
-    bons = [
-        Bon(
-            f"{session.id}-open",
-            numbers["open", session.id],
-            session.created_at,
-            terminal=session.opened_by,
-            note=session.note or "",
-            lines=opening,
-            **own,
-        )
-    ]
-    for movement in movements:
-        case = BUSINESS_CASES.get(movement.type)
-        amount = movement.amount * MOVEMENT_SIGNS[movement.type]
-        bons.append(
-            Bon(
-                movement.id,
-                numbers[movement.id],
-                movement.created_at,
-                terminal=movement.created_by,
-                note=_joined(movement.reason, movement.note),
-                lines=[Line(*case, movement.type, amount)] if case else [],
-                name=movement.type,
-                tender=movement.tender,
-                kind=RECEIPT if case else OTHER,
-                **own,
+def _bons(z: Z) -> list[Bon]:
+    """The Z's transactions, from its journal entries: the float, each movement (its
+    attendant's), then the count's difference (the holder's at the close). After a float
+    left, the opening starts from that float and adds what it found over or short of it (so
+    the two Zs chain), and the close sends the rest of the count to the safe."""
+    bons, approval = [], None
+    for entry in z.entries:
+        data = entry.data
+        if entry.kind == OPENED.kind:
+            opening = [Line(*OPENING, "opening", z.opening - z.at_start)]
+            if z.at_start:
+                opening.append(Line(*DIFFERENCE, "discrepancy_at_start", z.at_start))
+            opener = data["profileId"]
+            bons.append(
+                Bon(
+                    f"{z.session_id}-open",
+                    entry,
+                    opener,
+                    z.names.get(opener, ""),
+                    terminal=data["by"],
+                    note=data["note"] or "",
+                    lines=opening,
+                )
             )
-        )
-    closed = [Line(*DIFFERENCE, "difference", closing.difference)]
-    if closing.to_safe:
-        closed.append(Line(*TRANSIT, "to_safe", -closing.to_safe))
-    approval = closing.approval
+        elif entry.kind in MOVEMENTS:
+            case = BUSINESS_CASES.get(data["type"])
+            amount = Decimal(data["amount"]) * MOVEMENT_SIGNS[data["type"]]
+            attendant = data.get("attendantId") or z.data["profileId"]  # none before 0014
+            bons.append(
+                Bon(
+                    data["movementId"],
+                    entry,
+                    attendant,
+                    z.names.get(attendant, ""),
+                    terminal=data["by"],
+                    note=_joined(data.get("reason"), data["note"]),
+                    lines=[Line(*case, data["type"], amount)] if case else [],
+                    name=data["type"],
+                    tender=data.get("tender", CASH),
+                    kind=RECEIPT if case else OTHER,
+                )
+            )
+        elif entry.kind == APPROVED.kind:
+            approval = data
+    closing = z.data
+    closed = [Line(*DIFFERENCE, "difference", Decimal(closing["difference"]))]
+    if closing.get("toSafe"):
+        closed.append(Line(*TRANSIT, "to_safe", -Decimal(closing["toSafe"])))
+    by = closing["by"]
     # A forced close is the manager's, from the back office: no terminal.
-    closer = {"cashier_id": None, "cashier": closing.closed_by} if closing.forced else own
+    closer = (None, by, None) if z.forced else (z.holder, z.cashier, by)
     bons.append(
         Bon(
-            f"{session.id}-close",
-            numbers["close", session.id],
-            closing.created_at,
-            terminal=None if closing.forced else closing.closed_by,
+            f"{z.session_id}-close",
+            z.entry,
+            *closer,
             note=_joined(
-                closing.note,
-                closing.forced and f"forced by {closing.closed_by}: {closing.reason}",
-                approval and f"approved by {approval.approved_by}: {approval.note or ''}",
-                closing.needs_approval and not approval and "approval pending",
+                closing["note"],
+                z.forced and f"forced by {by}: {closing['reason']}",
+                approval and f"approved by {approval['by']}: {approval['note'] or ''}",
+                closing["approvalPending"] and not approval and "approval pending",
             ),
             lines=closed,
-            **closer,
         )
     )
     return bons
@@ -231,24 +185,24 @@ def _joined(*parts) -> str:
     return " / ".join(part for part in parts if part)
 
 
-def _closing_records(collection, store: Store, closing: PosClosing, bons, names, master) -> None:
+def _closing_records(collection, store: Store, z: Z, bons, names, master) -> None:
     """Every record of one Z: its master data, its transactions and its sums."""
-    z = {
+    closing = {
         "Z_KASSE_ID": store.id,
-        "Z_ERSTELLUNG": reports.local_time(store, closing.created_at),
-        "Z_NR": closing.z_number,
+        "Z_ERSTELLUNG": reports.local_time(store, z.entry.at),
+        "Z_NR": z.number,
     }
 
     def add(table, **values):
-        collection.add(_record(table, **z, **values))
+        collection.add(_record(table, **closing, **values))
 
     cases, payments = defaultdict(Decimal), defaultdict(Decimal)
     for bon in bons:
-        moment = reports.local_time(store, bon.at)
+        moment = reports.local_time(store, bon.entry.at)
         add(
             tables.Bonkopf,
             BON_ID=bon.id,
-            BON_NR=bon.number,
+            BON_NR=bon.entry.seq,
             BON_TYP=bon.kind,
             BON_NAME=bon.name if bon.kind == OTHER else None,
             TERMINAL_ID=bon.terminal,
@@ -258,7 +212,8 @@ def _closing_records(collection, store: Store, closing: PosClosing, bons, names,
             BEDIENER_ID=bon.cashier_id,
             BEDIENER_NAME=bon.cashier,
             UMS_BRUTTO=bon.amount,
-            BON_NOTIZ=bon.note,
+            # The hash first: a note too long for the column is what gets cut.
+            BON_NOTIZ=_joined(f"Journal-Hash {bon.entry.hash}", bon.note),
         )
         # No TSE signs the box's transactions: the TSE's fields are empty (docs/dsfinvk.md).
         add(tables.TSE_Transaktionen, BON_ID=bon.id)
@@ -309,7 +264,7 @@ def _closing_records(collection, store: Store, closing: PosClosing, bons, names,
     add(
         tables.Stamm_Abschluss,
         # The business day, when the Z was made after midnight before the next day's start.
-        Z_BUCHUNGSTAG=_booking_day(store, closing.created_at),
+        Z_BUCHUNGSTAG=_booking_day(store, z),
         Z_START_ID=bons[0].id,
         Z_ENDE_ID=bons[-1].id,
         NAME=master["company_name"],
@@ -372,9 +327,8 @@ def _named(prefix: str, amounts: dict) -> dict:
     return {prefix + name: amount for name, amount in amounts.items()}
 
 
-def _booking_day(store: Store, moment: datetime) -> str | None:
-    day = reports.business_day(store, moment)
-    return None if day == reports.local_time(store, moment).date() else day.isoformat()
+def _booking_day(store: Store, z: Z) -> str | None:
+    return None if z.day == reports.local_time(store, z.entry.at).date() else z.day.isoformat()
 
 
 def _record(table, **values) -> Model:

@@ -16,7 +16,7 @@ from ..reports import MAX_RANGE_DAYS
 from ..stores import find_store
 from . import datev, dsfinvk, fec
 from .postings import post, z_closings
-from .settings import master, ready_settings, tender_accounts
+from .settings import fiscal_year, master, ready_settings, tender_accounts
 
 FORMATS = ("fec", "datev", "dsfinvk")
 
@@ -43,9 +43,15 @@ def check_range(fmt: str, first: date, last: date) -> None:
         raise InvalidInput({"to": ["The last day comes before the first."]})
     if (last - first).days >= MAX_RANGE_DAYS:
         raise InvalidInput({"to": [f"At most {MAX_RANGE_DAYS} days at a time."]})
-    if fmt in ("datev", "fec") and first.year != last.year:
+
+
+def check_fiscal_year(fmt: str, settings, first: date, last: date) -> None:
+    """A FEC or DATEV batch is of one fiscal year, which the FEC's name and DATEV's header
+    give."""
+    start = fiscal_year(settings, first)[0]
+    if fmt in ("datev", "fec") and fiscal_year(settings, last)[0] != start:
         name = "A DATEV batch" if fmt == "datev" else "A FEC"
-        raise InvalidInput({"to": [f"{name} stays within one fiscal year (1 January on)."]})
+        raise InvalidInput({"to": [f"{name} stays within one fiscal year (1 {start:%B} on)."]})
 
 
 def prepare(tx, store_id: str, fmt: str, first: date, last: date) -> Prepared:
@@ -54,15 +60,16 @@ def prepare(tx, store_id: str, fmt: str, first: date, last: date) -> Prepared:
     check_range(fmt, first, last)
     store = find_store(tx, store_id)
     settings = ready_settings(tx, store_id, fmt)
+    check_fiscal_year(fmt, settings, first, last)
     zs = z_closings(tx, store, first, last)
     if not zs:
         raise NoZInRange()
+    tenders = tender_accounts(tx, settings)
+    for z in zs:  # every format: a Z whose entries do not add up to it is written by none
+        post(z, settings, tenders)
     if fmt == "dsfinvk":
-        name, data = dsfinvk.export(tx, store_id, first, last, master(settings))
+        name, data = dsfinvk.export(store, zs, tenders, first, last, master(settings))
     else:
-        tenders = tender_accounts(tx, settings)
-        for z in zs:
-            post(z, settings, tenders)
         if not any(z.postings for z in zs):  # a file of headers only: the checkers refuse it
             raise NothingToPost()
         if fmt == "fec":

@@ -9,7 +9,7 @@ from datetime import date
 
 from ..reports import text_cell
 from .postings import Z, label, lines, plain
-from .settings import FIGURES
+from .settings import FIGURES, fiscal_year
 
 COLUMNS = (
     "JournalCode",
@@ -42,7 +42,8 @@ WORDS = {
     "over": "Excédent de caisse",
     "short": "Manquant de caisse",
     "forced": "clôture forcée par",
-    "approved": "écart approuvé par",
+    "approved": "approuvé par",
+    "reason": "motif",
     "cash": "Espèces",
 }
 
@@ -52,9 +53,8 @@ ENCODING = "iso8859_15"
 
 
 def file_name(settings, last: date) -> str:
-    """SIREN, FEC, the closing date of the fiscal year, taken as the calendar year (the range
-    stays within one)."""
-    return f"{settings.siren}FEC{last.year}1231.txt"
+    """SIREN, FEC, the closing date of the fiscal year (the range stays within one)."""
+    return f"{settings.siren}FEC{fiscal_year(settings, last)[1]:%Y%m%d}.txt"
 
 
 def write(store, settings, zs: list[Z], tenders: dict[str, tuple[str, str]]) -> bytes:

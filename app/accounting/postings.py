@@ -29,7 +29,7 @@ from ..journal import (
     wire_entry,
 )
 from ..journal.entry import entry_hash
-from ..journal.facts import FORCE_CLOSED
+from ..journal.facts import FORCE_CLOSED, HANDED_OVER
 from ..models import CASH, JournalEntry, PosProfile, Store
 
 # A movement's type: the figure it is posted to, and whether it enters the tender's account.
@@ -60,22 +60,50 @@ class Posting:
     at_start: bool = False  # the opening's discrepancy against the float left before it
 
 
+class Entry(NamedTuple):
+    """A journal entry as a file reads it, its hash checked."""
+
+    seq: int
+    kind: str
+    at: datetime  # naive UTC, as the tables keep times
+    session_id: str
+    data: dict
+    hash: str
+
+
 @dataclass
 class Z:
     """One Z closing as its journal entries say it."""
 
     number: int
     day: date  # its business day, in store time
-    hash: str
-    session_id: str
-    data: dict
+    entry: Entry  # the close's
     forced: bool
+    holder: str  # the profile holding the drawer at the close: the opener until a handover
     opening: Decimal = ZERO
     at_start: Decimal = ZERO  # the opening cash less the float its terminal left before
     moves: dict = field(default_factory=dict)  # {tender: {movement type: sum}}
     approved_by: str | None = None
-    cashier: str = ""  # the profile's name now (a label, not a figure)
+    entries: list[Entry] = field(default_factory=list)  # its session's, SESSION_KINDS, by seq
+    names: dict = field(default_factory=dict)  # the profiles' names now (labels, not figures)
     postings: list[Posting] = field(default_factory=list)
+
+    @property
+    def hash(self) -> str:
+        return self.entry.hash
+
+    @property
+    def session_id(self) -> str:
+        return self.entry.session_id
+
+    @property
+    def data(self) -> dict:
+        return self.entry.data
+
+    @property
+    def cashier(self) -> str:
+        """The holder's name."""
+        return self.names.get(self.holder, "")
 
     def counted(self, tender: str) -> Decimal:
         """What the close left in the tender's account: cash counted; another tender's
@@ -96,12 +124,19 @@ class Z:
 
 
 _entries = JournalEntry.__table__
-SESSION_KINDS = (OPENED.kind, MOVEMENT.kind, REASONED_MOVEMENT.kind, APPROVED.kind)
+SESSION_KINDS = (
+    OPENED.kind,
+    MOVEMENT.kind,
+    REASONED_MOVEMENT.kind,
+    APPROVED.kind,
+    HANDED_OVER.kind,
+)
 
 
 def z_closings(tx, store: Store, first: date, last: date) -> list[Z]:
     """The Z closings made in the business days ``first`` to ``last``, by number, each with
-    its session's opening float, movements and approval, from the journal."""
+    its session's opening float, movements, approval and drawer's holder at the close, from
+    the journal."""
     start, end = reports.days_bounds(store, first, last)
     found = tx.execute(
         select(_entries)
@@ -110,44 +145,50 @@ def z_closings(tx, store: Store, first: date, last: date) -> list[Z]:
         .where(_entries.c.at >= timestamp(start), _entries.c.at < timestamp(end))
     )
     zs = {}
-    for kind, at, session_id, data, digest in map(_hashed, found):
-        moment = datetime.fromisoformat(at.removesuffix("Z"))
-        zs[session_id] = Z(
-            number=data["zNumber"],
-            day=reports.business_day(store, moment),
-            hash=digest,
-            session_id=session_id,
-            data=data,
-            forced=kind == FORCE_CLOSED.kind,
+    for entry in map(_hashed, found):
+        zs[entry.session_id] = Z(
+            number=entry.data["zNumber"],
+            day=reports.business_day(store, entry.at),
+            entry=entry,
+            forced=entry.kind == FORCE_CLOSED.kind,
+            holder=entry.data["profileId"],
         )
     if zs:
         rows = tx.execute(
             select(_entries)
             .where(_entries.c.store_id == store.id, _entries.c.session_id.in_(list(zs)))
             .where(_entries.c.kind.in_(SESSION_KINDS))
+            .order_by(_entries.c.seq)  # handovers in order: the last one's taker holds it
         )
-        for kind, _at, session_id, data, _hash in map(_hashed, rows):
-            _add(zs[session_id], kind, data)
-        profiles = {z.data["profileId"] for z in zs.values()}
+        for row in rows:
+            z = zs[row.session_id]
+            entry = _hashed(row, z.number)
+            z.entries.append(entry)
+            _add(z, entry.kind, entry.data)
+        # Who opened, held the drawer at the close and made each movement (its attendant).
+        named = {z.data["profileId"] for z in zs.values()} | {z.holder for z in zs.values()}
+        named |= {entry.data.get("attendantId") for z in zs.values() for entry in z.entries}
         names = dict(
             tx.execute(
-                select(PosProfile.id, PosProfile.name).where(PosProfile.id.in_(profiles))
+                select(PosProfile.id, PosProfile.name).where(PosProfile.id.in_(named - {None}))
             ).all()
         )
         for z in zs.values():
-            z.cashier = names.get(z.data["profileId"], "")
+            z.names = names
     return sorted(zs.values(), key=lambda z: z.number)
 
 
-def _hashed(row) -> tuple:
-    """An entry's kind, time, session, data and hash, once its hash is that of what it says: a
-    file cites the hash, so what it posts must be what was chained."""
+def _hashed(row, number: int | None = None) -> Entry:
+    """The entry, once its hash is that of what it says: a file cites the hash, so what it
+    posts must be what was chained. ``number``: its Z's, if it is not the Z's own."""
+    data = json.loads(row.data)
     if entry_hash(wire_entry(row)) != row.hash:
         raise PostingsUnbalanced(
-            f"the journal's entry {row.seq} is not what was chained (its hash differs): "
-            "run `flask --app wsgi journal verify`"
+            f"Z {number or data.get('zNumber')}: the journal's entry {row.seq} is not what was "
+            "chained (its hash differs): run `flask --app wsgi journal verify`"
         )
-    return row.kind, row.at, row.session_id, json.loads(row.data), row.hash
+    at = datetime.fromisoformat(row.at.removesuffix("Z"))
+    return Entry(row.seq, row.kind, at, row.session_id, data, row.hash)
 
 
 def _add(z: Z, kind: str, data: dict) -> None:
@@ -156,6 +197,8 @@ def _add(z: Z, kind: str, data: dict) -> None:
         z.at_start = Decimal(data.get("discrepancyAtStart") or 0)
     elif kind == APPROVED.kind:
         z.approved_by = data["by"]
+    elif kind == HANDED_OVER.kind:
+        z.holder = data["profileId"]
     elif data["type"] in MOVES:  # a no-sale moves nothing
         sums = z.moves.setdefault(data.get("tender", CASH), {})
         sums[data["type"]] = sums.get(data["type"], ZERO) + Decimal(data["amount"])
@@ -254,12 +297,17 @@ def plain(text: str) -> str:
 
 
 def label(z: Z, posting: Posting, words: dict, tender_name: str) -> str:
-    """What a posting says, in the file's language (``words``): the Z, the figure, the
-    tender, the cashier; a forced close's reason, an approved difference's manager."""
-    figure = words[posting.figure] + (f" {words['at_start']}" if posting.at_start else "")
-    parts = [f"Z {z.number}", figure, tender_name, z.cashier]
+    """What a posting says, in the file's language (``words``): the Z, a forced close's
+    manager, the figure (an approved difference's with its manager), the tender, the cashier
+    holding the drawer at the close, then a forced close's reason: what a short field cuts
+    (DATEV's 60 characters) is the reason, not a manager's name."""
+    parts = [f"Z {z.number}"]
     if z.forced:
-        parts.append(f"{words['forced']} {z.data['by']}: {z.data.get('reason') or ''}")
+        parts.append(f"{words['forced']} {z.data['by']}")
+    figure = words[posting.figure] + (f" {words['at_start']}" if posting.at_start else "")
     if z.approved_by and posting.figure in ("over", "short") and not posting.at_start:
-        parts.append(f"{words['approved']} {z.approved_by}")
+        figure += f" {words['approved']} {z.approved_by}"
+    parts += [figure, tender_name, z.cashier]
+    if z.forced:
+        parts.append(f"{words['reason']}: {z.data.get('reason') or ''}")
     return plain(" - ".join(parts))

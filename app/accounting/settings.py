@@ -7,6 +7,7 @@ What the owner types, on the page or the command line, is ``app.owner_input``'s
 ``AccountingSettingsSchema``, loaded by the edges before they call ``save_settings``.
 """
 
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 from sqlalchemy import select
@@ -99,6 +100,7 @@ NEEDED = {
 }
 MASTER = ("company_name", "street", "postcode", "city", "country", "tax_number", "vat_id")
 TEXTS = ("company_name", "street", "postcode", "city", "tax_number", "vat_id")
+NUMBERS = ("datev_consultant", "datev_client", "fiscal_year_start")
 
 
 def settings_of(tx, store_id: str) -> AccountingSettings | None:
@@ -118,6 +120,7 @@ def _new(store_id: str, chart: str) -> AccountingSettings:
         chart=chart,
         accounts={**defaults.figures, "tenders": {}},
         journal_code=defaults.journal_code,
+        fiscal_year_start=1,
     )
 
 
@@ -151,7 +154,7 @@ def save_settings(uow: UnitOfWork, store_id: str, values: dict) -> AccountingSet
             **values.get("tender_accounts", {}),
         }
         row.accounts = accounts
-        for key in ("journal_code", *TEXTS, "siren", "datev_consultant", "datev_client"):
+        for key in ("journal_code", *TEXTS, "siren", *NUMBERS):
             if key in values:
                 setattr(row, key, values[key] if values[key] != "" else None)
         _check(row)
@@ -162,8 +165,8 @@ def save_settings(uow: UnitOfWork, store_id: str, values: dict) -> AccountingSet
 
 
 def _state(row: AccountingSettings) -> tuple:
-    keys = ("country", "chart", "accounts", "journal_code", "siren", *TEXTS)
-    return tuple(getattr(row, key) for key in (*keys, "datev_consultant", "datev_client"))
+    keys = ("country", "chart", "accounts", "journal_code", "siren", *TEXTS, *NUMBERS)
+    return tuple(getattr(row, key) for key in keys)
 
 
 def _check(row: AccountingSettings) -> None:
@@ -227,6 +230,14 @@ def ready_settings(tx, store_id: str, fmt: str) -> AccountingSettings:
     if missing:
         raise AccountingSettingsIncomplete(missing)
     return row
+
+
+def fiscal_year(row: AccountingSettings, day: date) -> tuple[date, date]:
+    """The first and last days of the fiscal year ``day`` is in: it starts on the 1st of the
+    settings' month (January unless the owner set another)."""
+    start = row.fiscal_year_start
+    first = date(day.year - (day.month < start), start, 1)
+    return first, date(first.year + 1, start, 1) - timedelta(days=1)
 
 
 def master(row: AccountingSettings) -> dict:

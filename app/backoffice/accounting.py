@@ -17,8 +17,10 @@ from .views import store_view
 
 bp = Blueprint("accounting", __name__)
 
-MIMETYPES = {
-    "fec": "text/plain; charset=utf-8",
+# Each file's own encoding (fec.ENCODING, DATEV's cp1252), as its IANA name; sent as the whole
+# Content-Type, so Flask adds no charset of its own.
+CONTENT_TYPES = {
+    "fec": "text/plain; charset=ISO-8859-15",
     "datev": "text/csv; charset=windows-1252",
     "dsfinvk": "application/zip",
 }
@@ -65,6 +67,6 @@ def export(store_id):
     disposition = f'attachment; filename="{prepared.file_name}"'
     return Response(
         prepared.data,
-        mimetype=MIMETYPES[prepared.format],
+        content_type=CONTENT_TYPES[prepared.format],
         headers={"Content-Disposition": disposition},
     )

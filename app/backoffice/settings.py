@@ -3,6 +3,8 @@ tenders (cash, built in, and the ones added: added, disabled, enabled again); th
 coins a cash count may name; the reasons a pay-in or pay-out may name; and its accounting
 settings (app.accounting), which the owner confirms before the first export."""
 
+from calendar import month_name
+
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -91,6 +93,7 @@ ACCOUNTING_TEXTS = (
     "vat_id",
     "datev_consultant",
     "datev_client",
+    "fiscal_year_start",
 )
 FIGURE_NAMES = {
     "sales": "Sales",
@@ -110,7 +113,7 @@ def _accounting_section(errors=None) -> dict:
     tenders = tender_accounts(db.session, row)
     values = {f"account_{f}": row.accounts[f] for f in FIGURES}
     values |= {f"tender_account_{code}": account for code, (_name, account) in tenders.items()}
-    values |= {key: getattr(row, key) or "" for key in ACCOUNTING_TEXTS}
+    values |= {key: str(getattr(row, key) or "") for key in ACCOUNTING_TEXTS}
     if errors:
         values |= {key: request.form[key] for key in values if key in request.form}
     return {
@@ -119,6 +122,7 @@ def _accounting_section(errors=None) -> dict:
         "tenders": tenders,
         "figures": FIGURE_NAMES,
         "charts": CHARTS,
+        "months": [(str(month), month_name[month]) for month in range(1, 13)],
         "typed": values,
         "errors": errors or {},
     }

@@ -13,6 +13,7 @@ from ..accounting.settings import (
     CHARTS,
     COUNTRIES,
     FIGURES,
+    NUMBERS,
     confirm_settings,
     save_settings,
     shown_settings,
@@ -58,6 +59,9 @@ def _pairs(option: str, values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--vat-id", help="VAT id.")
 @click.option("--datev-consultant", help="DATEV's consultant number (Beraternummer).")
 @click.option("--datev-client", help="DATEV's client number (Mandantennummer).")
+@click.option(
+    "--fiscal-year-start", help="The month the fiscal year starts in, 1 to 12 (1: January)."
+)
 @click.option("--confirm", is_flag=True, help="Confirm the settings, as shown, for export.")
 def settings(store_id, account, tender_account, confirm, **given):
     """Change the store's accounting settings (any change asks for a new --confirm), then
@@ -83,7 +87,7 @@ def settings(store_id, account, tender_account, confirm, **given):
         for code, (_name, account) in tender_accounts(db.session, row).items()
     ]
     rows += [(key, str(getattr(row, key) or "-")) for key in (*TEXTS, "vat_id")]
-    rows += [(key, str(getattr(row, key) or "-")) for key in ("datev_consultant", "datev_client")]
+    rows += [(key, str(getattr(row, key) or "-")) for key in NUMBERS]
     confirmed = f"{when(row.confirmed_at)} by {row.confirmed_by}" if row.confirmed_at else "no"
     rows.append(("confirmed", confirmed))
     table(rows)

@@ -5,6 +5,7 @@ Top-level commands, each with an app context under any runner (``with_appcontext
 import os
 import sqlite3
 from pathlib import Path
+from stat import S_ISVTX
 
 import click
 from flask import current_app
@@ -23,8 +24,11 @@ from .output import command_line, progress
 @with_appcontext
 def init_db():
     """Create or upgrade the schema; safe to run again. The only command that creates the
-    database (the server refuses to): its folder and files are made private to this user."""
-    dbfile.make_private(Path(current_app.instance_path), 0o700)
+    database (the server refuses to): a SQLite file and its folder are made private to this
+    user (not a shared folder such as /tmp, whose sticky bit says so)."""
+    database = dbfile.file_of(db.engine.url)
+    if database and database.parent.is_dir() and not database.parent.stat().st_mode & S_ISVTX:
+        dbfile.make_private(database.parent, 0o700)
     upgrade(directory=current_app.extensions["migrate"].directory)
     click.echo("database is at the latest schema", err=True)
 
