@@ -11,6 +11,7 @@ before issue 19 (2a3e967) as terminals send them, the two in turn.
 The tables are printed and written into docs/bench.md, between its bench markers.
 
 Environment: BENCH_SECONDS (per wrk run, 3), BENCH_ROUNDS (3), BENCH_HISTORY (1000000).
+`bench/run.py writes` runs the writes' comparison alone and prints its table.
 """
 
 import json
@@ -703,4 +704,7 @@ def write_bench_page(report: str, page: Path = BENCH_PAGE) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["writes"]:  # the writes against 2a3e967 alone, the page left as it is
+        print("\n".join(writes_table(time_writes())))
+    else:
+        main()
