@@ -500,7 +500,14 @@ def time_writes(rounds: int = WRITE_ROUNDS, count: int = WRITE_COUNT) -> dict:
         name: {write: median_of(runs, write) for write in writes.WRITES}
         for name, runs in found.items()
     }
-    return {**medians, "rounds": rounds, "count": count, "pieces": found["now"][0]["pieces"]}
+    statements = {name: runs[0]["statements"] for name, runs in found.items()}
+    return {
+        **medians,
+        "statements": statements,
+        "rounds": rounds,
+        "count": count,
+        "pieces": found["now"][0]["pieces"],
+    }
 
 
 def writes_in(tree: Path, flags: list[str], count: int) -> dict:
@@ -639,7 +646,7 @@ def render(
         "",
         *writes_table(compared),
         "",
-        f"Command: `make bench`. Machine: {machine()}. Load average before the run: "
+        f"Command: `{command()}`. Machine: {machine()}. Load average before the run: "
         f"{LOAD_BEFORE}, after: {os.getloadavg()[0]:.2f} (the machine is shared). "
         f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
     ]
@@ -655,17 +662,25 @@ def writes_table(compared: dict) -> list[str]:
         f"{compared['count']} of each in a process per tree, the trees in turn over "
         f"{compared['rounds']} rounds, medians of the rounds' medians:",
         "",
-        f"| write | {BEFORE_ISSUE_19} ms | this tree, full count ms | difference | target |",
-        "| --- | ---: | ---: | ---: | --- |",
+        f"| write | {BEFORE_ISSUE_19} ms | this tree, full count ms | difference "
+        "| SQL statements (BEGIN included) | target |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for write in writes.WRITES:
         before, now = compared["before"][write], compared["now"][write]
         more = now - before
+        sql = " -> ".join(str(compared["statements"][name][write]) for name in ("before", "now"))
         lines.append(
-            f"| {write} | {before:.2f} | {now:.2f} | **{more:+.2f} ms** | within "
+            f"| {write} | {before:.2f} | {now:.2f} | **{more:+.2f} ms** | {sql} | within "
             f"{WRITES_TARGET_MS} ms of {BEFORE_ISSUE_19}'s: {met(more <= WRITES_TARGET_MS)} |"
         )
     return lines
+
+
+def command() -> str:
+    """`make bench`, after the settings that shortened this run, if any."""
+    shortened = ("BENCH_SECONDS", "BENCH_ROUNDS", "BENCH_HISTORY", "BENCH_FRONT_SECONDS")
+    return " ".join([*(f"{k}={os.environ[k]}" for k in shortened if k in os.environ), "make bench"])
 
 
 def mib(memory: dict) -> str:

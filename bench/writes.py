@@ -8,7 +8,8 @@ few untimed: create-session, a cash sale on that session, close-session. bcrypt 
 once (it would say yes): a write is charged neither for bcrypt nor, by the scheduler, for the
 CPU bcrypt has just burnt. --full-count sends a count of every note and coin of the store's
 currency (two of each, and the amount it adds up to) with the open and the close; without it,
-the requests are those a terminal sends today. Prints the medians in ms as one JSON object.
+the requests are those a terminal sends today. Prints as one JSON object the medians in ms and
+the SQL statements of each write (its BEGINs included).
 Imports only what 2a3e967 has too.
 """
 
@@ -22,7 +23,7 @@ from time import perf_counter
 
 import bcrypt
 from flask_migrate import upgrade
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 
 import app
 from app import create_app
@@ -65,6 +66,8 @@ def time_writes(path: Path, count: int, full_count: bool) -> dict:
         token = issue_token([store.id], "bench", 1)
         headers = {"Authorization": f"Bearer {token}", "x-store-id": store.id}
         pieces = counted(store) if full_count else []
+        statements = []
+        event.listen(db.engine, "before_cursor_execute", lambda *_: statements.append(1))
 
     client = flask_app.test_client()
     amount = float(2 * sum(pieces)) if pieces else 100.0  # two decimals: its repr is the amount
@@ -72,14 +75,16 @@ def time_writes(path: Path, count: int, full_count: bool) -> dict:
         {"cashCount": [{"value": f"{v:.2f}", "count": 2} for v in pieces]} if pieces else {}
     )
 
-    def timed(path: str, body: dict, status: int) -> tuple[float, dict]:
+    def timed(path: str, body: dict, status: int) -> tuple[float, dict, int]:
+        statements.clear()
         started = perf_counter()
         response = client.post(path, json=body, headers=headers)
         took = perf_counter() - started
         assert response.status_code == status, response.get_json()
-        return took, response.get_json()
+        return took, response.get_json(), len(statements)
 
     times = {name: [] for name in WRITES}
+    sql = {}
     bcrypt.checkpw = lambda password, hashed: True
     for n, profile in enumerate(p["id"] for p in profiles):
         body = {"profileId": profile, "password": PASSWORD, **count_sent}
@@ -89,10 +94,11 @@ def time_writes(path: Path, count: int, full_count: bool) -> dict:
         moved = timed(f"/pos-session/sessions/{session}/cash-movements", sale, 201)
         closed = timed("/pos-session/close-session", {**body, "closingCash": amount}, 200)
         if n >= WARM:
-            for name, (took, _answer) in zip(WRITES, (opened, moved, closed), strict=True):
+            for name, (took, _answer, made) in zip(WRITES, (opened, moved, closed), strict=True):
                 times[name].append(took)
+                sql[name] = made
     found = {name: statistics.median(taken) * 1e3 for name, taken in times.items()}
-    return {**found, "count": count, "pieces": len(pieces)}
+    return {**found, "statements": sql, "count": count, "pieces": len(pieces)}
 
 
 def counted(store) -> list:

@@ -50,6 +50,7 @@ def test_the_bench_times_this_trees_writes_with_a_full_count():
     assert found["count"] == 1 and found["pieces"] == 15  # EUR's notes and coins
     for write in ("create-session", "cash-movement", "close-session"):
         assert found[write] > 0
+        assert found["statements"][write] > 1  # its BEGIN and more
 
 
 def test_the_bench_refuses_to_time_another_trees_app(tmp_path):
