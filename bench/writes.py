@@ -50,7 +50,10 @@ def main(count: int, full_count: bool) -> None:
 
 
 def time_writes(path: Path, count: int, full_count: bool) -> dict:
-    flask_app = create_app({"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "bench-" + "s" * 42})
+    # The journal's key and signed head beside the database, not in the tree's instance folder,
+    # where a box keeps its own.
+    config = {"DATABASE_URL": f"sqlite:///{path}", "JOURNAL_DIR": str(path.parent)}
+    flask_app = create_app({**config, "SECRET_KEY": "bench-" + "s" * 42})
     with flask_app.app_context():
         upgrade()
         store = Store(name="bench-writes")
