@@ -121,8 +121,21 @@ def log(message: str) -> None:
 
 def bench_app(path: Path):
     return create_app(
-        {"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": SECRET, "BENCH_BASELINE": True}
+        {
+            "DATABASE_URL": f"sqlite:///{path}",
+            "JOURNAL_DIR": str(journal_dir(path)),
+            "SECRET_KEY": SECRET,
+            "BENCH_BASELINE": True,
+        }
     )
+
+
+def journal_dir(database: Path) -> Path:
+    """The journal's key and signed head for ``database``, beside it: never the instance folder,
+    where a box keeps its own (a bench store in its signed head would be one it never had)."""
+    folder = database.with_name(f"{database.stem}-journal")
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 def new_id(rng: random.Random) -> str:
@@ -234,6 +247,7 @@ class Server:
         self.env = {
             **os.environ,
             "POS_DATABASE_URL": f"sqlite:///{database}",
+            "POS_JOURNAL_DIR": str(journal_dir(database)),
             "POS_SECRET_KEY": SECRET,
             "POS_BENCH_BASELINE": "true",
             "POS_BIND": f"127.0.0.1:{port}",
