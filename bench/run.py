@@ -5,11 +5,13 @@ history) and a copy of it with 1,000,000 closed sessions added. One gunicorn ser
 drives them in turn, in rounds, each endpoint right after the no-op route, so that load from
 elsewhere on the machine (it is shared) falls alike on what is compared; every figure is the
 median over the rounds. Then, in-process, the SQL statements of one request per endpoint are
-counted, and the writes (create-session and close-session, each with and without a count of
-every note and coin, and a cash movement) are timed without bcrypt.
-The table is printed and written into docs/bench.md, between its bench markers.
+counted, and the writes (create-session, a cash movement, close-session) are timed without
+bcrypt by bench/writes.py, in this tree with a count of every note and coin and in the code
+before issue 19 (2a3e967) as terminals send them, the two in turn.
+The tables are printed and written into docs/bench.md, between its bench markers.
 
-Environment: BENCH_SECONDS (per wrk run, 3), BENCH_ROUNDS (5), BENCH_HISTORY (1000000).
+Environment: BENCH_SECONDS (per wrk run, 3), BENCH_ROUNDS (3), BENCH_HISTORY (1000000).
+`bench/run.py writes` runs the writes' comparison alone and prints its table.
 """
 
 import json
@@ -33,6 +35,7 @@ from time import perf_counter
 import bare
 import bcrypt
 import front
+import writes
 from flask_migrate import upgrade
 from sqlalchemy import event, insert, select, text
 from werkzeug.test import EnvironBuilder
@@ -42,7 +45,6 @@ from app.api.auth import issue_token
 from app.machinery.extensions import db
 from app.models import PosProfile, PosSession, Store, utcnow
 from app.people.passwords import hash_password
-from app.stores import store_denominations
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_PAGE = ROOT / "docs" / "bench.md"
@@ -71,7 +73,11 @@ ORDER = [
 TARGETS = {"session-status": 0.6, "current-session": 0.6, "profiles": 0.35}
 P99_FACTOR = 2
 CREATE_TARGET_MS = 3
-COUNT_TARGET_MS = 1  # what a count of every note and coin may add to an open or a close
+# The code before issue 19 (main just before its first commit, 14351b8's tenders): this tree's
+# writes, with a count of every note and coin, are to be within 1 ms of its, measured alike.
+BEFORE_ISSUE_19 = "2a3e967"
+WRITES_TARGET_MS = 1
+WRITE_ROUNDS, WRITE_COUNT = 5, 40
 LOAD_BEFORE = " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
@@ -100,9 +106,9 @@ def main() -> None:
 
         statements = count_statements(app, ids)
         create = time_create_without_bcrypt(app, ids)
-        writes = time_writes(app, ids)
+        compared = time_writes()
         cpu = cpu_per_request(app, ids)
-        report = render(runs, statements, create, slow, rss, cpu, writes)
+        report = render(runs, statements, create, slow, rss, cpu, compared)
         print(report)
         write_bench_page(report)
     finally:
@@ -115,8 +121,21 @@ def log(message: str) -> None:
 
 def bench_app(path: Path):
     return create_app(
-        {"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": SECRET, "BENCH_BASELINE": True}
+        {
+            "DATABASE_URL": f"sqlite:///{path}",
+            "JOURNAL_DIR": str(journal_dir(path)),
+            "SECRET_KEY": SECRET,
+            "BENCH_BASELINE": True,
+        }
     )
+
+
+def journal_dir(database: Path) -> Path:
+    """The journal's key and signed head for ``database``, beside it: never the instance folder,
+    where a box keeps its own (a bench store in its signed head would be one it never had)."""
+    folder = database.with_name(f"{database.stem}-journal")
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 def new_id(rng: random.Random) -> str:
@@ -228,6 +247,7 @@ class Server:
         self.env = {
             **os.environ,
             "POS_DATABASE_URL": f"sqlite:///{database}",
+            "POS_JOURNAL_DIR": str(journal_dir(database)),
             "POS_SECRET_KEY": SECRET,
             "POS_BENCH_BASELINE": "true",
             "POS_BIND": f"127.0.0.1:{port}",
@@ -471,70 +491,52 @@ def time_create_without_bcrypt(app, ids: dict, count: int = 40) -> dict:
     }
 
 
-WRITES = (
-    "create-session",
-    "create-session, full count",
-    "close-session",
-    "close-session, full count",
-    "cash-movement",
-    BARE,
-)
+def time_writes(rounds: int = WRITE_ROUNDS, count: int = WRITE_COUNT) -> dict:
+    """The writes of bench/writes.py in this tree (with a full count) and in a copy of
+    BEFORE_ISSUE_19 (as a terminal sends them today), a process each, alternating round by
+    round so that what else the machine does falls alike on both; each figure is the median
+    over the rounds of a round's median, in ms."""
+    found = {"before": [], "now": []}
+    with tempfile.TemporaryDirectory(prefix="pos-bench-before-") as before:
+        archive = subprocess.run(
+            ["git", "archive", BEFORE_ISSUE_19, "app"], cwd=ROOT, capture_output=True, check=True
+        )
+        subprocess.run(["tar", "-x", "-C", before], input=archive.stdout, check=True)
+        trees = {"before": (Path(before), []), "now": (ROOT, ["--full-count"])}
+        for round_no in range(rounds):
+            for name in sorted(trees, reverse=round_no % 2 == 1):  # who goes first alternates
+                found[name].append(writes_in(*trees[name], count))
+            log(
+                f"writes, round {round_no + 1}/{rounds}: {found['before'][-1]['app']} and "
+                f"{found['now'][-1]['app']}"
+            )
+    medians = {
+        name: {write: median_of(runs, write) for write in writes.WRITES}
+        for name, runs in found.items()
+    }
+    statements = {name: runs[0]["statements"] for name, runs in found.items()}
+    return {
+        **medians,
+        "statements": statements,
+        "rounds": rounds,
+        "count": count,
+        "pieces": found["now"][0]["pieces"],
+    }
 
 
-def time_writes(app, ids: dict, count: int = 100) -> dict:
-    """In-process, interleaved so that what else the machine does falls alike on what is
-    compared: create-session and close-session each without and with a count of every note
-    and coin of the store's currency, a cash movement, and the bare Flask no-op through its
-    own test client. bcrypt answers at once (it would say yes), as in create-session's second
-    figure: a request is charged neither for bcrypt nor, by the scheduler, for the CPU bcrypt
-    has just burnt, which on a shared machine moves a median by more than a count costs.
-    Medians, in ms."""
-    client, bare_client = app.test_client(), bare.app.test_client()
-    auth = {"Authorization": f"Bearer {ids['token']}"}
-    with app.app_context():
-        taken = set(db.session.scalars(select(PosSession.pos_profile_id)))
-        values = store_denominations(db.session.get(Store, ids["spare"]).currency, None)
-    fresh = [p for p in ids["fresh"] if p not in taken]
-    if len(fresh) < 2 * count:
-        raise RuntimeError("not enough fresh profiles left for the writes")
-    full = [{"value": f"{value:.2f}", "count": 2} for value in values]
-    total = float(2 * sum(values))  # two decimals: its repr is the amount
-
-    def timed(path: str, body: dict, store: str, status: int = 200) -> float:
-        started = perf_counter()
-        response = client.post(path, json=body, headers={**auth, "x-store-id": store})
-        took = perf_counter() - started
-        assert response.status_code == status, response.get_json()
-        return took
-
-    def noop() -> float:
-        started = perf_counter()
-        assert bare_client.get("/pos-session/ping").status_code == 200
-        return perf_counter() - started
-
-    movement = f"/pos-session/sessions/{ids['moving_sessions'][1]}/cash-movements"
-    times = {name: [] for name in WRITES}
-    pairs = list(zip(fresh[:count], fresh[count : 2 * count], strict=True))
-    real_checkpw = bcrypt.checkpw
-    try:
-        bcrypt.checkpw = lambda password, hashed: True
-        for step, path, amount in (
-            ("create-session", "/pos-session/create-session", "openningCash"),
-            ("close-session", "/pos-session/close-session", "closingCash"),
-        ):
-            for plain, counted in pairs:
-                body = {"profileId": plain, amount: 100, "password": PASSWORD}
-                times[step].append(timed(path, body, ids["spare"]))
-                body = {"profileId": counted, amount: total, "password": PASSWORD}
-                body["cashCount"] = full
-                times[f"{step}, full count"].append(timed(path, body, ids["spare"]))
-                sale = {"type": "sale", "amount": 1.5}
-                times["cash-movement"].append(timed(movement, sale, ids["moving"], 201))
-                times[BARE].append(noop())
-    finally:
-        bcrypt.checkpw = real_checkpw
-    found = {name: statistics.median(taken) * 1e3 for name, taken in times.items()}
-    return {**found, "count": count, "pieces": len(values)}
+def writes_in(tree: Path, flags: list[str], count: int) -> dict:
+    """bench/writes.py run in ``tree``, importing that tree's app."""
+    done = subprocess.run(
+        [sys.executable, writes.__file__, str(count), *flags],
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if done.returncode:
+        raise RuntimeError(f"bench/writes.py failed in {tree}:\n{done.stderr}")
+    return json.loads(done.stdout)
 
 
 def cpu_per_request(app, ids: dict, rounds: int = 9, only=None, profiler=None) -> dict:
@@ -586,7 +588,7 @@ def median_of(runs: list[dict], key: str) -> float:
 
 
 def render(
-    runs: dict, statements: dict, create: dict, slow: dict, rss: dict, cpu: dict, writes: dict
+    runs: dict, statements: dict, create: dict, slow: dict, rss: dict, cpu: dict, compared: dict
 ) -> str:
     lines = [
         "| case | database | conns | req/s | p50 ms | p99 ms | vs bare no-op | vs app no-op "
@@ -651,38 +653,48 @@ def render(
         f"{create['bcrypt_ms']:.0f} ms), in-process, {create['count']} requests: median "
         f"**{create['median_ms']:.2f} ms**, p90 {create['p90_ms']:.2f} ms; "
         f"with bcrypt answering at once instead: median {create['instant_ms']:.2f} ms.",
-        writes_line(writes),
         f"- Medians of {ROUNDS} rounds of {SECONDS} s wrk runs, {CONNECTIONS} connections; each "
         f"case runs right after a bare Flask no-op run and an app no-op run with the same "
         f"keep-alive, and its ratios are taken against those (create-session: one 10 s run, "
         f"{WORKERS} connections). A 304 row sends the route's current ETag in If-None-Match.",
         "",
-        f"Command: `make bench`. Machine: {machine()}. Load average before the run: "
+        *writes_table(compared),
+        "",
+        f"Command: `{command()}`. Machine: {machine()}. Load average before the run: "
         f"{LOAD_BEFORE}, after: {os.getloadavg()[0]:.2f} (the machine is shared). "
         f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
     ]
     return "\n".join(lines)
 
 
-def writes_line(writes: dict) -> str:
-    """The writes in-process: each with a full count against the same without, in ms, and
-    every one as a multiple of the bare Flask no-op of the same run."""
-    parts = []
-    for step in ("create-session", "close-session"):
-        more = writes[f"{step}, full count"] - writes[step]
-        parts.append(
-            f"{step} {writes[step]:.2f} ms, with a full count {writes[f'{step}, full count']:.2f}"
-            f" ms (**{more:+.2f} ms**, target within {COUNT_TARGET_MS} ms: "
-            f"{met(more <= COUNT_TARGET_MS)})"
+def writes_table(compared: dict) -> list[str]:
+    """Each write in this tree with a full count against the same in BEFORE_ISSUE_19."""
+    lines = [
+        f"Writes in-process, bcrypt answering at once: {BEFORE_ISSUE_19}'s code (before issue "
+        "19) as terminals send them, and this tree's with a full count on the open and the close "
+        f"(two of every one of the store's {compared['pieces']} notes and coins, and their sum); "
+        f"{compared['count']} of each in a process per tree, the trees in turn over "
+        f"{compared['rounds']} rounds, medians of the rounds' medians:",
+        "",
+        f"| write | {BEFORE_ISSUE_19} ms | this tree, full count ms | difference "
+        "| SQL statements (BEGIN included) | target |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for write in writes.WRITES:
+        before, now = compared["before"][write], compared["now"][write]
+        more = now - before
+        sql = " -> ".join(str(compared["statements"][name][write]) for name in ("before", "now"))
+        lines.append(
+            f"| {write} | {before:.2f} | {now:.2f} | **{more:+.2f} ms** | {sql} | within "
+            f"{WRITES_TARGET_MS} ms of {BEFORE_ISSUE_19}'s: {met(more <= WRITES_TARGET_MS)} |"
         )
-    ratios = ", ".join(f"{name} {writes[name] / writes[BARE]:.0f}x" for name in WRITES[:-1])
-    return (
-        f"- Writes, in-process, bcrypt answering at once ({writes['count']} of each, "
-        "interleaved, median; a full count names every one of the store's "
-        f"{writes['pieces']} notes and coins): " + "; ".join(parts) + f"; a cash movement "
-        f"{writes['cash-movement']:.2f} ms. Against the bare Flask no-op through the same test "
-        f"client in the same run ({writes[BARE]:.2f} ms): {ratios}."
-    )
+    return lines
+
+
+def command() -> str:
+    """`make bench`, after the settings that shortened this run, if any."""
+    shortened = ("BENCH_SECONDS", "BENCH_ROUNDS", "BENCH_HISTORY", "BENCH_FRONT_SECONDS")
+    return " ".join([*(f"{k}={os.environ[k]}" for k in shortened if k in os.environ), "make bench"])
 
 
 def mib(memory: dict) -> str:
@@ -721,4 +733,7 @@ def write_bench_page(report: str, page: Path = BENCH_PAGE) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["writes"]:  # the writes against 2a3e967 alone, the page left as it is
+        print("\n".join(writes_table(time_writes())))
+    else:
+        main()
