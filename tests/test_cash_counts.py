@@ -3,11 +3,12 @@ must equal the amount sent (or gives it), each value one of the store's notes an
 count is stored, journaled and shown on the X/Z report."""
 
 import re
+from contextlib import closing
 from decimal import Decimal as D
 
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 
 from app.backoffice.views import CONTENT_SECURITY_POLICY
 from app.exceptions import InvalidInput, UnknownDenomination
@@ -30,7 +31,7 @@ from tests.helpers import (
     submit,
 )
 from tests.helpers import text as page_text
-from tests.test_journal import box_at_0003_with_history, entries, verify
+from tests.test_journal import box_at_0003_with_history, entries, plain_sql, verify
 
 COUNT = [{"value": "50.00", "count": 3}, {"value": 0.5, "count": 4}, {"value": 20, "count": 0}]
 STORED = [
@@ -198,6 +199,31 @@ def test_the_upgrade_keeps_a_box_with_history_verifiable(app, runner):
             assert connection.scalar(sa.text("SELECT denominations FROM store")) is None
     after = verify(runner)
     assert after.exit_code == 0, after.output
+
+
+@pytest.mark.parametrize(
+    ("count", "change"),
+    [(COUNT, "'[]'"), (COUNT, "NULL"), (None, """'[{"value": "0.50", "count": 1}]'""")],
+)
+def test_an_opening_count_is_fixed_once_written(app, client, headers, profile, count, change):
+    """The database refuses a change to the opening's count (migration 0019), as to the
+    opening cash: made, cleared or set afterwards. Closing the session stays allowed."""
+    body = {"cashCount": count} if count else {}
+    open_shift(client, headers, profile, cash=152 if count else 1, **body)
+    refused = f"UPDATE pos_session SET cash_count = {change}"
+    with closing(plain_sql(app)) as connection, pytest.raises(Exception, match="append-only"):
+        connection.execute(refused)
+    close_shift(client, headers, profile, cash=1)
+    # 0019 taken back, the same UPDATE goes through: its trigger is what refused it.
+    with app.app_context():
+        downgrade(revision="0018")
+    with closing(plain_sql(app)) as connection:
+        connection.execute(refused)
+        connection.commit()
+    with app.app_context():
+        upgrade()
+    with closing(plain_sql(app)) as connection, pytest.raises(Exception, match="append-only"):
+        connection.execute("UPDATE pos_session SET cash_count = COALESCE(cash_count, '') || ' '")
 
 
 @pytest.mark.usefixtures("manager")
