@@ -666,8 +666,20 @@ class MovementSchema(Schema):
     )
 
 
+class AttendantTenderSchema(Schema):
+    tender = fields.String(metadata={"description": "A tender's code, not cash"})
+    expected = MoneyField(
+        signed=True,
+        metadata={
+            "description": "The cashier's movements in that tender, signed by type: its share "
+            "of the tender's expected"
+        },
+    )
+
+
 class AttendantFiguresSchema(Schema):
-    """One cashier's share of the session's cash figures: the movements it made."""
+    """One cashier's share of the session's figures: the movements it made, in cash and in
+    each other tender."""
 
     profile_id = fields.String(data_key="profileId", metadata={"description": "The cashier"})
     name = fields.String(metadata={"description": "The cashier's name"})
@@ -680,6 +692,18 @@ class AttendantFiguresSchema(Schema):
         data_key="noSales",
         metadata={"description": "How many times it opened the drawer without a sale"},
     )
+    tenders = fields.List(
+        fields.Nested(AttendantTenderSchema),
+        metadata={
+            "description": "Each other tender it moved, by code; the summary's tenders' "
+            "expected is their sum over the cashiers"
+        },
+    )
+
+    def get_attribute(self, figures, attr, default):
+        if attr == "tenders":  # {code: amount}, by code
+            return [{"tender": code, "expected": amount} for code, amount in figures[attr].items()]
+        return super().get_attribute(figures, attr, default)
 
 
 class AttendanceSchema(Schema):
@@ -739,7 +763,10 @@ class SummarySchema(Schema):
     attendants = fields.List(
         fields.Nested(AttendantFiguresSchema),
         data_key="byAttendant",
-        metadata={"description": "The cash figures split by the cashier who made each movement"},
+        metadata={
+            "description": "The figures split by the cashier who made each movement: cash, "
+            "and each other tender"
+        },
     )
 
 
