@@ -32,16 +32,15 @@ def period_totals(connection, store, kind: str, period: str) -> dict:
         & (_closings.c.created_at < end)
     )
     zs = connection.execute(select(_closings).where(in_period).order_by(_closings.c.z_number)).all()
-    before = (_closings.c.store_id == store.id) & (_closings.c.created_at < start)
-    last = (
-        zs[-1]
-        if zs
-        else connection.execute(
+    if zs:
+        last = zs[-1]
+    else:  # the last Z before the period, whose grand totals it carries
+        before = (_closings.c.store_id == store.id) & (_closings.c.created_at < start)
+        last = connection.execute(
             select(_closings).where(before).order_by(_closings.c.z_number.desc()).limit(1)
         ).first()
-    )
-    if last is None:
-        return {}
+        if last is None:
+            return {}
     sessions = summaries_query().where(
         PosSession.id.in_(select(_closings.c.pos_session_id).where(in_period))
     )
