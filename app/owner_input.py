@@ -11,6 +11,7 @@ import unicodedata
 from functools import cache
 from zoneinfo import available_timezones
 
+from babel.numbers import list_currencies
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
 from .accounting.settings import CHARTS, COUNTRIES, FIGURES
@@ -125,8 +126,12 @@ class StoreSettingsSchema(Schema):
 
     @validates("currency")
     def _currency(self, value, **kwargs):
-        if not re.fullmatch(r"[A-Z]{3}", value):
-            raise ValidationError("Enter a three-letter currency code such as EUR or USD.")
+        # Babel's: the codes it has digits for (app.stores.places), so an amount is checked
+        # against the currency's own and not against a default.
+        if value not in list_currencies():
+            raise ValidationError(
+                f"{value!r} is not a currency code: enter one such as EUR, USD or JPY."
+            )
 
 
 _KIND_ERROR = "Choose card, voucher, cheque or other."

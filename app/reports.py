@@ -125,7 +125,8 @@ class SessionFigures:
     # Each tender but cash: {code: {"expected", "counted", "difference"}}, counted and
     # difference None while open or not counted (app.sessions.queries.tender_lines).
     tenders: dict = field(default_factory=dict)
-    # The cash figures by the cashier who made each movement, by name (ATTENDANT_FIGURES).
+    # The figures by the cashier who made each movement, by name: ATTENDANT_FIGURES (cash),
+    # and each other tender's in "tenders" ({code: amount}).
     attendants: list = field(default_factory=list)
 
     @property
@@ -145,7 +146,7 @@ DRAWER = ("drops", "no_sales")
 FLOATS = ("float_left", "to_safe", "discrepancy_at_start")
 TENDER_FIGURES = ("expected", "counted", "difference")
 # A session's figures by attendant: after the tenders' columns, each a list in the order of
-# the ``attendants`` column's names.
+# the ``attendants`` column's names; then each other tender's, "attendant_CODE_expected".
 ATTENDANT_FIGURES = ("sales", "refunds", "pay_ins", "pay_outs", "drops", "no_sales")
 
 
@@ -261,7 +262,7 @@ class DayReport:
     sessions: list[SessionFigures]
     store: Totals
     cashiers: dict[str, Totals]  # by name, in alphabetical order whatever the case
-    # The day's cash figures by the cashier who made each movement, whoever opened the session.
+    # The day's figures by the cashier who made each movement, whoever opened the session.
     attendants: list[dict]
 
 
@@ -274,10 +275,12 @@ def day_report(store: Store, day: date) -> DayReport:
         for figures in row.attendants:
             summed = per_attendant.setdefault(
                 figures["profile_id"],
-                {"name": figures["name"]} | dict.fromkeys(ATTENDANT_FIGURES, 0),
+                {"name": figures["name"]} | dict.fromkeys(ATTENDANT_FIGURES, 0) | {"tenders": {}},
             )
             for name in ATTENDANT_FIGURES:
                 summed[name] += figures[name]
+            for code, amount in figures["tenders"].items():
+                summed["tenders"][code] = summed["tenders"].get(code, 0) + amount
     attendants = sorted(per_attendant.values(), key=lambda figures: figures["name"].casefold())
     cashiers = dict(sorted(per_cashier.items(), key=lambda item: item[0].casefold()))
     return DayReport(day, sessions, total, cashiers, attendants)
@@ -335,15 +338,18 @@ def _tender_cells(row: SessionFigures, code: str) -> list[str]:
     ]
 
 
-def _attendant_cells(row: SessionFigures) -> list[str]:
-    """The names of the cashiers who moved cash, then each figure of theirs, each cell a list
-    joined by "; " in the names' order."""
+def _attendant_cells(row: SessionFigures, codes: list[str]) -> list[str]:
+    """The names of the cashiers who moved money, then each figure of theirs, then their
+    amount in each tender of ``codes`` (0.00: none), each cell a list joined by "; " in the
+    names' order."""
     lines = row.attendants
     cells = [text_cell("; ".join(line["name"] for line in lines))]
     for name in ATTENDANT_FIGURES:
         cell = str if name == "no_sales" else _money_cell
         values = (cell(line[name]) for line in lines)
         cells.append("; ".join(values))
+    for code in codes:
+        cells.append("; ".join(_money_cell(line["tenders"].get(code, 0)) for line in lines))
     return cells
 
 
@@ -360,6 +366,7 @@ def sessions_csv(store: Store, sessions: list[SessionFigures]) -> str:
             *(f"{code}_{name}" for code in codes for name in TENDER_FIGURES),
             "attendants",
             *(f"attendant_{name}" for name in ATTENDANT_FIGURES),
+            *(f"attendant_{code}_expected" for code in codes),
         ]
     )
     for row in sessions:
@@ -381,7 +388,7 @@ def sessions_csv(store: Store, sessions: list[SessionFigures]) -> str:
                 row.no_sales,
                 *(_money_cell(getattr(row, name)) for name in FLOATS),
                 *(cell for code in codes for cell in _tender_cells(row, code)),
-                *_attendant_cells(row),
+                *_attendant_cells(row, codes),
             ]
         )
     return out.getvalue()

@@ -60,14 +60,15 @@ def find_store(tx, store_id: str) -> Store:
     return store
 
 
-def set_denominations(uow: UnitOfWork, store_id: str, typed: str | None) -> tuple:
+def set_denominations(uow: UnitOfWork, store_id: str, typed: str | None) -> list[str]:
     """The store's own notes and coins, as typed ("50,20,10,0.50"), checked against its
-    currency's digits; None: back to its currency's common ones. Returns the list in force."""
+    currency's digits; None: back to its currency's common ones. Returns the list in force, as
+    ``shown_denominations``."""
     with uow:
         store = find_store(uow.session, store_id)
         store.denominations = None if typed is None else parse_denominations(typed, store.currency)
         uow.done()
-    return store_denominations(store.currency, store.denominations)
+    return shown_denominations(store.currency, store.denominations)
 
 
 def add_reason(uow: UnitOfWork, store_id: str, name: str) -> None:
@@ -149,7 +150,9 @@ def _values(*texts: str) -> tuple[Decimal, ...]:
     return tuple(Decimal(text) for text in texts)
 
 
-# Largest first: notes, then coins, as they are in circulation.
+# Largest first: notes, then coins, as they are in circulation: each currency's current series
+# from its central bank (the notes) and its mint (the coins), without the ones withdrawn
+# (Canada's and Australia's cents, Norway's and Sweden's øre, the Czech haléř).
 COMMON = {
     "EUR": _values(
         "500",
@@ -173,6 +176,30 @@ COMMON = {
     "CHF": _values(
         "1000", "200", "100", "50", "20", "10", "5", "2", "1", "0.50", "0.20", "0.10", "0.05"
     ),
+    "JPY": _values("10000", "5000", "2000", "1000", "500", "100", "50", "10", "5", "1"),
+    "CAD": _values("100", "50", "20", "10", "5", "2", "1", "0.50", "0.25", "0.10", "0.05"),
+    "AUD": _values("100", "50", "20", "10", "5", "2", "1", "0.50", "0.20", "0.10", "0.05"),
+    "SEK": _values("1000", "500", "200", "100", "50", "20", "10", "5", "2", "1"),
+    "NOK": _values("1000", "500", "200", "100", "50", "20", "10", "5", "1"),
+    "DKK": _values("1000", "500", "200", "100", "50", "20", "10", "5", "2", "1", "0.50"),
+    "PLN": _values(
+        "500",
+        "200",
+        "100",
+        "50",
+        "20",
+        "10",
+        "5",
+        "2",
+        "1",
+        "0.50",
+        "0.20",
+        "0.10",
+        "0.05",
+        "0.02",
+        "0.01",
+    ),
+    "CZK": _values("5000", "2000", "1000", "500", "200", "100", "50", "20", "10", "5", "2", "1"),
 }
 
 
@@ -184,23 +211,35 @@ def store_denominations(currency: str, own: str | None) -> tuple[Decimal, ...]:
     return COMMON.get(currency, ())
 
 
+def places(currency: str) -> int:
+    """The currency's digits (Babel's), two at most: money is kept in cents
+    (app.models.MoneyColumn), so a finer coin could never be counted."""
+    return min(get_currency_precision(currency), 2)
+
+
+def shown_denominations(currency: str, own: str | None) -> list[str]:
+    """The list in force as the owner reads and types it: with the currency's digits ("10000"
+    for the yen, "0.50" for the euro), so that it is taken back as it is shown."""
+    digits = places(currency)
+    return [f"{value:.{digits}f}" for value in store_denominations(currency, own)]
+
+
 def parse_denominations(text: str, currency: str) -> str:
     """A store's own list, as typed ("50,20,10,5,0.50"), checked and kept largest first: each a
-    positive amount with no more digits than the currency has (two at most), no value twice."""
-    # Money is kept in cents (app.models.MoneyColumn): a finer coin could never be counted.
-    places = min(get_currency_precision(currency), 2)
+    positive amount with no more digits than the currency has (``places``), no value twice."""
+    digits = places(currency)
     values = set()
     for part in text.split(","):
         try:
             value = Decimal(part.strip())
         except ArithmeticError:
             raise InvalidInput({"denominations": [f"{part.strip()!r} is not an amount."]}) from None
-        if not value.is_finite() or value <= 0 or -value.as_tuple().exponent > places:
+        if not value.is_finite() or value <= 0 or -value.as_tuple().exponent > digits:
             raise InvalidInput(
                 {
                     "denominations": [
                         f"{part.strip()} is not a {currency} note or coin "
-                        f"(positive, at most {places} decimal places)."
+                        f"(positive, at most {digits} decimal places)."
                     ]
                 }
             )

@@ -1,5 +1,7 @@
-"""Journal test helpers: the journal's own folder, and a shift recorded through the API."""
+"""Journal test helpers: the journal's own folder, a shift recorded through the API, and the
+periods a store's closings are for."""
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -20,3 +22,14 @@ def a_day(client, headers, profile) -> str:
         assert move(client, headers, session_id, kind, amount).status_code == 201
     close_shift(client, headers, profile, cash=140)
     return session_id
+
+
+def ended_periods(since: datetime, by: datetime) -> list[tuple[str, str]]:
+    """The months, then the years, from the one ``since`` is in to the last ended by ``by``, of
+    a store in UTC with days from midnight (the tests' store): those closing every ended period
+    records, in its order."""
+    months, (year, month) = [], (since.year, since.month)
+    while (year, month) < (by.year, by.month):
+        months.append(("month", f"{year}-{month:02d}"))
+        year, month = year + month // 12, month % 12 + 1
+    return months + [("year", str(year)) for year in range(since.year, by.year)]

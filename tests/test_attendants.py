@@ -429,6 +429,65 @@ def test_the_x_z_page_and_the_day_report_split_the_figures_by_attendant(
     assert "; ".join(f"{D(str(a['sales'])):.2f}" for a in by_api) == row["attendant_sales"]
 
 
+def test_each_cashier_s_movements_in_each_tender_on_the_api_the_pages_the_csv_and_the_cli(
+    app, client, headers, manager, profile, bob, session_id, store, runner
+):
+    """By attendant, each other tender besides the cash figures: alice sold 40.00 by card and
+    refunded 2.50; bob only took vouchers and cards, so he is listed with no cash at all. Their
+    shares add up to the session's own per tender."""
+    for code, kind in (("card", "card"), ("lunch", "voucher")):
+        tender = ["store", "tender", "add", store, kind, code.title(), "--code", code]
+        added = runner.invoke(args=tender)
+        assert added.exit_code == 0, added.output
+    join(client, headers, session_id, bob)
+    for kind, amount, extra in (
+        ("sale", 10, {}),
+        ("sale", 40, {"tender": "card"}),
+        ("refund", D("2.50"), {"tender": "card"}),
+        ("sale", 12, {"tender": "lunch", "attendantId": bob}),
+        ("sale", D("7.25"), {"tender": "card", "attendantId": bob}),
+    ):
+        assert move(client, headers, session_id, kind, amount, **extra).status_code == 201
+
+    summary = report(client, headers, session_id)["summary"]
+
+    by = {a["name"]: (a["sales"], a["tenders"]) for a in summary["byAttendant"]}
+    assert by == {
+        "alice": (10, [{"tender": "card", "expected": D("37.5")}]),
+        "bob": (
+            0,
+            [{"tender": "card", "expected": D("7.25")}, {"tender": "lunch", "expected": 12}],
+        ),
+    }
+    expected = {line["tender"]: line["expected"] for line in summary["tenders"]}
+    assert (expected["card"], expected["lunch"]) == (D("44.75"), 12)
+
+    sign_in(client)
+    page = text(client.get(f"/backoffice/stores/{store}/sessions/{session_id}"))
+    assert "Pay-outs Drops No-sales Card Lunch alice 10.00 EUR" in page
+    assert "EUR 0 37.50 EUR 0.00 EUR bob 0.00 EUR" in page
+    assert "EUR 0 7.25 EUR 12.00 EUR" in page
+    with app.app_context():
+        day = reports.today(db.session.get(Store, store)).isoformat()
+    url = f"/backoffice/stores/{store}/days/{day}"
+    assert "No-sales Card Lunch alice 10.00 0.00 0.00 0.00 0.00 0 37.50 0.00 bob" in text(
+        client.get(url)
+    )
+    lines = client.get(url + ".csv").get_data(as_text=True)
+    [row] = csv.DictReader(io.StringIO(lines))
+    assert lines.splitlines()[0].endswith(
+        ",attendant_no_sales,attendant_card_expected,attendant_lunch_expected"
+    )
+    assert (row["attendants"], row["attendant_card_expected"]) == ("alice; bob", "37.50; 7.25")
+    assert row["attendant_lunch_expected"] == "0.00; 12.00"
+    printed = runner.invoke(args=["report", "day", "--store", store]).stdout.splitlines()
+    [heading] = [line for line in printed if line.startswith("ATTENDANT")]
+    assert heading.split()[-3:] == ["NO-SALES", "CARD", "LUNCH"]
+    assert printed[printed.index(heading) + 2].split() == [
+        "bob", "0.00", "0.00", "0.00", "0.00", "0.00", "0", "7.25", "12.00"
+    ]  # fmt: skip
+
+
 def test_the_z_names_the_cashier_who_held_the_drawer_at_the_close(
     client, headers, manager, bob, session_id, store
 ):

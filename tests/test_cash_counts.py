@@ -3,19 +3,20 @@ must equal the amount sent (or gives it), each value one of the store's notes an
 count is stored, journaled and shown on the X/Z report."""
 
 import re
+from contextlib import closing
 from decimal import Decimal as D
 
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 
 from app.backoffice.views import CONTENT_SECURITY_POLICY
 from app.exceptions import InvalidInput, UnknownDenomination
 from app.machinery.database import UnitOfWork
 from app.machinery.extensions import db
-from app.models import Manager
+from app.models import Manager, Store
 from app.sessions import service
-from app.stores import COMMON, parse_denominations, update_store
+from app.stores import COMMON, parse_denominations, shown_denominations, update_store
 from tests.helpers import (
     CLOSE,
     CREATE,
@@ -30,7 +31,7 @@ from tests.helpers import (
     submit,
 )
 from tests.helpers import text as page_text
-from tests.test_journal import box_at_0003_with_history, entries, verify
+from tests.test_journal import box_at_0003_with_history, entries, plain_sql, verify
 
 COUNT = [{"value": "50.00", "count": 3}, {"value": 0.5, "count": 4}, {"value": 20, "count": 0}]
 STORED = [
@@ -200,6 +201,31 @@ def test_the_upgrade_keeps_a_box_with_history_verifiable(app, runner):
     assert after.exit_code == 0, after.output
 
 
+@pytest.mark.parametrize(
+    ("count", "change"),
+    [(COUNT, "'[]'"), (COUNT, "NULL"), (None, """'[{"value": "0.50", "count": 1}]'""")],
+)
+def test_an_opening_count_is_fixed_once_written(app, client, headers, profile, count, change):
+    """The database refuses a change to the opening's count (migration 0019), as to the
+    opening cash: made, cleared or set afterwards. Closing the session stays allowed."""
+    body = {"cashCount": count} if count else {}
+    open_shift(client, headers, profile, cash=152 if count else 1, **body)
+    refused = f"UPDATE pos_session SET cash_count = {change}"
+    with closing(plain_sql(app)) as connection, pytest.raises(Exception, match="append-only"):
+        connection.execute(refused)
+    close_shift(client, headers, profile, cash=1)
+    # 0019 taken back, the same UPDATE goes through: its trigger is what refused it.
+    with app.app_context():
+        downgrade(revision="0018")
+    with closing(plain_sql(app)) as connection:
+        connection.execute(refused)
+        connection.commit()
+    with app.app_context():
+        upgrade()
+    with closing(plain_sql(app)) as connection, pytest.raises(Exception, match="append-only"):
+        connection.execute("UPDATE pos_session SET cash_count = COALESCE(cash_count, '') || ' '")
+
+
 @pytest.mark.usefixtures("manager")
 def test_the_z_page_prints_each_count(client, headers, profile, store):
     session = open_shift(client, headers, profile, cash=152, cashCount=COUNT)
@@ -250,6 +276,55 @@ def test_the_settings_page_sets_the_notes_and_coins(client, headers, profile, st
     assert (
         opened(client, headers, profile, cashCount=[{"value": 100, "count": 1}]).status_code == 200
     )
+
+
+YEN = "10000, 5000, 2000, 1000, 500, 100, 50, 10, 5, 1"
+
+
+@pytest.mark.usefixtures("manager")
+def test_a_yen_list_is_shown_as_the_yen_is_written_and_saved_again_unchanged(
+    client, headers, profile, store, runner
+):
+    """The yen has no decimals: the list is shown without them, so saving it again as shown is
+    taken (it was refused as "10000.00 is not a JPY note or coin")."""
+    assert runner.invoke(args=["store", "set", store, "--currency", "JPY"]).exit_code == 0
+    sign_in(client)
+    page = f"/backoffice/stores/{store}/settings"
+    assert f'value="{YEN}"' in client.get(page).get_data(as_text=True)
+
+    saved = submit(client, page, f"{page}/denominations", denominations=YEN)
+
+    assert saved.status_code == 302
+    assert f'value="{YEN}"' in client.get(page).get_data(as_text=True)
+    listed = runner.invoke(args=["store", "denominations", store])
+    assert listed.stdout.split() == YEN.split(", ")
+    count = [{"value": 10000, "count": 1}, {"value": "1", "count": 3}]
+    assert (
+        opened(client, headers, profile, cashCount=count).get_json()["data"][0]["openingCash"]
+        == 10003
+    )
+
+
+@pytest.mark.usefixtures("manager")
+def test_a_currency_code_babel_does_not_know_is_refused(app, client, store, runner):
+    said = "'XYZ' is not a currency code: enter one such as EUR, USD or JPY."
+    refused = runner.invoke(args=["store", "set", store, "--currency", "XYZ"])
+    assert refused.exit_code == 1 and said in refused.stderr
+    sign_in(client)
+    page = f"/backoffice/stores/{store}/settings"
+    shown = submit(client, page, page, name="Main Street", currency="XYZ")
+    assert shown.status_code == 400 and said in page_text(shown)
+    with app.app_context():
+        assert db.session.get(Store, store).currency == "EUR"
+
+
+@pytest.mark.parametrize("currency", sorted(COMMON))
+def test_each_currency_s_table_is_a_list_it_can_have(currency):
+    """Largest first, each value once, none finer than the currency's digits: as it is shown
+    (the settings page, the CLI), the list is taken back as it is."""
+    shown = shown_denominations(currency, None)
+    kept = parse_denominations(",".join(shown), currency)
+    assert [D(value) for value in kept.split(",")] == list(COMMON[currency])
 
 
 # The force-close's counting form (the session's page): the box adds the count up, so the page

@@ -215,9 +215,9 @@ def test_a_whole_cash_day(app, browser, server, store, tmp_path):  # noqa: F811
     assert closing_count[0] == "50.00 EUR\t× 2\t= 100.00 EUR"
     assert closing_count[-1].endswith("\t191.30 EUR")  # the sum
     by_attendant = cells(desk.locator("#by-attendant tbody tr"))
-    assert by_attendant == [
-        [ANA, "159.70 EUR", "4.90 EUR", "0.00 EUR", "20.00 EUR", "150.00 EUR", "1"],
-        [ZOE, "55.00 EUR", "0.00 EUR", "0.00 EUR", "0.00 EUR", "0.00 EUR", "0"],
+    assert by_attendant == [  # then each one's card sales: 42.00, and 19.90 + 12.50
+        [ANA, "159.70 EUR", "4.90 EUR", "0.00 EUR", "20.00 EUR", "150.00 EUR", "1", "42.00 EUR"],
+        [ZOE, "55.00 EUR", "0.00 EUR", "0.00 EUR", "0.00 EUR", "0.00 EUR", "0", "32.40 EUR"],
     ]
     assert desk.locator("#by-attendant tbody th").first.inner_text() == ANA  # a name, as typed
     attendance = desk.locator("#attendance").inner_text()
@@ -279,6 +279,8 @@ def test_a_whole_cash_day(app, browser, server, store, tmp_path):  # noqa: F811
     assert (cash["expected"], cash["counted"]) == (summary["expectedCash"], summary["closingCash"])
     assert row["attendants"] == f"{ANA}; {ZOE}"
     assert row["attendant_sales"] == "; ".join(f"{a['sales']:.2f}" for a in summary["byAttendant"])
+    by_card = (a["tenders"][0]["expected"] for a in summary["byAttendant"])
+    assert row["attendant_card_expected"] == "; ".join(f"{amount:.2f}" for amount in by_card)
     assert row["discrepancy_at_start"] == ""
 
     # The next morning on Till 1, Ana counts 149.50 where 150.00 was left.

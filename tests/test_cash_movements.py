@@ -198,6 +198,7 @@ class TestReport:
                     "payOuts": D("3.33"),
                     "drops": 0,
                     "noSales": 0,
+                    "tenders": [],  # an addition: each other tender it moved
                 }
             ],
         }
@@ -239,6 +240,7 @@ class TestReport:
                     "payOuts": 0,
                     "drops": 0,
                     "noSales": 0,
+                    "tenders": [],  # an addition: each other tender it moved
                 }
             ],
         }

@@ -132,7 +132,7 @@ def test_what_verify_expects_is_each_kind_s_canonical_data(
     assert runner.invoke(args=[*args, "--manager", "olga"]).exit_code == 0
     monkeypatch.setattr(periods, "utcnow", lambda: utcnow() + timedelta(days=400))
     with app.app_context():
-        periods.close_periods(UnitOfWork(), store, None, None, "bob")  # the month and the year
+        periods.close_periods(UnitOfWork(), store, None, None, "bob")  # each ended since
     today = f"{utcnow():%Y-%m-%d}"
     settings = ["accounting", "settings", "--store", store, "--siren", "732829320", "--confirm"]
     assert runner.invoke(args=settings).exit_code == 0

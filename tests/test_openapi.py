@@ -6,9 +6,18 @@ from apispec.ext.marshmallow import resolver
 from marshmallow import Schema
 
 from app.api import sessions as routes
-from app.api.openapi import ERROR_RESPONSES
+from app.api.openapi import ERROR_RESPONSES, _schema_refs
 from app.api.schemas import RowsShapedOnce
-from tests.helpers import CLOSE, CREATE, HISTORY, PASSWORD, PROFILES, movements_url, report_url
+from tests.helpers import (
+    CLOSE,
+    CREATE,
+    HISTORY,
+    PASSWORD,
+    PROFILES,
+    movements_url,
+    open_shift,
+    report_url,
+)
 
 STATUS = "/pos-session/session-status/{profile_id}"
 CURRENT = "/pos-session/current-session/{profile_id}"
@@ -270,3 +279,49 @@ def test_every_answer_is_shaped_by_the_schema_the_document_names(
         if documented_answer(operation)
     }
     assert named == {(method, path) for method, path, _url, _body in requests}
+
+
+# The objects the cash day (issue 19) added or grew; with every request body, each field says
+# what it is.
+CASH_DAY = {
+    *("Movement", "Tender", "TenderLine", "Attendance", "CountedLine"),
+    *("AttendantFigures", "AttendantTender"),
+}
+
+
+def test_every_field_a_terminal_sends_and_every_cash_day_field_is_described(document):
+    schemas = document["components"]["schemas"]
+    bodies = [operation.get("requestBody") for *_, operation in operations(document)]
+    described = _schema_refs(bodies, schemas, set()) | CASH_DAY | {"Summary"}
+    assert {
+        "CreateSession",
+        "CashMovement",
+        "JoinSession",
+        "Handover",
+        "CashCountLine",
+    } <= described
+    for name in described:
+        for field, spec in schemas[name]["properties"].items():
+            assert spec.get("description"), (name, field)
+    movement = schemas["Movement"]["properties"]["type"]
+    assert movement["enum"] == ["sale", "refund", "pay_in", "pay_out", "drop", "no_sale"]
+    # A figure's own description, then what money is (apispec's money line replaced it).
+    drops = schemas["Summary"]["properties"]["drops"]["description"]
+    assert drops.startswith("cash taken to the safe. An exact amount")
+
+
+@pytest.mark.parametrize(
+    ("path", "amount"),
+    [(CREATE, "openningCash"), (CLOSE, "closingCash"), (HANDOVER, "countedCash")],
+)
+def test_a_count_that_is_not_the_amount_sent_is_a_documented_400(
+    client, document, headers, profile, path, amount
+):
+    said = document["paths"][path]["post"]["responses"]["400"]["description"]
+    assert said.startswith(f"`cashCount adds up to TOTAL, not the {amount} sent (SENT).`, ")
+    session = open_shift(client, headers, profile) if path != CREATE else None
+    url = path.replace("{session_id}", session["id"]) if session else path
+    count = [{"value": 50, "count": 1}]
+    body = {"profileId": profile, "password": PASSWORD, amount: 40, "cashCount": count}
+    refused = client.post(url, json=body, headers=headers).get_json()
+    assert refused["message"] == f"cashCount adds up to 50.00, not the {amount} sent (40.00)."

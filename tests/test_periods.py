@@ -1,6 +1,7 @@
 """Monthly and yearly closings: in store time, numbered per store and kind, summed from the
 period's Z closings, journaled, refused twice or before the period ends, checked by verify."""
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -28,7 +29,7 @@ from tests.helpers import (
     sqlite_only,
     text,
 )
-from tests.journaling import a_day, instance  # noqa: F401  (a fixture)
+from tests.journaling import a_day, ended_periods, instance  # noqa: F401  (a fixture)
 from tests.test_journal import (  # noqa: F401  (tamper: a fixture)
     box_at_0003_with_history,
     entries,
@@ -70,6 +71,16 @@ def two_days(client, headers, profile) -> None:
     a_day(client, headers, profile)  # Z 2
 
 
+def numbered(since: datetime, by: datetime) -> list[tuple[str, str, int]]:
+    """Each period ended since ``since`` (``ended_periods``), numbered as closing them all in
+    one run numbers them: 1, 2, 3... per kind."""
+    counted, found = Counter(), []
+    for kind, period in ended_periods(since, by):
+        counted[kind] += 1
+        found.append((kind, period, counted[kind]))
+    return found
+
+
 @pytest.mark.usefixtures("later")
 def test_the_rule_sums_the_period_s_zs_and_journals_it(app, client, headers, profile, store):
     two_days(client, headers, profile)
@@ -81,16 +92,19 @@ def test_the_rule_sums_the_period_s_zs_and_journals_it(app, client, headers, pro
         assert figures == (Decimal("25.00"), Decimal("4.00"), Decimal("40.50"), Decimal("25"))
         with pytest.raises(PeriodAlreadyClosed):
             periods.close_periods(UnitOfWork(), store, "month", month, "bob")
-        with pytest.raises(PeriodWithoutZ):
+        with pytest.raises(PeriodWithoutZ):  # before the store's first Z
             periods.close_periods(UnitOfWork(), store, "month", "2001-01", "bob")
-        # Default: every ended period not closed yet, here the year.
-        [year] = periods.close_periods(UnitOfWork(), store, None, None, "bob")
-        assert (year.kind, year.number, year.sales) == ("year", 1, Decimal("25.00"))
+        # Default: every period ended since the first Z not closed yet: the year, and those
+        # after, which had no Z.
+        made = periods.close_periods(UnitOfWork(), store, None, None, "bob")
+        ended = ended_periods(utcnow(), periods.utcnow())
+        assert [(c.kind, c.period) for c in made] == ended[1:]
+        year = next(c for c in made if c.kind == "year")
+        assert (year.period, year.number, year.sales) == (month[:4], 1, Decimal("25.00"))
         assert periods.close_periods(UnitOfWork(), store, None, None, "bob") == []
-    last = entries(client, headers)[-1]
-    assert last["kind"] == "period_closed"
-    assert last["data"]["period"] == month[:4]
-    assert last["data"]["grandTotals"]["sales"] == "25.00"
+    closed = [e["data"] for e in entries(client, headers) if e["kind"] == "period_closed"]
+    assert [(c["kind"], c["period"]) for c in closed] == ended
+    assert closed[-1]["grandTotals"]["sales"] == "25.00"  # carried by those without a Z
 
 
 @pytest.mark.usefixtures("later")
@@ -134,13 +148,15 @@ def test_the_cli_closes_every_ended_period_once(app, client, headers, profile, s
         patch.setattr(periods, "utcnow", lambda: utcnow() + timedelta(days=400))
         done = runner.invoke(args=["period", "close", "--store", store])
         assert done.exit_code == 0, done.output
-        assert done.stdout == f"month {month} 1\nyear {month[:4]} 1\n"
+        made = numbered(utcnow(), periods.utcnow())
+        assert made[0] == ("month", month, 1)
+        assert done.stdout == "".join(f"{kind} {period} {n}\n" for kind, period, n in made)
         again = runner.invoke(args=["period", "close", "--store", store, "--year", month[:4]])
         assert again.exit_code == 1
         assert "This period is closed already." in again.output
     result = verify(runner)
     assert result.exit_code == 0, result.output
-    assert "12 entries" in result.stdout
+    assert f"{10 + len(made)} entries" in result.stdout
     with app.app_context():
         with pytest.raises(sa.exc.DatabaseError, match="append-only"):
             db.session.execute(sa.update(PeriodClosing).values(sales=0))
@@ -170,6 +186,101 @@ def test_verify_finds_a_period_that_is_not_the_sum_of_its_zs(
         f"store {store}: month {month} (period closing 1): sales is 26.00, not 25.00 "
         "(the sum of its Z closings)"
     )
+
+
+def zs_in_january_and_march(client, headers, profile) -> str:
+    """Z 1 on 20 January 2026, Z 2 on 3 March 2026, each a sale of 10.00; none in February.
+    Returns Z 1's session."""
+    sessions = []
+    for at in (datetime(2026, 1, 20, 18), datetime(2026, 3, 3, 18)):
+        sessions.append(open_shift(client, headers, profile, cash=100)["id"])
+        assert move(client, headers, sessions[-1], "sale", 10).status_code == 201
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(service, "utcnow", lambda at=at: at)
+            close_shift(client, headers, profile, cash=110)
+    return sessions[0]
+
+
+@pytest.mark.usefixtures("manager")
+def test_a_month_and_a_year_without_a_z_are_closed_in_their_place_with_zero_totals(
+    app, client, headers, profile, store, runner, monkeypatch
+):
+    """Every month and year from the store's first Z on has its closing, numbered in order, so
+    an inspector sees no gap: one without a Z sums none (zero), its Z range empty and its
+    grand totals carried from the Z before it; refused twice and verified as any other."""
+    first_session = zs_in_january_and_march(client, headers, profile)
+    monkeypatch.setattr(periods, "utcnow", lambda: datetime(2026, 4, 15))
+    with app.app_context():
+        made = periods.close_periods(UnitOfWork(), store, None, None, "bob")
+        assert [
+            (c.period, c.number, c.first_z, c.last_z, c.sales, c.grand_sales) for c in made
+        ] == [
+            ("2026-01", 1, 1, 1, 10, 10),
+            ("2026-02", 2, 2, 1, 0, 10),
+            ("2026-03", 3, 2, 2, 10, 20),
+        ]
+        with pytest.raises(PeriodAlreadyClosed):
+            periods.close_periods(UnitOfWork(), store, "month", "2026-02", "bob")
+    february = [e for e in entries(client, headers) if e["kind"] == "period_closed"][1]
+    assert february["sessionId"] == first_session  # Z 1's, whose grand totals it carries
+    data = february["data"]
+    assert (data["firstZ"], data["lastZ"], data["sales"], data["refunds"]) == (2, 1, "0.00", "0.00")
+    assert (data["drops"], data["noSales"], data["tenders"]) == ("0.00", 0, {})
+    assert data["grandTotals"]["sales"] == "10.00"
+    result = verify(runner)
+    assert result.exit_code == 0, result.output
+    sign_in(client)
+    listed = text(client.get(f"/backoffice/stores/{store}/journal/periods"))
+    assert "month 2 2026-02 none 0.00 EUR" in listed
+    closing_id = db_closing(app, "month", "2026-02").id
+    page = text(client.get(f"/backoffice/stores/{store}/journal/periods/{closing_id}"))
+    assert "Month closing 2 of this store: no Z closing was made from" in page
+
+    # 2027 had no Z: its year closes after 2026's, with every month from April 2026 on.
+    monkeypatch.setattr(periods, "utcnow", lambda: datetime(2028, 1, 2))
+    with app.app_context():
+        made = periods.close_periods(UnitOfWork(), store, None, None, "bob")
+    years = [(c.period, c.number, c.first_z, c.last_z, c.sales, c.grand_sales) for c in made[-2:]]
+    assert years == [("2026", 1, 1, 2, 20, 20), ("2027", 2, 3, 2, 0, 20)]
+    assert [(c.kind, c.number) for c in made[:-2]] == [("month", n) for n in range(4, 25)]
+    result = verify(runner)
+    assert result.exit_code == 0, result.output
+
+
+@sqlite_only
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (
+            "UPDATE period_closing SET sales = 100 WHERE period = '2026-02'",
+            "sales is 1.00, not 0.00 (the sum of its Z closings)",
+        ),
+        (  # Z 2 moved into February
+            "UPDATE pos_closing SET created_at = '2026-02-10 18:00:00.000000' WHERE z_number = 2",
+            "no Z, but its period holds Z 2 to 2",
+        ),
+    ],
+)
+def test_verify_finds_a_month_without_a_z_that_is_not_the_sum_of_none(
+    app,
+    client,
+    headers,
+    profile,
+    store,
+    runner,
+    monkeypatch,
+    tamper,  # noqa: F811
+    change,
+    said,
+):
+    zs_in_january_and_march(client, headers, profile)
+    monkeypatch.setattr(periods, "utcnow", lambda: datetime(2026, 4, 15))
+    with app.app_context():
+        periods.close_periods(UnitOfWork(), store, None, None, "bob")
+    tamper(change)
+    with app.app_context():
+        [problem] = journal.period_problems(db.session.connection(), store)
+    assert str(problem) == f"store {store}: month 2026-02 (period closing 2): {said}"
 
 
 def a_day_with_a_card(client, headers, profile, runner, store) -> None:
@@ -204,7 +315,7 @@ def test_a_period_carries_its_drawer_events_and_tenders_summed_from_its_zs(
 ):
     a_day_with_a_card(client, headers, profile, runner, store)
     with app.app_context():
-        month, _year = periods.close_periods(UnitOfWork(), store, None, None, "bob")
+        month = periods.close_periods(UnitOfWork(), store, None, None, "bob")[0]
     assert (month.sales, month.drops, month.no_sales) == (Decimal("12.50"), Decimal(30), 2)
     # The card counted in one Z of two: counted and difference are that Z's, not zero.
     assert month.tenders == TENDERS
@@ -268,9 +379,13 @@ def test_the_page_lists_the_store_s_period_closings(app, client, headers, profil
     )
 
 
-def db_closing(app, kind) -> PeriodClosing:
+def db_closing(app, kind, period=None) -> PeriodClosing:
+    """The closing of ``period``, or the first of ``kind``."""
     with app.app_context():
-        return db.session.scalar(sa.select(PeriodClosing).where(PeriodClosing.kind == kind))
+        found = sa.select(PeriodClosing).where(PeriodClosing.kind == kind)
+        if period is not None:
+            found = found.where(PeriodClosing.period == period)
+        return db.session.scalar(found.order_by(PeriodClosing.number))
 
 
 @pytest.mark.usefixtures("later", "manager")
@@ -304,7 +419,10 @@ def test_the_migration_upgrades_a_box_with_history_whose_periods_then_close(app,
     store_id = "st" + "0" * 22
     done = runner.invoke(args=["period", "close", "--store", store_id])
     assert done.exit_code == 0, done.output
-    assert done.stdout == "month 2025-01 1\nyear 2025 1\n"  # the imported Z of 2025-01-01
+    # From the month of the imported Z of 2025-01-01 on, each month and year since.
+    made = numbered(datetime(2025, 1, 1), utcnow())
+    assert made[0] == ("month", "2025-01", 1) and ("year", "2025", 1) in made
+    assert done.stdout == "".join(f"{kind} {period} {n}\n" for kind, period, n in made)
     result = verify(runner)
     assert result.exit_code == 0, result.output
 
@@ -329,7 +447,9 @@ def closings(app) -> list[tuple]:
         return sorted(found)
 
 
-BOTH = [("month", 1, "automatic"), ("year", 1, "automatic")]
+def all_closed(since: datetime, by: datetime) -> list[tuple]:
+    """``closings`` once every period ended by ``by`` since ``since`` was closed on the way."""
+    return sorted((kind, n, "automatic") for kind, _period, n in numbered(since, by))
 
 
 def test_the_first_request_after_a_period_s_end_closes_it_before_its_answer(
@@ -338,21 +458,27 @@ def test_the_first_request_after_a_period_s_end_closes_it_before_its_answer(
     two_days(client, headers, profile)  # the first request looked: nothing had ended
     clock[0] += timedelta(days=400)
     found = entries(client, headers)
-    assert [(e["kind"], e["data"]["by"]) for e in found[-2:]] == [
+    closed = all_closed(utcnow(), clock[0])
+    assert [(e["kind"], e["data"]["by"]) for e in found[-len(closed) :]] == [
         ("period_closed", "automatic")
-    ] * 2
-    assert closings(app) == BOTH
+    ] * len(closed)
+    assert closings(app) == closed
     # Until the end of this month the worker does not look again: no statement about it.
     sql_log.clear()
     entries(client, headers)
     assert not any("PERIOD_CLOSING" in statement for statement in sql_log)
-    # After it, it looks (counts, no write: nothing new has ended).
+    # After it, it looks, and closes the month ended since (without a Z).
     clock[0] += timedelta(days=32)
+    entries(client, headers)
+    assert closings(app) == all_closed(utcnow(), clock[0])
+    # A worker's first look (after a restart) reads, and writes nothing: nothing new has ended.
+    with app.app_context():
+        periods._next_look[db.engine].clear()
     sql_log.clear()
     entries(client, headers)
     assert any("PERIOD_CLOSING" in statement for statement in sql_log)
     assert "BEGIN IMMEDIATE" not in sql_log
-    assert closings(app) == BOTH
+    assert closings(app) == all_closed(utcnow(), clock[0])
 
 
 def test_a_failure_to_close_is_logged_and_the_cashier_s_request_goes_on(
@@ -376,7 +502,7 @@ def test_a_failure_to_close_is_logged_and_the_cashier_s_request_goes_on(
     monkeypatch.setattr(periods, "close_periods", close)
     clock[0] += periods.RETRY
     close_shift(client, headers, profile)
-    assert closings(app) == BOTH
+    assert closings(app) == all_closed(utcnow(), clock[0])
 
 
 @pytest.mark.usefixtures("manager")
@@ -386,7 +512,7 @@ def test_the_back_office_closes_it_before_the_page(app, client, headers, profile
     sign_in(client)
     shown = text(client.get(f"/backoffice/stores/{store}/journal/periods"))
     assert "month 1 " in shown and "year 1 " in shown
-    assert closings(app) == BOTH
+    assert closings(app) == all_closed(utcnow(), clock[0])
 
 
 def test_a_command_for_the_store_closes_it(app, client, headers, profile, store, runner, clock):
@@ -394,7 +520,7 @@ def test_a_command_for_the_store_closes_it(app, client, headers, profile, store,
     clock[0] += timedelta(days=400)
     result = runner.invoke(args=["report", "day", "--store", store])
     assert result.exit_code == 0, result.output
-    assert closings(app) == BOTH
+    assert closings(app) == all_closed(utcnow(), clock[0])
 
 
 def test_a_look_that_read_before_another_worker_s_close_closes_nothing_more(
@@ -406,7 +532,7 @@ def test_a_look_that_read_before_another_worker_s_close_closes_nothing_more(
     with app.app_context():
         for _worker in range(2):
             periods._close_left_out(store, clock[0])
-    assert closings(app) == BOTH
+    assert closings(app) == all_closed(utcnow(), clock[0])
 
 
 def test_a_close_another_worker_made_first_is_no_failure_and_no_retry(
@@ -437,7 +563,7 @@ def test_a_close_another_worker_made_first_is_no_failure_and_no_retry(
 
 def test_first_requests_through_four_workers_at_once_close_each_period_once(app, tmp_path):
     """A box whose last Z is of January 2025, upgraded: fifty requests at once, through four
-    gunicorn workers each looking for the first time, record its month and year once."""
+    gunicorn workers each looking for the first time, record each month and year since once."""
     with app.app_context():
         box_at_0003_with_history("0" * 22)
         upgrade()
@@ -452,8 +578,9 @@ def test_first_requests_through_four_workers_at_once_close_each_period_once(app,
     finally:
         server.stop()
     assert {r.status_code for r in responses} == {404}  # each went on to its own answer
-    assert closings(app) == BOTH
-    assert log.count("closed, number 1") == 2, log
+    closed = all_closed(datetime(2025, 1, 1), utcnow())
+    assert closings(app) == closed
+    assert log.count("closed, number ") == len(closed), log
     assert "could not be closed" not in log
 
 
@@ -476,10 +603,12 @@ def test_a_month_boundary_in_paris_after_the_clocks_went_forward(
             close_shift(client, headers, profile, cash=100)
     with app.app_context():
         made = periods.close_periods(UnitOfWork(), store, None, None, "bob")
-    assert [(p.kind, p.period, p.first_z, p.last_z) for p in made] == [
+    shown = [(p.kind, p.period, p.first_z, p.last_z) for p in made]
+    assert shown[:3] == [
         ("month", "2026-03", 1, 1),
         ("month", "2026-04", 2, 2),
-        ("year", "2026", 1, 2),
+        ("month", "2026-05", 3, 2),  # no Z: none of them
     ]
+    assert ("year", "2026", 1, 2) in shown
     result = verify(runner)
     assert result.exit_code == 0, result.output

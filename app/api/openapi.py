@@ -68,11 +68,15 @@ class ErrorSchema(Schema):
     )
 
 
+MONEY = "An exact amount in the store's currency units, at most 2 decimal places."
+
+
 def _money_properties(self, field, **kwargs) -> dict:
     if not isinstance(field, MoneyField):
         return {}
+    own = field.metadata.get("description")  # what the figure is, then what money is
     properties = {
-        "description": "An exact amount in the store's currency units, at most 2 decimal places.",
+        "description": f"{own.rstrip('.')}. {MONEY}" if own else MONEY,
         "example": 15000,
     }
     if not field.signed:
@@ -235,13 +239,16 @@ def _require_every_response_field(document: dict) -> None:
 
 
 def _add_refusals(operation: dict, errors) -> None:
-    """The responses of the domain errors a view declares, read from the error table."""
+    """The responses of the domain errors a view declares, read from the error table, after
+    what its declaration says of the same status (``also``: its body's own refusals)."""
     by_status = defaultdict(list)
     for answer in map(answer_for, errors):
         by_status[answer.status].append(answer)
     responses = operation.setdefault("responses", {})
     for status, answers in sorted(by_status.items()):
-        messages = ", ".join(f"`{answer.message}`" for answer in answers)
+        declared = responses.get(str(status), {}).get("description")
+        listed = [f"`{answer.message}`" for answer in answers]
+        messages = ", ".join([declared, *listed] if declared else listed)
         shared = ERROR_RESPONSES.get(status)
         response = {
             "description": f"{messages}; or: {shared}" if shared else messages,

@@ -155,16 +155,30 @@ class StrictSchema(Schema):
 
 
 def note_field() -> Text:
-    return Text(load_default=None, allow_none=True, validate=validate.Length(max=NOTE_MAX))
+    return Text(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=NOTE_MAX),
+        metadata={"description": f"Free text, at most {NOTE_MAX} characters; optional"},
+    )
 
 
-def password_field() -> Text:
+def password_field(whose: str = "The profile's") -> Text:
     def follows_the_rule(value: str):
         problem = password_problem(value)
         if problem and value:  # an empty one is missing, as every text field says
             raise ValidationError(problem)
 
-    return text(max_length=PASSWORD_MAX_BYTES, load_only=True, validate=[follows_the_rule])
+    return text(
+        max_length=PASSWORD_MAX_BYTES,
+        load_only=True,
+        validate=[follows_the_rule],
+        metadata={"description": f"{whose} password; a wrong one is 401 Invalid password"},
+    )
+
+
+def profile_field(who: str) -> Text:
+    return text(64, data_key="profileId", metadata={"description": who})
 
 
 class DenominationValue(MoneyField):
@@ -186,12 +200,17 @@ class DenominationValue(MoneyField):
 
 
 class CashCountLine(StrictSchema):
-    value = DenominationValue(required=True, error_messages={"required": MISSING})
+    value = DenominationValue(
+        required=True,
+        error_messages={"required": MISSING},
+        metadata={"description": 'One of the store\'s notes and coins, as a number or "50.00"'},
+    )
     count = fields.Integer(
         strict=True,  # 3, not 3.0 nor "3"
         required=True,
         validate=validate.Range(min=0, max=MAX_PIECES),
         error_messages={"required": MISSING},
+        metadata={"description": "How many of that note or coin, a whole number"},
     )
 
 
@@ -227,6 +246,12 @@ def cash_count_field(amount_key: str) -> fields.List:
     )
 
 
+def count_not_the_amount(name: str, total: str = "TOTAL", sent: str = "SENT") -> str:
+    """The refusal of a count whose sum is not the amount sent; as the document says it, by
+    default."""
+    return f"cashCount adds up to {total}, not the {name} sent ({sent})."
+
+
 def counted_amount(data: dict, amount_key: str, name: str) -> None:
     """Check the count's sum against the amount sent, or take the amount from it."""
     lines = data.get("cash_count")
@@ -239,9 +264,7 @@ def counted_amount(data: dict, amount_key: str, name: str) -> None:
     if sent is None:
         data[amount_key] = total
     elif sent != total:
-        raise ValidationError(
-            f"cashCount adds up to {total:.2f}, not the {name} sent ({sent:.2f})."
-        )
+        raise ValidationError(count_not_the_amount(name, f"{total:.2f}", f"{sent:.2f}"))
 
 
 def float_within(data: dict, cash_key: str, name: str, data_key: str) -> None:
@@ -255,7 +278,7 @@ def float_within(data: dict, cash_key: str, name: str, data_key: str) -> None:
 
 
 class CreateSessionSchema(StrictSchema):
-    profile_id = text(64, data_key="profileId")
+    profile_id = profile_field("The profile (cashier) opening the session")
     # "openningCash" is the reference's spelling, which terminals send; "openingCash" works too.
     openning_cash = MoneyField(data_key="openningCash")
     opening_cash = MoneyField(data_key="openingCash")
@@ -334,7 +357,7 @@ class CurrentSessionResponse(Schema):
 
 
 class CloseSessionSchema(StrictSchema):
-    profile_id = text(64, data_key="profileId")
+    profile_id = profile_field("The profile closing the session whose drawer it holds")
     # The counted cash. The terminal never sends the expected figure: the count is blind.
     closing_cash = MoneyField(data_key="closingCash")
     password = password_field()
@@ -391,10 +414,17 @@ def tender_field() -> Text:
 class TenderLineSchema(Schema):
     """One tender's figures: counted and difference are null while open or not counted."""
 
-    tender = fields.String()
+    tender = fields.String(metadata={"description": "The tender's code: cash, or one added"})
     expected = MoneyField(signed=True)
     counted = MoneyField(allow_none=True)
     difference = MoneyField(allow_none=True, signed=True)
+
+
+MOVEMENT_TYPE = (
+    "sale and refund (money taken and given back), pay_in and pay_out (cash into or out of the "
+    "drawer, not a sale), drop (cash from the drawer to the safe), no_sale (the drawer opened "
+    "without one); the type gives the sign"
+)
 
 
 class CashMovementSchema(StrictSchema):
@@ -402,7 +432,12 @@ class CashMovementSchema(StrictSchema):
     moves a positive amount; a no-sale moves none (0 or no amount). A drop and a no-sale say
     why (``reason``); a pay-in or pay-out may name one of the store's reasons."""
 
-    kind = text(16, data_key="type", validate=[validate.OneOf(MOVEMENT_TYPES)])
+    kind = text(
+        16,
+        data_key="type",
+        validate=[validate.OneOf(MOVEMENT_TYPES)],
+        metadata={"description": MOVEMENT_TYPE},
+    )
     amount = MoneyField(metadata={"description": "> 0; 0 or absent for a no_sale"})
     note = note_field()
     reason = Text(
@@ -460,15 +495,18 @@ class CashMovementSchema(StrictSchema):
 class JoinSessionSchema(StrictSchema):
     """Another cashier of the store joins an open session with its own password."""
 
-    profile_id = text(64, data_key="profileId")
-    password = password_field()
+    profile_id = profile_field("The cashier joining: a profile of the store, not on a session")
+    password = password_field("The joining cashier's own")
 
 
 class HandoverSchema(StrictSchema):
     """The cashier who takes the drawer, by its password, and the drawer counted at the change."""
 
-    profile_id = text(64, data_key="profileId")
-    password = password_field()
+    profile_id = profile_field(
+        "The cashier taking the drawer: an attendant of the session, or a profile of the store "
+        "on no session"
+    )
+    password = password_field("The taking cashier's own")
     counted_cash = MoneyField(data_key="countedCash")
     cash_count = cash_count_field("countedCash")
 
@@ -507,8 +545,8 @@ class GrandTotalsSchema(Schema):
 
 
 class CountedLineSchema(Schema):
-    value = MoneyField()
-    count = fields.Integer()
+    value = MoneyField(metadata={"description": "The note's or coin's value"})
+    count = fields.Integer(metadata={"description": "How many were counted"})
 
 
 def counted_field(when: str) -> fields.List:
@@ -597,16 +635,30 @@ class SessionRecordSchema(SessionSchema):
 
 
 class MovementSchema(Schema):
-    id = fields.String()
-    pos_session_id = fields.String(data_key="posSessionId")
-    store_id = fields.String(data_key="storeId")
-    type = fields.String()
-    amount = MoneyField()
-    note = fields.String(allow_none=True)
-    reason = fields.String(allow_none=True)
-    created_by = fields.String(data_key="createdBy")
-    created_at = Timestamp(data_key="createdAt")
-    tender = fields.String()
+    id = fields.String(metadata={"description": "The movement's id"})
+    pos_session_id = fields.String(
+        data_key="posSessionId", metadata={"description": "The session it belongs to"}
+    )
+    store_id = fields.String(data_key="storeId", metadata={"description": "The session's store"})
+    type = fields.String(
+        validate=validate.OneOf(MOVEMENT_TYPES), metadata={"description": MOVEMENT_TYPE}
+    )
+    amount = MoneyField(metadata={"description": "As sent: > 0, or 0 for a no_sale"})
+    note = fields.String(allow_none=True, metadata={"description": "Free text; null if none"})
+    reason = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Why: a drop's and a no-sale's, or one of the store's pay-in and "
+            "pay-out reasons; null if none"
+        },
+    )
+    created_by = fields.String(
+        data_key="createdBy", metadata={"description": "The terminal: its token's name"}
+    )
+    created_at = Timestamp(data_key="createdAt", metadata={"description": "When it was recorded"})
+    tender = fields.String(
+        metadata={"description": "Its tender's code: cash, or a tender of the store"}
+    )
     attendant_id = fields.String(
         data_key="attendantId",
         allow_none=True,
@@ -614,26 +666,58 @@ class MovementSchema(Schema):
     )
 
 
-class AttendantFiguresSchema(Schema):
-    """One cashier's share of the session's cash figures: the movements it made."""
+class AttendantTenderSchema(Schema):
+    tender = fields.String(metadata={"description": "A tender's code, not cash"})
+    expected = MoneyField(
+        signed=True,
+        metadata={
+            "description": "The cashier's movements in that tender, signed by type: its share "
+            "of the tender's expected"
+        },
+    )
 
-    profile_id = fields.String(data_key="profileId")
-    name = fields.String()
-    sales = MoneyField()
-    refunds = MoneyField()
-    pay_ins = MoneyField(data_key="payIns")
-    pay_outs = MoneyField(data_key="payOuts")
-    drops = MoneyField()
-    no_sales = fields.Integer(data_key="noSales")
+
+class AttendantFiguresSchema(Schema):
+    """One cashier's share of the session's figures: the movements it made, in cash and in
+    each other tender."""
+
+    profile_id = fields.String(data_key="profileId", metadata={"description": "The cashier"})
+    name = fields.String(metadata={"description": "The cashier's name"})
+    sales = MoneyField(metadata={"description": "Its cash sales"})
+    refunds = MoneyField(metadata={"description": "Its cash refunds"})
+    pay_ins = MoneyField(data_key="payIns", metadata={"description": "Its pay-ins"})
+    pay_outs = MoneyField(data_key="payOuts", metadata={"description": "Its pay-outs"})
+    drops = MoneyField(metadata={"description": "The cash it took to the safe"})
+    no_sales = fields.Integer(
+        data_key="noSales",
+        metadata={"description": "How many times it opened the drawer without a sale"},
+    )
+    tenders = fields.List(
+        fields.Nested(AttendantTenderSchema),
+        metadata={
+            "description": "Each other tender it moved, by code; the summary's tenders' "
+            "expected is their sum over the cashiers"
+        },
+    )
+
+    def get_attribute(self, figures, attr, default):
+        if attr == "tenders":  # {code: amount}, by code
+            return [{"tender": code, "expected": amount} for code, amount in figures[attr].items()]
+        return super().get_attribute(figures, attr, default)
 
 
 class AttendanceSchema(Schema):
     """A cashier joined or left the session, or took its drawer over (a handover: from whom,
     with the count at the change; null on a join or leave)."""
 
-    id = fields.String()
-    pos_session_id = fields.String(data_key="posSessionId")
-    kind = fields.String(validate=validate.OneOf(ATTENDANCE_KINDS))
+    id = fields.String(metadata={"description": "The attendance row's id"})
+    pos_session_id = fields.String(
+        data_key="posSessionId", metadata={"description": "The session it belongs to"}
+    )
+    kind = fields.String(
+        validate=validate.OneOf(ATTENDANCE_KINDS),
+        metadata={"description": "joined, left, or handover (the drawer changed hands)"},
+    )
     pos_profile_id = fields.String(
         data_key="profileId", metadata={"description": "who joined, left, or took the drawer"}
     )
@@ -647,7 +731,7 @@ class AttendanceSchema(Schema):
     difference = MoneyField(allow_none=True, signed=True)
     cash_count = counted_field("at the handover")
     created_by = fields.String(data_key="createdBy", metadata={"description": "the terminal"})
-    created_at = Timestamp(data_key="createdAt")
+    created_at = Timestamp(data_key="createdAt", metadata={"description": "When it happened"})
 
 
 class AttendanceResponse(Schema):
@@ -679,7 +763,10 @@ class SummarySchema(Schema):
     attendants = fields.List(
         fields.Nested(AttendantFiguresSchema),
         data_key="byAttendant",
-        metadata={"description": "The cash figures split by the cashier who made each movement"},
+        metadata={
+            "description": "The figures split by the cashier who made each movement: cash, "
+            "and each other tender"
+        },
     )
 
 
@@ -739,9 +826,16 @@ class CashMovementResponse(Schema):
 
 class TenderSchema(Schema):
     code = fields.String(metadata={"description": "What a movement's tender names"})
-    kind = fields.String(validate=validate.OneOf([CASH, *TENDER_KINDS]))
-    name = fields.String()
-    enabled = fields.Boolean()
+    kind = fields.String(
+        validate=validate.OneOf([CASH, *TENDER_KINDS]),
+        metadata={"description": "cash (built in), or the kind the owner chose"},
+    )
+    name = fields.String(metadata={"description": "The owner's name for it, as the pages show"})
+    enabled = fields.Boolean(
+        metadata={
+            "description": "false once disabled: a movement naming it is 400 Tender is disabled"
+        }
+    )
 
 
 class TendersResponse(Schema):

@@ -54,6 +54,7 @@ from .schemas import (
     SessionReportResponse,
     SessionStatusResponse,
     TendersResponse,
+    count_not_the_amount,
 )
 
 # Schemas are built once per worker, in the declarations: a schema keeps no state between
@@ -85,6 +86,7 @@ bp = Blueprint("pos_session", __name__, url_prefix="/pos-session")
     "drawer by this terminal's (this token's) last closed session: null when there is none or "
     "it left no float.\n",
     body=CreateSessionSchema(),
+    also={400: f"`{count_not_the_amount('openningCash')}`"},
     example={
         "profileId": "zty59yo3tsz0uv5tacg1i5my",
         "openningCash": 15000,
@@ -126,6 +128,7 @@ def create_session(uow, body):
     "drawer it holds: the one it opened, unless it handed it over (then 409), or one handed "
     "to it. A retry with the same Idempotency-Key and body replays the first answer.\n",
     body=CloseSessionSchema(),
+    also={400: f"`{count_not_the_amount('closingCash')}`"},
     answer=CloseSessionResponse(),
     answered="Session closed",
 )
@@ -233,6 +236,7 @@ def leave_session(session_id, profile_id, uow):
     "journal fact. Nothing is closed: the expected cash carries over, and the taker closes "
     "the session with close-session. `posProfileId` stays the opener's.\n",
     body=HandoverSchema(),
+    also={400: f"`{count_not_the_amount('countedCash')}`"},
     answer=AttendanceResponse(),
     answered="Handed over",
     status=201,

@@ -35,7 +35,7 @@ from ..stores import (
     remove_reason,
     set_denominations,
     set_tender_enabled,
-    store_denominations,
+    shown_denominations,
     store_tenders,
     update_store,
 )
@@ -61,9 +61,7 @@ def _settings_page(status=200, errors=None, tender_errors=None, accounting_error
         "day_start": "{:02d}:{:02d}".format(*divmod(store.day_start_minutes, 60)),
         "stale_after_hours": store.stale_after_hours,
         "currency": store.currency,
-        "denominations": ", ".join(
-            f"{value:.2f}" for value in store_denominations(store.currency, store.denominations)
-        ),
+        "denominations": ", ".join(shown_denominations(store.currency, store.denominations)),
         **typed(),
     }
     tender_values = {k: request.form[k] for k in TENDER_FIELDS if k in request.form}

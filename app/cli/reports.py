@@ -68,9 +68,15 @@ def day(store_id, day, csv_file):
         click.echo()
     table([("CASHIER", *TOTALS), *((name, *_totals(t)) for name, t in report.cashiers.items())])
     click.echo()
-    if report.attendants:  # as the day page's "By attendant": who made each movement, cash only
+    if report.attendants:  # as the day page's "By attendant": who made each movement
+        codes = sorted({code for figures in report.attendants for code in figures["tenders"]})
         head = ("ATTENDANT", *(name.upper().replace("_", "-") for name in rules.ATTENDANT_FIGURES))
-        table([head, *(_attendant(figures) for figures in report.attendants)])
+        table(
+            [
+                (*head, *(code.upper() for code in codes)),
+                *(_attendant(figures, codes) for figures in report.attendants),
+            ]
+        )
         click.echo()
     rows = [("SESSION", "CASHIER", "OPENED", "CLOSED", *FIGURES, "FORCED", "APPROVAL", *DRAWER)]
     for row in report.sessions:
@@ -99,9 +105,10 @@ def _totals(totals: rules.Totals) -> tuple[str, ...]:
     return (*map(str, opened), *map(money, figures), *drawer)
 
 
-def _attendant(figures: dict) -> tuple[str, ...]:
+def _attendant(figures: dict, codes: list[str]) -> tuple[str, ...]:
     *amounts, no_sales = (figures[name] for name in rules.ATTENDANT_FIGURES)
-    return (figures["name"], *map(money, amounts), str(no_sales))
+    tenders = (figures["tenders"].get(code, 0) for code in codes)
+    return (figures["name"], *map(money, amounts), str(no_sales), *map(money, tenders))
 
 
 def _counted(amount) -> str:

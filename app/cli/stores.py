@@ -21,7 +21,7 @@ from ..stores import (
     remove_reason,
     set_denominations,
     set_tender_enabled,
-    store_denominations,
+    shown_denominations,
     store_tenders,
     update_store,
 )
@@ -120,12 +120,12 @@ def denominations_(store_id, values):
     with refusals():
         if values is None:
             store = find_store(db.session, store_id)
-            listed = store_denominations(store.currency, store.denominations)
+            listed = shown_denominations(store.currency, store.denominations)
         else:
             typed = None if values.strip() == "default" else values
             listed = set_denominations(UnitOfWork(), store_id, typed)
     for value in listed:
-        click.echo(f"{value:.2f}")
+        click.echo(value)
 
 
 reasons = AppGroup("reason", help="The reasons a pay-in or pay-out may name.")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from time import time as seconds
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -37,10 +37,11 @@ _next_look: WeakKeyDictionary[Engine, dict[str, float]] = WeakKeyDictionary()
 def close_ended(store_id: str) -> None:
     """Close the store's ended periods not closed yet, when this worker has not looked since
     the last period's end (or not at all: the box may have been off then). A look reads the
-    counts of Zs and of those closings cover, and closes only if some Z is left out; workers
-    looking at once close each period once (``close_periods`` under the write lock, its unique
-    key on PostgreSQL). Never raises: the request or command it runs for goes on, and a
-    failure is logged and looked at again a minute later."""
+    store's first Z and its count of closings of each kind, and closes only if some period
+    ended since that Z has none (``_left_out``); workers looking at once close each period
+    once (``close_periods`` under the write lock, its unique key on PostgreSQL). Never raises:
+    the request or command it runs for goes on, and a failure is logged and looked at again a
+    minute later."""
     looks = _next_look.setdefault(db.engine, {})
     if seconds() < looks.get(store_id, 0):
         return
@@ -83,32 +84,43 @@ def _current(store: Store, kind: str, now: datetime) -> tuple[datetime, datetime
 
 
 def _left_out(tx, store: Store, now: datetime) -> bool:
-    """Whether some Z of an ended month or year is in no closing of that kind: the Zs before
-    the current month's (year's) start outnumber those the closings cover, each its first_z to
-    last_z (Zs are numbered without a gap, in the order they are made)."""
-    starts = [_current(store, kind, now)[0] for kind in KINDS]
-    before = tx.execute(
-        select(*(func.count(case((PosClosing.created_at < start, 1))) for start in starts)).where(
-            PosClosing.store_id == store.id
-        )
-    ).one()
-    covered = dict(
+    """Whether some month or year ended since the store's first Z has no closing: it has
+    fewer closings of that kind than such periods (none is made for another period)."""
+    first = _first_z_at(tx, store.id)
+    closings = dict(
         tx.execute(
-            select(PeriodClosing.kind, func.sum(PeriodClosing.last_z - PeriodClosing.first_z + 1))
+            select(PeriodClosing.kind, func.count())
             .where(PeriodClosing.store_id == store.id)
             .group_by(PeriodClosing.kind)
         ).all()
     )
-    return any(count > covered.get(kind, 0) for kind, count in zip(KINDS, before, strict=True))
+    return first is not None and any(
+        len(_ended(store, kind, first, now)) > closings.get(kind, 0) for kind in KINDS
+    )
+
+
+def _first_z_at(tx, store_id: str) -> datetime | None:
+    return tx.scalar(select(func.min(PosClosing.created_at)).where(PosClosing.store_id == store_id))
+
+
+def _ended(store: Store, kind: str, since: datetime, now: datetime) -> list[str]:
+    """The store's months or years from the one ``since`` is in to the last ended by ``now``,
+    oldest first: each period's end is the next one's start."""
+    ended, period = [], reports.period_of(store, kind, since)
+    while (end := reports.period_bounds(store, kind, period)[1]) <= now:
+        ended.append(period)
+        period = reports.period_of(store, kind, end)
+    return ended
 
 
 def close_periods(
     uow: UnitOfWork, store_id: str, kind: str, period: str | None, by: str
 ) -> list[PeriodClosing]:
-    """Close ``period`` of ``kind``, or (None) every ended period of each kind not closed yet
-    that has a Z closing, oldest first. Refused for a period closed already (also when another
-    run closed it meanwhile: PostgreSQL's writers do not wait for each other here, the unique
-    key stops the second), not ended, or without a Z."""
+    """Close ``period`` of ``kind``, or (None) every period of each kind ended since the store's
+    first Z closing and not closed yet, oldest first, so that their numbers follow them; one
+    without a Z has zero totals (``period_totals``). Refused for a period closed already (also
+    when another run closed it meanwhile: PostgreSQL's writers do not wait for each other here,
+    the unique key stops the second), not ended, or before the store's first Z."""
     with uow:
         tx = uow.session
         store = find_store(tx, store_id)
@@ -121,16 +133,9 @@ def close_periods(
             )
         )
         if period is None:
-            times = tx.scalars(select(PosClosing.created_at).where(PosClosing.store_id == store_id))
-            wanted = sorted(
-                {(k, reports.period_of(store, k, moment)) for moment in times for k in KINDS},
-                key=lambda pair: (KINDS.index(pair[0]), pair[1]),
-            )
-            wanted = [
-                (k, p)
-                for k, p in wanted
-                if (k, p) not in closed and reports.period_bounds(store, k, p)[1] <= now
-            ]
+            first = _first_z_at(tx, store_id)
+            ended = [(k, p) for k in KINDS for p in _ended(store, k, first, now)] if first else []
+            wanted = [pair for pair in ended if pair not in closed]
         else:
             if (kind, period) in closed:
                 raise PeriodAlreadyClosed()
@@ -146,8 +151,8 @@ def close_periods(
 
 
 def _close(tx, store: Store, kind: str, period: str, by: str) -> PeriodClosing:
-    zs, figures = period_totals(tx.connection(), store, kind, period)
-    if not zs:
+    figures = period_totals(tx.connection(), store, kind, period)
+    if not figures:
         raise PeriodWithoutZ()
     number = tx.scalar(
         select(func.coalesce(func.max(PeriodClosing.number), 0)).where(
@@ -159,9 +164,6 @@ def _close(tx, store: Store, kind: str, period: str, by: str) -> PeriodClosing:
         kind=kind,
         period=period,
         number=number + 1,
-        first_z=zs[0].z_number,
-        last_z=zs[-1].z_number,
-        pos_session_id=zs[-1].pos_session_id,
         closed_by=by,
         **figures,
     )

@@ -136,26 +136,43 @@ def _cash_figures():
 
 
 def attendant_figures(tx, session_ids) -> dict[str, list[dict]]:
-    """``{session id: [{profile_id, name, sales, refunds, pay_ins, pay_outs, drops,
-    no_sales}]}``, the sessions' cash figures split by the attendant who made each movement
-    (its session's opener for one from before attendants), in one query; by name whatever
-    the case, as the day report and the cashiers' page list them (SQL's order is the
-    collation's: "Zoë" before "ana" on SQLite)."""
+    """``{session id: [{profile_id, name, sales, refunds, pay_ins, pay_outs, drops, no_sales,
+    tenders}]}``, the sessions' figures split by the attendant who made each movement (its
+    session's opener for one from before attendants), in one query: its cash figures, and in
+    ``tenders`` ``{code: amount}`` each other tender it moved, its movements signed by type
+    (its share of the tender's expected, as ``tender_expected`` sums it). Every attendant who
+    moved money, by name whatever the case, as the day report and the cashiers' page list them
+    (SQL's order is the collation's: "Zoë" before "ana" on SQLite)."""
     who = func.coalesce(CashMovement.attendant_id, PosSession.pos_profile_id)
     _totals, figures = _cash_figures()
+    signed = type_coerce(func.sum(_signed_cents()), MoneyColumn).label("signed")
     rows = tx.execute(
-        select(CashMovement.pos_session_id, PosProfile.id.label("profile_id"), PosProfile.name)
-        .add_columns(*figures)
+        select(
+            CashMovement.pos_session_id,
+            PosProfile.id.label("profile_id"),
+            PosProfile.name,
+            CashMovement.tender,
+        )
+        .add_columns(*figures, signed)
         .join(PosSession, PosSession.id == CashMovement.pos_session_id)
         .join(PosProfile, PosProfile.id == who)
-        .where(CashMovement.pos_session_id.in_(list(session_ids)), CashMovement.tender == CASH)
-        .group_by(CashMovement.pos_session_id, PosProfile.id)
+        .where(CashMovement.pos_session_id.in_(list(session_ids)))
+        .group_by(CashMovement.pos_session_id, PosProfile.id, CashMovement.tender)
     )
-    found: dict[str, list[dict]] = {}
-    for row in sorted(rows, key=lambda row: (row.name.casefold(), row.profile_id)):
-        figures = row._asdict()
-        found.setdefault(figures.pop("pos_session_id"), []).append(figures)
-    return found
+    found: dict[str, dict[str, dict]] = {}
+    for row in sorted(rows, key=lambda row: (row.name.casefold(), row.profile_id, row.tender)):
+        lines = found.setdefault(row.pos_session_id, {})
+        line = lines.setdefault(
+            row.profile_id,
+            {"profile_id": row.profile_id, "name": row.name}
+            | dict.fromkeys((figure.name for figure in figures), 0)
+            | {"tenders": {}},
+        )
+        if row.tender == CASH:
+            line |= {figure.name: getattr(row, figure.name) for figure in figures}
+        else:
+            line["tenders"][row.tender] = row.signed
+    return {session_id: list(lines.values()) for session_id, lines in found.items()}
 
 
 def attendance(tx, session_id: str) -> list[Attendance]:

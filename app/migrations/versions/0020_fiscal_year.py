@@ -1,7 +1,7 @@
 """fiscal year: the month a store's fiscal year starts in, for its accountant's files
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 
 A FEC is named after its fiscal year's last day, a FEC or DATEV batch stays within one fiscal
 year, and DATEV's header names the year's first day (app.accounting). Every existing store's
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0020"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
