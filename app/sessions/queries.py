@@ -11,6 +11,7 @@ any object.
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from itertools import groupby
 from typing import NamedTuple
 
@@ -70,12 +71,17 @@ class Presence(NamedTuple):
 def presence(tx, pos_session: PosSession) -> Presence:
     """Who is on the session now: its attendance rows folded in order. A handover's taker
     holds the drawer (no longer an attendant) and its giver is off the session."""
-    rows = tx.execute(
-        select(Attendance.kind, Attendance.pos_profile_id)
-        .where(Attendance.pos_session_id == pos_session.id)
-        .order_by(Attendance.number)
-    )
+    rows = tx.execute(PRESENCE, {"session_id": pos_session.id})
     return _folded(pos_session.pos_profile_id, rows)
+
+
+# The writes' own reads (presence, SESSIONS_WITH, tender_expected) are built once, as the
+# reference's reads are: building a statement costs more than SQLite's running it.
+PRESENCE = (
+    select(Attendance.kind, Attendance.pos_profile_id)
+    .where(Attendance.pos_session_id == bindparam("session_id"))
+    .order_by(Attendance.number)
+)
 
 
 def open_presences(store_id: str) -> dict[str, Presence]:
@@ -109,17 +115,21 @@ def _folded(opener: str, rows) -> Presence:
     return Presence(holder, frozenset(attendants))
 
 
-def sessions_with(store_id: str, profile_id: str):
-    """The store's open sessions the profile opened, or joined or took over at some time:
-    the ones it may be on now (``presence`` says)."""
-    attended = select(Attendance.pos_session_id).where(Attendance.pos_profile_id == profile_id)
-    return select(PosSession).where(
-        PosSession.store_id == store_id,
-        PosSession.pos_closing_id.is_(None),
-        (PosSession.pos_profile_id == profile_id) | PosSession.id.in_(attended),
-    )
+# The store's (``store_id``) open sessions the profile (``profile_id``) opened, or joined or
+# took over at some time: the ones it may be on now (``presence`` says).
+SESSIONS_WITH = select(PosSession).where(
+    PosSession.store_id == bindparam("store_id"),
+    PosSession.pos_closing_id.is_(None),
+    (PosSession.pos_profile_id == bindparam("profile_id"))
+    | PosSession.id.in_(
+        select(Attendance.pos_session_id).where(
+            Attendance.pos_profile_id == bindparam("profile_id")
+        )
+    ),
+)
 
 
+@cache
 def _cash_figures():
     """The sums of each movement type that moves cash, by type, and the counts (labelled) of
     those that move none, in integer cents, for a query grouped as its caller wants."""
@@ -181,6 +191,7 @@ def attendance(tx, session_id: str) -> list[Attendance]:
     return tx.scalars(rows.order_by(Attendance.number)).all()
 
 
+@cache
 def summaries_query():
     """One row per session: the total of each movement type that moves cash (``sales``,
     ``refunds``, ``pay_ins``, ``pay_outs``, ``drops``), how many of those that move none
@@ -215,19 +226,27 @@ def _signed_cents(movement=CashMovement):
 def tender_expected(tx, session_ids) -> dict[str, dict[str, Decimal]]:
     """``{session id: {tender code: expected}}`` for each tender but cash the sessions moved:
     its movements signed by type, summed in integer cents, in one query."""
-    rows = tx.execute(
+    rows = tx.execute(_tender_expected(), {"ids": list(session_ids)})
+    found: dict[str, dict[str, Decimal]] = {}
+    for session_id, tender, expected in rows:
+        found.setdefault(session_id, {})[tender] = expected
+    return found
+
+
+@cache
+def _tender_expected():
+    return (
         select(
             CashMovement.pos_session_id,
             CashMovement.tender,
             type_coerce(func.sum(_signed_cents()), MoneyColumn).label("expected"),
         )
-        .where(CashMovement.pos_session_id.in_(list(session_ids)), CashMovement.tender != CASH)
+        .where(
+            CashMovement.pos_session_id.in_(bindparam("ids", expanding=True)),
+            CashMovement.tender != CASH,
+        )
         .group_by(CashMovement.pos_session_id, CashMovement.tender)
     )
-    found: dict[str, dict[str, Decimal]] = {}
-    for session_id, tender, expected in rows:
-        found.setdefault(session_id, {})[tender] = expected
-    return found
 
 
 def tender_moves():

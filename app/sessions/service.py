@@ -9,7 +9,7 @@ store, so a profile or session of another store behaves exactly like one that do
 from contextlib import contextmanager
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import journal
@@ -48,22 +48,25 @@ from ..people.managers import granted_store
 from ..people.passwords import lock_profile, password_checked
 from ..stores import checked_count, enabled_tender
 from .closing import assign_z
-from .queries import presence, sessions_with, summary_query, tender_expected
+from .queries import SESSIONS_WITH, presence, summary_query, tender_expected
 
 OPEN_SESSION_INDEX = "uq_pos_session_one_open_per_profile"
 CLOSED_ONCE = "uq_pos_closing_session"
 
 
 def _profile_in_store(tx, store_id: str, profile_id: str) -> PosProfile | None:
-    return tx.scalar(
-        select(PosProfile).where(PosProfile.id == profile_id, PosProfile.store_id == store_id)
-    )
+    return tx.scalar(PROFILE_IN_STORE, {"id": profile_id, "store_id": store_id})
+
+
+PROFILE_IN_STORE = select(PosProfile).where(
+    PosProfile.id == bindparam("id"), PosProfile.store_id == bindparam("store_id")
+)
 
 
 def on_a_session(tx, store_id: str, profile_id: str, but: str | None = None) -> bool:
     """Whether the profile is on an open session of the store but ``but``: the one it opened
     (until it is closed, handed over or not: the seed's rule), or one it holds or attends."""
-    for pos_session in tx.scalars(sessions_with(store_id, profile_id)):
+    for pos_session in tx.scalars(SESSIONS_WITH, {"store_id": store_id, "profile_id": profile_id}):
         if pos_session.id != but and (
             pos_session.pos_profile_id == profile_id or profile_id in presence(tx, pos_session)
         ):
@@ -75,13 +78,16 @@ def _held_session(tx, store_id: str, profile_id: str) -> PosSession:
     """The open session whose drawer the profile holds, row-locked: the one it opened unless
     it handed it over, or one handed to it."""
     opened = False
-    # Locked in id order, so two closes reading the same sessions cannot deadlock.
-    candidates = sessions_with(store_id, profile_id).order_by(PosSession.id).with_for_update()
-    for pos_session in tx.scalars(candidates):
+    candidates = {"store_id": store_id, "profile_id": profile_id}
+    for pos_session in tx.scalars(HELD_CANDIDATES, candidates):
         if presence(tx, pos_session).holder == profile_id:
             return pos_session
         opened = opened or pos_session.pos_profile_id == profile_id
     raise DrawerHeldByAnother() if opened else NoOpenSession()
+
+
+# Locked in id order, so two closes reading the same sessions cannot deadlock.
+HELD_CANDIDATES = SESSIONS_WITH.order_by(PosSession.id).with_for_update()
 
 
 def _profile_to_check(tx, store_id: str, profile_id: str, *, to_open: bool) -> PosProfile:
@@ -156,22 +162,30 @@ def _discrepancy_at_start(
     there is none, or it left no float. Read in the opening's transaction."""
     if terminal is None:
         return None
-    float_left = tx.scalar(
-        select(PosClosing.float_left)
-        .join(PosSession, PosSession.pos_closing_id == PosClosing.id)
-        .where(PosSession.store_id == store_id, PosSession.terminal == terminal)
-        .order_by(PosSession.created_at.desc(), PosSession.id.desc())
-        .limit(1)
-    )
+    float_left = tx.scalar(LAST_FLOAT, {"store_id": store_id, "terminal": terminal})
     return None if float_left is None else opening_cash - float_left
+
+
+LAST_FLOAT = (
+    select(PosClosing.float_left)
+    .join(PosSession, PosSession.pos_closing_id == PosClosing.id)
+    .where(
+        PosSession.store_id == bindparam("store_id"), PosSession.terminal == bindparam("terminal")
+    )
+    .order_by(PosSession.created_at.desc(), PosSession.id.desc())
+    .limit(1)
+)
 
 
 def _store_count(tx, store_id: str, lines: list[dict] | None) -> list[dict] | None:
     """A count's lines as stored, each a note or coin of the store (else refused), or None."""
     if lines is None:
         return None
-    store = tx.get(Store, store_id)
-    return checked_count(lines, store.currency, store.denominations)
+    currency, denominations = tx.execute(STORE_MONEY, {"id": store_id}).one()
+    return checked_count(lines, currency, denominations)
+
+
+STORE_MONEY = select(Store.currency, Store.denominations).where(Store.id == bindparam("id"))
 
 
 @contextmanager
