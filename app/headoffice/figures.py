@@ -148,6 +148,14 @@ class ShopState:
     def red(self) -> bool:
         return self.row.stopped_reason is not None
 
+    @property
+    def state(self) -> str:
+        """As the Shops page tells it: red (its follow stopped), not answering (its last poll
+        failed, tried again every round), else ok."""
+        if self.red:
+            return "red"
+        return "not answering" if self.row.error else "ok"
+
 
 def shops(connection: Connection) -> list[ShopState]:
     """Each shop's follow: last verified seq, when it last caught up (its lag), why it stopped."""

@@ -217,7 +217,7 @@ def shops_csv():
         [
             s.row.name,
             s.row.store_id,
-            "red" if s.red else "ok",
+            s.state,
             s.row.last_seq,
             _when(s.row.caught_up_at),
             "" if s.lag_seconds is None else f"{s.lag_seconds:.0f}",

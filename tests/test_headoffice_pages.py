@@ -1,0 +1,138 @@
+"""Head office's pages and CSVs through Flask's test client, on a real PostgreSQL: each shop's
+journal fed to head office's tables as the follower stores a verified page
+(app.headoffice.follow.store), with no box and no follower running."""
+
+import csv
+import io
+import re
+from datetime import datetime, timedelta
+from html import unescape
+
+import psycopg
+import pytest
+from sqlalchemy import insert, update
+
+from app.headoffice import create_headoffice_app
+from app.headoffice.follow import store
+from app.headoffice.models import Shop
+from app.journal.entry import chained_row, genesis, wire_entry
+from app.machinery.extensions import db
+from app.models import utcnow
+from tests import test_headoffice_chain as chain
+from tests.helpers import SECRET, hidden_fields
+
+postgres = chain.postgres  # the module's PostgreSQL: POS_TEST_DATABASE_URL's server, else its own
+USER, PASSWORD = chain.HEAD_OFFICE_USER, chain.HEAD_OFFICE_PASSWORD
+A, B = "a" * 24, "b" * 24
+DAY = datetime(2026, 12, 1, 9)
+
+
+@pytest.fixture
+def office(postgres):
+    """Head office, with its schema made afresh and one user."""
+    with psycopg.connect(postgres, autocommit=True) as connection:
+        connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    app = create_headoffice_app(
+        {"DATABASE_URL": postgres, "SECRET_KEY": SECRET, "BCRYPT_ROUNDS": 4}
+    )
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["headoffice", "init-db"]).exit_code == 0
+    created = runner.invoke(args=["headoffice", "user", "create", USER, "--password", PASSWORD])
+    assert created.exit_code == 0, created.output
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def sign_in(app, name=USER, password=PASSWORD):
+    """A browser, and the answer to its sign-in."""
+    browser = app.test_client()
+    fields = hidden_fields(browser.get("/headoffice/login").text, "/headoffice/login")
+    return browser, browser.post(
+        "/headoffice/login", data=fields | {"name": name, "password": password}
+    )
+
+
+@pytest.fixture
+def browser(office):
+    browser, signed_in = sign_in(office)
+    assert signed_in.status_code == 302
+    return browser
+
+
+def follow(app, store_id: str, name: str, facts: list[tuple], **shop) -> None:
+    """The shop followed, its journal's entries ``facts`` (kind, at, session id, data) stored
+    as the follower stores a verified page; ``shop``: its follow's state."""
+    entries, prev = [], genesis(store_id)
+    for seq, (kind, at, session_id, data) in enumerate(facts, 1):
+        row = chained_row(seq, prev, store_id, kind, at, session_id, data)
+        entries.append(wire_entry(row))
+        prev = row["hash"]
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(insert(Shop), [dict(store_id=store_id, name=name, url="", token="")])
+        if entries:
+            assert store(connection, store_id, entries, 0)
+        if shop:
+            connection.execute(update(Shop).where(Shop.store_id == store_id).values(**shop))
+
+
+def sale(at, amount, kind="sale", tender=None, session="s" * 24, reason=None):
+    data = {"movementId": f"m{at:%d%H%M%S}{amount}".ljust(24, "0")[:24], "type": kind}
+    data |= {"amount": amount, "by": "till-1", "note": None}
+    if tender:
+        data["tender"] = tender
+    if reason:
+        return ("cash_movement_with_reason", at, session, data | {"reason": reason})
+    return ("cash_movement", at, session, data)
+
+
+def rows_of(html: str) -> list[list[str]]:
+    """The cells of a page's table body rows, as text."""
+    body = re.search(r"<tbody>(.*?)</tbody>", html, re.S).group(1)
+    return [
+        [
+            unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        ]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
+    ]
+
+
+def csv_of(response) -> list[list[str]]:
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    return list(csv.reader(io.StringIO(response.text)))
+
+
+def test_the_shops_page_and_csv_give_each_shop_s_state_last_seq_and_lag(office, browser):
+    caught_up = utcnow() - timedelta(seconds=90)
+    follow(office, A, "Ash", [sale(DAY, "1.00"), sale(DAY, "2.00")], caught_up_at=caught_up)
+    follow(office, B, "Birch", [sale(DAY, "3.00")], error="the box did not answer: refused")
+    red = "seq 2: the entry's hash is not the hash of its content"
+    follow(office, "c" * 24, "Cedar", [], stopped_reason=red, stopped_at=DAY)
+
+    page = rows_of(browser.get("/headoffice/").text)[:3]
+    assert [row[:4] for row in page] == [
+        ["Ash", A, "Following", "2"],
+        ["Birch", B, "Not answering", "1"],
+        ["Cedar", "c" * 24, "Stopped", "0"],
+    ]
+    assert page[0][4] == f"{caught_up:%Y-%m-%d %H:%M:%S} UTC"
+    assert 90 <= int(page[0][5].removesuffix(" s")) < 100
+    assert [row[4:] for row in page[1:]] == [
+        ["never", "", "the box did not answer: refused"],
+        ["never", "", red],
+    ]
+
+    header, *shops = csv_of(browser.get("/headoffice/shops.csv"))
+    assert header[:6] == [
+        "shop", "store_id", "state", "last_verified_seq", "caught_up_at", "lag_seconds"
+    ]  # fmt: skip
+    assert [row[:4] for row in shops] == [
+        ["Ash", A, "ok", "2"],
+        ["Birch", B, "not answering", "1"],
+        ["Cedar", "c" * 24, "red", "0"],
+    ]
+    assert shops[0][4] == caught_up.isoformat(timespec="seconds") + "+00:00"
+    assert 90 <= int(shops[0][5]) < 100
+    assert shops[1][4:7] == ["", "", "the box did not answer: refused"]
+    assert shops[2][7] == red
