@@ -77,8 +77,7 @@ def follow(app, store_id: str, name: str, facts: list[tuple], **shop) -> None:
 
 
 def sale(at, amount, kind="sale", tender=None, session="s" * 24, reason=None):
-    data = {"movementId": f"m{at:%d%H%M%S}{amount}".ljust(24, "0")[:24], "type": kind}
-    data |= {"amount": amount, "by": "till-1", "note": None}
+    data = {"movementId": "m" * 24, "type": kind, "amount": amount, "by": "till-1", "note": None}
     if tender:
         data["tender"] = tender
     if reason:
@@ -136,3 +135,81 @@ def test_the_shops_page_and_csv_give_each_shop_s_state_last_seq_and_lag(office, 
     assert 90 <= int(shops[0][5]) < 100
     assert shops[1][4:7] == ["", "", "the box did not answer: refused"]
     assert shops[2][7] == red
+
+
+def takings_journals(office) -> None:
+    """Ash and Birch's movements on 30 November, 1 and 2 December (the chain's days are UTC's)."""
+    follow(
+        office,
+        A,
+        "Ash",
+        [
+            sale(datetime(2026, 11, 30, 23, 59), "100.00"),
+            sale(DAY, "12.50"),
+            sale(DAY, "20.00", tender="card"),
+            sale(DAY, "2.50", kind="refund"),
+            sale(DAY, "5.00", kind="pay_in"),
+            sale(DAY, "3.00", kind="pay_out", reason="Milk"),
+            sale(DAY, "40.00", kind="drop", reason="To the safe"),
+            sale(DAY, "0.00", kind="no_sale", reason="Change"),
+            sale(datetime(2026, 12, 2, 23, 59), "7.25"),
+        ],
+    )
+    follow(
+        office, B, "Birch", [sale(DAY, "3.00"), sale(datetime(2026, 12, 2), "1.00", kind="refund")]
+    )
+
+
+ASH_DAY = ["12.50", "2.50", "10.00", "5.00", "3.00", "40.00"]
+
+
+def test_the_day_page_and_csv_sum_each_shop_per_tender_then_all_shops(office, browser):
+    takings_journals(office)
+    page = rows_of(browser.get("/headoffice/day?day=2026-12-01").text)
+    assert page == [
+        ["Ash", "cash", *ASH_DAY, "1"],
+        ["Ash", "card", "20.00", "0.00", "20.00", "0.00", "0.00", "0.00", "0"],
+        ["Birch", "cash", "3.00", "0.00", "3.00", "0.00", "0.00", "0.00", "0"],
+        ["All shops", "cash", "15.50", "2.50", "13.00", "5.00", "3.00", "40.00", "1"],
+        ["All shops", "card", "20.00", "0.00", "20.00", "0.00", "0.00", "0.00", "0"],
+    ]
+    header, *day = csv_of(browser.get("/headoffice/day.csv?day=2026-12-01"))
+    assert header == ["period", "shop", "store_id", "tender", "sales", "refunds", "net"] + [
+        "pay_ins", "pay_outs", "drops", "no_sales"
+    ]  # fmt: skip
+    assert [row[1:] for row in day] == [
+        [shop, store_id, *rest]
+        for (shop, *rest), store_id in zip(page, [A, A, B, "", ""], strict=True)
+    ]
+    assert {row[0] for row in day} == {"2026-12-01"}
+    assert rows_of(browser.get("/headoffice/day?day=2026-11-29").text) == [["Nothing recorded."]]
+    assert browser.get("/headoffice/day?day=2026-12-32").status_code == 400
+
+
+def test_the_month_page_and_csv_hold_the_month_s_days_only(office, browser):
+    takings_journals(office)
+    page = rows_of(browser.get("/headoffice/month?month=2026-12").text)
+    assert page == [
+        ["Ash", "cash", "19.75", "2.50", "17.25", "5.00", "3.00", "40.00", "1"],
+        ["Ash", "card", "20.00", "0.00", "20.00", "0.00", "0.00", "0.00", "0"],
+        ["Birch", "cash", "3.00", "1.00", "2.00", "0.00", "0.00", "0.00", "0"],
+        ["All shops", "cash", "22.75", "3.50", "19.25", "5.00", "3.00", "40.00", "1"],
+        ["All shops", "card", "20.00", "0.00", "20.00", "0.00", "0.00", "0.00", "0"],
+    ]
+    response = browser.get("/headoffice/month.csv?month=2026-12")
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="headoffice-month-2026-12.csv"'
+    )
+    header, *month = csv_of(response)
+    assert header[:4] == ["period", "shop", "store_id", "tender"]
+    assert [row[:4] for row in month] == [
+        ["2026-12", "Ash", A, "cash"],
+        ["2026-12", "Ash", A, "card"],
+        ["2026-12", "Birch", B, "cash"],
+        ["2026-12", "All shops", "", "cash"],
+        ["2026-12", "All shops", "", "card"],
+    ]
+    assert [row[4:] for row in month] == [row[2:] for row in page]
+    november = rows_of(browser.get("/headoffice/month?month=2026-11").text)
+    assert november[0] == ["Ash", "cash", "100.00", "0.00", "100.00", "0.00", "0.00", "0.00", "0"]
+    assert browser.get("/headoffice/month?month=2026-13").status_code == 400
