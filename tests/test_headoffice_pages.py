@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from datetime import datetime, timedelta
+from decimal import Decimal
 from html import unescape
 
 import psycopg
@@ -213,3 +214,77 @@ def test_the_month_page_and_csv_hold_the_month_s_days_only(office, browser):
     november = rows_of(browser.get("/headoffice/month?month=2026-11").text)
     assert november[0] == ["Ash", "cash", "100.00", "0.00", "100.00", "0.00", "0.00", "0.00", "0"]
     assert browser.get("/headoffice/month?month=2026-13").status_code == 400
+
+
+def opened(session, profile, at=DAY):
+    data = {"profileId": profile, "openingCash": "100.00", "by": "till-1", "note": None}
+    return ("session_opened", at, session, data)
+
+
+def attendance(kind, session, profile, **count):
+    data = {"attendanceId": "t" * 24, "profileId": profile, "by": "till-1"} | count
+    return (kind, DAY, session, data)
+
+
+def handover(session, giver, taker, difference):
+    counted = f"{Decimal(100) + Decimal(difference):.2f}"
+    return attendance(
+        "drawer_handed_over", session, taker, fromProfileId=giver, countedCash=counted,
+        expectedCash="100.00", difference=difference,
+    )  # fmt: skip
+
+
+def closed(session, profile, difference, forced=False):
+    kind = "session_force_closed" if forced else "session_closed"
+    data = {"closingId": "c" * 24, "profileId": profile, "closingCash": "100.00"}
+    return (kind, DAY, session, data | {"expectedCash": "100.00", "difference": difference})
+
+
+# Profiles by short ids, for reading: the journal names them by id only.
+ASH_SESSIONS = [
+    opened("s1", "ana"),
+    attendance("attendant_joined", "s1", "bob"),
+    attendance("attendant_joined", "s1", "cy"),
+    opened("s2", "ben"),
+    attendance("attendant_left", "s1", "cy"),
+    handover("s2", "ben", "eve", "0.50"),
+    handover("s1", "ana", "zoe", "-1.00"),
+    closed("s2", "ben", "-1.50"),
+]
+
+
+def test_open_now_names_who_holds_the_drawer_and_who_else_is_on_it(office, browser):
+    follow(office, A, "Ash", ASH_SESSIONS)
+    follow(office, B, "Birch", [opened("s3", "dan", at=DAY + timedelta(hours=1))])
+    index = browser.get("/headoffice/").text
+    assert "the journal names them by id, not by name" in index
+    assert rows_of(index.split("<h2>Open now</h2>")[1]) == [
+        ["Ash", "ana", "till-1", "2026-12-01 09:00:00 UTC", "100.00", "zoe", "bob"],
+        ["Birch", "dan", "till-1", "2026-12-01 10:00:00 UTC", "100.00", "dan", ""],
+    ]
+    header, *open_now = csv_of(browser.get("/headoffice/open.csv"))
+    assert header[3:] == [
+        "profile_id", "opened_by", "opened_at", "opening_cash", "holder_profile_id",
+        "attendant_profile_ids",
+    ]  # fmt: skip
+    assert [row[:3] + row[3:4] + row[7:] for row in open_now] == [
+        ["Ash", A, "s1", "ana", "zoe", "bob"],
+        ["Birch", B, "s3", "dan", "dan", ""],
+    ]
+
+
+def test_variances_give_the_differences_counted_at_handovers_to_who_handed_over(office, browser):
+    follow(office, A, "Ash", ASH_SESSIONS)
+    follow(office, B, "Birch", [opened("s4", "dan"), closed("s4", "dan", "2.00", forced=True)])
+    page = rows_of(browser.get("/headoffice/variances?month=2026-12").text)
+    assert page == [
+        ["Ash", "ana", "0", "0", "0.00", "0.00", "0.00", "1", "-1.00"],
+        ["Ash", "ben", "1", "0", "-1.50", "-1.50", "0.00", "1", "0.50"],
+        ["Birch", "dan", "1", "1", "2.00", "0.00", "2.00", "0", "0.00"],
+    ]
+    header, *rows = csv_of(browser.get("/headoffice/variances.csv?month=2026-12"))
+    assert header[-2:] == ["handovers", "handover_difference"]
+    assert [row[1:3] + row[4:] for row in rows] == [
+        [shop, store_id, *rest] for (shop, _, *rest), store_id in zip(page, [A, A, B], strict=True)
+    ]
+    assert [row[3] for row in rows] == ["ana", "ben", "dan"]

@@ -234,12 +234,13 @@ def shops_csv():
 @login_required
 def open_csv():
     header = ["shop", "store_id", "session_id", "profile_id", "opened_by", "opened_at"]
+    header += ["opening_cash", "holder_profile_id", "attendant_profile_ids"]
     rows = (
         [r.shop, r.store_id, r.session_id, r.profile_id, r.opened_by, _when(r.opened_at)]
-        + [r.opening_cash]
+        + [r.opening_cash, r.holder, "; ".join(r.attendants)]
         for r in figures.open_now(_connection())
     )
-    return _csv("open", header + ["opening_cash"], rows)
+    return _csv("open", header, rows)
 
 
 TAKINGS_HEADER = ["period", "shop", "store_id", "tender", "sales", "refunds", "net"]
@@ -279,7 +280,7 @@ def month_csv():
 def variances_csv():
     the_month = _month()
     header = ["month", "shop", "store_id", "profile_id", "closings", "forced"]
-    header += ["difference", "short", "over"]
+    header += ["difference", "short", "over", "handovers", "handover_difference"]
     rows = (
         [
             the_month,
@@ -289,6 +290,8 @@ def variances_csv():
             r.closings,
             r.forced,
             *map(_money, (r.difference, r.short, r.over)),
+            r.handovers,
+            _money(r.handover_difference),
         ]
         for r in figures.variances(_connection(), *period_bounds(chain(), "month", the_month))
     )

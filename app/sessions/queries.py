@@ -75,7 +75,7 @@ def presence(tx, pos_session: PosSession) -> Presence:
         .where(Attendance.pos_session_id == pos_session.id)
         .order_by(Attendance.number)
     )
-    return _folded(pos_session.pos_profile_id, rows)
+    return folded(pos_session.pos_profile_id, rows)
 
 
 def open_presences(store_id: str) -> dict[str, Presence]:
@@ -93,12 +93,14 @@ def open_presences(store_id: str) -> dict[str, Presence]:
         .order_by(Attendance.pos_session_id, Attendance.number)
     ).all()
     return {
-        session_id: _folded(opener, [(kind, profile_id) for *_, kind, profile_id in group])
+        session_id: folded(opener, [(kind, profile_id) for *_, kind, profile_id in group])
         for (session_id, opener), group in groupby(rows, key=lambda row: row[:2])
     }
 
 
-def _folded(opener: str, rows) -> Presence:
+def folded(opener: str, rows) -> Presence:
+    """Who is on a session its ``opener`` opened, after its attendance ``rows`` (kind, profile
+    id), in order; head office folds the journal's facts of them too (app.headoffice.figures)."""
     holder, attendants = opener, set()
     for kind, profile_id in rows:
         if kind == "joined":
@@ -299,7 +301,7 @@ def session_report(store_id: str, session_id: str) -> SessionReport:
     on_now = None if closing else presence(db.session, session)
     rows = attendance(db.session, session_id)
     # A closed session takes no attendance row, so its rows folded name the holder at the close.
-    closer = _folded(session.pos_profile_id, [(a.kind, a.pos_profile_id) for a in rows]).holder
+    closer = folded(session.pos_profile_id, [(a.kind, a.pos_profile_id) for a in rows]).holder
     return SessionReport(session, movements, summary, on_now, rows, closer if closing else None)
 
 
