@@ -11,11 +11,11 @@ from html import unescape
 
 import psycopg
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
 from app.headoffice import create_headoffice_app
 from app.headoffice.follow import store
-from app.headoffice.models import Shop
+from app.headoffice.models import Schema, Shop, Signin
 from app.journal.entry import chained_row, genesis, wire_entry
 from app.machinery.extensions import db
 from app.models import utcnow
@@ -288,3 +288,111 @@ def test_variances_give_the_differences_counted_at_handovers_to_who_handed_over(
         [shop, store_id, *rest] for (shop, _, *rest), store_id in zip(page, [A, A, B], strict=True)
     ]
     assert [row[3] for row in rows] == ["ana", "ben", "dan"]
+
+
+# Sign-ins: the back office's, kept on the server (app/backoffice/signins.py).
+
+COOKIE = "pos_headoffice"
+
+
+def copy_of(office, browser):
+    """Another browser holding a copy of ``browser``'s cookie."""
+    thief = office.test_client()
+    thief.set_cookie(
+        COOKIE, browser.get_cookie(COOKIE, path="/headoffice").value, path="/headoffice"
+    )
+    assert thief.get("/headoffice/").status_code == 200
+    return thief
+
+
+def signed_out(browser) -> bool:
+    answer = browser.get("/headoffice/day")
+    return answer.status_code == 302 and answer.location.startswith("/headoffice/login")
+
+
+def post_form(browser, action):
+    fields = hidden_fields(browser.get("/headoffice/").text, "/headoffice/logout")
+    return browser.post(action, data=fields)
+
+
+def signins(office) -> list[Signin]:
+    with office.app_context():
+        return db.session.scalars(select(Signin)).all()
+
+
+def test_signing_out_ends_the_sign_in_on_the_server_so_a_copied_cookie_is_refused(office, browser):
+    thief = copy_of(office, browser)
+    other, _ = sign_in(office)  # another browser of the same user
+    assert post_form(browser, "/headoffice/logout").location == "/headoffice/login"
+    assert signed_out(browser) and signed_out(thief)
+    assert not signed_out(other)
+
+    browser, _ = sign_in(office)
+    thief = copy_of(office, browser)
+    post_form(other, "/headoffice/logout-everywhere")
+    assert signed_out(other) and signed_out(browser) and signed_out(thief)
+    assert signins(office) == []
+
+
+def test_a_new_password_signs_the_user_out_of_every_browser(office, browser):
+    thief = copy_of(office, browser)
+    runner = office.test_cli_runner()
+    changed = runner.invoke(args=["headoffice", "user", "password", USER, "--password", "new-pw-1"])
+    assert changed.exit_code == 0, changed.output
+    assert signed_out(browser) and signed_out(thief)
+    assert sign_in(office)[1].status_code == 401  # the old password
+    assert sign_in(office, password="new-pw-1")[1].status_code == 302
+    unknown = runner.invoke(
+        args=["headoffice", "user", "password", "Nobody", "--password", "x" * 8]
+    )
+    assert unknown.exit_code == 1 and "Head-office user not found" in unknown.output
+
+
+def test_disabling_the_user_signs_them_out_and_enabling_signs_nobody_in(office, browser):
+    runner = office.test_cli_runner()
+    assert runner.invoke(args=["headoffice", "user", "disable", USER]).exit_code == 0
+    assert signed_out(browser)
+    assert sign_in(office)[1].status_code == 401
+    assert runner.invoke(args=["headoffice", "user", "enable", USER]).exit_code == 0
+    assert signed_out(browser)
+    assert sign_in(office)[1].status_code == 302
+
+
+def test_sign_in_is_locked_after_too_many_wrong_passwords(office):
+    for _ in range(office.config["LOCKOUT_ATTEMPTS"]):
+        assert sign_in(office, password="wrong-pw")[1].status_code == 401
+    _, locked = sign_in(office)
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+    assert "Too many wrong passwords" in locked.text
+    runner = office.test_cli_runner()
+    assert runner.invoke(args=["headoffice", "user", "unlock", USER]).exit_code == 0
+    assert sign_in(office)[1].status_code == 302
+
+
+def move_last_seen(office, **back):
+    """As if the sign-ins had last been seen that long earlier."""
+    with office.app_context():
+        db.session.execute(
+            update(Signin).values(last_seen_at=Signin.last_seen_at - timedelta(**back))
+        )
+        db.session.commit()
+
+
+def test_an_idle_sign_in_is_refused_on_the_server(office, browser):
+    assert office.config["IDLE_MINUTES"] == 30
+    move_last_seen(office, minutes=29)
+    assert not signed_out(browser)  # a click: seen now
+    move_last_seen(office, minutes=29)
+    assert not signed_out(browser)
+    move_last_seen(office, minutes=32)  # the cookie is fresh; the server says no
+    assert signed_out(browser)
+
+
+def test_init_db_upgrades_a_database_of_version_1_by_adding_the_sign_ins(office):
+    with office.app_context(), db.engine.begin() as connection:
+        Signin.__table__.drop(connection)
+        connection.execute(update(Schema).values(version=1))
+    refused = office.test_client().get("/headoffice/login")
+    assert refused.status_code == 503 and "run headoffice init-db" in refused.text
+    assert office.test_cli_runner().invoke(args=["headoffice", "init-db"]).exit_code == 0
+    assert sign_in(office)[1].status_code == 302
