@@ -70,6 +70,7 @@ from .exceptions import (
     UnknownDenomination,
     UnknownReason,
     UnknownTender,
+    UserNotFound,
 )
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,7 @@ ANSWERS: dict[type[DomainError], Answer] = {
     NameTaken: Answer(409, "This name is already taken"),
     StoreNotFound: Answer(404, "Store not found"),
     ManagerNotFound: Answer(404, "Manager not found"),
+    UserNotFound: Answer(404, "Head-office user not found"),
     # A temporary condition: the terminal retries, with its Idempotency-Key.
     DatabaseBusy: Answer(503, "Database busy", {"Retry-After": lambda _err: "1"}),
     DatabaseUnavailable: Answer(503, "Database unavailable"),

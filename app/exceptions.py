@@ -132,6 +132,10 @@ class ManagerNotFound(DomainError):
     pass
 
 
+class UserNotFound(DomainError):
+    """No head-office user has this name (app/headoffice/users.py)."""
+
+
 class AuthorizationMissing(DomainError):
     pass
 

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from .machinery.extensions import db
 
@@ -486,6 +486,7 @@ class BackofficeSignin(db.Model):
     # As the browser sent it (printable characters only, cut to 300): shown, escaped, to the
     # manager so they can tell their browsers apart.
     user_agent: Mapped[str] = mapped_column(String(300))
+    owner = synonym("manager_id")  # whose sign-in, as head office's sign-ins name theirs
 
 
 class FormSubmission(db.Model):

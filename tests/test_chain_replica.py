@@ -1,8 +1,10 @@
 """A chain's shop whose box dies (issue 21): its box, a real gunicorn replicated by Litestream to
 a folder, followed by head office on a real PostgreSQL, is killed -9 with its disk and restored
 from its replica. Everything acknowledged up to the replica's last transaction is back and head
-office follows on as if nothing happened; a replica behind what head office stored turns the
-shop red with the reason, nothing stored changed."""
+office follows on as if nothing happened, and it follows the shop next door, which sells on
+meanwhile; a replica behind what head office stored turns the shop red with the reason, nothing
+stored changed. The boxes are SQLite files whatever the suite's database, and head office is on
+POS_TEST_DATABASE_URL's server when given."""
 
 import os
 import signal
@@ -19,10 +21,6 @@ from tests.test_replica import flask, kill_tree
 # Head office's fixtures: its PostgreSQL, and a head office following this module's ``shops``.
 head_office, postgres, template = chain.head_office, chain.postgres, chain.template
 
-pytestmark = pytest.mark.skipif(
-    bool(os.environ.get("POS_TEST_DATABASE_URL")), reason="the replica is of a SQLite file"
-)
-
 
 @pytest.fixture
 def shops(tmp_path, template):
@@ -32,6 +30,20 @@ def shops(tmp_path, template):
     shop = Shop(tmp_path / "shop", template, "Shop 1", replica=nas)
     try:
         yield [shop]
+    finally:
+        shop.stop()
+
+
+@pytest.fixture
+def next_door(tmp_path, template, head_office):
+    """Shop 2, not replicated, followed by the same head office."""
+    shop = Shop(tmp_path / "shop2", template, "Shop 2")
+    try:
+        head_office.cli(
+            "shop", "add", shop.store_id, "--name", shop.name, "--url", shop.url,
+            "--token", shop.follower,
+        )  # fmt: skip
+        yield shop
     finally:
         shop.stop()
 
@@ -59,13 +71,15 @@ def replicated_and_followed(shop: Shop, office: HeadOffice) -> list[tuple[int, s
     return shop.journal()
 
 
-def die_and_come_back(shop: Shop, office: HeadOffice) -> str:
+def die_and_come_back(shop: Shop, office: HeadOffice, meanwhile=lambda: None) -> str:
     """A power cut that takes the disk: the whole box killed -9 (head office, following it,
-    finds it not answering), its database lost (the journal folder, kept off the box, is not),
-    then restored from the replica and started again. The restore's stderr."""
+    finds it not answering), ``meanwhile`` done while it is dead, its database lost (the
+    journal folder, kept off the box, is not), then restored from the replica and started
+    again. The restore's stderr."""
     kill_tree(shop.server)
     shop.stop()
     office.wait_for("find the box down", lambda: office.shop(shop.store_id)["error"])
+    meanwhile()
     for name in ("", "-wal", "-shm"):
         os.unlink(f"{shop.database}{name}")
     replica.forget_state(shop.database)
@@ -77,28 +91,45 @@ def die_and_come_back(shop: Shop, office: HeadOffice) -> str:
     return restored.stderr
 
 
+def followed(office: HeadOffice, shop: Shop) -> bool:
+    return office.stored(shop.store_id) == shop.journal()
+
+
 def test_a_shop_restored_from_its_replica_loses_nothing_and_head_office_follows_on(
-    shops, head_office
+    shops, head_office, next_door
 ):
     [shop] = shops
     with head_office.follower():
         shop.shift(shop.profiles[0], [Decimal("12.50"), 30])
         shop.shift(shop.profiles[1], [5], close=False)
+        next_door.shift(next_door.profiles[0], [4], close=False)
         acknowledged = replicated_and_followed(shop, head_office)
 
-        assert "not replicated and are lost" not in die_and_come_back(shop, head_office)
+        def next_door_sells_on():
+            """While Shop 1 is dead, Shop 2 sells and head office follows it."""
+            next_door.shift(next_door.profiles[1], [Decimal("8.40")])
+            head_office.wait_for("follow Shop 2", lambda: followed(head_office, next_door))
+            assert head_office.shop(shop.store_id)["error"]  # Shop 1 still down
+
+        said = die_and_come_back(shop, head_office, meanwhile=next_door_sells_on)
+        assert "not replicated and are lost" not in said
         assert shop.journal() == acknowledged
         close = {"profileId": shop.profiles[1], "closingCash": 101.5, "password": PASSWORD}
         shop.post(CLOSE, close)  # the session opened before the box died
         shop.shift(shop.profiles[0], [Decimal("7.25")])
+        close = {"profileId": next_door.profiles[0], "closingCash": 104, "password": PASSWORD}
+        next_door.post(CLOSE, close)
         replicated_and_followed(shop, head_office)
+        head_office.wait_for("follow Shop 2", lambda: followed(head_office, next_door))
 
+    for either in (shop, next_door):  # every entry of each box, once, and neither red
+        stored = head_office.stored(either.store_id)
+        assert stored == either.journal()
+        assert [seq for seq, _ in stored] == list(range(1, len(stored) + 1))
+        assert head_office.shop(either.store_id)["stopped_reason"] is None
+        assert head_office.shop(either.store_id)["error"] is None  # Shop 1 answering again
     stored = head_office.stored(shop.store_id)
-    assert stored[: len(acknowledged)] == acknowledged
-    assert [seq for seq, _ in stored] == list(range(1, len(stored) + 1))
-    assert len(stored) > len(acknowledged)
-    assert head_office.shop(shop.store_id)["stopped_reason"] is None
-    assert head_office.shop(shop.store_id)["error"] is None  # answering again
+    assert stored[: len(acknowledged)] == acknowledged and len(stored) > len(acknowledged)
     verified = cli(shop, "journal", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
 

@@ -430,10 +430,14 @@ def test_a_page_is_stored_once_and_never_over_an_entry_with_another_hash(postgre
                 insert(Followed), [dict(store_id=store_id, name="H", url="", token="")]
             )
         with engine.begin() as connection:
-            assert store(connection, store_id, page, 0)
-        # A second follower that read the shop at seq 0 stores nothing twice...
+            assert store(connection, store_id, page[:2], 0)
+        # A second follower that read the shop at seq 0 stores nothing of its page, not even
+        # the entry the first did not store: the shop moved on meanwhile...
         with engine.begin() as connection:
-            assert not store(connection, store_id, page, 0)  # the shop moved on meanwhile
+            assert not store(connection, store_id, page, 0)
+        assert head_office_entries(engine, store_id) == [(e["seq"], e["hash"]) for e in page[:2]]
+        with engine.begin() as connection:
+            assert store(connection, store_id, page[2:], 2)  # the next poll, from seq 2
         # ...and an entry of another chain at a seq stored is refused, whatever the shop says.
         with pytest.raises(FeedRefused) as refused, engine.begin() as connection:
             store(connection, store_id, forked[1:], 1)

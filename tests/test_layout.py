@@ -20,6 +20,7 @@ LAYERS = {
 # Head office is a service of its own in the package, with the same layers inside it.
 LAYERS["edge"] += ("app.headoffice.pages", "app.headoffice.cli")
 LAYERS["rule"] += ("app.headoffice.follow", "app.headoffice.figures", "app.headoffice.models")
+LAYERS["rule"] += ("app.headoffice.users",)
 FORBIDDEN = {"edge": set(), "rule": {"edge"}, "machinery": {"edge", "rule"}}
 ALLOWED = {
     # The database's own refusals (busy, missing, read-only, ...) are domain errors, so that

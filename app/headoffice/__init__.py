@@ -4,8 +4,8 @@ A service of its own in the same package (docs/chain.md): ``create_headoffice_ap
 serves ``headoffice_wsgi:app``), the pages' blueprint (``pages``), the CLI group ``headoffice``
 (``cli``), the follower (``follow``), the figures (``figures``) and its own tables (``models``).
 It shares the box's code, not its database: the journal's hash (app.journal), the sign-in with
-its lockout (app.people), the back office's cookie, CSRF check and security headers, the
-request log (app.machinery.logs).
+its lockout and the managers' life for its users (app.people), the back office's sign-ins kept
+on the server, cookie, CSRF check and security headers, the request log (app.machinery.logs).
 """
 
 from pathlib import Path

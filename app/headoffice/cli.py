@@ -6,22 +6,23 @@ from urllib.parse import urlsplit
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
-from sqlalchemy import select, update
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import delete, select, update
 
+from ..cli.answers import refusals
 from ..cli.output import table, when
+from ..cli.people import People, add_life, password_option, password_or_prompt
+from ..machinery.database import UnitOfWork
 from ..machinery.extensions import db
-from ..people.managers import name_key
-from ..people.passwords import hash_password, password_problem
+from ..owner_input import NewCashierSchema, load
 from . import follow as following
-from .models import SCHEMA_VERSION, Base, Schema, Shop, User
+from . import users
+from .models import SCHEMA_VERSION, Base, Schema, Shop
 from .pages import schema_problem
 
 cli = AppGroup("headoffice", help="Head office: follows every shop's journal (docs/chain.md).")
 shop_cli = AppGroup("shop", help="The shops head office follows.")
-user_cli = AppGroup("user", help="Head-office users, who sign in to /headoffice/.")
 cli.add_command(shop_cli)
-cli.add_command(user_cli)
 
 
 def _schema_ready() -> None:
@@ -32,15 +33,18 @@ def _schema_ready() -> None:
 
 @cli.command("init-db")
 def init_db():
-    """Create head office's tables (safe to run again); refuses another schema version."""
+    """Create head office's tables (safe to run again), or upgrade them from an earlier release;
+    refuses another schema version."""
     version = db.session.scalar(select(Schema.version)) if _has_schema() else None
-    if version not in (None, SCHEMA_VERSION):
+    # From version 1, create-all's new ho_signin is the whole upgrade.
+    if version not in (None, 1, SCHEMA_VERSION):
         raise click.ClickException(
             f"the database has head-office schema version {version}, this release "
             f"{SCHEMA_VERSION}: upgrade it as the release notes say"
         )
     Base.metadata.create_all(db.engine)
-    if version is None:
+    if version != SCHEMA_VERSION:
+        db.session.execute(delete(Schema))
         db.session.add(Schema(version=SCHEMA_VERSION))
         db.session.commit()
     click.echo(f"head-office schema at version {SCHEMA_VERSION}", err=True)
@@ -168,38 +172,27 @@ def resume(store_id):
     db.session.commit()
 
 
+@cli.group("user")
+@with_appcontext
+def user_cli():
+    """Head-office users, who sign in to /headoffice/."""
+    _schema_ready()
+
+
 @user_cli.command("create")
 @click.argument("name")
-@click.password_option(help="Prompted (hidden, confirmed) if not given.")
+@password_option
 def create_user(name, password):
     """A head-office user; prints its id."""
-    _schema_ready()
-    problem = password_problem(password, new=True)
-    if problem:
-        raise click.BadParameter(problem, param_hint="--password")
-    if db.session.scalar(select(User.id).where(User.name_key == name_key(name))):
-        raise click.BadParameter("this name is already taken", param_hint="NAME")
-    user = User(
-        name=name,
-        name_key=name_key(name),
-        password_hash=hash_password(password, current_app.config["BCRYPT_ROUNDS"]),
-    )
-    db.session.add(user)
-    db.session.commit()
-    click.echo(user.id)
+    with refusals():
+        # A name and a new password, checked as a cashier's are.
+        values = load(NewCashierSchema(), {"name": name, "password": password_or_prompt(password)})
+        click.echo(users.create(UnitOfWork(), **values))
 
 
-@user_cli.command("disable")
-@click.argument("name")
-def disable_user(name):
-    """The user can no longer sign in, and every browser they are signed in on is signed out
-    at its next request (the cookie names the user, who must be enabled)."""
-    _schema_ready()
-    user = db.session.scalar(select(User).where(User.name_key == name_key(name)))
-    if user is None:
-        raise click.BadParameter(f"no user {name}", param_hint="NAME")
-    user.enabled = False
-    db.session.commit()
+PASSWORD_HELP = "Set a new password; signs the user out of every browser."
+DISABLE_HELP = "Refuse the user's sign-in, and sign them out of every browser."
+add_life(user_cli, People(users, "NAME", "NEW_NAME", "user {!r}", PASSWORD_HELP, DISABLE_HELP))
 
 
 @cli.command("follow")

@@ -203,7 +203,7 @@ def _well_formed(entry) -> bool:
 def store(connection: Connection, store_id: str, entries: list[dict], last_seq: int) -> bool:
     """Store a verified page, once: an entry already there (by store and seq) must have the same
     hash, else FeedRefused. Moves the shop's last seq on from ``last_seq``; False when another
-    follower moved it first (nothing is then written)."""
+    follower moved it first: the transaction is then rolled back, nothing of the page kept."""
     try:
         page = {"page": json.dumps(entries, ensure_ascii=False)}
         inserted = set(connection.scalars(STORE, page))
@@ -222,7 +222,10 @@ def store(connection: Connection, store_id: str, entries: list[dict], last_seq: 
         .where(_shops.c.store_id == store_id, _shops.c.last_seq == last_seq)
         .values(last_seq=entries[-1]["seq"], last_hash=entries[-1]["hash"], error=None)
     )
-    return moved.rowcount == 1
+    if moved.rowcount != 1:
+        connection.rollback()
+        return False
+    return True
 
 
 class Polled(NamedTuple):

@@ -1,6 +1,7 @@
 """Head office's own tables, on a metadata of their own: none of them is in the box's schema or
 its migrations, and none of the box's is here but ``password_attempt`` (the box's sign-in
-lockout, reused as it is: app/people/passwords.py).
+lockout, reused as it is: app/people/passwords.py). Its users' sign-ins are kept as the back
+office keeps its managers' (app/backoffice/signins.py), in ``ho_signin``.
 
 The schema is made by ``headoffice init-db`` (create-all) and carries its version in
 ``ho_schema``: a release whose ``SCHEMA_VERSION`` differs refuses to follow or serve until
@@ -9,13 +10,23 @@ the upgrade its notes give has run (docs/chain.md).
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Index, LargeBinary, MetaData, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, synonym
 
 from ..models import PasswordAttempts, new_id, utcnow
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: ho_signin
 
 
 class Base(DeclarativeBase):
@@ -87,6 +98,21 @@ class User(Base):
     password_hash: Mapped[bytes] = mapped_column(LargeBinary)
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Signin(Base):
+    """One user signed in to head office in one browser, as a manager's to the back office
+    (app.models.BackofficeSignin): the cookie names the row, and signing out, a new password or
+    disabling the user deletes it, so every copy of the cookie stops working at once."""
+
+    __tablename__ = "ho_signin"
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("ho_user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_agent: Mapped[str] = mapped_column(String(300))
+    owner = synonym("user_id")
 
 
 # The lockout's own table, the box's definition.

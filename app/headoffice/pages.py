@@ -1,6 +1,7 @@
 """Head office's pages at /headoffice/ and their CSVs: every shop's follow (red when its feed
 did not verify), the sessions open now, a day's and a month's figures, the variances. Signed in
-with the back office's rules (app.people.signin, its lockout), cookie and CSRF check."""
+with the back office's rules (app.people.signin, its lockout), sign-ins kept on the server
+(app.backoffice.signins), cookie and CSRF check."""
 
 import csv
 import io
@@ -22,15 +23,17 @@ from flask_login import UserMixin, current_user, login_required, login_user, log
 from sqlalchemy import select
 from sqlalchemy.exc import ProgrammingError
 
+from ..backoffice.signins import Signins
 from ..backoffice.views import load_form
 from ..exceptions import InvalidInput, InvalidPassword, TooManyAttempts
+from ..machinery.database import UnitOfWork
 from ..machinery.extensions import db
 from ..models import utcnow
 from ..owner_input import SignInSchema
 from ..people import signin
 from ..reports import business_day, day_bounds, local_time, period_bounds, text_cell
 from . import figures
-from .models import SCHEMA_VERSION, Schema, User
+from .models import SCHEMA_VERSION, Schema, Signin, User
 
 bp = Blueprint(
     "headoffice",
@@ -41,17 +44,24 @@ bp = Blueprint(
 )
 
 
+signins = Signins(Signin, User, "IDLE_MINUTES")
+
+
 class SignedIn(UserMixin):
-    def __init__(self, user: User):
+    """The signed-in user. The cookie holds the id of the sign-in kept on the server, as the
+    back office's: ending it signs this browser out, whatever copies of the cookie exist."""
+
+    def __init__(self, signin: Signin, user: User):
+        self.signin = signin
         self.user = user
 
     def get_id(self) -> str:
-        return self.user.id
+        return self.signin.id
 
 
-def load_user(user_id: str) -> SignedIn | None:
-    user = db.session.get(User, user_id)
-    return SignedIn(user) if user is not None and user.enabled else None
+def load_user(signin_id: str) -> SignedIn | None:
+    found = signins.resume(signin_id, click=True)  # no page here refreshes itself
+    return SignedIn(*found) if found else None
 
 
 def schema_problem() -> str | None:
@@ -128,13 +138,27 @@ def login():
         page = render_template("headoffice/login.html", error=error, name=name)
         return page, 429, {"Retry-After": str(err.retry_after_seconds)}
     session.clear()  # nothing from before the sign-in carries over
-    login_user(SignedIn(user))
+    login_user(SignedIn(signins.start(user, request.user_agent.string), user))
     session.permanent = True
     return redirect(url_for(".index"))
 
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        signin.end_signins(UnitOfWork(), current_user.user.id, current_user.get_id(), Signin)
+    return _signed_out()
+
+
+@bp.post("/logout-everywhere")
+@login_required
+def logout_everywhere():
+    signin.end_signins(UnitOfWork(), current_user.user.id, signins=Signin)
+    return _signed_out()
+
+
+def _signed_out():
+    """This browser's cookie forgets the sign-in (ended on the server already)."""
     logout_user()
     session.clear()
     return redirect(url_for(".login"))
@@ -217,7 +241,7 @@ def shops_csv():
         [
             s.row.name,
             s.row.store_id,
-            "red" if s.red else "ok",
+            s.state,
             s.row.last_seq,
             _when(s.row.caught_up_at),
             "" if s.lag_seconds is None else f"{s.lag_seconds:.0f}",
@@ -234,12 +258,13 @@ def shops_csv():
 @login_required
 def open_csv():
     header = ["shop", "store_id", "session_id", "profile_id", "opened_by", "opened_at"]
+    header += ["opening_cash", "holder_profile_id", "attendant_profile_ids"]
     rows = (
         [r.shop, r.store_id, r.session_id, r.profile_id, r.opened_by, _when(r.opened_at)]
-        + [r.opening_cash]
+        + [r.opening_cash, r.holder, "; ".join(r.attendants)]
         for r in figures.open_now(_connection())
     )
-    return _csv("open", header + ["opening_cash"], rows)
+    return _csv("open", header, rows)
 
 
 TAKINGS_HEADER = ["period", "shop", "store_id", "tender", "sales", "refunds", "net"]
@@ -279,7 +304,7 @@ def month_csv():
 def variances_csv():
     the_month = _month()
     header = ["month", "shop", "store_id", "profile_id", "closings", "forced"]
-    header += ["difference", "short", "over"]
+    header += ["difference", "short", "over", "handovers", "handover_difference"]
     rows = (
         [
             the_month,
@@ -289,6 +314,8 @@ def variances_csv():
             r.closings,
             r.forced,
             *map(_money, (r.difference, r.short, r.over)),
+            r.handovers,
+            _money(r.handover_difference),
         ]
         for r in figures.variances(_connection(), *period_bounds(chain(), "month", the_month))
     )

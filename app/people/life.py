@@ -91,6 +91,16 @@ class Life:
             uow.done()
 
 
+def end_signins_in(tx, signins, person_id: str, signin_id: str | None = None) -> None:
+    """Sign the person out of the browser whose sign-in (a row of ``signins``: the back office's
+    or head office's) is ``signin_id``, else of every one."""
+    # Deleted, not marked: a sign-in not in the table is refused (app.backoffice.signins).
+    ended = delete(signins).where(signins.owner == person_id)
+    if signin_id is not None:
+        ended = ended.where(signins.id == signin_id)
+    tx.execute(ended)
+
+
 def _hash(password: str) -> bytes:
     # Outside any transaction: bcrypt is slow on purpose and must not hold the write lock.
     return hash_password(password, current_app.config["BCRYPT_ROUNDS"])

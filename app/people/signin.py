@@ -10,8 +10,9 @@ from sqlalchemy import select
 from ..exceptions import InvalidPassword
 from ..machinery.database import UnitOfWork
 from ..machinery.extensions import db
-from ..models import Manager
-from .managers import end_signins_in, name_key
+from ..models import BackofficeSignin, Manager
+from .life import end_signins_in
+from .managers import name_key
 from .passwords import hash_password, verify_password
 
 
@@ -35,9 +36,12 @@ def _unused_hash(rounds: int) -> bytes:
     return hash_password("no manager has this password", rounds)
 
 
-def end_signins(uow: UnitOfWork, manager_id: str, signin_id: str | None = None) -> None:
-    """Sign the manager out of the browser whose sign-in is ``signin_id``, else of every
-    browser. Another manager's sign-in, or one already ended, is left as it is."""
+def end_signins(
+    uow: UnitOfWork, manager_id: str, signin_id: str | None = None, signins=BackofficeSignin
+) -> None:
+    """Sign the manager (or head office's user: ``signins``, their sign-ins' table) out of the
+    browser whose sign-in is ``signin_id``, else of every browser. Another's sign-in, or one
+    already ended, is left as it is."""
     with uow:
-        end_signins_in(uow.session, manager_id, signin_id)
+        end_signins_in(uow.session, signins, manager_id, signin_id)
         uow.done()

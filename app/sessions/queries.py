@@ -72,7 +72,7 @@ def presence(tx, pos_session: PosSession) -> Presence:
     """Who is on the session now: its attendance rows folded in order. A handover's taker
     holds the drawer (no longer an attendant) and its giver is off the session."""
     rows = tx.execute(PRESENCE, {"session_id": pos_session.id})
-    return _folded(pos_session.pos_profile_id, rows)
+    return folded(pos_session.pos_profile_id, rows)
 
 
 # The writes' own reads (presence, SESSIONS_WITH, tender_expected) are built once, as the
@@ -99,12 +99,14 @@ def open_presences(store_id: str) -> dict[str, Presence]:
         .order_by(Attendance.pos_session_id, Attendance.number)
     ).all()
     return {
-        session_id: _folded(opener, [(kind, profile_id) for *_, kind, profile_id in group])
+        session_id: folded(opener, [(kind, profile_id) for *_, kind, profile_id in group])
         for (session_id, opener), group in groupby(rows, key=lambda row: row[:2])
     }
 
 
-def _folded(opener: str, rows) -> Presence:
+def folded(opener: str, rows) -> Presence:
+    """Who is on a session its ``opener`` opened, after its attendance ``rows`` (kind, profile
+    id), in order; head office folds the journal's facts of them too (app.headoffice.figures)."""
     holder, attendants = opener, set()
     for kind, profile_id in rows:
         if kind == "joined":
@@ -335,7 +337,7 @@ def session_report(store_id: str, session_id: str) -> SessionReport:
     on_now = None if closing else presence(db.session, session)
     rows = attendance(db.session, session_id)
     # A closed session takes no attendance row, so its rows folded name the holder at the close.
-    closer = _folded(session.pos_profile_id, [(a.kind, a.pos_profile_id) for a in rows]).holder
+    closer = folded(session.pos_profile_id, [(a.kind, a.pos_profile_id) for a in rows]).holder
     return SessionReport(session, movements, summary, on_now, rows, closer if closing else None)
 
 
