@@ -116,9 +116,9 @@ def test_day_report_csv_variance_chart_and_period_closings(
         assert page.get_by_role("img", name="Closing differences of Ana Lopez").is_visible()
         page.screenshot(path=SCREENSHOTS / f"variances-{size}.png", full_page=True)
 
-    # A year on, the month and the year of these Zs have ended, and those after them (without a
-    # Z): their closings, on their page.
-    monkeypatch.setattr(periods, "utcnow", lambda: utcnow() + timedelta(days=400))
+    # Ten weeks on, the month and the year of these Zs have ended, and the month after them
+    # (without a Z): their closings, on their page.
+    monkeypatch.setattr(periods, "utcnow", lambda: utcnow() + timedelta(days=70))
     with app.app_context():
         closed = periods.close_periods(UnitOfWork(), store, None, None, "Olga")
     assert (closed[0].kind, closed[0].number, closed[-1].kind) == ("month", 1, "year")

@@ -143,14 +143,14 @@ def close_periods(
                 raise PeriodNotEnded()
             wanted = [(kind, period)]
         try:
-            made = [_close(tx, store, k, p, by) for k, p in wanted]
+            made = [_close(tx, store, k, p, by, now) for k, p in wanted]
             uow.done()
         except IntegrityError:  # its unique key: another run closed it since the read above
             raise PeriodAlreadyClosed() from None
     return made
 
 
-def _close(tx, store: Store, kind: str, period: str, by: str) -> PeriodClosing:
+def _close(tx, store: Store, kind: str, period: str, by: str, now: datetime) -> PeriodClosing:
     figures = period_totals(tx.connection(), store, kind, period)
     if not figures:
         raise PeriodWithoutZ()
@@ -165,6 +165,7 @@ def _close(tx, store: Store, kind: str, period: str, by: str) -> PeriodClosing:
         period=period,
         number=number + 1,
         closed_by=by,
+        created_at=now,  # the moment that found the period ended: never before its end
         **figures,
     )
     tx.add(row)
