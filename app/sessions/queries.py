@@ -50,6 +50,17 @@ def summary_query(session_id: str):
     return summaries_query().where(PosSession.id == session_id)
 
 
+@cache
+def closing_summary():
+    """A session's (``session_id``) summary and, in ``tender_moves``, its movements in the
+    other tenders: what a close reads, in one statement, built once."""
+    return (
+        summaries_query()
+        .add_columns(tender_moves())
+        .where(PosSession.id == bindparam("session_id"))
+    )
+
+
 def open_summaries(store_id: str) -> dict[str, Decimal]:
     """The expected cash now of each open session of the store, by session id, in one query."""
     rows = db.session.execute(

@@ -48,7 +48,13 @@ from ..people.managers import granted_store
 from ..people.passwords import lock_profile, password_checked
 from ..stores import checked_count, enabled_tender
 from .closing import assign_z
-from .queries import SESSIONS_WITH, presence, summary_query, tender_expected
+from .queries import (
+    SESSIONS_WITH,
+    closing_summary,
+    parse_tender_moves,
+    presence,
+    summary_query,
+)
 
 OPEN_SESSION_INDEX = "uq_pos_session_one_open_per_profile"
 CLOSED_ONCE = "uq_pos_closing_session"
@@ -315,8 +321,9 @@ def _close(
             # FOR UPDATE (in find) is for PostgreSQL (SQLite omits it): there it orders a
             # close and a movement of the same session as IMMEDIATE does here.
             pos_session, actor = find(tx)
-            summary = tx.execute(summary_query(pos_session.id)).one()
-            tenders = _tender_counts(tx, pos_session, counted_tenders)
+            summary = tx.execute(closing_summary(), {"session_id": pos_session.id}).one()
+            expected = parse_tender_moves(summary.tender_moves)
+            tenders = _tender_counts(tx, pos_session, expected, counted_tenders)
             difference = closing_cash - summary.expected_cash  # exact: two decimals at most
             limit = tx.get(Store, pos_session.store_id).max_unapproved_difference
             now = utcnow()
@@ -355,11 +362,13 @@ def _close(
     return pos_session
 
 
-def _tender_counts(tx, pos_session: PosSession, counted: dict[str, Decimal]) -> dict:
-    """Each tender but cash the session moved or that was counted: expected, counted and
-    difference as money texts, counted and difference None when it was not counted. A count
-    names a tender of the store that is enabled, or that this session moved."""
-    expected = tender_expected(tx, [pos_session.id]).get(pos_session.id, {})
+def _tender_counts(
+    tx, pos_session: PosSession, expected: dict[str, Decimal], counted: dict[str, Decimal]
+) -> dict:
+    """Each tender but cash the session moved (``expected``, by code) or that was counted:
+    expected, counted and difference as money texts, counted and difference None when it was
+    not counted. A count names a tender of the store that is enabled, or that this session
+    moved."""
     for code in counted:
         if code not in expected:
             enabled_tender(tx, pos_session.store_id, code)
