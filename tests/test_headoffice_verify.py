@@ -134,16 +134,22 @@ class Box(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.server.requests += 1
+        self.server.peers.add(self.client_address)
         self.server.answer(self)
 
     def log_message(self, *args):
         pass
 
 
+class KeptAliveBox(Box):
+    protocol_version = "HTTP/1.1"  # the connection stays open for the next request, as nginx's
+
+
 @contextmanager
-def box(answer):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Box)
+def box(answer, handler=Box):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.answer, server.requests, server.daemon_threads = answer, 0, True
+    server.peers = set()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -206,6 +212,16 @@ def test_more_entries_than_a_page_are_refused():
     with box(send(page(chain(1) * (follow.PAGE + 1)))) as (_, shop):
         with pytest.raises(FeedRefused, match="sent 1001 entries, where a page has 1000"):
             follow.fetch(shop, 0)
+
+
+def test_a_kept_alive_connection_carries_poll_after_poll():
+    """A box that keeps the connection open (nginx in front does) answers the next poll on it:
+    each answer is read to its end, so the connection is free again. Every other poll was
+    "the box did not answer: Request-sent", and head office's bench followed half the shops."""
+    with box(send(page(chain(3))), KeptAliveBox) as (server, shop):
+        for _ in range(3):
+            assert follow.fetch(shop, 0)["data"] == chain(3)
+    assert (server.requests, len(server.peers)) == (3, 1)
 
 
 def test_more_follows_with_nothing_new_ends_the_poll_not_a_loop():

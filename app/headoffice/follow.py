@@ -132,6 +132,9 @@ def _read(response: http.client.HTTPResponse, deadline: float) -> bytes:
         if time.monotonic() > deadline:
             raise http.client.HTTPException(f"its answer took over {ANSWER_SECONDS} s")
         chunks.append(chunk)
+    # Read to its end, yet read1 leaves the response open: closed, it frees the kept-alive
+    # connection for the next poll (http.client refuses a request while one is unclosed).
+    response.close()
     return b"".join(chunks)
 
 
