@@ -4,9 +4,10 @@
 valid chains built with app.journal's own code) and head office's real follower
 (``flask --app headoffice_wsgi headoffice follow``) on a throwaway PostgreSQL (.ci/postgres).
 
-1. Backlog: each shop has BENCH_HO_ENTRIES entries (300: a sample of the 10,000 a shop makes in a
-   day); one ``follow --once`` reads, verifies and stores them all. Its rate gives the time a
-   day of the whole chain (1,000 x 10,000 = 10,000,000 entries) takes, extrapolated.
+1. Backlog: each shop has BENCH_HO_ENTRIES entries (1,000: a tenth of the 10,000 a shop makes in
+   a day, so each poll's page is full, as a day's are); one ``follow --once`` reads, verifies
+   and stores them all. Its rate gives the time a day of the whole chain (1,000 x 10,000 =
+   10,000,000 entries) takes, extrapolated.
 2. Lag: the follower running (``--interval 1``) while the shops append entries at ten times the
    chain's average rate (10,000,000 a day is 116 a second: 1,157 a second, a peak hour's);
    each entry's lag is from when its shop had it to when head office had stored it.
@@ -38,7 +39,7 @@ from app.journal.entry import canonical, chained_row, genesis, wire_entry  # noq
 from tests.helpers import free_port, throwaway_postgres  # noqa: E402
 
 SHOPS = int(os.environ.get("BENCH_HO_SHOPS", "1000"))
-ENTRIES = int(os.environ.get("BENCH_HO_ENTRIES", "300"))
+ENTRIES = int(os.environ.get("BENCH_HO_ENTRIES", "1000"))
 PER_DAY = 10_000  # entries a shop makes in a day
 LIVE_RATE = 10 * SHOPS * PER_DAY / 86_400  # entries a second across the chain, a peak hour's
 LIVE_SECONDS = int(os.environ.get("BENCH_HO_LIVE_SECONDS", "30"))
@@ -246,9 +247,10 @@ def _report(backlog: dict, lags: list[float]) -> str:
         "the same machine as the follower and PostgreSQL (15, .ci/postgres: fsync off), so the "
         "three share the 2 cores. The day is extrapolated from the backlog's rate: the rate "
         "per entry does not depend on how many a shop has (each page is one request, one "
-        "transaction; at 10,000 a shop the pages are full, 1,000 entries, where the sample's "
-        "are 300). The table starts empty: a day's 10,000,000 rows deepen its primary key's "
-        "index, which the sample does not show. The lag is measured by polling the shops' "
+        f"transaction; the sample's pages are full, {min(ENTRIES, 1000):,} entries, as a day's "
+        f"are). The table starts empty and ends with {SHOPS * ENTRIES:,} rows; a whole day's "
+        f"{SHOPS * PER_DAY:,} deepen its primary key's index further, which the sample does not "
+        "show. The lag is measured by polling the shops' "
         "last seq every 0.2 s. "
         f"Command: `make bench` (or `.venv/bin/python bench/bench_headoffice.py`). Machine: "
         f"{machine(server=False)}. Load average before: {LOAD_BEFORE}, after: "
